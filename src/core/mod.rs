@@ -1,0 +1,5 @@
+//! The AT Protocol, pure: syntax, data model, crypto, MST, commits, CAR, did:plc, JWTs.
+//!
+//! Nothing in `core` does I/O, reads a clock, or touches tokio or redb: every function is a function of
+//! its inputs (time and randomness are passed in), so the module can be checked against the official
+//! vectors and fuzzed. It imports nothing from the rest of the crate.

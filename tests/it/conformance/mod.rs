@@ -1,0 +1,4 @@
+//! Conformance suites, one module per fixture family under `../shared/`.
+//!
+//! Each test names its fixture file, prints how many cases it checked, and fails with a clear message
+//! when `../shared/` is missing.
