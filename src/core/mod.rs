@@ -4,4 +4,5 @@
 //! its inputs (time and randomness are passed in), so the module can be checked against the official
 //! vectors and fuzzed. It imports nothing from the rest of the crate.
 
+pub mod crypto;
 pub mod data;

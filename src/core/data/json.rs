@@ -35,9 +35,10 @@ fn convert(json: &Json, path: &mut String, depth: usize) -> Result<Value, DataEr
     Ok(match json {
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Bool(*b),
-        Json::Number(n) => Value::Integer(integer(n).ok_or_else(|| {
-            fail(path, "numbers must be integers (floats are not allowed)")
-        })?),
+        Json::Number(n) => Value::Integer(
+            integer(n)
+                .ok_or_else(|| fail(path, "numbers must be integers (floats are not allowed)"))?,
+        ),
         Json::String(s) => Value::String(s.clone()),
         Json::Array(items) => {
             let mut list = Vec::with_capacity(items.len());
@@ -142,11 +143,7 @@ pub fn to_json(value: &Value) -> Json {
             Json::Object(object)
         }
         Value::List(list) => Json::Array(list.iter().map(to_json).collect()),
-        Value::Map(map) => Json::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
+        Value::Map(map) => Json::Object(map.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
         Value::Link(cid) => {
             let mut object = serde_json::Map::new();
             object.insert("$link".into(), Json::String(cid.to_string()));
@@ -174,7 +171,10 @@ mod tests {
         let cid = "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a";
         let doc = json!({"a": {"$link": cid}, "b": {"$bytes": "AQID"}, "c": 5, "d": 7.0});
         let value = from_json(&doc).unwrap();
-        assert_eq!(value.get("a").and_then(Value::as_link).unwrap().to_string(), cid);
+        assert_eq!(
+            value.get("a").and_then(Value::as_link).unwrap().to_string(),
+            cid
+        );
         assert_eq!(value.get("b"), Some(&Value::Bytes(vec![1, 2, 3])));
         assert_eq!(value.get("d"), Some(&Value::Integer(7)));
         let back = to_json(&value);
@@ -190,6 +190,11 @@ mod tests {
         assert!(from_json(&json!({"a": {"$bytes": "AQID", "x": 1}})).is_err());
         assert!(from_json(&json!({"a": {"$bytes": "A!!!"}})).is_err());
         assert!(validate_data_model(&json!([1])).is_err());
-        assert_eq!(from_json(&json!({"a": {"$bytes": "AQI="}})).unwrap().get("a"), Some(&Value::Bytes(vec![1, 2])));
+        assert_eq!(
+            from_json(&json!({"a": {"$bytes": "AQI="}}))
+                .unwrap()
+                .get("a"),
+            Some(&Value::Bytes(vec![1, 2]))
+        );
     }
 }

@@ -170,7 +170,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, _v: f64) -> Result<Value, E> {
-        Err(E::custom("floats are not allowed in the atproto data model"))
+        Err(E::custom(
+            "floats are not allowed in the atproto data model",
+        ))
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {

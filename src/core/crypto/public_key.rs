@@ -1,0 +1,120 @@
+//! [`PublicKey`]: verification with strict atproto rules (compact 64-byte, low-S only).
+//!
+//! Spec: <https://atproto.com/specs/cryptography>.
+
+use ecdsa::signature::Verifier;
+
+use super::{Algorithm, CryptoError, multikey};
+
+/// A public key on one of the two atproto curves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PublicKey {
+    P256(p256::ecdsa::VerifyingKey),
+    K256(k256::ecdsa::VerifyingKey),
+}
+
+impl PublicKey {
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            PublicKey::P256(_) => Algorithm::P256,
+            PublicKey::K256(_) => Algorithm::K256,
+        }
+    }
+
+    /// Reads a SEC1 point (compressed or uncompressed) on the given curve.
+    pub fn from_sec1(algorithm: Algorithm, bytes: &[u8]) -> Result<PublicKey, CryptoError> {
+        let invalid = |e: ecdsa::Error| CryptoError::InvalidKey(e.to_string());
+        Ok(match algorithm {
+            Algorithm::P256 => {
+                PublicKey::P256(p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).map_err(invalid)?)
+            }
+            Algorithm::K256 => {
+                PublicKey::K256(k256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).map_err(invalid)?)
+            }
+        })
+    }
+
+    /// The 33-byte compressed SEC1 point.
+    pub fn to_compressed(&self) -> Vec<u8> {
+        match self {
+            PublicKey::P256(k) => k.to_encoded_point(true).as_bytes().to_vec(),
+            PublicKey::K256(k) => k.to_encoded_point(true).as_bytes().to_vec(),
+        }
+    }
+
+    /// The 65-byte uncompressed SEC1 point (JWK x/y come from it).
+    pub fn to_uncompressed(&self) -> Vec<u8> {
+        match self {
+            PublicKey::P256(k) => k.to_encoded_point(false).as_bytes().to_vec(),
+            PublicKey::K256(k) => k.to_encoded_point(false).as_bytes().to_vec(),
+        }
+    }
+
+    /// The multikey string (`z…`), as used in DID documents' `publicKeyMultibase`.
+    pub fn to_multikey(&self) -> String {
+        multikey::encode(self.algorithm(), &self.to_compressed())
+    }
+
+    /// `did:key:` + multikey.
+    pub fn to_did_key(&self) -> String {
+        format!("did:key:{}", self.to_multikey())
+    }
+
+    /// Parses a multikey string (`z…` with a multicodec prefix).
+    pub fn from_multikey(text: &str) -> Result<PublicKey, CryptoError> {
+        let (algorithm, point) = multikey::decode(text)?;
+        PublicKey::from_sec1(algorithm, &point)
+    }
+
+    /// Parses a `did:key:z…` string.
+    pub fn from_did_key(text: &str) -> Result<PublicKey, CryptoError> {
+        let multikey = text.strip_prefix("did:key:").ok_or_else(|| {
+            CryptoError::InvalidKey("did:key must start with \"did:key:\"".into())
+        })?;
+        PublicKey::from_multikey(multikey)
+    }
+
+    /// Parses a key from a DID document verification method: the current `Multikey` type, or the
+    /// legacy `EcdsaSecp256k1VerificationKey2019` / `EcdsaSecp256r1VerificationKey2019` types whose
+    /// `publicKeyMultibase` is a bare SEC1 point without a multicodec prefix.
+    pub fn from_verification_method(
+        method_type: &str,
+        public_key_multibase: &str,
+    ) -> Result<PublicKey, CryptoError> {
+        let legacy = match method_type {
+            "Multikey" => return PublicKey::from_multikey(public_key_multibase),
+            "EcdsaSecp256r1VerificationKey2019" => Algorithm::P256,
+            "EcdsaSecp256k1VerificationKey2019" => Algorithm::K256,
+            other => return Err(CryptoError::UnsupportedKeyType(other.to_owned())),
+        };
+        let point = multikey::decode_base58btc(public_key_multibase)?;
+        PublicKey::from_sec1(legacy, &point)
+    }
+
+    /// Verifies a compact 64-byte signature over SHA-256 of `message`, refusing high-S signatures.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        if signature.len() != 64 {
+            return Err(CryptoError::SignatureLength(signature.len()));
+        }
+        match self {
+            PublicKey::P256(key) => {
+                let sig = p256::ecdsa::Signature::from_slice(signature)
+                    .map_err(|_| CryptoError::BadSignature)?;
+                if sig.normalize_s().is_some() {
+                    return Err(CryptoError::HighS);
+                }
+                key.verify(message, &sig)
+                    .map_err(|_| CryptoError::BadSignature)
+            }
+            PublicKey::K256(key) => {
+                let sig = k256::ecdsa::Signature::from_slice(signature)
+                    .map_err(|_| CryptoError::BadSignature)?;
+                if sig.normalize_s().is_some() {
+                    return Err(CryptoError::HighS);
+                }
+                key.verify(message, &sig)
+                    .map_err(|_| CryptoError::BadSignature)
+            }
+        }
+    }
+}
