@@ -5,3 +5,4 @@
 
 mod crypto;
 mod data_model;
+mod mst;
