@@ -3,3 +3,5 @@
 //! Nothing in `core` does I/O, reads a clock, or touches tokio or redb: every function is a function of
 //! its inputs (time and randomness are passed in), so the module can be checked against the official
 //! vectors and fuzzed. It imports nothing from the rest of the crate.
+
+pub mod syntax;

@@ -2,3 +2,5 @@
 //!
 //! Each test names its fixture file, prints how many cases it checked, and fails with a clear message
 //! when `../shared/` is missing.
+
+mod syntax;
