@@ -51,8 +51,8 @@ impl<W: Write> CarWriter<W> {
             roots: roots.to_vec(),
             version: 1,
         };
-        let bytes = crate::core::data::encode(&header)
-            .map_err(|e| CarError::Header(e.to_string()))?;
+        let bytes =
+            crate::core::data::encode(&header).map_err(|e| CarError::Header(e.to_string()))?;
         write_varint(&mut out, bytes.len() as u64)?;
         out.write_all(&bytes)?;
         Ok(CarWriter { out })
@@ -139,14 +139,21 @@ impl<R: Read> CarReader<R> {
     pub fn with_limit(mut input: R, max_block_len: u64) -> Result<Self, CarError> {
         let len = read_varint(&mut input)?.ok_or(CarError::Truncated)?;
         if len == 0 || len > MAX_HEADER_LEN {
-            return Err(CarError::Header(format!("header length {len} out of range")));
+            return Err(CarError::Header(format!(
+                "header length {len} out of range"
+            )));
         }
         let mut bytes = vec![0u8; len as usize];
-        input.read_exact(&mut bytes).map_err(|_| CarError::Truncated)?;
-        let header: Header = serde_ipld_dagcbor::from_slice(&bytes)
-            .map_err(|e| CarError::Header(e.to_string()))?;
+        input
+            .read_exact(&mut bytes)
+            .map_err(|_| CarError::Truncated)?;
+        let header: Header =
+            serde_ipld_dagcbor::from_slice(&bytes).map_err(|e| CarError::Header(e.to_string()))?;
         if header.version != 1 {
-            return Err(CarError::Header(format!("version {} is not 1", header.version)));
+            return Err(CarError::Header(format!(
+                "version {} is not 1",
+                header.version
+            )));
         }
         Ok(CarReader {
             input,
@@ -175,7 +182,8 @@ impl<R: Read> CarReader<R> {
             .read_exact(&mut bytes)
             .map_err(|_| CarError::Truncated)?;
         let mut cursor = std::io::Cursor::new(bytes.as_slice());
-        let cid = Cid::read_bytes(&mut cursor).map_err(|e| CarError::Block(format!("bad CID: {e}")))?;
+        let cid =
+            Cid::read_bytes(&mut cursor).map_err(|e| CarError::Block(format!("bad CID: {e}")))?;
         let start = cursor.position() as usize;
         Ok(Some((cid, bytes[start..].to_vec())))
     }
@@ -191,7 +199,7 @@ impl<R: Read> Iterator for CarReader<R> {
 
 /// Whether `bytes` hash to `cid` (sha2-256 CIDs only; any other hash is refused).
 pub fn verify_block(cid: &Cid, bytes: &[u8]) -> bool {
-    cid.hash().code() == 0x12 && cid.hash().digest() == Sha256::digest(bytes)[..]
+    cid.hash().code() == 0x12 && *cid.hash().digest() == Sha256::digest(bytes)[..]
 }
 
 #[cfg(test)]
@@ -219,7 +227,10 @@ mod tests {
         // A block claiming 2^40 bytes.
         write_varint(&mut car, 1 << 40).unwrap();
         let mut reader = CarReader::new(car.as_slice()).unwrap();
-        assert!(matches!(reader.next_block(), Err(CarError::BlockTooLarge { .. })));
+        assert!(matches!(
+            reader.next_block(),
+            Err(CarError::BlockTooLarge { .. })
+        ));
         // A header claiming a huge length.
         let mut bad = Vec::new();
         write_varint(&mut bad, u64::MAX).unwrap();

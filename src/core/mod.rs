@@ -4,7 +4,8 @@
 //! its inputs (time and randomness are passed in), so the module can be checked against the official
 //! vectors and fuzzed. It imports nothing from the rest of the crate.
 
+pub mod car;
 pub mod crypto;
 pub mod data;
 pub mod mst;
-pub mod car;
+pub mod syntax;
