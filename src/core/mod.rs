@@ -7,5 +7,8 @@
 pub mod car;
 pub mod crypto;
 pub mod data;
+pub mod did_document;
+pub mod firehose;
 pub mod mst;
+pub mod repo;
 pub mod syntax;

@@ -93,24 +93,49 @@ impl PublicKey {
 
     /// Verifies a compact 64-byte signature over SHA-256 of `message`, refusing high-S signatures.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        self.verify_inner(message, signature, false)
+    }
+
+    /// Like [`PublicKey::verify`] but also accepts high-S signatures. Only for reading legacy data
+    /// signed before atproto required low-S (version 2 repo commits); never for anything new.
+    pub fn verify_allowing_high_s(
+        &self,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        self.verify_inner(message, signature, true)
+    }
+
+    fn verify_inner(
+        &self,
+        message: &[u8],
+        signature: &[u8],
+        allow_high_s: bool,
+    ) -> Result<(), CryptoError> {
         if signature.len() != 64 {
             return Err(CryptoError::SignatureLength(signature.len()));
         }
         match self {
             PublicKey::P256(key) => {
-                let sig = p256::ecdsa::Signature::from_slice(signature)
+                let mut sig = p256::ecdsa::Signature::from_slice(signature)
                     .map_err(|_| CryptoError::BadSignature)?;
-                if sig.normalize_s().is_some() {
-                    return Err(CryptoError::HighS);
+                if let Some(low) = sig.normalize_s() {
+                    if !allow_high_s {
+                        return Err(CryptoError::HighS);
+                    }
+                    sig = low;
                 }
                 key.verify(message, &sig)
                     .map_err(|_| CryptoError::BadSignature)
             }
             PublicKey::K256(key) => {
-                let sig = k256::ecdsa::Signature::from_slice(signature)
+                let mut sig = k256::ecdsa::Signature::from_slice(signature)
                     .map_err(|_| CryptoError::BadSignature)?;
-                if sig.normalize_s().is_some() {
-                    return Err(CryptoError::HighS);
+                if let Some(low) = sig.normalize_s() {
+                    if !allow_high_s {
+                        return Err(CryptoError::HighS);
+                    }
+                    sig = low;
                 }
                 key.verify(message, &sig)
                     .map_err(|_| CryptoError::BadSignature)

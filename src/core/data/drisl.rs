@@ -22,12 +22,22 @@ const TAG_CID: u64 = 42;
 
 /// Checks that `bytes` hold exactly one DRISL-encoded item.
 pub fn check(bytes: &[u8]) -> Result<(), DataError> {
-    let mut scanner = Scanner { bytes, pos: 0 };
-    scanner.item(0)?;
-    if scanner.pos != bytes.len() {
-        return Err(scanner.error("trailing bytes after the item"));
+    let len = first_item_len(bytes)?;
+    if len != bytes.len() {
+        return Err(DataError::Drisl {
+            offset: len,
+            reason: "trailing bytes after the item",
+        });
     }
     Ok(())
+}
+
+/// Checks the first DRISL item in `bytes` and returns its length, for streams of concatenated items
+/// (a firehose frame is a header item followed by a body item).
+pub fn first_item_len(bytes: &[u8]) -> Result<usize, DataError> {
+    let mut scanner = Scanner { bytes, pos: 0 };
+    scanner.item(0)?;
+    Ok(scanner.pos)
 }
 
 struct Scanner<'a> {

@@ -31,9 +31,14 @@ use node::{Link, Node};
 /// A block: its CID and bytes.
 pub type Block = (Cid, Vec<u8>);
 
-/// Called for each node of a pre-order walk with the node's CID, its bytes and its `(key, value)`
-/// entries.
-pub type NodeVisitor<'a> = dyn FnMut(&Cid, &[u8], &[(Vec<u8>, Cid)]) -> Result<(), MstError> + 'a;
+/// One step of an export walk: a node block, or a record reference (key, record CID).
+pub enum ExportItem<'a> {
+    Node(&'a Cid, &'a [u8]),
+    Record(&'a [u8], &'a Cid),
+}
+
+/// Called for each step of [`Mst::walk_export`].
+pub type ExportVisitor<'a> = dyn FnMut(ExportItem<'_>) -> Result<(), MstError> + 'a;
 
 /// Why an MST operation failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -353,20 +358,20 @@ impl Mst {
         Ok(out)
     }
 
-    /// Every node block of the tree, in pre-order (node, then its children left to right), which is
-    /// the order a repo CAR export uses. Calls `visit` with each node's CID and bytes.
-    pub fn walk_nodes(
+    /// Walks the tree in the streamable export order: each node's block, then its slots in order
+    /// (a subtree recursively, or a record reference). Computes changed nodes first.
+    pub fn walk_export(
         &mut self,
         source: &dyn BlockSource,
-        visit: &mut NodeVisitor<'_>,
+        visit: &mut ExportVisitor<'_>,
     ) -> Result<(), MstError> {
         self.commit()?;
         match &self.root {
             None => {
                 let (cid, bytes) = node::encode_empty();
-                visit(&cid, &bytes, &[])
+                visit(ExportItem::Node(&cid, &bytes))
             }
-            Some(root) => walk::nodes_preorder(source, root, self.root_layer, visit),
+            Some(root) => walk::export(source, root, self.root_layer, visit),
         }
     }
 }

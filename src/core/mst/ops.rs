@@ -207,10 +207,14 @@ pub fn remove_root(
                 layer = layer
                     .checked_sub(1)
                     .ok_or_else(|| corrupt("child under layer 0"))?;
-                root = Some(Link::Loaded(Box::new(child.into_node(source, layer)?)));
-            }
-            Some(Link::Stored(cid)) => {
-                root = Some(Link::Loaded(Box::new(Node::load(source, &cid, layer)?)));
+                root = match child {
+                    // A partial tree (a commit's blocks) may lack the child. Its CID is all the new
+                    // root needs; a stored node is taken to be canonical, hence not empty.
+                    Link::Stored(cid) if source.get_block(&cid)?.is_none() => {
+                        return Ok((Some(Link::Stored(cid)), layer, removed));
+                    }
+                    child => Some(Link::Loaded(Box::new(child.into_node(source, layer)?))),
+                };
             }
             other => return Ok((other, layer, removed)),
         }

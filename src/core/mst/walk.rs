@@ -6,7 +6,7 @@
 use cid::Cid;
 
 use super::node::{Link, Node};
-use super::{BlockSource, MstError, NodeVisitor};
+use super::{BlockSource, ExportItem, ExportVisitor, MstError};
 
 fn below(layer: u8) -> Result<u8, MstError> {
     layer
@@ -79,24 +79,22 @@ pub fn range(
     Ok(true)
 }
 
-/// Visits every node in pre-order: the node's block, then its subtrees left to right.
-pub fn nodes_preorder(
+/// Visits a node's block, then its slots in order: subtrees recursively, records as references.
+pub fn export(
     source: &dyn BlockSource,
     link: &Link,
     layer: u8,
-    visit: &mut NodeVisitor<'_>,
+    visit: &mut ExportVisitor<'_>,
 ) -> Result<(), MstError> {
     let (cid, bytes) = link.block(source)?;
+    visit(ExportItem::Node(&cid, &bytes))?;
     let node: std::borrow::Cow<'_, Node> = link.view(source, layer)?;
-    let entries: Vec<(Vec<u8>, Cid)> = node
-        .entries
-        .iter()
-        .map(|e| (e.key.clone(), e.value))
-        .collect();
-    visit(&cid, &bytes, &entries)?;
     for i in 0..=node.entries.len() {
         if let Some(child) = node.child_before_ref(i) {
-            nodes_preorder(source, child, below(layer)?, visit)?;
+            export(source, child, below(layer)?, visit)?;
+        }
+        if let Some(entry) = node.entries.get(i) {
+            visit(ExportItem::Record(&entry.key, &entry.value))?;
         }
     }
     Ok(())

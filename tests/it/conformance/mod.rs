@@ -6,4 +6,5 @@
 mod crypto;
 mod data_model;
 mod mst;
+mod repo;
 mod syntax;

@@ -1,0 +1,14 @@
+//! The `com.atproto.sync.subscribeRepos` event stream: frames and message types.
+//!
+//! Spec: <https://atproto.com/specs/event-stream> (framing) and <https://atproto.com/specs/sync>
+//! (message types). A frame is one WebSocket binary message: a DRISL header `{op, t}` followed by a
+//! DRISL body. Bodies carry no `$type`.
+
+mod frame;
+mod messages;
+
+pub use frame::{Frame, FrameError, MAX_FRAME_LEN, decode_frame, encode_error_frame, encode_frame};
+pub use messages::{
+    AccountMessage, CommitMessage, CommitOp, ErrorMessage, IdentityMessage, InfoMessage, Message,
+    SyncMessage,
+};
