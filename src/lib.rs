@@ -4,4 +4,7 @@
 //! `main.rs`. Only [`core`] (the pure protocol) and [`cli::run`] are public; integration tests drive
 //! the binary itself. See `docs/ARCHITECTURE.md` for the module map.
 
+pub mod cli;
 pub mod core;
+mod identity;
+mod net;

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod data;
 pub mod did_document;
 pub mod firehose;
+pub mod jwt;
 pub mod mst;
 pub mod repo;
 pub mod syntax;

@@ -6,3 +6,4 @@
 
 mod conformance;
 mod fixtures;
+mod tidy;

@@ -1,0 +1,45 @@
+//! The command line: one subcommand per file.
+//!
+//! `anyhow` is allowed here (and in `main.rs`): commands report failures to a person, not to code.
+
+mod repo;
+
+use clap::{Parser, Subcommand};
+
+/// A whole small AT Protocol community in one binary.
+#[derive(Parser)]
+#[command(name = "skyhold", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inspect and verify repository exports (CAR files).
+    #[command(subcommand)]
+    Repo(repo::RepoCommand),
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {
+        None => {
+            print_overview();
+            0
+        }
+        Some(Command::Repo(command)) => repo::run(command),
+    }
+}
+
+fn print_overview() {
+    println!(
+        "skyhold {}: a small AT Protocol community in one binary.\n\n\
+         Available now:\n  \
+         skyhold repo inspect FILE.car   show a repo export's commit, DID, rev and records\n  \
+         skyhold repo verify FILE.car    check signature, MST structure and every block hash\n\n\
+         Run `skyhold --help` for details.",
+        env!("CARGO_PKG_VERSION")
+    );
+}

@@ -1,0 +1,150 @@
+//! Architecture and tidiness rules, checked on the source tree (in the spirit of rust-analyzer's
+//! tidy test). Each failure names the rule and the file.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn sources(sub: &str) -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    // A service directory that does not exist yet has nothing to check.
+    if root.join(sub).is_dir() {
+        rust_files(&root.join(sub), &mut files);
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p.strip_prefix(root).unwrap().display().to_string(), text)
+        })
+        .collect()
+}
+
+/// Lines that are code, not comments.
+fn code_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter(|l| {
+        let t = l.trim_start();
+        !t.starts_with("//")
+    })
+}
+
+#[test]
+fn every_source_file_starts_with_a_module_doc() {
+    let bad: Vec<String> = sources("src")
+        .into_iter()
+        .filter(|(_, text)| !text.starts_with("//!"))
+        .map(|(path, _)| path)
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "rule: every src file opens with a //! doc comment; missing in {bad:#?}"
+    );
+}
+
+#[test]
+fn core_is_pure() {
+    let forbidden = [
+        "tokio",
+        "redb",
+        "reqwest",
+        "std::fs",
+        "std::net",
+        "axum",
+        "SystemTime",
+        "Instant::now",
+        "OsRng",
+    ];
+    let mut bad = Vec::new();
+    for (path, text) in sources("src/core") {
+        let in_tests = |line: &str| line.contains("rand_core::OsRng");
+        for line in code_lines(&text) {
+            for word in forbidden {
+                if line.contains(word) && !(word == "OsRng" && in_tests(line)) {
+                    bad.push(format!("{path}: uses {word}: {}", line.trim()));
+                }
+            }
+            if line.contains("crate::") && !line.contains("crate::core") {
+                bad.push(format!("{path}: imports outside core: {}", line.trim()));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "rule: core does no I/O, reads no clock and imports nothing outside core:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn services_do_not_import_each_other_and_http_does_not_open_tables() {
+    let services = ["pds", "relay", "appview"];
+    let mut bad = Vec::new();
+    for service in services {
+        for (path, text) in sources(&format!("src/{service}")) {
+            for line in code_lines(&text) {
+                for other in services.iter().filter(|o| **o != service) {
+                    if line.contains(&format!("crate::{other}")) {
+                        bad.push(format!("{path}: imports crate::{other}"));
+                    }
+                }
+                if line.contains("crate::http") {
+                    bad.push(format!("{path}: imports crate::http"));
+                }
+            }
+        }
+    }
+    for (path, text) in sources("src/http") {
+        for line in code_lines(&text) {
+            if line.contains("crate::store") || line.contains("redb::") {
+                bad.push(format!("{path}: http touches the store: {}", line.trim()));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "rule: services never import each other or http; http never opens tables:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn no_stubs_ignored_tests_or_debug_leftovers() {
+    let patterns = [
+        "todo!(",
+        "unimplemented!(",
+        "dbg!(",
+        "#[ignore",
+        "#[should_panic",
+    ];
+    let mut bad = Vec::new();
+    for dir in ["src", "tests"] {
+        for (path, text) in sources(dir) {
+            if path.ends_with("tidy.rs") {
+                continue;
+            }
+            for line in code_lines(&text) {
+                for pattern in patterns {
+                    if line.contains(pattern) {
+                        bad.push(format!("{path}: {}", line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "rule: no todo!/unimplemented!/dbg!/#[ignore]/#[should_panic]:\n{}",
+        bad.join("\n")
+    );
+}
