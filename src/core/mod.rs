@@ -7,3 +7,4 @@
 pub mod crypto;
 pub mod data;
 pub mod mst;
+pub mod plc;

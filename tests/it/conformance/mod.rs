@@ -6,3 +6,4 @@
 mod crypto;
 mod data_model;
 mod mst;
+mod plc;
