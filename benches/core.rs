@@ -1,6 +1,8 @@
 //! Criterion benchmarks of the protocol core: DAG-CBOR, MST inserts, CAR export/import, signatures.
 //! Run with `cargo bench --bench core`; figures go in docs/PERFORMANCE.md.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 

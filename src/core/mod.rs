@@ -11,5 +11,6 @@ pub mod did_document;
 pub mod firehose;
 pub mod jwt;
 pub mod mst;
+pub mod plc;
 pub mod repo;
 pub mod syntax;

@@ -6,5 +6,6 @@
 mod crypto;
 mod data_model;
 mod mst;
+mod plc;
 mod repo;
 mod syntax;
