@@ -1,4 +1,4 @@
-//! The AT Protocol, pure: syntax, data model, crypto, MST, commits, CAR, did:plc, JWTs.
+//! The AT Protocol, pure: syntax, data model, Lexicon, crypto, MST, commits, CAR, did:plc, JWTs.
 //!
 //! Nothing in `core` does I/O, reads a clock, or touches tokio or redb: every function is a function of
 //! its inputs (time and randomness are passed in), so the module can be checked against the official
@@ -7,5 +7,6 @@
 pub mod car;
 pub mod crypto;
 pub mod data;
+pub mod lexicon;
 pub mod mst;
 pub mod syntax;

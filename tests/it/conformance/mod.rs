@@ -5,5 +5,6 @@
 
 mod crypto;
 mod data_model;
+mod lexicon;
 mod mst;
 mod syntax;
