@@ -1,4 +1,4 @@
-//! The AT Protocol, pure: syntax, data model, crypto, MST, commits, CAR, did:plc, JWTs.
+//! The AT Protocol, pure: syntax, data model, Lexicon, crypto, MST, commits, CAR, did:plc, JWTs.
 //!
 //! Nothing in `core` does I/O, reads a clock, or touches tokio or redb: every function is a function of
 //! its inputs (time and randomness are passed in), so the module can be checked against the official
@@ -10,6 +10,7 @@ pub mod data;
 pub mod did_document;
 pub mod firehose;
 pub mod jwt;
+pub mod lexicon;
 pub mod mst;
 pub mod plc;
 pub mod repo;

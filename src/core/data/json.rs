@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use data_encoding::{BASE64, BASE64_NOPAD};
+use std::sync::LazyLock;
+
+use data_encoding::{BASE64_NOPAD, Encoding};
 use serde_json::Value as Json;
 
 use super::{DataError, Value, parse_cid};
@@ -104,13 +106,26 @@ fn integer(n: &serde_json::Number) -> Option<i64> {
     None
 }
 
+/// Standard base64 without padding that ignores non-zero trailing bits, as the reference and Go
+/// decoders do (`"123"` reads as the bytes of `"120"`).
+static BASE64_LENIENT: LazyLock<Encoding> = LazyLock::new(|| {
+    let mut spec = BASE64_NOPAD.specification();
+    spec.check_trailing_bits = false;
+    spec.encoding()
+        .unwrap_or_else(|_| unreachable!("a variant of the standard base64 specification"))
+});
+
 /// Standard base64, with or without padding (the spec allows both on input).
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    if text.ends_with('=') {
-        BASE64.decode(text.as_bytes()).ok()
-    } else {
-        BASE64_NOPAD.decode(text.as_bytes()).ok()
+    let unpadded = text
+        .strip_suffix("==")
+        .or_else(|| text.strip_suffix('='))
+        .unwrap_or(text);
+    // Padding, when present, must make the length a multiple of four.
+    if unpadded.len() != text.len() && !text.len().is_multiple_of(4) {
+        return None;
     }
+    BASE64_LENIENT.decode(unpadded.as_bytes()).ok()
 }
 
 /// `$type`, where present, is a non-empty string; a `blob` object has a link `ref`, a non-empty

@@ -5,6 +5,7 @@
 
 mod crypto;
 mod data_model;
+mod lexicon;
 mod mst;
 mod plc;
 mod repo;
