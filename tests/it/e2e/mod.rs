@@ -1,0 +1,4 @@
+//! End-to-end tests: the real binary and real peers (the reference PDS, client libraries, a second
+//! node) on 127.0.0.1.
+
+mod repo_verify;

@@ -1,0 +1,152 @@
+//! Shared plumbing for end-to-end tests: free loopback ports, processes killed by PID when a test
+//! ends (even when it fails), and the reference PDS from `../shared/refpds/`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Processes started by a test, killed by PID on drop.
+#[derive(Default)]
+pub struct Pids(Vec<u32>);
+
+impl Pids {
+    pub fn push(&mut self, pid: u32) {
+        self.0.push(pid);
+    }
+}
+
+impl Drop for Pids {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    }
+}
+
+/// A child process killed on drop.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "skyhold-test-{label}-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).expect("creating a temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An HTTP client for tests (the binary's rustls build has no default crypto provider).
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+/// Waits until `url` answers 200, or panics after `timeout`.
+pub async fn wait_for(url: &str, timeout: Duration) {
+    let client = http();
+    let start = Instant::now();
+    loop {
+        if let Ok(response) = client.get(url).send().await
+            && response.status().is_success()
+        {
+            return;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "{url} did not come up within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The reference PDS (`@atproto/pds`) on loopback with the shared mock PLC directory.
+pub struct ReferencePds {
+    pub url: String,
+    pub plc_url: String,
+    _pids: Pids,
+    _data: TempDir,
+}
+
+impl ReferencePds {
+    /// Starts it with `../shared/refpds/start.sh`; fails clearly when it is not installed.
+    pub async fn start() -> ReferencePds {
+        let shared = crate::fixtures::shared_dir();
+        let script = shared.join("refpds/start.sh");
+        assert!(
+            script.is_file(),
+            "the reference PDS scripts are missing: looked for {}",
+            script.display()
+        );
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache")
+            })
+            .join("skyhold-refpds/pds/node_modules/@atproto/pds");
+        assert!(
+            cache.is_dir(),
+            "the reference PDS is not installed (looked for {}): run ../shared/refpds/setup.sh, \
+             which tests/run-all.sh does",
+            cache.display()
+        );
+        let data = TempDir::new("refpds");
+        let (pds_port, plc_port) = (free_port(), free_port());
+        let output = Command::new("bash")
+            .arg(&script)
+            .arg(pds_port.to_string())
+            .arg(plc_port.to_string())
+            .arg(&data.0)
+            .output()
+            .expect("running start.sh");
+        let text = String::from_utf8_lossy(&output.stdout);
+        let mut pids = Pids::default();
+        for pid in text.split_whitespace().filter_map(|p| p.parse().ok()) {
+            pids.push(pid);
+        }
+        assert_eq!(
+            pids.0.len(),
+            2,
+            "start.sh printed {text:?}, stderr {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let url = format!("http://localhost:{pds_port}");
+        wait_for(&format!("{url}/xrpc/_health"), Duration::from_secs(60)).await;
+        ReferencePds {
+            url,
+            plc_url: format!("http://localhost:{plc_port}"),
+            _pids: pids,
+            _data: data,
+        }
+    }
+}
+
+/// The skyhold binary under test.
+pub fn skyhold() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_skyhold"))
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every check skyhold has, installing what the tests need first. This is the README's test
+# command and what CI runs (.ci/run). Safe to re-run: installs are skipped when already present.
+#
+#   tests/run-all.sh            everything
+#   SKYHOLD_FUZZ_SECONDS=0 ...  skip the fuzz smoke run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=${SKYHOLD_SHARED_DIR:-$(pwd)/../shared}
+fuzz_seconds=${SKYHOLD_FUZZ_SECONDS:-15}
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "shared fixtures"
+if [ ! -d "$shared" ]; then
+  echo "the conformance fixtures are missing: expected them at $shared (set SKYHOLD_SHARED_DIR)" >&2
+  exit 1
+fi
+
+step "reference PDS and Node 22 for end-to-end peers (../shared/refpds/setup.sh)"
+bash "$shared/refpds/setup.sh"
+
+step "formatting"
+cargo fmt --check
+
+step "lints"
+cargo clippy --all-targets -- -D warnings
+
+step "unit tests"
+cargo test --lib --bins
+
+step "conformance, end-to-end and tidy tests (case counts are printed)"
+cargo test --test it -- --nocapture
+
+step "benchmarks compile and run once"
+cargo bench --bench core -- --test
+
+if [ "$fuzz_seconds" -gt 0 ]; then
+  step "fuzz smoke run (${fuzz_seconds}s per target)"
+  command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+  # cargo-fuzz passes -Z flags to rustc; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
+  export RUSTC_BOOTSTRAP=1
+  for target in drisl_decode car_reader firehose_frame atproto_json; do
+    (cd tests/fuzz && cargo fuzz run --fuzz-dir . -O "$target" -- \
+      -max_total_time="$fuzz_seconds" -max_len=65536 -print_final_stats=0 2>&1 | tail -n 2)
+  done
+fi
+
+step "all checks passed"
