@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A loopback port nobody listens on right now.
@@ -27,16 +27,6 @@ impl Drop for Pids {
         for pid in &self.0 {
             let _ = Command::new("kill").arg(pid.to_string()).status();
         }
-    }
-}
-
-/// A child process killed on drop.
-pub struct Guard(pub Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
