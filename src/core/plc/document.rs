@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Operation, Service};
 use crate::core::crypto::{Algorithm, PublicKey};
+use crate::core::did_document::{DidDocument, Service as DidService, VerificationMethod};
 
 /// The base `@context` of every did:plc document.
 const BASE_CONTEXT: [&str; 2] = [
@@ -37,39 +38,6 @@ pub struct DocumentData {
     pub rotation_keys: Vec<String>,
     pub also_known_as: Vec<String>,
     pub services: BTreeMap<String, Service>,
-}
-
-/// One `verificationMethod` of a DID document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DocVerificationMethod {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub method_type: String,
-    pub controller: String,
-    pub public_key_multibase: String,
-}
-
-/// One `service` of a DID document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DocService {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub service_type: String,
-    pub service_endpoint: String,
-}
-
-/// A did:plc DID document as the directory serves it (`application/did+ld+json`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DidDocument {
-    #[serde(rename = "@context")]
-    pub context: Vec<String>,
-    pub id: String,
-    pub also_known_as: Vec<String>,
-    pub verification_method: Vec<DocVerificationMethod>,
-    pub service: Vec<DocService>,
 }
 
 /// Map entries in DRISL key order: shorter keys first, then bytewise.
@@ -109,19 +77,19 @@ impl DocumentData {
             {
                 context.push(suite.to_owned());
             }
-            verification_method.push(DocVerificationMethod {
+            verification_method.push(VerificationMethod {
                 id: format!("{}#{name}", self.did),
-                method_type: "Multikey".to_owned(),
+                kind: "Multikey".to_owned(),
                 controller: self.did.clone(),
-                public_key_multibase: key.strip_prefix("did:key:").unwrap_or(key).to_owned(),
+                public_key_multibase: Some(key.strip_prefix("did:key:").unwrap_or(key).to_owned()),
             });
         }
         let service = drisl_order(&self.services)
             .into_iter()
-            .map(|(id, service)| DocService {
+            .map(|(id, service)| DidService {
                 id: format!("#{id}"),
-                service_type: service.service_type.clone(),
-                service_endpoint: service.endpoint.clone(),
+                kind: service.service_type.clone(),
+                service_endpoint: serde_json::Value::String(service.endpoint.clone()),
             })
             .collect();
         DidDocument {

@@ -23,7 +23,7 @@ mod timestamp;
 mod tests;
 
 pub use audit::{LogEntry, active_head, apply_operation, check_new_operation, validate_audit_log};
-pub use document::{DidDocument, DocService, DocVerificationMethod, DocumentData};
+pub use document::DocumentData;
 pub use operation::{
     AtprotoChanges, LegacyCreate, Operation, PlcOperation, Service, Tombstone,
     UnsignedLegacyCreate, UnsignedOperation, UnsignedPlcOperation, UnsignedTombstone,
