@@ -41,8 +41,16 @@ if [ "$fuzz_seconds" -gt 0 ]; then
   # cargo-fuzz passes -Z flags to rustc; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
   export RUSTC_BOOTSTRAP=1
   for target in drisl_decode car_reader firehose_frame atproto_json; do
-    (cd tests/fuzz && cargo fuzz run --fuzz-dir . -O "$target" -- \
-      -max_total_time="$fuzz_seconds" -max_len=65536 -print_final_stats=0 2>&1 | tail -n 2)
+    log=$(mktemp)
+    if (cd tests/fuzz && cargo fuzz run --fuzz-dir . -O "$target" -- \
+        -max_total_time="$fuzz_seconds" -max_len=65536 >"$log" 2>&1); then
+      echo "$target: $(grep -E '^Done [0-9]+ runs' "$log" || echo 'no crash')"
+    else
+      grep -v '^#' "$log" | tail -n 60
+      echo "fuzz target $target failed; the crashing input is under tests/fuzz/artifacts/$target/" >&2
+      exit 1
+    fi
+    rm -f "$log"
   done
 fi
 

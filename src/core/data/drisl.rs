@@ -196,10 +196,20 @@ impl<'a> Scanner<'a> {
         let len = self.argument(head & 0x1f)?;
         let bytes = self.take(len)?;
         match bytes.split_first() {
-            Some((0, cid_bytes)) => match cid::Cid::try_from(cid_bytes) {
-                Ok(cid) if cid.version() == cid::Version::V1 => Ok(()),
-                _ => Err(self.error("tag 42 does not hold a valid CIDv1")),
-            },
+            Some((0, cid_bytes)) => {
+                // The CID must fill the byte string exactly: trailing bytes would be dropped on
+                // decode and the value would have two encodings.
+                let mut cursor = std::io::Cursor::new(cid_bytes);
+                match cid::Cid::read_bytes(&mut cursor) {
+                    Ok(cid)
+                        if cid.version() == cid::Version::V1
+                            && cursor.position() == cid_bytes.len() as u64 =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(self.error("tag 42 does not hold exactly one valid CIDv1")),
+                }
+            }
             _ => Err(self.error("tag 42 bytes must start with 0x00")),
         }
     }
@@ -262,6 +272,8 @@ mod tests {
         bad("a10101", "text strings");
         bad("c100", "tag 42");
         bad("d82a4100", "CIDv1");
+        // A CID followed by stray bytes inside the tag (found by fuzzing).
+        bad("8200d82a5700018686860100000e0000000000000018273b3b3b3b73", "CIDv1");
         bad("d82a420100", "0x00");
         bad("62ffff", "UTF-8");
         bad("0000", "trailing");
