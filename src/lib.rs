@@ -4,7 +4,14 @@
 //! `main.rs`. Only [`core`] (the pure protocol) and [`cli::run`] are public; integration tests drive
 //! the binary itself. See `docs/ARCHITECTURE.md` for the module map.
 
+mod app;
 pub mod cli;
+mod clock;
+mod config;
 pub mod core;
+mod http;
 mod identity;
 mod net;
+mod pds;
+mod store;
+mod telemetry;

@@ -3,6 +3,7 @@
 //! `anyhow` is allowed here (and in `main.rs`): commands report failures to a person, not to code.
 
 mod repo;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -16,6 +17,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the server (with no flags: a complete local network on 127.0.0.1:2583).
+    Serve(crate::config::ServeArgs),
     /// Inspect and verify repository exports (CAR files).
     #[command(subcommand)]
     Repo(repo::RepoCommand),
@@ -29,6 +32,7 @@ pub fn run() -> i32 {
             print_overview();
             0
         }
+        Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Repo(command)) => repo::run(command),
     }
 }
@@ -37,6 +41,7 @@ fn print_overview() {
     println!(
         "skyhold {}: a small AT Protocol community in one binary.\n\n\
          Available now:\n  \
+         skyhold serve                   run a local network on 127.0.0.1:2583 (PDS + PLC directory)\n  \
          skyhold repo inspect FILE.car   show a repo export's commit, DID, rev and records\n  \
          skyhold repo verify FILE.car    check signature, MST structure and every block hash\n\n\
          Run `skyhold --help` for details.",

@@ -14,7 +14,7 @@ use clap::Subcommand;
 use crate::core::crypto::PublicKey;
 use crate::core::repo::{LoadedRepo, RepoReport, load_car, verify_repo};
 use crate::core::syntax::Did;
-use crate::identity::Resolver;
+use crate::identity::{PlcClient, Resolver};
 
 /// The public PLC directory, used to resolve did:plc when no other directory is given.
 const DEFAULT_PLC_URL: &str = "https://plc.directory";
@@ -114,7 +114,12 @@ fn resolve_key(did: &str, plc_url: &str) -> anyhow::Result<PublicKey> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let resolver = Resolver::new(crate::net::http_client(), plc_url);
+    let http = crate::net::http_client();
+    let plc = PlcClient::Remote {
+        http: http.clone(),
+        url: plc_url.trim_end_matches('/').to_owned(),
+    };
+    let resolver = Resolver::new(http, plc, plc_url);
     let document = runtime
         .block_on(resolver.resolve(&did))
         .with_context(|| format!("resolving {did} (use --key to verify offline)"))?;

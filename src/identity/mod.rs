@@ -1,8 +1,14 @@
-//! Identity: resolving DIDs (did:plc through a PLC directory, did:web over HTTPS) to their documents.
+//! Identity: resolving DIDs (did:plc through a PLC directory, did:web over HTTPS) and handles, and the
+//! embedded PLC directory.
 //!
-//! Spec: <https://atproto.com/specs/did>. Handles, caching and the embedded PLC directory join this
-//! module with the PDS.
+//! Spec: <https://atproto.com/specs/did>, <https://atproto.com/specs/handle>.
 
+mod handle;
+mod plc_client;
+mod plc_directory;
 mod resolver;
 
+pub use handle::HandleResolver;
+pub use plc_client::PlcClient;
+pub use plc_directory::{PlcDirectory, PlcDirectoryError};
 pub use resolver::Resolver;

@@ -4,11 +4,12 @@
 //! documents from `https://<host>/.well-known/did.json` (hostname-level only, as atproto allows).
 //! `did:web:localhost%3APORT` is fetched over plain http so local networks work.
 
+use super::PlcClient;
 use crate::core::did_document::DidDocument;
 use crate::core::syntax::Did;
 
 /// Largest DID document accepted.
-const MAX_DOCUMENT_LEN: usize = 256 * 1024;
+pub const MAX_DOCUMENT_LEN: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -22,19 +23,23 @@ pub enum IdentityError {
     Fetch { did: String, reason: String },
     #[error("the document served for {did} is for {id}")]
     WrongDocument { did: String, id: String },
+    #[error("the PLC directory refused the operation: {0}")]
+    Rejected(String),
 }
 
-/// Resolves DIDs with a given PLC directory.
+/// Resolves DIDs through a PLC directory (embedded or remote) and did:web.
 #[derive(Clone)]
 pub struct Resolver {
     client: reqwest::Client,
+    plc: PlcClient,
     plc_url: String,
 }
 
 impl Resolver {
-    pub fn new(client: reqwest::Client, plc_url: &str) -> Resolver {
+    pub fn new(client: reqwest::Client, plc: PlcClient, plc_url: &str) -> Resolver {
         Resolver {
             client,
+            plc,
             plc_url: plc_url.trim_end_matches('/').to_owned(),
         }
     }
@@ -63,6 +68,16 @@ impl Resolver {
 
     /// Fetches and parses the DID document; its `id` must be the DID asked for.
     pub async fn resolve(&self, did: &Did) -> Result<DidDocument, IdentityError> {
+        if did.is_plc() {
+            let document = self.plc.document(did.as_str()).await?;
+            if document.id != did.as_str() {
+                return Err(IdentityError::WrongDocument {
+                    did: did.to_string(),
+                    id: document.id,
+                });
+            }
+            return Ok(document);
+        }
         let url = self.document_url(did)?;
         let fetch_error = |reason: String| IdentityError::Fetch {
             did: did.to_string(),

@@ -273,7 +273,10 @@ mod tests {
         bad("c100", "tag 42");
         bad("d82a4100", "CIDv1");
         // A CID followed by stray bytes inside the tag (found by fuzzing).
-        bad("8200d82a5700018686860100000e0000000000000018273b3b3b3b73", "CIDv1");
+        bad(
+            "8200d82a5700018686860100000e0000000000000018273b3b3b3b73",
+            "CIDv1",
+        );
         bad("d82a420100", "0x00");
         bad("62ffff", "UTF-8");
         bad("0000", "trailing");

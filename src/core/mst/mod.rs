@@ -311,6 +311,18 @@ impl Mst {
         Ok(out)
     }
 
+    /// The CIDs of every node held in memory and of every stored subtree they point at: the part of
+    /// the tree an operation touched. A node read from the store whose CID is not in this set after
+    /// an operation was replaced by it (its block is garbage).
+    pub fn touched_cids(&mut self) -> Result<std::collections::HashSet<Cid>, MstError> {
+        self.commit()?;
+        let mut out = std::collections::HashSet::new();
+        if let Some(root) = &self.root {
+            walk::known_cids(root, &mut out);
+        }
+        Ok(out)
+    }
+
     /// Computes the root CID, returning the blocks of every node changed since the tree was loaded
     /// (the new blocks a commit must store). The tree stays usable and clean afterwards.
     pub fn commit(&mut self) -> Result<(Cid, Vec<Block>), MstError> {

@@ -108,6 +108,19 @@ fn appending_keys_leaves_untouched_nodes_unchanged() {
 }
 
 #[test]
+fn replaced_nodes_are_the_read_ones_no_longer_touched() {
+    let mut blocks = MemoryBlocks::new();
+    let mst = Mst::from_entries((0..3000).map(|n| (key(n), value(n)))).unwrap();
+    let (mut stored, old_root) = persisted(mst, &mut blocks);
+    stored.remove(&blocks, &key(1500)).unwrap();
+    stored.insert(&blocks, &key(9000), value(9000)).unwrap();
+    let touched = stored.touched_cids().unwrap();
+    assert!(!touched.contains(&old_root), "the old root was replaced");
+    let (new_root, _) = stored.commit().unwrap();
+    assert!(touched.contains(&new_root));
+}
+
+#[test]
 fn invalid_keys_are_refused() {
     let none = MemoryBlocks::new();
     let mut mst = Mst::empty();

@@ -99,3 +99,25 @@ pub fn export(
     }
     Ok(())
 }
+
+/// Collects the CIDs of in-memory nodes and of the stored links they hold, without reading anything.
+pub fn known_cids(link: &Link, out: &mut std::collections::HashSet<Cid>) {
+    match link {
+        Link::Stored(cid) => {
+            out.insert(*cid);
+        }
+        Link::Loaded(node) => {
+            if let Some(cid) = node.cid {
+                out.insert(cid);
+            }
+            if let Some(left) = &node.left {
+                known_cids(left, out);
+            }
+            for entry in &node.entries {
+                if let Some(right) = &entry.right {
+                    known_cids(right, out);
+                }
+            }
+        }
+    }
+}

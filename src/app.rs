@@ -1,0 +1,152 @@
+//! The composition root: opens the store, builds identity and the services, starts background work,
+//! serves HTTP until SIGTERM/ctrl-c, then shuts down in order (stop accepting, finish requests, let
+//! the writer commit what is queued).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, Secret};
+use crate::core::lexicon::Catalog;
+use crate::http::{AppState, router};
+use crate::identity::{PlcClient, PlcDirectory, Resolver};
+use crate::pds::{Pds, PdsConfig};
+use crate::store::Store;
+
+/// How often uploads no record took up are collected.
+const BLOB_GC_INTERVAL: Duration = Duration::from_secs(10 * 60);
+/// How long firehose events are kept for cursor replay.
+const EVENT_RETENTION_MICROS: i64 = 72 * 60 * 60 * 1_000_000;
+/// How often expired refresh tokens are swept (and old events pruned).
+const TOKEN_SWEEP_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+/// Runs the server on an already bound listener.
+pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> {
+    let store = Store::open(&config.data_dir).context("opening the data directory")?;
+    let http = crate::net::http_client();
+    let plc_directory = config
+        .embedded_plc
+        .then(|| PlcDirectory::new(store.clone()));
+    let plc = match &plc_directory {
+        Some(directory) => PlcClient::Embedded(directory.clone()),
+        None => PlcClient::Remote {
+            http: http.clone(),
+            url: config.plc_url.clone(),
+        },
+    };
+    let resolver = Resolver::new(http.clone(), plc.clone(), &config.plc_url);
+    let catalog = Arc::new(Catalog::new());
+    let pds = Pds::open(
+        store.clone(),
+        PdsConfig::from_config(&config),
+        plc,
+        resolver,
+        http,
+        catalog,
+    )
+    .await
+    .context("opening the PDS")?;
+    let admin_password = admin_password(&config)?;
+
+    spawn_background(pds.clone());
+
+    let state = AppState {
+        pds,
+        plc: plc_directory,
+        admin_password,
+    };
+    let address = listener.local_addr()?;
+    tracing::info!(
+        %address,
+        public_url = %config.public_url,
+        plc = %config.plc_url,
+        local_mode = config.local_mode,
+        "serving"
+    );
+    // The readiness line tests and scripts wait for.
+    println!("skyhold listening on http://{address}");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("shutting down: committing queued writes");
+    store.shutdown().await;
+    Ok(())
+}
+
+/// The admin password: configured, or (local mode only) generated once and kept in the data
+/// directory, readable by its owner alone. Its value is never logged.
+fn admin_password(config: &Config) -> anyhow::Result<Secret> {
+    if !config.admin_password.expose().is_empty() {
+        return Ok(config.admin_password.clone());
+    }
+    let path = config.data_dir.join("admin-password");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(Secret::new(existing.trim().to_owned()));
+    }
+    let mut bytes = [0u8; 18];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+    let password = data_encoding::BASE64URL_NOPAD.encode(&bytes);
+    write_private(&path, &password).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(file = %path.display(), "generated an admin password");
+    Ok(Secret::new(password))
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+fn spawn_background(pds: Pds) {
+    let gc = pds.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(BLOB_GC_INTERVAL);
+        loop {
+            tick.tick().await;
+            match gc.collect_temp_blobs().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(count = n, "collected unreferenced uploads"),
+                Err(e) => tracing::warn!(error = %e, "blob collection failed"),
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(TOKEN_SWEEP_INTERVAL);
+        loop {
+            tick.tick().await;
+            if let Err(e) = pds.sweep_refresh_tokens().await {
+                tracing::warn!(error = %e, "refresh token sweep failed");
+            }
+            if let Err(e) = pds.prune_events(EVENT_RETENTION_MICROS).await {
+                tracing::warn!(error = %e, "event log pruning failed");
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,412 @@
+//! `com.atproto.repo.*` handlers: record writes and reads, describeRepo, uploadBlob.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::AccessAuth;
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
+use crate::core::data::{self, Cid};
+use crate::core::syntax::{Nsid, RecordKey};
+use crate::pds::{CommitResult, MAX_BLOB_SIZE, MAX_LIST_LIMIT, WriteOp, WriteResult};
+
+fn parse_cid(text: &str, field: &str) -> Result<Cid, XrpcError> {
+    data::parse_cid(text).map_err(|e| XrpcError::invalid_request(format!("Invalid {field}: {e}")))
+}
+
+fn optional_cid(text: Option<&str>, field: &str) -> Result<Option<Cid>, XrpcError> {
+    text.map(|t| parse_cid(t, field)).transpose()
+}
+
+fn record_value(json: &Value) -> Result<data::Value, XrpcError> {
+    if !json.is_object() {
+        return Err(XrpcError::invalid_request(
+            "Invalid record: must be an object",
+        ));
+    }
+    data::from_json(json).map_err(|e| XrpcError::invalid_request(format!("Invalid record: {e}")))
+}
+
+fn commit_json(commit: &CommitResult) -> Option<Value> {
+    commit
+        .commit
+        .as_ref()
+        .map(|(cid, rev)| json!({"cid": cid.to_string(), "rev": rev}))
+}
+
+fn write_json(result: &WriteResult, commit: Option<Value>) -> Value {
+    let mut out = json!({"uri": result.uri});
+    if let Some(cid) = result.cid {
+        out["cid"] = json!(cid.to_string());
+    }
+    if let Some(commit) = commit {
+        out["commit"] = commit;
+    }
+    if let Some(status) = result.validation_status {
+        out["validationStatus"] = json!(status);
+    }
+    out
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRecordInput {
+    repo: String,
+    collection: Nsid,
+    rkey: Option<RecordKey>,
+    validate: Option<bool>,
+    record: Value,
+    swap_commit: Option<String>,
+}
+
+pub async fn create_record(
+    State(state): State<AppState>,
+    AccessAuth(auth): AccessAuth,
+    XrpcJson(input): XrpcJson<CreateRecordInput>,
+) -> Result<Json<Value>, XrpcError> {
+    let did = state.pds.repo_did_for_write(&input.repo, &auth.did).await?;
+    let op = WriteOp::Create {
+        collection: input.collection,
+        rkey: input.rkey,
+        record: record_value(&input.record)?,
+    };
+    let swap = optional_cid(input.swap_commit.as_deref(), "swapCommit")?;
+    let result = state
+        .pds
+        .apply_writes(&did, vec![op], swap, input.validate)
+        .await?;
+    let first = result
+        .results
+        .first()
+        .ok_or_else(|| XrpcError::internal("no write result"))?;
+    Ok(Json(write_json(first, commit_json(&result))))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutRecordInput {
+    repo: String,
+    collection: Nsid,
+    rkey: RecordKey,
+    validate: Option<bool>,
+    record: Value,
+    /// `null` means "must not exist"; absent means no check.
+    #[serde(default, deserialize_with = "present_or_null")]
+    swap_record: Option<Option<String>>,
+    swap_commit: Option<String>,
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present_or_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(Option::<String>::deserialize(d)?))
+}
+
+pub async fn put_record(
+    State(state): State<AppState>,
+    AccessAuth(auth): AccessAuth,
+    XrpcJson(input): XrpcJson<PutRecordInput>,
+) -> Result<Json<Value>, XrpcError> {
+    let did = state.pds.repo_did_for_write(&input.repo, &auth.did).await?;
+    let swap_record = match input.swap_record {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(cid)) => Some(Some(parse_cid(&cid, "swapRecord")?)),
+    };
+    let op = WriteOp::Put {
+        collection: input.collection,
+        rkey: input.rkey,
+        record: record_value(&input.record)?,
+        swap_record,
+    };
+    let swap = optional_cid(input.swap_commit.as_deref(), "swapCommit")?;
+    let result = state
+        .pds
+        .apply_writes(&did, vec![op], swap, input.validate)
+        .await?;
+    let first = result
+        .results
+        .first()
+        .ok_or_else(|| XrpcError::internal("no write result"))?;
+    Ok(Json(write_json(first, commit_json(&result))))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteRecordInput {
+    repo: String,
+    collection: Nsid,
+    rkey: RecordKey,
+    swap_record: Option<String>,
+    swap_commit: Option<String>,
+}
+
+pub async fn delete_record(
+    State(state): State<AppState>,
+    AccessAuth(auth): AccessAuth,
+    XrpcJson(input): XrpcJson<DeleteRecordInput>,
+) -> Result<Json<Value>, XrpcError> {
+    let did = state.pds.repo_did_for_write(&input.repo, &auth.did).await?;
+    let op = WriteOp::Delete {
+        collection: input.collection,
+        rkey: input.rkey,
+        swap_record: optional_cid(input.swap_record.as_deref(), "swapRecord")?,
+        must_exist: false,
+    };
+    let swap = optional_cid(input.swap_commit.as_deref(), "swapCommit")?;
+    let result = state.pds.apply_writes(&did, vec![op], swap, None).await?;
+    let mut out = json!({});
+    if let Some(commit) = commit_json(&result) {
+        out["commit"] = commit;
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "$type")]
+pub enum ApplyWrite {
+    #[serde(rename = "com.atproto.repo.applyWrites#create")]
+    Create {
+        collection: Nsid,
+        rkey: Option<RecordKey>,
+        value: Value,
+    },
+    #[serde(rename = "com.atproto.repo.applyWrites#update")]
+    Update {
+        collection: Nsid,
+        rkey: RecordKey,
+        value: Value,
+    },
+    #[serde(rename = "com.atproto.repo.applyWrites#delete")]
+    Delete { collection: Nsid, rkey: RecordKey },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyWritesInput {
+    repo: String,
+    validate: Option<bool>,
+    writes: Vec<ApplyWrite>,
+    swap_commit: Option<String>,
+}
+
+pub async fn apply_writes(
+    State(state): State<AppState>,
+    AccessAuth(auth): AccessAuth,
+    XrpcJson(input): XrpcJson<ApplyWritesInput>,
+) -> Result<Json<Value>, XrpcError> {
+    let did = state.pds.repo_did_for_write(&input.repo, &auth.did).await?;
+    let ops = input
+        .writes
+        .into_iter()
+        .map(|w| {
+            Ok(match w {
+                ApplyWrite::Create {
+                    collection,
+                    rkey,
+                    value,
+                } => WriteOp::Create {
+                    collection,
+                    rkey,
+                    record: record_value(&value)?,
+                },
+                ApplyWrite::Update {
+                    collection,
+                    rkey,
+                    value,
+                } => WriteOp::Update {
+                    collection,
+                    rkey,
+                    record: record_value(&value)?,
+                },
+                ApplyWrite::Delete { collection, rkey } => WriteOp::Delete {
+                    collection,
+                    rkey,
+                    swap_record: None,
+                    must_exist: true,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, XrpcError>>()?;
+    let swap = optional_cid(input.swap_commit.as_deref(), "swapCommit")?;
+    let result = state
+        .pds
+        .apply_writes(&did, ops, swap, input.validate)
+        .await?;
+    let results: Vec<Value> = result
+        .results
+        .iter()
+        .map(|r| {
+            let kind = format!("com.atproto.repo.applyWrites#{}Result", r.action);
+            let mut out = if r.action == "delete" {
+                json!({})
+            } else {
+                write_json(r, None)
+            };
+            out["$type"] = json!(kind);
+            out
+        })
+        .collect();
+    let mut out = json!({"results": results});
+    if let Some(commit) = commit_json(&result) {
+        out["commit"] = commit;
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+pub struct GetRecordParams {
+    repo: String,
+    collection: Nsid,
+    rkey: RecordKey,
+    cid: Option<String>,
+}
+
+pub async fn get_record(
+    State(state): State<AppState>,
+    XrpcQuery(params): XrpcQuery<GetRecordParams>,
+) -> Result<Json<Value>, XrpcError> {
+    let cid = optional_cid(params.cid.as_deref(), "cid")?;
+    let view = state
+        .pds
+        .get_record(
+            &params.repo,
+            params.collection.as_str(),
+            params.rkey.as_str(),
+            cid,
+        )
+        .await?;
+    Ok(Json(json!({
+        "uri": view.uri,
+        "cid": view.cid.to_string(),
+        "value": data::to_json(&view.value),
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct ListRecordsParams {
+    repo: String,
+    collection: Nsid,
+    limit: Option<usize>,
+    cursor: Option<String>,
+    #[serde(default)]
+    reverse: bool,
+}
+
+pub async fn list_records(
+    State(state): State<AppState>,
+    XrpcQuery(params): XrpcQuery<ListRecordsParams>,
+) -> Result<Json<Value>, XrpcError> {
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+        return Err(XrpcError::invalid_request(format!(
+            "Invalid limit: must be between 1 and {MAX_LIST_LIMIT}"
+        )));
+    }
+    let (records, cursor) = state
+        .pds
+        .list_records(
+            &params.repo,
+            params.collection.as_str(),
+            limit,
+            params.cursor,
+            params.reverse,
+        )
+        .await?;
+    let records: Vec<Value> = records
+        .iter()
+        .map(|r| json!({"uri": r.uri, "cid": r.cid.to_string(), "value": data::to_json(&r.value)}))
+        .collect();
+    let mut out = json!({"records": records});
+    if let Some(cursor) = cursor {
+        out["cursor"] = json!(cursor);
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+pub struct DescribeRepoParams {
+    repo: String,
+}
+
+pub async fn describe_repo(
+    State(state): State<AppState>,
+    XrpcQuery(params): XrpcQuery<DescribeRepoParams>,
+) -> Result<Json<Value>, XrpcError> {
+    let description = state.pds.describe_repo(&params.repo).await?;
+    let doc = state
+        .pds
+        .did_document(&description.did)
+        .await
+        .ok_or_else(|| {
+            XrpcError::invalid_request(format!("Could not resolve DID: {}", description.did))
+        })?;
+    let handle_is_correct = doc.handle() == Some(description.handle.as_str());
+    Ok(Json(json!({
+        "handle": description.handle,
+        "did": description.did,
+        "didDoc": serde_json::to_value(&doc).unwrap_or_default(),
+        "collections": description.collections,
+        "handleIsCorrect": handle_is_correct,
+    })))
+}
+
+pub async fn upload_blob(
+    State(state): State<AppState>,
+    AccessAuth(auth): AccessAuth,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, XrpcError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            XrpcError::invalid_request("Request encoding (Content-Type) required but not provided")
+        })?;
+    let too_large = || {
+        XrpcError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "PayloadTooLarge",
+            "request entity too large",
+        )
+    };
+    if let Some(length) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && length > MAX_BLOB_SIZE
+    {
+        return Err(too_large());
+    }
+    let mut upload = state.pds.start_upload()?;
+    let mut head = Vec::new();
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|e| XrpcError::invalid_request(format!("Reading the body failed: {e}")))?;
+        if head.len() < 64 {
+            head.extend_from_slice(&chunk[..chunk.len().min(64 - head.len())]);
+        }
+        if upload.size() + chunk.len() as u64 > MAX_BLOB_SIZE {
+            return Err(too_large());
+        }
+        upload.write(&chunk).map_err(XrpcError::internal)?;
+    }
+    let blob = state
+        .pds
+        .finish_upload(&auth.did, upload, head, &declared)
+        .await?;
+    Ok(Json(json!({"blob": {
+        "$type": "blob",
+        "ref": {"$link": blob.cid.to_string()},
+        "mimeType": blob.mime_type,
+        "size": blob.size,
+    }})))
+}

@@ -1,0 +1,203 @@
+//! HTTP: the axum router, XRPC errors and extractors, and one handler module per NSID group.
+//! Handlers parse, call one service method and render; nothing here opens a table.
+//!
+//! Spec: <https://atproto.com/specs/xrpc>.
+
+mod app_bsky;
+mod auth;
+mod com_atproto_identity;
+mod com_atproto_repo;
+mod com_atproto_server;
+mod com_atproto_sync;
+mod errors;
+mod plc;
+mod subscribe;
+mod well_known;
+mod xrpc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
+
+use crate::config::Secret;
+use crate::identity::PlcDirectory;
+use crate::pds::Pds;
+
+/// Largest JSON body accepted on record-write routes (the reference's 1,000,000 bytes).
+const MAX_WRITE_BODY: usize = 1_000_000;
+/// Largest JSON body on every other route (the reference's 150 KB).
+const MAX_JSON_BODY: usize = 150 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pds: Pds,
+    pub plc: Option<PlcDirectory>,
+    pub admin_password: Secret,
+}
+
+/// Every route of the main listener.
+pub fn router(state: AppState) -> Router {
+    let writes = Router::new()
+        .route(
+            "/xrpc/com.atproto.repo.createRecord",
+            post(com_atproto_repo::create_record),
+        )
+        .route(
+            "/xrpc/com.atproto.repo.putRecord",
+            post(com_atproto_repo::put_record),
+        )
+        .route(
+            "/xrpc/com.atproto.repo.applyWrites",
+            post(com_atproto_repo::apply_writes),
+        )
+        .layer(DefaultBodyLimit::max(MAX_WRITE_BODY));
+    let blobs = Router::new()
+        .route(
+            "/xrpc/com.atproto.repo.uploadBlob",
+            post(com_atproto_repo::upload_blob),
+        )
+        .layer(DefaultBodyLimit::disable());
+    let xrpc = Router::new()
+        .route("/xrpc/_health", get(well_known::health))
+        .route(
+            "/xrpc/com.atproto.server.describeServer",
+            get(com_atproto_server::describe_server),
+        )
+        .route(
+            "/xrpc/com.atproto.server.createAccount",
+            post(com_atproto_server::create_account),
+        )
+        .route(
+            "/xrpc/com.atproto.server.createSession",
+            post(com_atproto_server::create_session),
+        )
+        .route(
+            "/xrpc/com.atproto.server.refreshSession",
+            post(com_atproto_server::refresh_session),
+        )
+        .route(
+            "/xrpc/com.atproto.server.getSession",
+            get(com_atproto_server::get_session),
+        )
+        .route(
+            "/xrpc/com.atproto.server.deleteSession",
+            post(com_atproto_server::delete_session),
+        )
+        .route(
+            "/xrpc/com.atproto.server.createAppPassword",
+            post(com_atproto_server::create_app_password),
+        )
+        .route(
+            "/xrpc/com.atproto.server.listAppPasswords",
+            get(com_atproto_server::list_app_passwords),
+        )
+        .route(
+            "/xrpc/com.atproto.server.revokeAppPassword",
+            post(com_atproto_server::revoke_app_password),
+        )
+        .route(
+            "/xrpc/com.atproto.server.createInviteCode",
+            post(com_atproto_server::create_invite_code),
+        )
+        .route(
+            "/xrpc/com.atproto.server.createInviteCodes",
+            post(com_atproto_server::create_invite_codes),
+        )
+        .route(
+            "/xrpc/com.atproto.server.getAccountInviteCodes",
+            get(com_atproto_server::get_account_invite_codes),
+        )
+        .route(
+            "/xrpc/com.atproto.server.getServiceAuth",
+            get(com_atproto_server::get_service_auth),
+        )
+        .route(
+            "/xrpc/com.atproto.identity.resolveHandle",
+            get(com_atproto_identity::resolve_handle),
+        )
+        .route(
+            "/xrpc/com.atproto.identity.updateHandle",
+            post(com_atproto_identity::update_handle),
+        )
+        .route(
+            "/xrpc/app.bsky.actor.getPreferences",
+            get(app_bsky::get_preferences),
+        )
+        .route(
+            "/xrpc/app.bsky.actor.putPreferences",
+            post(app_bsky::put_preferences),
+        )
+        .route(
+            "/xrpc/com.atproto.repo.deleteRecord",
+            post(com_atproto_repo::delete_record),
+        )
+        .route(
+            "/xrpc/com.atproto.repo.getRecord",
+            get(com_atproto_repo::get_record),
+        )
+        .route(
+            "/xrpc/com.atproto.repo.listRecords",
+            get(com_atproto_repo::list_records),
+        )
+        .route(
+            "/xrpc/com.atproto.repo.describeRepo",
+            get(com_atproto_repo::describe_repo),
+        )
+        .route(
+            "/xrpc/com.atproto.sync.getRepo",
+            get(com_atproto_sync::get_repo),
+        )
+        .route(
+            "/xrpc/com.atproto.sync.getLatestCommit",
+            get(com_atproto_sync::get_latest_commit),
+        )
+        .route(
+            "/xrpc/com.atproto.sync.getRepoStatus",
+            get(com_atproto_sync::get_repo_status),
+        )
+        .route(
+            "/xrpc/com.atproto.sync.listRepos",
+            get(com_atproto_sync::list_repos),
+        )
+        .route(
+            "/xrpc/com.atproto.sync.getBlob",
+            get(com_atproto_sync::get_blob),
+        )
+        .route(
+            "/xrpc/com.atproto.sync.getRecord",
+            get(com_atproto_sync::get_record),
+        )
+        .route(
+            "/xrpc/com.atproto.sync.getBlocks",
+            get(com_atproto_sync::get_blocks),
+        )
+        .route(
+            "/xrpc/com.atproto.sync.listBlobs",
+            get(com_atproto_sync::list_blobs),
+        )
+        .route(
+            "/xrpc/com.atproto.sync.subscribeRepos",
+            axum::routing::any(subscribe::subscribe_repos),
+        )
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
+    Router::new()
+        .merge(writes)
+        .merge(blobs)
+        .merge(xrpc)
+        .route("/xrpc/{*nsid}", axum::routing::any(app_bsky::proxy))
+        .route("/.well-known/atproto-did", get(well_known::atproto_did))
+        .route("/.well-known/did.json", get(well_known::did_json))
+        .route("/robots.txt", get(well_known::robots))
+        .route("/", get(well_known::index))
+        .nest("/plc", plc::router())
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(xrpc::XrpcError::internal(
+                "a handler panicked",
+            ))
+        }))
+        .layer(CorsLayer::very_permissive().max_age(std::time::Duration::from_secs(86_400)))
+        .with_state(state)
+}

@@ -1,0 +1,86 @@
+//! Plain HTTP endpoints: health, `/.well-known/atproto-did` for handle hosts, the server's own
+//! `did.json`, `robots.txt` and the index page.
+//!
+//! Spec: <https://atproto.com/specs/handle#https-well-known-method>.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::AppState;
+
+pub async fn health() -> Json<Value> {
+    Json(json!({"version": env!("CARGO_PKG_VERSION")}))
+}
+
+fn text(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// The DID of the handle named by the request's `Host`.
+pub async fn atproto_did(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase())
+        .unwrap_or_default();
+    let hosted = state
+        .pds
+        .config()
+        .handle_domains
+        .iter()
+        .any(|d| host.ends_with(d.as_str()));
+    if !hosted {
+        return text(StatusCode::NOT_FOUND, "User not found".into());
+    }
+    match state.pds.local_handle(&host).await {
+        Ok(Some((did, status))) if status.is_active() => text(StatusCode::OK, did),
+        Ok(_) => text(StatusCode::NOT_FOUND, "User not found".into()),
+        Err(e) => {
+            tracing::error!(error = %e, "well-known lookup failed");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error".into(),
+            )
+        }
+    }
+}
+
+/// The did:web document of this server.
+pub async fn did_json(State(state): State<AppState>) -> Json<Value> {
+    let config = state.pds.config();
+    Json(json!({
+        "@context": ["https://www.w3.org/ns/did/v1"],
+        "id": config.service_did.as_str(),
+        "service": [{
+            "id": "#atproto_pds",
+            "type": "AtprotoPersonalDataServer",
+            "serviceEndpoint": config.public_url,
+        }],
+    }))
+}
+
+pub async fn robots() -> Response {
+    text(
+        StatusCode::OK,
+        "# Hello!\n\n# Crawling the public API is allowed\nUser-agent: *\nAllow: /\n".into(),
+    )
+}
+
+pub async fn index() -> Response {
+    text(
+        StatusCode::OK,
+        format!(
+            "This is an AT Protocol Personal Data Server (skyhold {}).\n\n\
+             Most API routes are under /xrpc/\n",
+            env!("CARGO_PKG_VERSION")
+        ),
+    )
+}

@@ -1,0 +1,109 @@
+//! XRPC plumbing: the error type every handler returns, and extractors whose rejections are XRPC
+//! errors.
+//!
+//! Spec: <https://atproto.com/specs/xrpc>. Errors are `{"error": "<Name>", "message": "…"}` with
+//! `Content-Type: application/json`. A 5xx never reveals internals: the message is generic and the
+//! cause is logged once.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+/// An XRPC error response.
+#[derive(Debug)]
+pub struct XrpcError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub message: String,
+    /// Extra headers (`WWW-Authenticate`, `DPoP-Nonce`, `Retry-After`).
+    pub headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+impl XrpcError {
+    pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> XrpcError {
+        XrpcError {
+            status,
+            error,
+            message: message.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn invalid_request(message: impl Into<String>) -> XrpcError {
+        XrpcError::new(StatusCode::BAD_REQUEST, "InvalidRequest", message)
+    }
+
+    pub fn auth_required(message: impl Into<String>) -> XrpcError {
+        XrpcError::new(StatusCode::UNAUTHORIZED, "AuthenticationRequired", message)
+    }
+
+    /// An internal failure: logged here with its cause, answered with a generic message.
+    pub fn internal(cause: impl std::fmt::Display) -> XrpcError {
+        tracing::error!(%cause, "internal error");
+        XrpcError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "Internal Server Error",
+        )
+    }
+}
+
+impl IntoResponse for XrpcError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": self.error, "message": self.message});
+        let mut response = (self.status, Json(body)).into_response();
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
+        response
+    }
+}
+
+/// A JSON request body whose rejection is an XRPC `InvalidRequest` (or 413 when too large).
+pub struct XrpcJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for XrpcJson<T> {
+    type Rejection = XrpcError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(XrpcJson(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> XrpcError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            XrpcError::invalid_request("Request encoding (Content-Type) required but not provided")
+        }
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            XrpcError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PayloadTooLarge",
+                "request entity too large",
+            )
+        }
+        other => XrpcError::invalid_request(format!("Invalid request body: {}", other.body_text())),
+    }
+}
+
+/// Query parameters whose rejection is an XRPC `InvalidRequest`. Arrays repeat the parameter
+/// (`uris=a&uris=b`), as XRPC says, so this uses an HTML-form decoder rather than axum's `Query`.
+pub struct XrpcQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for XrpcQuery<T> {
+    type Rejection = XrpcError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_html_form::from_str(query)
+            .map(XrpcQuery)
+            .map_err(|e| XrpcError::invalid_request(format!("Invalid query parameters: {e}")))
+    }
+}

@@ -1,0 +1,454 @@
+//! Accounts: creating one (did:plc genesis through the PLC directory, the empty first commit, the
+//! four creation events), reading account facts, and the server description.
+//!
+//! Spec: <https://atproto.com/specs/account> and the `com.atproto.server.createAccount` lexicon;
+//! validation order and messages follow the reference PDS. An existing DID (migration in) is handled
+//! by the account-lifecycle work.
+
+use rand_core::OsRng;
+use redb::ReadableTable;
+
+use super::auth::{AccessScope, SessionOutput, hash_password};
+use super::blocks::block_value;
+use super::handles::check_handle;
+use super::rows::{self, AccountRow, AccountStatus, InviteRow, RepoRow};
+use super::tables::{ACCOUNTS, BLOCKS, EMAILS, HANDLES, INVITE_USES, INVITES, REPOS};
+use super::{Pds, PdsError, repo_write, sequencer};
+use crate::clock::{now_datetime, now_micros};
+use crate::core::car::write_car;
+use crate::core::crypto::{Algorithm, Keypair};
+use crate::core::did_document::DidDocument;
+use crate::core::firehose::{CommitMessage, Message};
+use crate::core::mst::Mst;
+use crate::core::plc::{self, Operation, UnsignedOperation};
+use crate::core::repo::UnsignedCommit;
+use crate::store::{StoreError, open_read_table};
+
+const MAX_PASSWORD_LEN: usize = 256;
+const MIN_PASSWORD_LEN: usize = 8;
+
+/// What `createAccount` takes.
+#[derive(Clone, Debug, Default)]
+pub struct NewAccount {
+    pub handle: String,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub invite_code: Option<String>,
+    pub did: Option<String>,
+    pub recovery_key: Option<String>,
+    pub has_plc_op: bool,
+}
+
+/// What `createAccount` returns.
+pub struct CreatedAccount {
+    pub session: SessionOutput,
+    pub did_doc: Option<DidDocument>,
+}
+
+/// An account's public facts.
+#[derive(Clone, Debug)]
+pub struct AccountInfo {
+    pub did: String,
+    pub handle: String,
+    pub email: Option<String>,
+    pub email_confirmed: bool,
+    pub status: AccountStatus,
+}
+
+impl From<&AccountRow> for AccountInfo {
+    fn from(row: &AccountRow) -> Self {
+        AccountInfo {
+            did: row.did.clone(),
+            handle: row.handle.clone(),
+            email: row.email.clone(),
+            email_confirmed: row.email_confirmed_at.is_some(),
+            status: row.status,
+        }
+    }
+}
+
+/// What `describeServer` returns.
+pub struct ServerDescription {
+    pub did: String,
+    pub available_user_domains: Vec<String>,
+    pub invite_code_required: bool,
+}
+
+/// A plausible email address: one `@`, a local part, a dotted domain, no spaces.
+fn is_valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && email.len() <= 254
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+impl Pds {
+    pub fn describe(&self) -> ServerDescription {
+        ServerDescription {
+            did: self.inner.config.service_did.to_string(),
+            available_user_domains: self.inner.config.handle_domains.clone(),
+            invite_code_required: self.inner.config.invite_required,
+        }
+    }
+
+    /// `createAccount`.
+    pub async fn create_account(&self, input: NewAccount) -> Result<CreatedAccount, PdsError> {
+        if input.has_plc_op {
+            return Err(PdsError::InvalidRequest(
+                "Unsupported input: \"plcOp\"".into(),
+            ));
+        }
+        if input.did.is_some() {
+            return Err(PdsError::InvalidRequest(
+                "Creating an account for an existing DID needs service auth from its current host"
+                    .into(),
+            ));
+        }
+        let password = input.password.clone().unwrap_or_default();
+        if password.len() > MAX_PASSWORD_LEN {
+            return Err(PdsError::InvalidRequest(
+                "Password too long. Maximum length is 256 characters.".into(),
+            ));
+        }
+        if self.inner.config.invite_required && input.invite_code.is_none() {
+            return Err(PdsError::InvalidInviteCode(
+                "No invite code provided".into(),
+            ));
+        }
+        let email = match input
+            .email
+            .as_deref()
+            .map(|e| e.trim().to_ascii_lowercase())
+        {
+            None => return Err(PdsError::InvalidRequest("Email is required".into())),
+            Some(e) if !is_valid_email(&e) => {
+                return Err(PdsError::InvalidEmail(
+                    "This email address is not supported, please use a different email.".into(),
+                ));
+            }
+            Some(e) => e,
+        };
+        if password.chars().count() < MIN_PASSWORD_LEN {
+            return Err(PdsError::InvalidPassword(format!(
+                "Password must have at least {MIN_PASSWORD_LEN} characters"
+            )));
+        }
+        let (handle, on_service_domain) =
+            check_handle(&input.handle, &self.inner.config.handle_domains)?;
+        if !on_service_domain {
+            return Err(PdsError::UnsupportedDomain(
+                "Not a supported handle domain".into(),
+            ));
+        }
+        let handle = handle.to_string();
+        self.check_identifiers_free(&handle, &email, input.invite_code.as_deref())
+            .await?;
+
+        // Keys and identity.
+        let signing_key = Keypair::generate(Algorithm::K256, &mut OsRng);
+        let mut rotation_keys = Vec::new();
+        if let Some(recovery) = &input.recovery_key {
+            crate::core::crypto::PublicKey::from_did_key(recovery)
+                .map_err(|e| PdsError::InvalidRequest(format!("Invalid recoveryKey: {e}")))?;
+            rotation_keys.push(recovery.clone());
+        }
+        rotation_keys.push(self.inner.secrets.plc_rotation.public_key().to_did_key());
+        let genesis: Operation = UnsignedOperation::Plc(plc::genesis(
+            rotation_keys,
+            &signing_key.public_key().to_did_key(),
+            &handle,
+            &self.inner.config.public_url,
+        ))
+        .sign(&self.inner.secrets.plc_rotation)
+        .map_err(|e| PdsError::Internal(format!("signing the genesis op: {e}")))?;
+        let did = plc::did_for_genesis(&genesis).map_err(|e| PdsError::Internal(e.to_string()))?;
+        self.inner
+            .plc
+            .submit(&did, &genesis)
+            .await
+            .map_err(|e| PdsError::Upstream(e.to_string()))?;
+
+        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| PdsError::Internal(e.to_string()))??;
+        let account = self
+            .store_new_account(
+                &did,
+                &handle,
+                &email,
+                password_hash,
+                &signing_key,
+                input.invite_code,
+            )
+            .await?;
+        let session = self.new_session(&account, AccessScope::Full, None).await?;
+        let did_doc = self.inner.plc.document(&did).await.ok();
+        Ok(CreatedAccount { session, did_doc })
+    }
+
+    /// Fails early (before creating a DID) when the handle or email is taken or the invite unusable;
+    /// the store job checks again, so a race still cannot create duplicates.
+    async fn check_identifiers_free(
+        &self,
+        handle: &str,
+        email: &str,
+        invite: Option<&str>,
+    ) -> Result<(), PdsError> {
+        let (handle, email, invite) = (
+            handle.to_owned(),
+            email.to_owned(),
+            invite.map(str::to_owned),
+        );
+        self.store()
+            .read(move |txn| {
+                if let Some(t) = open_read_table(txn, HANDLES)?
+                    && t.get(handle.as_str())?.is_some()
+                {
+                    return Err(PdsError::InvalidRequest(format!(
+                        "Handle already taken: {handle}"
+                    )));
+                }
+                if let Some(t) = open_read_table(txn, EMAILS)?
+                    && t.get(email.as_str())?.is_some()
+                {
+                    return Err(PdsError::InvalidRequest(format!(
+                        "Email already taken: {email}"
+                    )));
+                }
+                if let Some(code) = &invite {
+                    let invites = open_read_table(txn, INVITES)?;
+                    let uses = open_read_table(txn, INVITE_USES)?;
+                    if !invite_available(invites.as_ref(), uses.as_ref(), code)? {
+                        return Err(PdsError::InvalidInviteCode(
+                            "Provided invite code not available".into(),
+                        ));
+                    }
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// Writes the account, its first (empty) commit and the creation events in one transaction.
+    async fn store_new_account(
+        &self,
+        did: &str,
+        handle: &str,
+        email: &str,
+        password_hash: String,
+        signing_key: &Keypair,
+        invite_code: Option<String>,
+    ) -> Result<AccountRow, PdsError> {
+        let mut tree = Mst::empty();
+        let (root, nodes) = tree.commit()?;
+        let rev = self.next_rev(None);
+        let commit = UnsignedCommit::new(did, root, rev.as_str())
+            .sign(signing_key)
+            .map_err(|e| PdsError::Internal(e.to_string()))?;
+        let (commit_cid, commit_bytes) = commit
+            .encode()
+            .map_err(|e| PdsError::Internal(e.to_string()))?;
+        let mut blocks: Vec<(&cid::Cid, &[u8])> = vec![(&commit_cid, &commit_bytes)];
+        blocks.extend(nodes.iter().map(|(c, b)| (c, b.as_slice())));
+        let commit_car =
+            write_car(&[commit_cid], blocks).map_err(|e| PdsError::Internal(e.to_string()))?;
+        let sync_car = write_car(&[commit_cid], [(&commit_cid, commit_bytes.as_slice())])
+            .map_err(|e| PdsError::Internal(e.to_string()))?;
+
+        let now = now_datetime();
+        let account = AccountRow {
+            did: did.to_owned(),
+            handle: handle.to_owned(),
+            email: Some(email.to_owned()),
+            email_confirmed_at: None,
+            password_hash,
+            signing_key: signing_key.to_bytes().to_vec(),
+            created_at: now.clone(),
+            status: AccountStatus::Active,
+            id: 0,
+            invite_code: invite_code.clone(),
+            invites_disabled: false,
+        };
+        let rev_text = rev.to_string();
+        let rev_number = rev.as_u64();
+        let used_at = u64::try_from(now_micros()).unwrap_or(0);
+        self.store()
+            .write(move |txn| {
+                let mut handles = txn.open_table(HANDLES)?;
+                if handles.get(account.handle.as_str())?.is_some() {
+                    return Ok(Err(PdsError::InvalidRequest(format!(
+                        "Handle already taken: {}",
+                        account.handle
+                    ))));
+                }
+                let mut emails = txn.open_table(EMAILS)?;
+                let email = account.email.clone().unwrap_or_default();
+                if emails.get(email.as_str())?.is_some() {
+                    return Ok(Err(PdsError::InvalidRequest(format!(
+                        "Email already taken: {email}"
+                    ))));
+                }
+                if let Some(code) = &invite_code {
+                    let invites = txn.open_table(INVITES)?;
+                    let uses = txn.open_table(INVITE_USES)?;
+                    let available = match invite_available(Some(&invites), Some(&uses), code) {
+                        Ok(available) => available,
+                        Err(e) => return Err(StoreError::Corrupt(e.to_string())),
+                    };
+                    if !available {
+                        return Ok(Err(PdsError::InvalidInviteCode(
+                            "Provided invite code not available".into(),
+                        )));
+                    }
+                    drop((invites, uses));
+                    txn.open_table(INVITE_USES)?
+                        .insert((code.as_str(), account.did.as_str()), used_at)?;
+                }
+                let id = repo_write::intern_did(txn, &account.did)?;
+                let account = AccountRow { id, ..account };
+                handles.insert(account.handle.as_str(), account.did.as_str())?;
+                emails.insert(email.as_str(), account.did.as_str())?;
+                txn.open_table(ACCOUNTS)?
+                    .insert(account.did.as_str(), rows::encode(&account)?.as_slice())?;
+                let mut block_table = txn.open_table(BLOCKS)?;
+                for (cid, bytes) in &nodes {
+                    let key = cid.to_bytes();
+                    block_table.insert(
+                        (id, key.as_slice()),
+                        block_value(rev_number, bytes).as_slice(),
+                    )?;
+                }
+                let repo = RepoRow {
+                    commit_cid,
+                    commit_block: commit_bytes,
+                    rev: rev_text.clone(),
+                    data: root,
+                };
+                txn.open_table(REPOS)?
+                    .insert(id, rows::encode(&repo)?.as_slice())?;
+                let did = account.did.as_str();
+                sequencer::append(txn, sequencer::identity(did, Some(&account.handle), &now))?;
+                sequencer::append(txn, sequencer::account(did, true, None, &now))?;
+                sequencer::append(
+                    txn,
+                    Message::Commit(Box::new(CommitMessage {
+                        seq: 0,
+                        rebase: false,
+                        too_big: false,
+                        repo: did.to_owned(),
+                        commit: commit_cid,
+                        rev: rev_text.clone(),
+                        since: None,
+                        blocks: commit_car,
+                        ops: Vec::new(),
+                        blobs: Vec::new(),
+                        prev_data: None,
+                        time: now.clone(),
+                    })),
+                )?;
+                sequencer::append(txn, sequencer::sync(did, &rev_text, sync_car, &now))?;
+                Ok(Ok(account))
+            })
+            .await
+    }
+
+    /// The account row for a DID.
+    pub(super) async fn account(&self, did: &str) -> Result<Option<AccountRow>, PdsError> {
+        let did = did.to_owned();
+        self.store()
+            .read(move |txn| {
+                let Some(accounts) = open_read_table(txn, ACCOUNTS)? else {
+                    return Ok(None);
+                };
+                accounts
+                    .get(did.as_str())?
+                    .map(|v| rows::decode::<AccountRow>(v.value()))
+                    .transpose()
+                    .map_err(PdsError::from)
+            })
+            .await
+    }
+
+    /// The DID document of an account (through the PLC directory or did:web).
+    pub async fn did_document(&self, did: &str) -> Option<DidDocument> {
+        let did = crate::core::syntax::Did::parse(did).ok()?;
+        self.inner.resolver.resolve(&did).await.ok()
+    }
+
+    /// The DID behind a handle hosted here (any status), for well-known and resolveHandle.
+    pub async fn local_handle(
+        &self,
+        handle: &str,
+    ) -> Result<Option<(String, AccountStatus)>, PdsError> {
+        let handle = handle.to_ascii_lowercase();
+        self.store()
+            .read(move |txn| {
+                let Some(handles) = open_read_table(txn, HANDLES)? else {
+                    return Ok(None);
+                };
+                let Some(did) = handles.get(handle.as_str())?.map(|v| v.value().to_owned()) else {
+                    return Ok(None);
+                };
+                let status = open_read_table(txn, ACCOUNTS)?
+                    .and_then(|a| a.get(did.as_str()).ok().flatten())
+                    .map(|v| rows::decode::<AccountRow>(v.value()))
+                    .transpose()?
+                    .map_or(AccountStatus::Active, |a| a.status);
+                Ok::<_, PdsError>(Some((did, status)))
+            })
+            .await
+    }
+
+    /// Session facts for `getSession`.
+    pub async fn session_info(&self, did: &str) -> Result<AccountInfo, PdsError> {
+        let row = self.account(did).await?.ok_or_else(|| {
+            PdsError::InvalidRequest(format!("Could not find user info for account: {did}"))
+        })?;
+        Ok(AccountInfo::from(&row))
+    }
+}
+
+/// Whether an invite code exists, is not disabled and has uses left.
+fn invite_available<I, U>(
+    invites: Option<&I>,
+    uses: Option<&U>,
+    code: &str,
+) -> Result<bool, PdsError>
+where
+    I: ReadableTable<&'static str, &'static [u8]>,
+    U: ReadableTable<(&'static str, &'static str), u64>,
+{
+    let Some(row) = invites
+        .map(|t| t.get(code))
+        .transpose()?
+        .flatten()
+        .map(|v| rows::decode::<InviteRow>(v.value()))
+        .transpose()?
+    else {
+        return Ok(false);
+    };
+    if row.disabled {
+        return Ok(false);
+    }
+    let used = match uses {
+        Some(uses) => {
+            let mut count = 0u32;
+            for entry in uses.range((code, "")..)? {
+                let (key, _) = entry?;
+                if key.value().0 != code {
+                    break;
+                }
+                count += 1;
+            }
+            count
+        }
+        None => 0,
+    };
+    Ok(used < row.available)
+}

@@ -1,0 +1,129 @@
+//! The Personal Data Server: accounts, sessions, repositories, blobs, identity operations and the
+//! local event log.
+//!
+//! Spec: <https://atproto.com/specs/xrpc>, <https://atproto.com/specs/repository>,
+//! <https://atproto.com/specs/account>, <https://atproto.com/specs/blob>. Behaviour where the specs
+//! are silent follows the reference PDS (`@atproto/pds`).
+//!
+//! Every repo write runs inside one store job: it reads the current root, applies the ops to the MST,
+//! signs the commit and writes blocks, records, blob references and the `#commit` event in the same
+//! transaction. The writer thread serialises all writes, so two writes to one repo can never race.
+
+mod accounts;
+mod app_passwords;
+mod auth;
+mod blobs;
+mod blocks;
+mod error;
+mod firehose;
+mod handles;
+mod identity_ops;
+mod invites;
+mod preferences;
+mod proxy;
+mod repo_read;
+mod repo_write;
+mod rows;
+mod secrets;
+mod sequencer;
+mod service_auth;
+mod sync_read;
+mod tables;
+
+use std::sync::{Arc, Mutex};
+
+pub use accounts::NewAccount;
+pub use auth::{AccessScope, AuthedAccount, SessionOutput};
+pub use blobs::MAX_BLOB_SIZE;
+pub use error::PdsError;
+pub use firehose::{EVENT_BATCH, StreamStart};
+pub use proxy::ProxyRequest;
+pub use repo_read::MAX_LIST_LIMIT;
+pub use repo_write::{CommitResult, WriteOp, WriteResult};
+pub use rows::AccountStatus;
+pub use sync_read::Reader;
+
+use crate::config::{Config, ServiceRef};
+use crate::core::lexicon::Catalog;
+use crate::core::syntax::{Did, TidClock};
+use crate::identity::{HandleResolver, PlcClient, Resolver};
+use crate::store::Store;
+
+/// What the PDS needs from the configuration.
+#[derive(Clone, Debug)]
+pub struct PdsConfig {
+    pub public_url: String,
+    pub hostname: String,
+    pub service_did: Did,
+    pub handle_domains: Vec<String>,
+    pub invite_required: bool,
+    pub appview: Option<ServiceRef>,
+}
+
+impl PdsConfig {
+    pub fn from_config(config: &Config) -> PdsConfig {
+        PdsConfig {
+            public_url: config.public_url.clone(),
+            hostname: config.hostname.clone(),
+            service_did: config.service_did.clone(),
+            handle_domains: config.handle_domains.clone(),
+            invite_required: config.invite_required,
+            appview: config.appview.clone(),
+        }
+    }
+}
+
+/// The PDS service. Cheap to clone.
+#[derive(Clone)]
+pub struct Pds {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: PdsConfig,
+    secrets: secrets::Secrets,
+    plc: PlcClient,
+    resolver: Resolver,
+    handles: HandleResolver,
+    http: reqwest::Client,
+    clock: Mutex<TidClock>,
+    /// Lexicons records are validated against.
+    catalog: Arc<Catalog>,
+}
+
+impl Pds {
+    /// Opens the PDS over `store`, creating server secrets on first start.
+    pub async fn open(
+        store: Store,
+        config: PdsConfig,
+        plc: PlcClient,
+        resolver: Resolver,
+        http: reqwest::Client,
+        catalog: Arc<Catalog>,
+    ) -> Result<Pds, PdsError> {
+        let secrets = secrets::Secrets::load_or_create(&store).await?;
+        let clock_id = u16::from_be_bytes([secrets.jwt_key[0], secrets.jwt_key[1]]) & 0x3ff;
+        Ok(Pds {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                secrets,
+                plc,
+                resolver,
+                handles: HandleResolver::new(http.clone()),
+                http,
+                clock: Mutex::new(TidClock::new(clock_id)),
+                catalog,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &PdsConfig {
+        &self.inner.config
+    }
+
+    fn store(&self) -> &Store {
+        &self.inner.store
+    }
+}

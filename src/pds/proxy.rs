@@ -1,0 +1,222 @@
+//! Service proxying: XRPC calls this PDS does not serve itself go to the service the caller names
+//! with `atproto-proxy: <did>#<service id>`, or to the configured App View, with a service-auth token
+//! minted for the caller.
+//!
+//! Spec: <https://atproto.com/specs/xrpc#service-proxying>. Behaviour follows the reference PDS:
+//! only authenticated calls are proxied; chat needs a privileged session; the token's `aud` is the
+//! bare service DID (what deployed App Views accept); upstream 500s become 502s; a response is
+//! limited to 10 MiB.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::auth::{AccessScope, AuthedAccount};
+use super::service_auth::{is_privileged, is_protected};
+use super::{Pds, PdsError};
+use crate::clock::now_secs;
+use crate::core::syntax::Did;
+
+/// Largest upstream response passed back.
+const MAX_RESPONSE_LEN: usize = 10 * 1024 * 1024;
+/// How long an upstream may take.
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+/// Request headers passed to the upstream.
+const FORWARD_REQUEST: &[&str] = &[
+    "accept-language",
+    "atproto-accept-labelers",
+    "x-bsky-topics",
+    "content-type",
+    "content-encoding",
+];
+/// Response headers passed back.
+const FORWARD_RESPONSE: &[&str] = &[
+    "content-type",
+    "content-language",
+    "content-encoding",
+    "atproto-repo-rev",
+    "atproto-content-labelers",
+    "retry-after",
+];
+
+/// A request to proxy.
+pub struct ProxyRequest {
+    pub nsid: String,
+    pub post: bool,
+    pub query: Option<String>,
+    pub proxy_header: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+/// What came back.
+pub struct ProxyResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+/// `did#service_id`, checked the way the reference does.
+fn parse_proxy_header(value: &str) -> Result<(String, String), PdsError> {
+    let bad = |m: &str| PdsError::InvalidRequest(m.to_owned());
+    if value.contains(' ') {
+        return Err(bad("proxy header cannot contain spaces"));
+    }
+    let Some(hash) = value.find('#') else {
+        return Err(bad("no service id specified in proxy header"));
+    };
+    if hash == 0 {
+        return Err(bad("no did specified in proxy header"));
+    }
+    if hash == value.len() - 1 {
+        return Err(bad("no service id specified in proxy header"));
+    }
+    if value[hash + 1..].contains('#') {
+        return Err(bad("invalid proxy header format"));
+    }
+    Ok((value[..hash].to_owned(), value[hash..].to_owned()))
+}
+
+impl Pds {
+    /// Where a call goes: (service DID, base URL).
+    async fn proxy_target(
+        &self,
+        nsid: &str,
+        header: Option<&str>,
+    ) -> Result<(String, String), PdsError> {
+        let appview = self.inner.config.appview.as_ref();
+        let Some(header) = header else {
+            return match appview {
+                Some(service) => Ok((
+                    service
+                        .did_ref
+                        .split('#')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    service.url.clone(),
+                )),
+                None => Err(PdsError::InvalidRequest(format!(
+                    "No service configured for {nsid}"
+                ))),
+            };
+        };
+        let (did, fragment) = parse_proxy_header(header)?;
+        if let Some(service) = appview
+            && service.did_ref == header
+        {
+            return Ok((did, service.url.clone()));
+        }
+        let parsed = Did::parse(&did)
+            .map_err(|_| PdsError::InvalidRequest("could not resolve proxy did".into()))?;
+        let document = self
+            .inner
+            .resolver
+            .resolve(&parsed)
+            .await
+            .map_err(|_| PdsError::InvalidRequest("could not resolve proxy did".into()))?;
+        let url = document
+            .service
+            .iter()
+            .find(|s| s.id == fragment || s.id == format!("{did}{fragment}"))
+            .and_then(|s| s.service_endpoint.as_str())
+            .ok_or_else(|| {
+                PdsError::InvalidRequest("could not resolve proxy did service url".into())
+            })?;
+        Ok((did, url.trim_end_matches('/').to_owned()))
+    }
+
+    /// Proxies an authenticated call.
+    pub async fn proxy(
+        &self,
+        caller: &AuthedAccount,
+        request: ProxyRequest,
+    ) -> Result<ProxyResponse, PdsError> {
+        if is_protected(&request.nsid) {
+            return Err(PdsError::InvalidToken("Bad token method".into()));
+        }
+        let (aud, base) = self
+            .proxy_target(&request.nsid, request.proxy_header.as_deref())
+            .await?;
+        if is_privileged(&request.nsid)
+            && !matches!(
+                caller.scope,
+                AccessScope::Full | AccessScope::AppPasswordPrivileged
+            )
+        {
+            return Err(PdsError::InvalidToken("Bad token method".into()));
+        }
+        let token = self
+            .sign_service_token(&caller.did, &aud, Some(&request.nsid), now_secs() + 60)
+            .await?;
+        let mut url = format!("{base}/xrpc/{}", request.nsid);
+        if let Some(query) = &request.query {
+            url.push('?');
+            url.push_str(query);
+        }
+        let client = &self.inner.http;
+        let mut outbound = if request.post {
+            client.post(&url).body(request.body)
+        } else {
+            client.get(&url)
+        };
+        outbound = outbound.bearer_auth(token).timeout(UPSTREAM_TIMEOUT);
+        for (name, value) in &request.headers {
+            if FORWARD_REQUEST.contains(&name.as_str()) {
+                outbound = outbound.header(name.as_str(), value.as_str());
+            }
+        }
+        let response = outbound
+            .send()
+            .await
+            .map_err(|e| PdsError::Upstream(format!("Upstream service unreachable: {e}")))?;
+        let status = response.status().as_u16();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter(|(name, _)| FORWARD_RESPONSE.contains(&name.as_str()))
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect();
+        if response
+            .content_length()
+            .is_some_and(|l| l > MAX_RESPONSE_LEN as u64)
+        {
+            return Err(PdsError::Upstream("Upstream response too large".into()));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| PdsError::Upstream(format!("Upstream service unreachable: {e}")))?;
+        if body.len() > MAX_RESPONSE_LEN {
+            return Err(PdsError::Upstream("Upstream response too large".into()));
+        }
+        Ok(ProxyResponse {
+            status: if status == 500 { 502 } else { status },
+            headers,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_proxy_header;
+
+    #[test]
+    fn proxy_headers() {
+        assert_eq!(
+            parse_proxy_header("did:web:api.bsky.app#bsky_appview").unwrap(),
+            (
+                "did:web:api.bsky.app".to_owned(),
+                "#bsky_appview".to_owned()
+            )
+        );
+        assert!(parse_proxy_header("#x").is_err());
+        assert!(parse_proxy_header("did:web:a").is_err());
+        assert!(parse_proxy_header("did:web:a#").is_err());
+        assert!(parse_proxy_header("did:web:a#b#c").is_err());
+        assert!(parse_proxy_header("did:web:a #b").is_err());
+    }
+}

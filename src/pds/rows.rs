@@ -1,0 +1,122 @@
+//! Rows stored in the PDS tables, DRISL-encoded with serde. Adding an optional field is a compatible
+//! change; anything else needs a migration.
+
+use cid::Cid;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::core::data;
+use crate::store::StoreError;
+
+pub fn encode<T: Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
+    data::encode(row).map_err(|e| StoreError::Corrupt(format!("encoding a row: {e}")))
+}
+
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_ipld_dagcbor::from_slice(bytes)
+        .map_err(|e| StoreError::Corrupt(format!("decoding a row: {e}")))
+}
+
+/// Hosting status of an account on this PDS (spec: account hosting status).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountStatus {
+    Active,
+    Deactivated,
+    Takendown,
+    Suspended,
+    Deleted,
+}
+
+impl AccountStatus {
+    /// The `status` string of `#account` events and getRepoStatus (`None` when active).
+    pub fn as_status(self) -> Option<&'static str> {
+        match self {
+            AccountStatus::Active => None,
+            AccountStatus::Deactivated => Some("deactivated"),
+            AccountStatus::Takendown => Some("takendown"),
+            AccountStatus::Suspended => Some("suspended"),
+            AccountStatus::Deleted => Some("deleted"),
+        }
+    }
+
+    pub fn is_active(self) -> bool {
+        self == AccountStatus::Active
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccountRow {
+    pub did: String,
+    pub handle: String,
+    pub email: Option<String>,
+    pub email_confirmed_at: Option<String>,
+    /// PHC string (argon2id).
+    pub password_hash: String,
+    /// The repo signing key (k256 secret scalar).
+    #[serde(with = "serde_bytes")]
+    pub signing_key: Vec<u8>,
+    pub created_at: String,
+    pub status: AccountStatus,
+    pub id: u64,
+    /// Invite code used at sign-up, if any.
+    pub invite_code: Option<String>,
+    /// Whether this account may not create invite codes.
+    pub invites_disabled: bool,
+}
+
+/// The current state of a repo.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RepoRow {
+    pub commit_cid: Cid,
+    #[serde(with = "serde_bytes")]
+    pub commit_block: Vec<u8>,
+    pub rev: String,
+    pub data: Cid,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecordRow {
+    pub cid: Cid,
+    pub rev: String,
+    #[serde(with = "serde_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlobRow {
+    pub mime_type: String,
+    pub size: u64,
+    pub created_at_micros: u64,
+    /// Whether no record references it yet (collected after an hour).
+    pub temp: bool,
+    pub takedown_ref: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RefreshRow {
+    pub did: String,
+    pub expires_at: i64,
+    pub app_password: Option<String>,
+    /// The token issued when this one was used; a reuse within the grace period gets it again.
+    pub next_id: Option<String>,
+    /// When this token was first used (its grace period starts then).
+    pub used_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AppPasswordRow {
+    pub password_hash: String,
+    pub privileged: bool,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InviteRow {
+    pub available: u32,
+    pub disabled: bool,
+    /// The account the code was issued to ("admin" for codes the admin made for nobody).
+    pub for_account: String,
+    pub created_by: String,
+    pub created_at: String,
+}

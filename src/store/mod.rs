@@ -1,0 +1,149 @@
+//! The store: one redb file, one writer thread with group commit, read transactions for reads, and
+//! the blob directory.
+//!
+//! redb allows one writer at a time, so every write goes through [`Store::write`]: the writer thread
+//! takes all pending jobs, runs them in one transaction, commits once (one fsync for many writes),
+//! then answers each caller. A write is acknowledged only after its commit is durable. Reads use
+//! their own read transactions on the blocking pool and never wait for the writer.
+//!
+//! Services own their tables (`pds.*`, `relay.*`, `appview.*`, defined in each service); this module
+//! knows nothing of their contents.
+
+mod blobs;
+mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use blobs::{BlobFiles, TempBlob};
+pub use redb::{ReadTransaction, ReadableDatabase, TableDefinition, WriteTransaction};
+
+/// Why a storage operation failed. Callers treat it as an internal error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(String),
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Database(e.to_string())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// An MST that cannot be read from the store is storage corruption, not bad input.
+impl From<crate::core::mst::MstError> for StoreError {
+    fn from(e: crate::core::mst::MstError) -> Self {
+        StoreError::Corrupt(format!("MST: {e}"))
+    }
+}
+
+/// The handle every service holds: the database, the writer, and the blob directory.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<redb::Database>,
+    writer: writer::Writer,
+    blobs: BlobFiles,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `data_dir`: `skyhold.redb` and `blobs/`.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir)?;
+        let db = redb::Database::builder()
+            .create(data_dir.join("skyhold.redb"))
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Database(format!(
+                    "{} is in use by another skyhold process",
+                    data_dir.display()
+                )),
+                other => StoreError::from(other),
+            })?;
+        let db = Arc::new(db);
+        let blobs = BlobFiles::open(&data_dir.join("blobs"))?;
+        let writer = writer::Writer::start(db.clone());
+        Ok(Store { db, writer, blobs })
+    }
+
+    pub fn blobs(&self) -> &BlobFiles {
+        &self.blobs
+    }
+
+    /// Runs `job` in the next group-commit transaction and returns its result once the commit is
+    /// durable. The job returns `Ok(Err(e))` for a refusal (it must not have written anything), and
+    /// `Err(StoreError)` for a storage failure, which aborts the whole batch.
+    pub async fn write<T, E>(
+        &self,
+        job: impl FnOnce(&WriteTransaction) -> Result<Result<T, E>, StoreError> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.writer.submit(job).await
+    }
+
+    /// Runs `read` in a read transaction on the blocking pool.
+    pub async fn read<T, E>(
+        &self,
+        read: impl FnOnce(&ReadTransaction) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read().map_err(StoreError::from)?;
+            read(&txn)
+        })
+        .await
+        .map_err(|_| E::from(StoreError::Closed))?
+    }
+
+    /// A read transaction for synchronous callers already off the reactor.
+    pub fn read_now(&self) -> Result<ReadTransaction, StoreError> {
+        Ok(self.db.begin_read()?)
+    }
+
+    /// Commit notifications: the value is a counter bumped after every commit; readers of a log
+    /// wake on it and read rows after their cursor.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.writer.commits()
+    }
+
+    /// Waits for queued writes to finish and stops the writer.
+    pub async fn shutdown(&self) {
+        self.writer.shutdown().await;
+    }
+}
+
+/// Opens a table in a read transaction, treating a table that does not exist yet as empty.
+pub fn open_read_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &ReadTransaction,
+    table: TableDefinition<K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
+    match txn.open_table(table) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
