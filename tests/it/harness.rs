@@ -140,3 +140,88 @@ impl ReferencePds {
 pub fn skyhold() -> Command {
     Command::new(env!("CARGO_BIN_EXE_skyhold"))
 }
+
+/// A skyhold node started by a test on 127.0.0.1 with its own data directory; killed on drop.
+pub struct Node {
+    pub url: String,
+    pub port: u16,
+    pub admin_password: String,
+    pub data: PathBuf,
+    child: Option<std::process::Child>,
+    _dir: Option<TempDir>,
+}
+
+impl Node {
+    /// Starts a node with a fresh data directory and extra flags.
+    pub async fn start(extra: &[&str]) -> Node {
+        let dir = TempDir::new("node");
+        let data = dir.0.join("data");
+        let mut node = Node::start_in(&data, free_port(), extra).await;
+        node._dir = Some(dir);
+        node
+    }
+
+    /// Starts (or restarts) a node on an existing data directory and port.
+    pub async fn start_in(data: &std::path::Path, port: u16, extra: &[&str]) -> Node {
+        let admin_password = "test-admin-password".to_owned();
+        let child = skyhold()
+            .args(["serve", "--data-dir"])
+            .arg(data)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
+            .env("SKYHOLD_ADMIN_PASSWORD", &admin_password)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("starting skyhold");
+        let url = format!("http://localhost:{port}");
+        let node = Node {
+            url: url.clone(),
+            port,
+            admin_password,
+            data: data.to_owned(),
+            child: Some(child),
+            _dir: None,
+        };
+        wait_for(&format!("{url}/xrpc/_health"), Duration::from_secs(30)).await;
+        node
+    }
+
+    pub fn xrpc(&self, nsid: &str) -> String {
+        format!("{}/xrpc/{nsid}", self.url)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, std::process::Child::id)
+    }
+
+    /// Stops the process at once (SIGKILL), keeping the data directory.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the process with SIGTERM and waits for it to exit; returns its exit status.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        child.wait().ok()
+    }
+
+    /// Takes the data directory's ownership away from this node so it outlives a restart.
+    pub fn keep_data(&mut self) -> Option<TempDir> {
+        self._dir.take()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,411 @@
+//! Bad input against a running node: every case gets the right XRPC error (name and status), never a
+//! 5xx, and nothing is written.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{Node, http};
+
+struct Client {
+    node: Node,
+    http: reqwest::Client,
+}
+
+impl Client {
+    async fn post(&self, nsid: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        let mut request = self.http.post(self.node.xrpc(nsid)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post_raw(
+        &self,
+        nsid: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .post(self.node.xrpc(nsid))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path_and_query: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.get(format!("{}{path_and_query}", self.node.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn account(&self, handle: &str) -> (String, String) {
+        let (status, body) = self
+            .post(
+                "com.atproto.server.createAccount",
+                None,
+                json!({"handle": handle, "email": format!("{}@example.com", handle.replace('.', "-")),
+                       "password": "correct horse battery"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (
+            body["did"].as_str().unwrap().to_owned(),
+            body["accessJwt"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+/// Asserts an XRPC error with this status and name.
+fn expect(case: &str, got: (StatusCode, Value), status: u16, error: &str) {
+    assert_eq!(got.0.as_u16(), status, "{case}: {}", got.1);
+    assert_eq!(got.1["error"], error, "{case}: {}", got.1);
+    assert!(
+        got.1["message"].is_string(),
+        "{case}: no message in {}",
+        got.1
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_clear_xrpc_errors_and_writes_nothing() {
+    let c = Client {
+        node: Node::start(&[]).await,
+        http: http(),
+    };
+    let (alice, token) = c.account("alice.test").await;
+    let (bob, bob_token) = c.account("bob.test").await;
+    let post = |repo: &str| {
+        json!({"repo": repo, "collection": "app.bsky.feed.post",
+        "record": {"text": "hi", "createdAt": "2026-01-01T00:00:00.000Z"}})
+    };
+
+    // Accounts.
+    expect(
+        "taken handle",
+        c.post(
+            "com.atproto.server.createAccount",
+            None,
+            json!({"handle": "alice.test", "email": "x@example.com", "password": "long enough pw"}),
+        )
+        .await,
+        400,
+        "InvalidRequest",
+    );
+    expect("handle outside our domains", c.post("com.atproto.server.createAccount", None,
+        json!({"handle": "carol.example.org", "email": "c@example.com", "password": "long enough pw"})).await, 400, "UnsupportedDomain");
+    expect(
+        "short handle",
+        c.post(
+            "com.atproto.server.createAccount",
+            None,
+            json!({"handle": "ab.test", "email": "c@example.com", "password": "long enough pw"}),
+        )
+        .await,
+        400,
+        "InvalidHandle",
+    );
+    expect(
+        "reserved handle",
+        c.post(
+            "com.atproto.server.createAccount",
+            None,
+            json!({"handle": "admin.test", "email": "c@example.com", "password": "long enough pw"}),
+        )
+        .await,
+        400,
+        "HandleNotAvailable",
+    );
+    expect(
+        "bad email",
+        c.post(
+            "com.atproto.server.createAccount",
+            None,
+            json!({"handle": "carol.test", "email": "not-an-email", "password": "long enough pw"}),
+        )
+        .await,
+        400,
+        "InvalidEmail",
+    );
+    expect(
+        "missing handle",
+        c.post(
+            "com.atproto.server.createAccount",
+            None,
+            json!({"email": "c@example.com", "password": "long enough pw"}),
+        )
+        .await,
+        400,
+        "InvalidRequest",
+    );
+    expect(
+        "wrong password",
+        c.post(
+            "com.atproto.server.createSession",
+            None,
+            json!({"identifier": "alice.test", "password": "nope"}),
+        )
+        .await,
+        401,
+        "AuthenticationRequired",
+    );
+    expect(
+        "unknown user",
+        c.post(
+            "com.atproto.server.createSession",
+            None,
+            json!({"identifier": "nobody.test", "password": "nope"}),
+        )
+        .await,
+        401,
+        "AuthenticationRequired",
+    );
+
+    // Malformed bodies.
+    expect(
+        "malformed JSON",
+        c.post_raw(
+            "com.atproto.repo.createRecord",
+            Some(&token),
+            "application/json",
+            b"{not json".to_vec(),
+        )
+        .await,
+        400,
+        "InvalidRequest",
+    );
+    expect(
+        "CBOR where JSON is expected",
+        c.post_raw(
+            "com.atproto.repo.createRecord",
+            Some(&token),
+            "application/cbor",
+            vec![0xa1, 0x61, 0x61, 0x01],
+        )
+        .await,
+        400,
+        "InvalidRequest",
+    );
+    expect(
+        "wrong field type",
+        c.post(
+            "com.atproto.repo.createRecord",
+            Some(&token),
+            json!({"repo": alice, "collection": 42, "record": {}}),
+        )
+        .await,
+        400,
+        "InvalidRequest",
+    );
+    expect(
+        "record not an object",
+        c.post(
+            "com.atproto.repo.createRecord",
+            Some(&token),
+            json!({"repo": alice, "collection": "app.bsky.feed.post", "record": [1, 2]}),
+        )
+        .await,
+        400,
+        "InvalidRequest",
+    );
+    expect("float in a record", c.post("com.atproto.repo.createRecord", Some(&token),
+        json!({"repo": alice, "collection": "app.bsky.feed.post", "record": {"text": "x", "n": 1.5}})).await, 400, "InvalidRequest");
+    expect(
+        "invalid collection NSID",
+        c.post(
+            "com.atproto.repo.createRecord",
+            Some(&token),
+            json!({"repo": alice, "collection": "not-an-nsid", "record": {}}),
+        )
+        .await,
+        400,
+        "InvalidRequest",
+    );
+    expect(
+        "invalid rkey",
+        c.post(
+            "com.atproto.repo.createRecord",
+            Some(&token),
+            json!({"repo": alice, "collection": "app.bsky.feed.post", "rkey": "..", "record": {}}),
+        )
+        .await,
+        400,
+        "InvalidRequest",
+    );
+    expect("$type mismatch", c.post("com.atproto.repo.createRecord", Some(&token),
+        json!({"repo": alice, "collection": "app.bsky.feed.post", "record": {"$type": "app.bsky.feed.like"}})).await, 400, "InvalidRequest");
+    let huge = "x".repeat(1_200_000);
+    let (status, _) = c
+        .post(
+            "com.atproto.repo.createRecord",
+            Some(&token),
+            json!({"repo": alice, "collection": "app.bsky.feed.post", "record": {"text": huge}}),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 413, "oversize body");
+
+    // Tokens.
+    expect(
+        "no token",
+        c.post("com.atproto.repo.createRecord", None, post(&alice))
+            .await,
+        401,
+        "AuthMissing",
+    );
+    expect(
+        "garbage token",
+        c.post(
+            "com.atproto.repo.createRecord",
+            Some("garbage"),
+            post(&alice),
+        )
+        .await,
+        400,
+        "InvalidToken",
+    );
+    let forged = {
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[2] = "AAAA".repeat(10);
+        parts.join(".")
+    };
+    expect(
+        "forged token",
+        c.post("com.atproto.repo.createRecord", Some(&forged), post(&alice))
+            .await,
+        400,
+        "InvalidToken",
+    );
+    expect(
+        "another account's repo",
+        c.post(
+            "com.atproto.repo.createRecord",
+            Some(&bob_token),
+            post(&alice),
+        )
+        .await,
+        401,
+        "AuthenticationRequired",
+    );
+    let (_, session) = c
+        .post(
+            "com.atproto.server.createSession",
+            None,
+            json!({"identifier": "alice.test", "password": "correct horse battery"}),
+        )
+        .await;
+    let refresh = session["refreshJwt"].as_str().unwrap();
+    expect(
+        "refresh token used for access",
+        c.post("com.atproto.repo.createRecord", Some(refresh), post(&alice))
+            .await,
+        400,
+        "InvalidToken",
+    );
+    expect(
+        "access token used to refresh",
+        c.post("com.atproto.server.refreshSession", Some(&token), json!({}))
+            .await,
+        400,
+        "InvalidToken",
+    );
+
+    // Reads.
+    expect("unknown record", c.get(&format!("/xrpc/com.atproto.repo.getRecord?repo={alice}&collection=app.bsky.feed.post&rkey=3jzfcijpj2z2a"), None).await, 400, "RecordNotFound");
+    expect(
+        "invalid DID param",
+        c.get("/xrpc/com.atproto.sync.getLatestCommit?did=nope", None)
+            .await,
+        400,
+        "RepoNotFound",
+    );
+    expect(
+        "missing param",
+        c.get("/xrpc/com.atproto.repo.getRecord?repo=alice.test", None)
+            .await,
+        400,
+        "InvalidRequest",
+    );
+    expect("bad limit", c.get(&format!("/xrpc/com.atproto.repo.listRecords?repo={alice}&collection=app.bsky.feed.post&limit=0"), None).await, 400, "InvalidRequest");
+    expect(
+        "unknown method without an App View",
+        c.get("/xrpc/app.bsky.feed.getTimeline", Some(&token)).await,
+        400,
+        "InvalidRequest",
+    );
+    expect(
+        "admin call without the password",
+        c.post(
+            "com.atproto.server.createInviteCode",
+            None,
+            json!({"useCount": 1}),
+        )
+        .await,
+        401,
+        "AuthenticationRequired",
+    );
+
+    // Nothing was written: both repos hold no records.
+    for (did, name) in [(&alice, "alice"), (&bob, "bob")] {
+        let (status, body) = c
+            .get(
+                &format!(
+                    "/xrpc/com.atproto.repo.listRecords?repo={did}&collection=app.bsky.feed.post"
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body["records"].as_array().unwrap().len(),
+            0,
+            "{name}'s repo was written to"
+        );
+    }
+    let _ = bob;
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly_and_data_survives() {
+    let mut node = Node::start(&[]).await;
+    let keep = node.keep_data();
+    let client = Client { node, http: http() };
+    let (alice, token) = client.account("alice.test").await;
+    let (status, created) = client
+        .post(
+            "com.atproto.repo.createRecord",
+            Some(&token),
+            json!({"repo": alice, "collection": "app.bsky.feed.post",
+            "record": {"text": "still here", "createdAt": "2026-01-01T00:00:00.000Z"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let Client { mut node, .. } = client;
+    let exit = node.terminate().expect("exit status");
+    assert!(exit.success(), "SIGTERM exit: {exit:?}");
+    let data = node.data.clone();
+    let port = node.port;
+    drop(node);
+    let node = Node::start_in(&data, port, &[]).await;
+    let client = Client { node, http: http() };
+    let uri = created["uri"].as_str().unwrap();
+    let rkey = uri.rsplit('/').next().unwrap();
+    let (status, record) = client
+        .get(&format!("/xrpc/com.atproto.repo.getRecord?repo={alice}&collection=app.bsky.feed.post&rkey={rkey}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    assert_eq!(record["value"]["text"], "still here");
+    drop(keep);
+}
