@@ -192,10 +192,6 @@ impl Node {
         format!("{}/xrpc/{nsid}", self.url)
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().map_or(0, std::process::Child::id)
-    }
-
     /// Stops the process at once (SIGKILL), keeping the data directory.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
