@@ -357,6 +357,16 @@ async fn bad_input_gets_clear_xrpc_errors_and_writes_nothing() {
         "AuthenticationRequired",
     );
 
+    let invite = c
+        .http
+        .post(c.node.xrpc("com.atproto.server.createInviteCode"))
+        .basic_auth("admin", Some(&c.node.admin_password))
+        .json(&json!({"useCount": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invite.status(), StatusCode::OK, "the admin password works");
+
     // Nothing was written: both repos hold no records.
     for (did, name) in [(&alice, "alice"), (&bob, "bob")] {
         let (status, body) = c
