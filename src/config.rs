@@ -45,6 +45,11 @@ pub struct ServeArgs {
     /// App View exists).
     #[arg(long, env = "SKYHOLD_APPVIEW")]
     pub appview: Option<String>,
+    /// Directory of Lexicon schema files (JSON, searched recursively) that records are validated
+    /// against, e.g. a checkout of the official `lexicons/` folder. Without it, records of every type
+    /// are accepted with `validationStatus: "unknown"`.
+    #[arg(long, env = "SKYHOLD_LEXICON_DIR")]
+    pub lexicon_dir: Option<PathBuf>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SKYHOLD_LOG_JSON")]
     pub log_json: bool,
@@ -76,6 +81,7 @@ pub struct Config {
     pub invite_required: bool,
     pub appview: Option<ServiceRef>,
     pub local_mode: bool,
+    pub lexicon_dir: Option<PathBuf>,
     pub log_json: bool,
 }
 
@@ -195,6 +201,7 @@ impl Config {
             invite_required: args.invite_required.unwrap_or(!local_mode),
             appview,
             local_mode,
+            lexicon_dir: args.lexicon_dir,
             log_json: args.log_json,
         })
     }

@@ -161,13 +161,17 @@ impl Node {
         node
     }
 
-    /// Starts (or restarts) a node on an existing data directory and port.
+    /// Starts (or restarts) a node on an existing data directory and port. Records are validated
+    /// against the official lexicons in the shared folder, as a fully configured server would.
     pub async fn start_in(data: &std::path::Path, port: u16, extra: &[&str]) -> Node {
         let admin_password = "test-admin-password".to_owned();
+        let lexicons = crate::fixtures::shared_dir().join("lexicons");
         let child = skyhold()
             .args(["serve", "--data-dir"])
             .arg(data)
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--lexicon-dir")
+            .arg(&lexicons)
             .args(extra)
             .env("SKYHOLD_ADMIN_PASSWORD", &admin_password)
             .env("RUST_LOG", "warn")

@@ -257,6 +257,11 @@ async fn bad_input_gets_clear_xrpc_errors_and_writes_nothing() {
         .await;
     assert_eq!(status.as_u16(), 413, "oversize body");
 
+    expect("record breaking its lexicon", c.post("com.atproto.repo.createRecord", Some(&token),
+        json!({"repo": alice, "collection": "app.bsky.feed.post", "record": {"text": "no createdAt"}})).await, 400, "InvalidRequest");
+    expect("rkey breaking its lexicon's key type", c.post("com.atproto.repo.putRecord", Some(&token),
+        json!({"repo": alice, "collection": "app.bsky.actor.profile", "rkey": "notself", "record": {}})).await, 400, "InvalidRequest");
+
     // Tokens.
     expect(
         "no token",
