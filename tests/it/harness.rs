@@ -30,6 +30,16 @@ impl Drop for Pids {
     }
 }
 
+/// A child process killed and reaped on drop.
+pub struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A temporary directory removed on drop.
 pub struct TempDir(pub PathBuf);
 
@@ -80,6 +90,7 @@ pub struct ReferencePds {
     pub url: String,
     pub plc_url: String,
     _pids: Pids,
+    _child: Option<ChildGuard>,
     _data: TempDir,
 }
 
@@ -145,14 +156,14 @@ impl ReferencePds {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("starting the reference PDS");
-        let mut pids = Pids::default();
-        pids.push(child.id());
+        let child = ChildGuard(child);
         let url = format!("http://localhost:{port}");
         wait_for(&format!("{url}/xrpc/_health"), Duration::from_secs(60)).await;
         ReferencePds {
             url,
             plc_url: plc_url.to_owned(),
-            _pids: pids,
+            _pids: Pids::default(),
+            _child: Some(child),
             _data: data,
         }
     }
@@ -193,6 +204,7 @@ impl ReferencePds {
             url,
             plc_url: format!("http://localhost:{plc_port}"),
             _pids: pids,
+            _child: None,
             _data: data,
         }
     }
