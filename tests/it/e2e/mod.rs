@@ -2,4 +2,5 @@
 //! node) on 127.0.0.1.
 
 mod pds_errors;
+mod plc_directory;
 mod repo_verify;
