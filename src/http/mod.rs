@@ -193,6 +193,7 @@ pub fn router(state: AppState) -> Router {
         .route("/robots.txt", get(well_known::robots))
         .route("/", get(well_known::index))
         .nest("/plc", plc::router())
+        .route("/{did}", get(plc::root_document))
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(xrpc::XrpcError::internal(
                 "a handler panicked",

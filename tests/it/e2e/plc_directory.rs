@@ -1,5 +1,7 @@
 //! The embedded PLC directory with other software: the reference PDS creates and updates DIDs through
-//! it, and a second skyhold node registers its accounts in the first node's directory.
+//! it, a second skyhold node registers its accounts in the first node's directory, and documents are
+//! served at `/plc/<did>` and at `/<did>` (for clients that resolve against the directory's origin,
+//! as `@atproto/identity` does).
 
 use serde_json::{Value, json};
 use skyhold::core::plc::{LogEntry, validate_audit_log};
@@ -92,4 +94,55 @@ async fn a_second_node_uses_the_first_nodes_directory() {
         .await
         .unwrap();
     assert_eq!(own.status().as_u16(), 404);
+
+#[tokio::test]
+async fn did_documents_are_served_under_plc_and_at_the_root() {
+    let node = Node::start(&[]).await;
+    let client = http();
+    let account: Value = client
+        .post(node.xrpc("com.atproto.server.createAccount"))
+        .json(
+            &json!({"handle": "plc-root.test", "email": "plc-root@example.com",
+                      "password": "plc-root-password"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let did = account["did"].as_str().expect("a DID").to_owned();
+    let encoded = did.replace(':', "%3A");
+    let mut documents = Vec::new();
+    for path in [
+        format!("/plc/{did}"),
+        format!("/plc/{encoded}"),
+        format!("/{did}"),
+        format!("/{encoded}"),
+    ] {
+        let response = client
+            .get(format!("{}{path}", node.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "GET {path}");
+        let doc: Value = response.json().await.unwrap();
+        assert_eq!(doc["id"], did.as_str(), "GET {path}: {doc}");
+        documents.push(doc);
+    }
+    assert!(documents.windows(2).all(|w| w[0] == w[1]), "{documents:?}");
+
+    // Only did:plc DIDs live at the root; everything else there stays an ordinary 404.
+    for path in [
+        "/did:plc:aaaaaaaaaaaaaaaaaaaaaaaa",
+        "/did:web:example.com",
+        "/favicon.ico",
+    ] {
+        let response = client
+            .get(format!("{}{path}", node.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "GET {path}");
+    }
 }
