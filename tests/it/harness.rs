@@ -129,12 +129,9 @@ pub struct ReferencePds {
     _data: TempDir,
 }
 
-/// Where ../shared/refpds/setup.sh installs Node 22 and the reference PDS.
-pub fn refpds_cache() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"))
-        .join("skyhold-refpds");
+/// The reference PDS's install folder, which must hold an installed reference PDS.
+pub fn refpds_installed() -> PathBuf {
+    let cache = refpds_cache();
     assert!(
         cache.join("pds/node_modules/@atproto/pds").is_dir(),
         "the reference PDS is not installed (looked in {}): run ../shared/refpds/setup.sh, \
@@ -148,7 +145,7 @@ impl ReferencePds {
     /// Starts the reference PDS against an existing PLC directory (for example a skyhold node's
     /// embedded one), with the same settings as ../shared/refpds/start.sh.
     pub async fn start_with_plc(plc_url: &str) -> ReferencePds {
-        let cache = refpds_cache();
+        let cache = refpds_installed();
         let data = TempDir::new("refpds-plc");
         std::fs::create_dir_all(data.0.join("blobs")).unwrap();
         let port = free_port();
@@ -212,7 +209,7 @@ impl ReferencePds {
             "the reference PDS scripts are missing: looked for {}",
             script.display()
         );
-        refpds_cache();
+        refpds_installed();
         let data = TempDir::new("refpds");
         let (pds_port, plc_port) = (free_port(), free_port());
         let output = Command::new("bash")

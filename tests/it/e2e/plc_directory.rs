@@ -94,6 +94,7 @@ async fn a_second_node_uses_the_first_nodes_directory() {
         .await
         .unwrap();
     assert_eq!(own.status().as_u16(), 404);
+}
 
 #[tokio::test]
 async fn did_documents_are_served_under_plc_and_at_the_root() {
