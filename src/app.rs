@@ -6,19 +6,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::future::BoxFuture;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, Secret};
 use crate::core::lexicon::Catalog;
-use crate::http::{AppState, router};
+use crate::http::{AppState, RelayState, relay_router, router};
 use crate::identity::{PlcClient, PlcDirectory, Resolver};
-use crate::pds::{Pds, PdsConfig};
+use crate::pds::{Pds, PdsConfig, Reader};
+use crate::relay::{CarStream, Frames, LocalSource, Relay};
 use crate::store::Store;
 
 /// How often uploads no record took up are collected.
 const BLOB_GC_INTERVAL: Duration = Duration::from_secs(10 * 60);
-/// How long firehose events are kept for cursor replay.
-const EVENT_RETENTION_MICROS: i64 = 72 * 60 * 60 * 1_000_000;
 /// How often expired refresh tokens are swept (and old events pruned).
 const TOKEN_SWEEP_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
@@ -45,15 +45,47 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         store.clone(),
         PdsConfig::from_config(&config),
         plc,
-        resolver,
-        http,
+        resolver.clone(),
+        http.clone(),
         catalog,
     )
     .await
     .context("opening the PDS")?;
     let admin_password = admin_password(&config)?;
 
-    spawn_background(pds.clone());
+    spawn_background(pds.clone(), config.relay.retention_micros);
+
+    let relay_server = match config.relay_listen {
+        Some(address) => {
+            let relay_listener = TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding the relay listener {address}"))?;
+            let local: Arc<dyn LocalSource> = Arc::new(LocalPds {
+                pds: pds.clone(),
+                hostname: config.hostname.clone(),
+            });
+            let relay = Relay::new(
+                store.clone(),
+                config.relay.clone(),
+                resolver.clone(),
+                http.clone(),
+                Some(local),
+            );
+            relay.start().await.context("starting the relay")?;
+            let state = RelayState {
+                relay,
+                admin_password: admin_password.clone(),
+            };
+            let address = relay_listener.local_addr()?;
+            println!("skyhold relay listening on http://{address}");
+            Some(tokio::spawn(async move {
+                axum::serve(relay_listener, relay_router(state))
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+            }))
+        }
+        None => None,
+    };
 
     let state = AppState {
         pds,
@@ -74,6 +106,9 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;
+    if let Some(relay_server) = relay_server {
+        let _ = relay_server.await;
+    }
     tracing::info!("shutting down: committing queued writes");
     store.shutdown().await;
     Ok(())
@@ -151,7 +186,7 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
     file.sync_all()
 }
 
-fn spawn_background(pds: Pds) {
+fn spawn_background(pds: Pds, event_retention_micros: i64) {
     let gc = pds.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(BLOB_GC_INTERVAL);
@@ -171,11 +206,46 @@ fn spawn_background(pds: Pds) {
             if let Err(e) = pds.sweep_refresh_tokens().await {
                 tracing::warn!(error = %e, "refresh token sweep failed");
             }
-            if let Err(e) = pds.prune_events(EVENT_RETENTION_MICROS).await {
+            if let Err(e) = pds.prune_events(event_retention_micros).await {
                 tracing::warn!(error = %e, "event log pruning failed");
             }
         }
     });
+}
+
+/// The local PDS as the relay sees it.
+struct LocalPds {
+    pds: Pds,
+    hostname: String,
+}
+
+impl LocalSource for LocalPds {
+    fn hostname(&self) -> String {
+        self.hostname.clone()
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>> {
+        Box::pin(async move {
+            self.pds
+                .events_after(after, limit)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn notifications(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.pds.commit_notifications()
+    }
+
+    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<CarStream, String>> {
+        let did = did.to_owned();
+        Box::pin(async move {
+            self.pds
+                .export_repo(&did, None, Reader::Admin)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
 }
 
 async fn shutdown_signal() {

@@ -50,6 +50,24 @@ pub struct ServeArgs {
     /// are accepted with `validationStatus: "unknown"`.
     #[arg(long, env = "SKYHOLD_LEXICON_DIR")]
     pub lexicon_dir: Option<PathBuf>,
+    /// Address the relay listens on (default in local mode: the port after the PDS's; otherwise off).
+    #[arg(long, env = "SKYHOLD_RELAY_LISTEN")]
+    pub relay_listen: Option<SocketAddr>,
+    /// PDS hosts the relay follows from the start (`host[:port]`, comma separated).
+    #[arg(long, env = "SKYHOLD_RELAY_HOSTS", value_delimiter = ',')]
+    pub relay_hosts: Vec<String>,
+    /// A big relay to follow for the DIDs in --relay-follow-dids only (`host[:port]`).
+    #[arg(long, env = "SKYHOLD_RELAY_UPSTREAM")]
+    pub relay_upstream: Option<String>,
+    /// DIDs whose events the relay keeps from --relay-upstream (comma separated).
+    #[arg(long, env = "SKYHOLD_RELAY_FOLLOW_DIDS", value_delimiter = ',')]
+    pub relay_follow_dids: Vec<String>,
+    /// Accept commits without `prevData` from hosts that predate sync 1.1.
+    #[arg(long, env = "SKYHOLD_RELAY_LENIENT")]
+    pub relay_lenient: bool,
+    /// Hours of events kept for cursor replay (PDS and relay streams).
+    #[arg(long, env = "SKYHOLD_EVENT_RETENTION_HOURS", default_value_t = 72)]
+    pub event_retention_hours: u32,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SKYHOLD_LOG_JSON")]
     pub log_json: bool,
@@ -82,6 +100,9 @@ pub struct Config {
     pub appview: Option<ServiceRef>,
     pub local_mode: bool,
     pub lexicon_dir: Option<PathBuf>,
+    /// Where the relay listens (`None`: no relay).
+    pub relay_listen: Option<SocketAddr>,
+    pub relay: crate::relay::RelayConfig,
     pub log_json: bool,
 }
 
@@ -175,6 +196,27 @@ impl Config {
                 })
                 .collect()
         };
+        let relay_listen = args.relay_listen.or_else(|| {
+            (local_mode && args.listen.port() != 0 && args.listen.port() < u16::MAX)
+                .then(|| SocketAddr::new(args.listen.ip(), args.listen.port() + 1))
+        });
+        let mut followed_dids = std::collections::HashSet::new();
+        for did in &args.relay_follow_dids {
+            match Did::parse(did.trim()) {
+                Ok(did) => {
+                    followed_dids.insert(did.to_string());
+                }
+                Err(e) => problems.push(format!("--relay-follow-dids: {did:?} is not a DID: {e}")),
+            }
+        }
+        let relay = crate::relay::RelayConfig {
+            hosts: args.relay_hosts.clone(),
+            local_mode,
+            upstream: args.relay_upstream.clone(),
+            followed_dids,
+            lenient: args.relay_lenient,
+            retention_micros: i64::from(args.event_retention_hours.max(1)) * 60 * 60 * 1_000_000,
+        };
         let appview = match args.appview.as_deref().map(parse_service_ref) {
             Some(Ok(r)) => Some(r),
             Some(Err(e)) => {
@@ -202,6 +244,8 @@ impl Config {
             appview,
             local_mode,
             lexicon_dir: args.lexicon_dir,
+            relay_listen,
+            relay,
             log_json: args.log_json,
         })
     }

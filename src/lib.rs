@@ -13,5 +13,6 @@ mod http;
 mod identity;
 mod net;
 mod pds;
+mod relay;
 mod store;
 mod telemetry;

@@ -26,6 +26,13 @@ pub fn tls_client_config() -> rustls::ClientConfig {
     config
 }
 
+/// The TLS client configuration for WebSockets: HTTP/1.1 only, since the upgrade needs it.
+pub fn tls_client_config_http1() -> rustls::ClientConfig {
+    let mut config = tls_client_config();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config
+}
+
 /// The shared HTTP client.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()

@@ -18,7 +18,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (with no flags: a complete local network on 127.0.0.1:2583).
-    Serve(crate::config::ServeArgs),
+    Serve(Box<crate::config::ServeArgs>),
     /// Inspect and verify repository exports (CAR files).
     #[command(subcommand)]
     Repo(repo::RepoCommand),
@@ -32,7 +32,7 @@ pub fn run() -> i32 {
             print_overview();
             0
         }
-        Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Serve(args)) => serve::run(*args),
         Some(Command::Repo(command)) => repo::run(command),
     }
 }

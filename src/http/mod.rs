@@ -10,9 +10,13 @@ mod com_atproto_repo;
 mod com_atproto_server;
 mod com_atproto_sync;
 mod errors;
+mod jetstream;
 mod plc;
+mod relay;
 mod subscribe;
 mod well_known;
+
+pub use relay::{RelayState, router as relay_router};
 mod xrpc;
 
 use axum::Router;

@@ -1,4 +1,5 @@
-//! `com.atproto.sync.subscribeRepos` on the PDS: the WebSocket event stream of this server's repos.
+//! `com.atproto.sync.subscribeRepos`: the WebSocket event stream, for the PDS (its own repos) and for
+//! the relay (the merged, re-sequenced stream), over any stored event log.
 //!
 //! Spec: <https://atproto.com/specs/event-stream>. Non-GET requests get 405, requests without a
 //! WebSocket upgrade 426 (both as XRPC errors). A subscriber reads the stored log at its own pace; one
@@ -7,27 +8,43 @@
 use std::time::Duration;
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::future::BoxFuture;
 use serde::Deserialize;
+use tokio::sync::watch;
 
-use super::AppState;
 use super::xrpc::{XrpcError, XrpcQuery};
-use crate::core::firehose::{InfoMessage, Message, encode_error_frame, encode_frame};
-use crate::pds::{EVENT_BATCH, Pds, StreamStart};
+use crate::core::firehose::{
+    InfoMessage, Message, StreamStart, encode_error_frame, encode_frame, replay_start,
+};
+use crate::relay::Frames;
 
 /// How long one frame may take to send before the subscriber counts as too slow.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often an idle stream is pinged.
 const PING_INTERVAL: Duration = Duration::from_secs(30);
+/// Events read per batch.
+const BATCH: usize = 500;
+
+/// A stored, sequenced event log a stream is served from.
+pub trait EventLog: Send + Sync + 'static {
+    /// (oldest, newest) seq kept; (0, 0) when empty.
+    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>>;
+    /// Frames with seq > `after`, at most `limit`.
+    fn after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>>;
+    /// Bumped whenever new events may be there.
+    fn notifications(&self) -> watch::Receiver<u64>;
+}
 
 #[derive(Deserialize)]
 struct Params {
     cursor: Option<u64>,
 }
 
-pub async fn subscribe_repos(State(state): State<AppState>, request: Request) -> Response {
+/// Answers a subscription request (checking method and upgrade first).
+pub async fn serve<L: EventLog, S: Send + Sync>(log: L, state: &S, request: Request) -> Response {
     if request.method() != Method::GET {
         return XrpcError::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -50,16 +67,15 @@ pub async fn subscribe_repos(State(state): State<AppState>, request: Request) ->
         .into_response();
     }
     let (mut parts, _) = request.into_parts();
-    let params = match XrpcQuery::<Params>::from_request_parts(&mut parts, &state).await {
+    let params = match XrpcQuery::<Params>::from_request_parts(&mut parts, state).await {
         Ok(XrpcQuery(p)) => p,
         Err(e) => return e.into_response(),
     };
-    let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+    let ws = match WebSocketUpgrade::from_request_parts(&mut parts, state).await {
         Ok(ws) => ws,
         Err(e) => return e.into_response(),
     };
-    let pds = state.pds.clone();
-    ws.on_upgrade(move |socket| stream(pds, socket, params.cursor))
+    ws.on_upgrade(move |socket| stream(log, socket, params.cursor))
 }
 
 async fn send(socket: &mut WebSocket, frame: Vec<u8>) -> bool {
@@ -76,11 +92,18 @@ async fn close_with(socket: &mut WebSocket, error: &str, message: &str) {
     let _ = socket.send(WsMessage::Close(None)).await;
 }
 
-async fn stream(pds: Pds, mut socket: WebSocket, cursor: Option<u64>) {
-    let mut notifications = pds.commit_notifications();
-    let mut position = match pds.stream_start(cursor).await {
-        Ok(StreamStart::After(seq)) => seq,
-        Ok(StreamStart::Outdated(seq)) => {
+async fn stream<L: EventLog>(log: L, mut socket: WebSocket, cursor: Option<u64>) {
+    let mut notifications = log.notifications();
+    let (oldest, newest) = match log.bounds().await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "event log unreadable");
+            return;
+        }
+    };
+    let mut position = match replay_start(cursor, oldest, newest) {
+        StreamStart::After(seq) => seq,
+        StreamStart::Outdated(seq) => {
             let info = Message::Info(InfoMessage {
                 name: "OutdatedCursor".into(),
                 message: Some("Requested cursor exceeded limit. Possibly missing events".into()),
@@ -92,24 +115,20 @@ async fn stream(pds: Pds, mut socket: WebSocket, cursor: Option<u64>) {
             }
             seq
         }
-        Ok(StreamStart::Future) => {
+        StreamStart::Future => {
             close_with(&mut socket, "FutureCursor", "Cursor in the future.").await;
-            return;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "firehose start failed");
             return;
         }
     };
     loop {
-        let batch = match pds.events_after(position, EVENT_BATCH).await {
+        let batch = match log.after(position, BATCH).await {
             Ok(batch) => batch,
             Err(e) => {
-                tracing::error!(error = %e, "firehose read failed");
+                tracing::error!(error = %e, "event log read failed");
                 return;
             }
         };
-        let caught_up = batch.len() < EVENT_BATCH;
+        let caught_up = batch.len() < BATCH;
         for (seq, frame) in batch {
             if !send(&mut socket, frame).await {
                 close_with(&mut socket, "ConsumerTooSlow", "Stream consumer too slow").await;
@@ -120,7 +139,7 @@ async fn stream(pds: Pds, mut socket: WebSocket, cursor: Option<u64>) {
         if !caught_up {
             continue;
         }
-        // Wait for a commit, answering pings and noticing a client that went away.
+        // Wait for new events, answering pings and noticing a client that went away.
         loop {
             tokio::select! {
                 changed = notifications.changed() => {
@@ -141,4 +160,57 @@ async fn stream(pds: Pds, mut socket: WebSocket, cursor: Option<u64>) {
             }
         }
     }
+}
+
+/// The PDS's own event log.
+pub struct PdsLog(pub crate::pds::Pds);
+
+impl EventLog for PdsLog {
+    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>> {
+        Box::pin(async move { self.0.seq_bounds().await.map_err(|e| e.to_string()) })
+    }
+
+    fn after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>> {
+        Box::pin(async move {
+            self.0
+                .events_after(after, limit)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn notifications(&self) -> watch::Receiver<u64> {
+        self.0.commit_notifications()
+    }
+}
+
+/// The relay's merged event log.
+pub struct RelayLog(pub crate::relay::Relay);
+
+impl EventLog for RelayLog {
+    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>> {
+        Box::pin(async move { self.0.seq_bounds().await.map_err(|e| e.to_string()) })
+    }
+
+    fn after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>> {
+        Box::pin(async move {
+            self.0
+                .events_after(after, limit)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn notifications(&self) -> watch::Receiver<u64> {
+        self.0.notifications()
+    }
+}
+
+/// The PDS's `subscribeRepos` route.
+pub async fn subscribe_repos(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+    request: Request,
+) -> Response {
+    let log = PdsLog(state.pds.clone());
+    serve(log, &state, request).await
 }

@@ -1,4 +1,5 @@
-//! Reading the PDS event log for `subscribeRepos`, and pruning it to the retention window.
+//! Reading the PDS event log for `subscribeRepos` (where a stream starts is
+//! `core::firehose::replay_start`), and pruning it to the retention window.
 //!
 //! Spec: <https://atproto.com/specs/event-stream#sequence-numbers> and
 //! <https://atproto.com/specs/sync#firehose>. Events are read from `pds.seq` (never from memory), so
@@ -13,20 +14,6 @@ use crate::core::firehose::{Frame, Message, decode_frame};
 use crate::core::syntax::Datetime;
 use crate::store::{StoreError, open_read_table};
 
-/// Most events read per batch for a subscriber.
-pub const EVENT_BATCH: usize = 500;
-
-/// Where a subscription starts.
-#[derive(Debug, PartialEq, Eq)]
-pub enum StreamStart {
-    /// Send events with seq > this one.
-    After(u64),
-    /// The cursor is older than what is kept: say so (`#info OutdatedCursor`), then send from here.
-    Outdated(u64),
-    /// The cursor is ahead of the log.
-    Future,
-}
-
 impl Pds {
     /// The highest and lowest sequence numbers kept (0, 0 when the log is empty).
     pub async fn seq_bounds(&self) -> Result<(u64, u64), PdsError> {
@@ -40,18 +27,6 @@ impl Pds {
                 Ok::<_, PdsError>((first, last))
             })
             .await
-    }
-
-    /// Decides where a subscription with `cursor` starts.
-    pub async fn stream_start(&self, cursor: Option<u64>) -> Result<StreamStart, PdsError> {
-        let (first, last) = self.seq_bounds().await?;
-        Ok(match cursor {
-            None => StreamStart::After(last),
-            Some(c) if c > last => StreamStart::Future,
-            Some(0) => StreamStart::After(first.saturating_sub(1)),
-            Some(c) if first > 0 && c + 1 < first => StreamStart::Outdated(first - 1),
-            Some(c) => StreamStart::After(c),
-        })
     }
 
     /// Up to `limit` event frames with seq > `after`.

@@ -36,7 +36,6 @@ pub use accounts::NewAccount;
 pub use auth::{AccessScope, AuthedAccount, SessionOutput};
 pub use blobs::MAX_BLOB_SIZE;
 pub use error::PdsError;
-pub use firehose::{EVENT_BATCH, StreamStart};
 pub use proxy::ProxyRequest;
 pub use repo_read::MAX_LIST_LIMIT;
 pub use repo_write::{CommitResult, WriteOp, WriteResult};

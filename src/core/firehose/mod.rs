@@ -5,10 +5,14 @@
 //! DRISL body. Bodies carry no `$type`.
 
 mod frame;
+mod jetstream;
 mod messages;
+mod replay;
 
 pub use frame::{Frame, FrameError, MAX_FRAME_LEN, decode_frame, encode_error_frame, encode_frame};
+pub use jetstream::to_jetstream;
 pub use messages::{
     AccountMessage, CommitMessage, CommitOp, ErrorMessage, IdentityMessage, InfoMessage, Message,
     SyncMessage,
 };
+pub use replay::{StreamStart, replay_start};

@@ -8,7 +8,8 @@
 //! hashes to its CID; the CAR root is the message's commit; the commit's DID and rev match the message;
 //! the signature (when a key is given); each op agrees with the new tree (created and updated paths
 //! point at the op's CID and their record blocks are present, deleted paths are absent); no path
-//! appears twice; inverting the ops on the partial tree gives `prevData`.
+//! appears twice; inverting the ops on the partial tree gives `prevData` (a repo's first commit,
+//! with no `since` and no ops, has nothing to invert).
 //!
 //! Does not check: that `since`/`prevData` match the consumer's stored state, rev ordering, the
 //! account's status or host, or records against Lexicons. Those need state and belong to the caller.
@@ -182,6 +183,15 @@ pub fn verify_commit_message(
         }
     }
 
+    // A repo's first commit (no `since`, no ops) has no previous tree to invert to.
+    let first_commit = message.since.is_none() && message.ops.is_empty() && message.prev_data.is_none();
+    if first_commit {
+        return Ok(VerifiedCommit {
+            commit,
+            blocks,
+            inverted: false,
+        });
+    }
     if !invertible || message.prev_data.is_none() {
         if mode == Inversion::Required {
             return Err(SyncError::NotInvertible(

@@ -1,0 +1,304 @@
+//! The relay's listener: its merged `subscribeRepos`, the sync queries a relay answers
+//! (listRepos, getRepoStatus, getLatestCommit, getRepo, listHosts, getHostStatus,
+//! listReposByCollection, requestCrawl), the Jetstream-style JSON stream, and host administration.
+//!
+//! Spec: <https://atproto.com/specs/sync> and the `com.atproto.sync.*` lexicons.
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::subscribe::{RelayLog, serve};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
+use crate::config::Secret;
+use crate::relay::{Relay, RelayError};
+
+/// What the relay's handlers can reach.
+#[derive(Clone)]
+pub struct RelayState {
+    pub relay: Relay,
+    pub admin_password: Secret,
+}
+
+impl From<RelayError> for XrpcError {
+    fn from(e: RelayError) -> Self {
+        match e {
+            RelayError::InvalidRequest(m) => XrpcError::invalid_request(m),
+            RelayError::RepoNotFound(m) => {
+                XrpcError::new(StatusCode::BAD_REQUEST, "RepoNotFound", m)
+            }
+            RelayError::RepoInactive { error, message } => {
+                XrpcError::new(StatusCode::BAD_REQUEST, error, message)
+            }
+            RelayError::HostNotFound(m) => XrpcError::new(StatusCode::NOT_FOUND, "HostNotFound", m),
+            RelayError::HostBanned(m) => XrpcError::new(StatusCode::BAD_REQUEST, "HostBanned", m),
+            RelayError::Upstream(m) => {
+                XrpcError::new(StatusCode::BAD_GATEWAY, "UpstreamFailure", m)
+            }
+            RelayError::Internal(m) => XrpcError::internal(m),
+        }
+    }
+}
+
+pub fn router(state: RelayState) -> Router {
+    Router::new()
+        .route(
+            "/xrpc/_health",
+            get(|| async { Json(json!({"version": env!("CARGO_PKG_VERSION")})) }),
+        )
+        .route(
+            "/xrpc/com.atproto.sync.subscribeRepos",
+            axum::routing::any(subscribe),
+        )
+        .route("/xrpc/com.atproto.sync.listRepos", get(list_repos))
+        .route("/xrpc/com.atproto.sync.getRepoStatus", get(get_repo_status))
+        .route(
+            "/xrpc/com.atproto.sync.getLatestCommit",
+            get(get_latest_commit),
+        )
+        .route("/xrpc/com.atproto.sync.getRepo", get(get_repo))
+        .route("/xrpc/com.atproto.sync.listHosts", get(list_hosts))
+        .route("/xrpc/com.atproto.sync.getHostStatus", get(get_host_status))
+        .route(
+            "/xrpc/com.atproto.sync.listReposByCollection",
+            get(list_repos_by_collection),
+        )
+        .route("/xrpc/com.atproto.sync.requestCrawl", post(request_crawl))
+        .route("/subscribe", get(super::jetstream::subscribe))
+        .route("/admin/hosts/{host}/ban", post(ban_host))
+        .route("/admin/hosts/{host}/unban", post(unban_host))
+        .route("/admin/stats", get(stats))
+        .layer(tower_http::cors::CorsLayer::very_permissive())
+        .with_state(state)
+}
+
+async fn subscribe(State(state): State<RelayState>, request: Request) -> Response {
+    serve(RelayLog(state.relay.clone()), &state, request).await
+}
+
+#[derive(Deserialize)]
+struct PageParams {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn list_repos(
+    State(state): State<RelayState>,
+    XrpcQuery(p): XrpcQuery<PageParams>,
+) -> Result<Json<Value>, XrpcError> {
+    let limit = p.limit.unwrap_or(500);
+    if !(1..=1000).contains(&limit) {
+        return Err(XrpcError::invalid_request(
+            "Invalid limit: must be between 1 and 1000",
+        ));
+    }
+    let (repos, cursor) = state.relay.list_repos(limit, p.cursor).await?;
+    let repos: Vec<Value> = repos
+        .iter()
+        .map(|r| {
+            let mut out = json!({"did": r.did, "head": r.head.map(|c| c.to_string()), "rev": r.rev, "active": r.active});
+            if let Some(s) = &r.status {
+                out["status"] = json!(s);
+            }
+            out
+        })
+        .collect();
+    let mut out = json!({"repos": repos});
+    if let Some(c) = cursor {
+        out["cursor"] = json!(c);
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+struct DidParams {
+    did: String,
+}
+
+async fn get_repo_status(
+    State(state): State<RelayState>,
+    XrpcQuery(p): XrpcQuery<DidParams>,
+) -> Result<Json<Value>, XrpcError> {
+    let info = state.relay.repo_status(&p.did).await?;
+    let mut out = json!({"did": info.did, "active": info.active});
+    if let Some(s) = &info.status {
+        out["status"] = json!(s);
+    }
+    if info.active {
+        out["rev"] = json!(info.rev);
+    }
+    Ok(Json(out))
+}
+
+async fn get_latest_commit(
+    State(state): State<RelayState>,
+    XrpcQuery(p): XrpcQuery<DidParams>,
+) -> Result<Json<Value>, XrpcError> {
+    let info = state.relay.repo_status(&p.did).await?;
+    let head = info.head.ok_or_else(|| {
+        XrpcError::new(
+            StatusCode::BAD_REQUEST,
+            "RepoNotFound",
+            "Could not find root for DID",
+        )
+    })?;
+    if !info.active {
+        let error = match info.status.as_deref() {
+            Some("takendown" | "suspended") => "RepoTakendown",
+            _ => "RepoDeactivated",
+        };
+        return Err(XrpcError::new(
+            StatusCode::BAD_REQUEST,
+            error,
+            format!("Repo is not active: {}", info.did),
+        ));
+    }
+    Ok(Json(json!({"cid": head.to_string(), "rev": info.rev})))
+}
+
+async fn get_repo(
+    State(state): State<RelayState>,
+    XrpcQuery(p): XrpcQuery<DidParams>,
+) -> Result<Response, XrpcError> {
+    let stream = state.relay.repo_car(&p.did).await?;
+    let mut response =
+        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(stream)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.ipld.car"),
+    );
+    Ok(response)
+}
+
+async fn list_hosts(
+    State(state): State<RelayState>,
+    XrpcQuery(p): XrpcQuery<PageParams>,
+) -> Result<Json<Value>, XrpcError> {
+    let (hosts, cursor) = state
+        .relay
+        .list_hosts(p.limit.unwrap_or(200), p.cursor)
+        .await?;
+    let hosts: Vec<Value> = hosts
+        .iter()
+        .map(|h| json!({"hostname": h.hostname, "seq": h.seq, "accountCount": h.account_count, "status": h.status}))
+        .collect();
+    let mut out = json!({"hosts": hosts});
+    if let Some(c) = cursor {
+        out["cursor"] = json!(c);
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+struct HostParams {
+    hostname: String,
+}
+
+async fn get_host_status(
+    State(state): State<RelayState>,
+    XrpcQuery(p): XrpcQuery<HostParams>,
+) -> Result<Json<Value>, XrpcError> {
+    let h = state.relay.host_status(&p.hostname).await?;
+    Ok(Json(
+        json!({"hostname": h.hostname, "seq": h.seq, "accountCount": h.account_count, "status": h.status}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct CollectionParams {
+    collection: String,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn list_repos_by_collection(
+    State(state): State<RelayState>,
+    XrpcQuery(p): XrpcQuery<CollectionParams>,
+) -> Result<Json<Value>, XrpcError> {
+    crate::core::syntax::Nsid::parse(&p.collection)
+        .map_err(|e| XrpcError::invalid_request(format!("Invalid collection: {e}")))?;
+    let limit = p.limit.unwrap_or(500);
+    if !(1..=2000).contains(&limit) {
+        return Err(XrpcError::invalid_request(
+            "Invalid limit: must be between 1 and 2000",
+        ));
+    }
+    let (dids, cursor) = state
+        .relay
+        .list_repos_by_collection(&p.collection, limit, p.cursor)
+        .await?;
+    let repos: Vec<Value> = dids.iter().map(|d| json!({"did": d})).collect();
+    let mut out = json!({"repos": repos});
+    if let Some(c) = cursor {
+        out["cursor"] = json!(c);
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+struct CrawlInput {
+    hostname: String,
+}
+
+async fn request_crawl(
+    State(state): State<RelayState>,
+    XrpcJson(input): XrpcJson<CrawlInput>,
+) -> Result<(), XrpcError> {
+    state.relay.request_crawl(&input.hostname).await?;
+    Ok(())
+}
+
+fn check_admin(state: &RelayState, headers: &axum::http::HeaderMap) -> Result<(), XrpcError> {
+    let expected = state.admin_password.expose();
+    let authorised = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| data_encoding::BASE64.decode(b.trim().as_bytes()).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .is_some_and(|text| !expected.is_empty() && text == format!("admin:{expected}"));
+    if authorised {
+        Ok(())
+    } else {
+        Err(XrpcError::auth_required("Authentication Required"))
+    }
+}
+
+async fn ban_host(
+    State(state): State<RelayState>,
+    headers: axum::http::HeaderMap,
+    Path(host): Path<String>,
+) -> Result<(), XrpcError> {
+    check_admin(&state, &headers)?;
+    state.relay.ban_host(&host).await?;
+    Ok(())
+}
+
+async fn unban_host(
+    State(state): State<RelayState>,
+    headers: axum::http::HeaderMap,
+    Path(host): Path<String>,
+) -> Result<(), XrpcError> {
+    check_admin(&state, &headers)?;
+    state.relay.unban_host(&host).await?;
+    Ok(())
+}
+
+async fn stats(
+    State(state): State<RelayState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<Value>, XrpcError> {
+    check_admin(&state, &headers)?;
+    let c = state.relay.counters();
+    Ok(Json(json!({
+        "accepted": c.accepted.load(std::sync::atomic::Ordering::Relaxed),
+        "dropped": c.dropped(),
+        "resyncs": c.resyncs.load(std::sync::atomic::Ordering::Relaxed),
+        "backfilledRecords": c.backfilled_records.load(std::sync::atomic::Ordering::Relaxed),
+    })))
+}

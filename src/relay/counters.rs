@@ -1,0 +1,36 @@
+//! What the relay has done, counted: events accepted, dropped (by reason), resyncs. Shown in logs and
+//! host status; the numbers a operator looks at when something is off.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Default)]
+pub struct Counters {
+    pub accepted: AtomicU64,
+    pub resyncs: AtomicU64,
+    pub backfilled_records: AtomicU64,
+    dropped: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Counters {
+    pub fn accept(&self) {
+        self.accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn drop_event(&self, reason: &'static str) {
+        let mut dropped = self
+            .dropped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *dropped.entry(reason).or_default() += 1;
+    }
+
+    /// Dropped events by reason.
+    pub fn dropped(&self) -> BTreeMap<&'static str, u64> {
+        self.dropped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}

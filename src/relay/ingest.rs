@@ -1,0 +1,670 @@
+//! Verifying and accepting one upstream event.
+//!
+//! Spec: <https://atproto.com/specs/sync#message-validation-checklist>.
+//!
+//! Checks, in order: the upstream seq only grows per host; the DID resolves; the event comes from the
+//! host the DID document names (not for an upstream relay, which aggregates); the account is active
+//! (for `#commit`/`#sync`); the rev is newer than the last one and not in the future; the commit's
+//! signature, fields and MST inversion (core::repo::verify_commit_message; a signature failure
+//! re-resolves the identity once); `since`/`prevData` continue the stored chain (else the repo is
+//! marked desynchronized and resynced). An accepted event is stored with the relay's own seq in the
+//! same transaction as the repo state and the host cursor.
+//!
+//! Does not check: records against Lexicons (relays must not), or handles.
+
+use cid::Cid;
+use redb::ReadableTable;
+
+use super::identities::Identity;
+use super::rows::{self, HostRow, RepoRow};
+use super::tables::{BLOCKS, COLLECTIONS, HOSTS, RECORDS, REPO_COLLECTIONS, REPOS, SEQ};
+use super::{Relay, RelayError};
+use crate::core::firehose::{CommitMessage, Message, SyncMessage, encode_frame};
+use crate::core::repo::{
+    Commit, CommitError, Inversion, SyncError, VerifiedCommit, verify_commit_message,
+    verify_sync_message,
+};
+use crate::core::syntax::Tid;
+use crate::store::{StoreError, WriteTransaction};
+
+/// How far in the future a rev may be (clock drift) before the event is refused.
+const MAX_FUTURE_REV_MICROS: i64 = 5 * 60 * 1_000_000;
+/// The host name used for the in-process local PDS's cursor.
+pub const LOCAL_HOST: &str = "local";
+
+/// Where an event came from.
+#[derive(Clone, Copy, Debug)]
+pub enum Origin<'a> {
+    /// The local PDS, in-process; its host name as DID documents name it.
+    Local(&'a str),
+    /// A PDS host followed over a WebSocket.
+    Host(&'a str),
+    /// An upstream relay: events for any DID, of which only followed ones are kept.
+    Aggregator(&'a str),
+}
+
+impl Origin<'_> {
+    fn cursor_key(&self) -> &str {
+        match self {
+            Origin::Local(_) => LOCAL_HOST,
+            Origin::Host(h) | Origin::Aggregator(h) => h,
+        }
+    }
+
+    /// The host a DID document must name for events from here (none for an aggregator).
+    fn expected_host(&self) -> Option<&str> {
+        match self {
+            Origin::Local(h) | Origin::Host(h) => Some(h),
+            Origin::Aggregator(_) => None,
+        }
+    }
+
+    fn mirrored(&self) -> bool {
+        !matches!(self, Origin::Local(_))
+    }
+}
+
+/// What happened to an event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted(u64),
+    Dropped(&'static str),
+}
+
+fn rev_in_future(rev: &str) -> bool {
+    Tid::parse(rev).is_ok_and(|t| {
+        i64::try_from(t.timestamp_micros()).unwrap_or(i64::MAX)
+            > crate::clock::now_micros() + MAX_FUTURE_REV_MICROS
+    })
+}
+
+fn rev_not_newer(rev: &str, stored: Option<&RepoRow>) -> bool {
+    stored.is_some_and(|s| !s.rev.is_empty() && rev <= s.rev.as_str())
+}
+
+fn is_blocked_status(status: &str) -> bool {
+    !matches!(status, "active" | "desynchronized")
+}
+
+/// Appends a frame for `message` under the next relay seq.
+pub(super) fn append_event(txn: &WriteTransaction, message: Message) -> Result<u64, StoreError> {
+    append(txn, message)
+}
+
+fn append(txn: &WriteTransaction, mut message: Message) -> Result<u64, StoreError> {
+    let mut table = txn.open_table(SEQ)?;
+    let seq = table.last()?.map_or(1, |(k, _)| k.value() + 1);
+    message.set_seq(i64::try_from(seq).unwrap_or(i64::MAX));
+    let frame = encode_frame(&message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    table.insert(seq, frame.as_slice())?;
+    Ok(seq)
+}
+
+fn set_cursor(txn: &WriteTransaction, host: &str, upstream_seq: u64) -> Result<(), StoreError> {
+    let mut hosts = txn.open_table(HOSTS)?;
+    let row = hosts
+        .get(host)?
+        .map(|v| rows::decode::<HostRow>(v.value()))
+        .transpose()?;
+    let row = match row {
+        Some(mut row) => {
+            row.cursor = row.cursor.max(upstream_seq);
+            row
+        }
+        None => HostRow {
+            cursor: upstream_seq,
+            status: "active".into(),
+            insecure: false,
+            added_at: crate::clock::now_micros(),
+            aggregator: false,
+        },
+    };
+    hosts.insert(host, rows::encode(&row)?.as_slice())?;
+    Ok(())
+}
+
+fn read_repo(txn: &WriteTransaction, did: &str) -> Result<Option<RepoRow>, StoreError> {
+    txn.open_table(REPOS)?
+        .get(did)?
+        .map(|v| rows::decode::<RepoRow>(v.value()))
+        .transpose()
+}
+
+fn write_repo(txn: &WriteTransaction, did: &str, row: &RepoRow) -> Result<(), StoreError> {
+    txn.open_table(REPOS)?
+        .insert(did, rows::encode(row)?.as_slice())?;
+    Ok(())
+}
+
+/// Adjusts the per-collection counts by `delta` (and the collection index at 0).
+pub(super) fn count_collection(
+    txn: &WriteTransaction,
+    did: &str,
+    collection: &str,
+    delta: i64,
+) -> Result<(), StoreError> {
+    let mut counts = txn.open_table(REPO_COLLECTIONS)?;
+    let current = counts.get((did, collection))?.map_or(0, |v| v.value());
+    let next = u64::try_from(
+        i64::try_from(current)
+            .unwrap_or(i64::MAX)
+            .saturating_add(delta),
+    )
+    .unwrap_or(0);
+    let mut index = txn.open_table(COLLECTIONS)?;
+    if next == 0 {
+        counts.remove((did, collection))?;
+        index.remove((collection, did))?;
+    } else {
+        counts.insert((did, collection), next)?;
+        index.insert((collection, did), ())?;
+    }
+    Ok(())
+}
+
+/// Stores a verified commit's blocks and records in the repo's copy.
+fn apply_mirror(
+    txn: &WriteTransaction,
+    did: &str,
+    message: &CommitMessage,
+    verified: &VerifiedCommit,
+    previous_commit: Option<Cid>,
+) -> Result<(), StoreError> {
+    let record_cids: std::collections::HashSet<Cid> =
+        message.ops.iter().filter_map(|op| op.cid).collect();
+    let mut blocks = txn.open_table(BLOCKS)?;
+    // The previous commit block is replaced by this one.
+    if let Some(previous) = previous_commit
+        && previous != message.commit
+    {
+        let key = previous.to_bytes();
+        blocks.remove((did, key.as_slice()))?;
+    }
+    for (cid, bytes) in verified.blocks.iter() {
+        if record_cids.contains(cid) {
+            continue;
+        }
+        let key = cid.to_bytes();
+        blocks.insert((did, key.as_slice()), bytes.as_slice())?;
+    }
+    let mut records = txn.open_table(RECORDS)?;
+    for op in &message.ops {
+        let (collection, rkey) = op.path.split_once('/').unwrap_or((op.path.as_str(), ""));
+        match op.cid {
+            Some(cid) => {
+                if let Some(bytes) = verified.blocks.get(&cid) {
+                    let mut value = cid.to_bytes();
+                    value.extend_from_slice(bytes);
+                    records.insert((did, collection, rkey), value.as_slice())?;
+                }
+            }
+            None => {
+                records.remove((did, collection, rkey))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Relay {
+    /// Records a drop (and advances the host cursor so it is not reprocessed).
+    async fn dropped(
+        &self,
+        origin: Origin<'_>,
+        upstream_seq: u64,
+        reason: &'static str,
+    ) -> Result<Verdict, RelayError> {
+        self.inner.counters.drop_event(reason);
+        tracing::debug!(
+            host = origin.cursor_key(),
+            upstream_seq,
+            reason,
+            "event dropped"
+        );
+        let host = origin.cursor_key().to_owned();
+        self.store()
+            .write(move |txn| {
+                set_cursor(txn, &host, upstream_seq)?;
+                Ok(Ok::<_, RelayError>(()))
+            })
+            .await?;
+        Ok(Verdict::Dropped(reason))
+    }
+
+    async fn stored_repo(&self, did: &str) -> Result<Option<RepoRow>, RelayError> {
+        let did = did.to_owned();
+        self.store()
+            .read(move |txn| {
+                let Some(table) = crate::store::open_read_table(txn, REPOS)? else {
+                    return Ok(None);
+                };
+                Ok::<_, RelayError>(
+                    table
+                        .get(did.as_str())?
+                        .map(|v| rows::decode::<RepoRow>(v.value()))
+                        .transpose()?,
+                )
+            })
+            .await
+    }
+
+    pub(super) async fn host_cursor(&self, host: &str) -> Result<u64, RelayError> {
+        let host = host.to_owned();
+        self.store()
+            .read(move |txn| {
+                let Some(table) = crate::store::open_read_table(txn, HOSTS)? else {
+                    return Ok(0);
+                };
+                Ok::<_, RelayError>(
+                    table
+                        .get(host.as_str())?
+                        .map(|v| rows::decode::<HostRow>(v.value()))
+                        .transpose()?
+                        .map_or(0, |r| r.cursor),
+                )
+            })
+            .await
+    }
+
+    /// The identity of `did` if the event's origin may speak for it.
+    async fn identity_for(&self, origin: Origin<'_>, did: &str) -> Result<Identity, &'static str> {
+        let identity = self
+            .inner
+            .identities
+            .get(did, false)
+            .await
+            .ok_or("unresolvable_identity")?;
+        let Some(expected) = origin.expected_host() else {
+            return Ok(identity);
+        };
+        if identity.pds_host.as_deref() == Some(expected) {
+            return Ok(identity);
+        }
+        // The DID may have just moved here: look again before refusing.
+        let fresh = self
+            .inner
+            .identities
+            .get(did, true)
+            .await
+            .ok_or("unresolvable_identity")?;
+        if fresh.pds_host.as_deref() == Some(expected) {
+            Ok(fresh)
+        } else {
+            Err("wrong_host")
+        }
+    }
+
+    fn inversion(&self) -> Inversion {
+        if self.inner.config.lenient {
+            Inversion::Lenient
+        } else {
+            Inversion::Required
+        }
+    }
+
+    /// Verifies and accepts (or drops) one event from `origin`.
+    pub(super) async fn ingest(
+        &self,
+        origin: Origin<'_>,
+        upstream_seq: u64,
+        message: Message,
+    ) -> Result<Verdict, RelayError> {
+        if matches!(message, Message::Info(_)) {
+            return Ok(Verdict::Dropped("info"));
+        }
+        if upstream_seq <= self.host_cursor(origin.cursor_key()).await? && upstream_seq != 0 {
+            return self
+                .dropped(origin, upstream_seq, "seq_not_increasing")
+                .await;
+        }
+        let Some(did) = message.did().map(str::to_owned) else {
+            return self.dropped(origin, upstream_seq, "no_did").await;
+        };
+        if let Origin::Aggregator(_) = origin
+            && !self.inner.config.followed_dids.contains(&did)
+        {
+            return self.dropped(origin, upstream_seq, "not_followed").await;
+        }
+        match message {
+            Message::Commit(commit) => self.ingest_commit(origin, upstream_seq, *commit).await,
+            Message::Sync(sync) => self.ingest_sync(origin, upstream_seq, sync).await,
+            Message::Identity(_) => {
+                self.inner.identities.forget(&did);
+                if let Err(reason) = self.identity_for(origin, &did).await {
+                    return self.dropped(origin, upstream_seq, reason).await;
+                }
+                self.accept_plain(origin, upstream_seq, message, None).await
+            }
+            Message::Account(ref account) => {
+                if let Err(reason) = self.identity_for(origin, &did).await {
+                    return self.dropped(origin, upstream_seq, reason).await;
+                }
+                let status = if account.active {
+                    "active".to_owned()
+                } else {
+                    account
+                        .status
+                        .clone()
+                        .unwrap_or_else(|| "deactivated".into())
+                };
+                let host = origin
+                    .expected_host()
+                    .unwrap_or(origin.cursor_key())
+                    .to_owned();
+                let mirrored = origin.mirrored();
+                self.accept_plain(
+                    origin,
+                    upstream_seq,
+                    message,
+                    Some((status, host, mirrored)),
+                )
+                .await
+            }
+            Message::Info(_) => Ok(Verdict::Dropped("info")),
+        }
+    }
+
+    /// Accepts an `#identity` or `#account` event (the latter updating the stored status).
+    async fn accept_plain(
+        &self,
+        origin: Origin<'_>,
+        upstream_seq: u64,
+        message: Message,
+        status: Option<(String, String, bool)>,
+    ) -> Result<Verdict, RelayError> {
+        let host = origin.cursor_key().to_owned();
+        let did = message.did().unwrap_or_default().to_owned();
+        let seq = self
+            .store()
+            .write(move |txn| {
+                if let Some((status, pds_host, mirrored)) = status {
+                    let row = match read_repo(txn, &did)? {
+                        Some(mut row) => {
+                            row.status = status;
+                            row.host = pds_host;
+                            row
+                        }
+                        None => RepoRow {
+                            host: pds_host,
+                            rev: String::new(),
+                            commit: None,
+                            data: None,
+                            status,
+                            mirrored,
+                        },
+                    };
+                    write_repo(txn, &did, &row)?;
+                }
+                let seq = append(txn, message)?;
+                set_cursor(txn, &host, upstream_seq)?;
+                Ok(Ok::<_, RelayError>(seq))
+            })
+            .await?;
+        self.inner.counters.accept();
+        Ok(Verdict::Accepted(seq))
+    }
+
+    /// Runs the stateless commit checks on the blocking pool, re-resolving the key once if the
+    /// signature fails.
+    async fn verify_commit(
+        &self,
+        did: &str,
+        mut identity: Identity,
+        message: &CommitMessage,
+    ) -> Result<VerifiedCommit, &'static str> {
+        for attempt in 0..2 {
+            let Some(key) = identity.key.clone() else {
+                return Err("no_signing_key");
+            };
+            let msg = message.clone();
+            let mode = self.inversion();
+            let outcome =
+                tokio::task::spawn_blocking(move || verify_commit_message(&msg, Some(&key), mode))
+                    .await
+                    .map_err(|_| "verifier_failed")?;
+            match outcome {
+                Ok(verified) => return Ok(verified),
+                Err(SyncError::Commit(CommitError::Signature(_))) if attempt == 0 => {
+                    identity = self
+                        .inner
+                        .identities
+                        .get(did, true)
+                        .await
+                        .ok_or("unresolvable_identity")?;
+                }
+                Err(SyncError::Commit(CommitError::Signature(_))) => return Err("bad_signature"),
+                Err(SyncError::TooLarge { .. }) => return Err("too_large"),
+                Err(SyncError::NotInvertible(_)) => return Err("missing_prev_data"),
+                Err(e) => {
+                    tracing::info!(%did, error = %e, "commit failed verification");
+                    return Err("invalid_commit");
+                }
+            }
+        }
+        Err("bad_signature")
+    }
+
+    async fn ingest_commit(
+        &self,
+        origin: Origin<'_>,
+        upstream_seq: u64,
+        message: CommitMessage,
+    ) -> Result<Verdict, RelayError> {
+        let did = message.repo.clone();
+        let identity = match self.identity_for(origin, &did).await {
+            Ok(i) => i,
+            Err(reason) => return self.dropped(origin, upstream_seq, reason).await,
+        };
+        let stored = self.stored_repo(&did).await?;
+        if stored
+            .as_ref()
+            .is_some_and(|s| is_blocked_status(&s.status))
+        {
+            return self.dropped(origin, upstream_seq, "inactive_account").await;
+        }
+        if rev_in_future(&message.rev) {
+            return self.dropped(origin, upstream_seq, "rev_in_future").await;
+        }
+        if rev_not_newer(&message.rev, stored.as_ref()) {
+            return self.dropped(origin, upstream_seq, "rev_not_newer").await;
+        }
+        let verified = match self.verify_commit(&did, identity, &message).await {
+            Ok(v) => v,
+            Err(reason) => {
+                if reason == "invalid_commit" && origin.mirrored() {
+                    self.schedule_resync(&did, origin.expected_host());
+                }
+                return self.dropped(origin, upstream_seq, reason).await;
+            }
+        };
+        // The chain: this commit must follow the one we hold.
+        if let Some(state) = &stored
+            && let Some(data) = state.data
+            && !state.rev.is_empty()
+        {
+            let since_ok = message.since.as_deref() == Some(state.rev.as_str());
+            let prev_ok = match message.prev_data {
+                Some(prev) => prev == data,
+                None => self.inner.config.lenient,
+            };
+            if !since_ok || !prev_ok {
+                self.mark_desynchronized(&did).await?;
+                self.schedule_resync(&did, origin.expected_host());
+                return self.dropped(origin, upstream_seq, "broken_chain").await;
+            }
+        }
+        let first_seen = stored.as_ref().is_none_or(|s| s.data.is_none());
+        let resync_did = did.clone();
+        let mirrored = origin.mirrored();
+        let host = origin.cursor_key().to_owned();
+        let pds_host = origin
+            .expected_host()
+            .unwrap_or(origin.cursor_key())
+            .to_owned();
+        let commit_block = verified.commit.clone();
+        let outcome = self
+            .store()
+            .write(move |txn| {
+                let current = read_repo(txn, &did)?;
+                if rev_not_newer(&message.rev, current.as_ref()) {
+                    return Ok(Ok::<_, RelayError>(Err("rev_not_newer")));
+                }
+                if mirrored {
+                    apply_mirror(
+                        txn,
+                        &did,
+                        &message,
+                        &verified,
+                        current.as_ref().and_then(|c| c.commit),
+                    )?;
+                }
+                for op in &message.ops {
+                    let collection = op.path.split('/').next().unwrap_or_default();
+                    let delta = match op.action.as_str() {
+                        "create" => 1,
+                        "delete" => -1,
+                        _ => 0,
+                    };
+                    if delta != 0 {
+                        count_collection(txn, &did, collection, delta)?;
+                    }
+                }
+                let row = RepoRow {
+                    host: pds_host,
+                    rev: message.rev.clone(),
+                    commit: Some(message.commit),
+                    data: Some(commit_block.data),
+                    status: current.map_or_else(|| "active".to_owned(), |c| c.status),
+                    mirrored,
+                };
+                let row = RepoRow {
+                    status: if row.status == "desynchronized" {
+                        "active".into()
+                    } else {
+                        row.status
+                    },
+                    ..row
+                };
+                write_repo(txn, &did, &row)?;
+                let seq = append(txn, Message::Commit(Box::new(message)))?;
+                set_cursor(txn, &host, upstream_seq)?;
+                Ok(Ok(Ok(seq)))
+            })
+            .await?;
+        match outcome {
+            Ok(seq) => {
+                self.inner.counters.accept();
+                if first_seen && mirrored {
+                    // The copy holds only this commit's slice: fetch the whole repo behind it.
+                    self.schedule_resync(&resync_did, origin.expected_host());
+                }
+                Ok(Verdict::Accepted(seq))
+            }
+            Err(reason) => self.dropped(origin, upstream_seq, reason).await,
+        }
+    }
+
+    async fn ingest_sync(
+        &self,
+        origin: Origin<'_>,
+        upstream_seq: u64,
+        message: SyncMessage,
+    ) -> Result<Verdict, RelayError> {
+        let did = message.did.clone();
+        let mut identity = match self.identity_for(origin, &did).await {
+            Ok(i) => i,
+            Err(reason) => return self.dropped(origin, upstream_seq, reason).await,
+        };
+        let stored = self.stored_repo(&did).await?;
+        if stored
+            .as_ref()
+            .is_some_and(|s| is_blocked_status(&s.status))
+        {
+            return self.dropped(origin, upstream_seq, "inactive_account").await;
+        }
+        if rev_in_future(&message.rev) {
+            return self.dropped(origin, upstream_seq, "rev_in_future").await;
+        }
+        if rev_not_newer(&message.rev, stored.as_ref()) {
+            return self.dropped(origin, upstream_seq, "rev_not_newer").await;
+        }
+        let mut verified: Option<Commit> = None;
+        for attempt in 0..2 {
+            let Some(key) = identity.key.clone() else {
+                return self.dropped(origin, upstream_seq, "no_signing_key").await;
+            };
+            match verify_sync_message(&message, Some(&key)) {
+                Ok(commit) => {
+                    verified = Some(commit);
+                    break;
+                }
+                Err(SyncError::Commit(CommitError::Signature(_))) if attempt == 0 => {
+                    identity = match self.inner.identities.get(&did, true).await {
+                        Some(i) => i,
+                        None => {
+                            return self
+                                .dropped(origin, upstream_seq, "unresolvable_identity")
+                                .await;
+                        }
+                    };
+                }
+                Err(SyncError::Commit(CommitError::Signature(_))) => {
+                    return self.dropped(origin, upstream_seq, "bad_signature").await;
+                }
+                Err(_) => return self.dropped(origin, upstream_seq, "invalid_sync").await,
+            }
+        }
+        let Some(commit) = verified else {
+            return self.dropped(origin, upstream_seq, "bad_signature").await;
+        };
+        let needs_resync =
+            origin.mirrored() && stored.as_ref().and_then(|s| s.data) != Some(commit.data);
+        let resync_did = did.clone();
+        let mirrored = origin.mirrored();
+        let host = origin.cursor_key().to_owned();
+        let pds_host = origin
+            .expected_host()
+            .unwrap_or(origin.cursor_key())
+            .to_owned();
+        let (commit_cid, _) = commit
+            .encode()
+            .map_err(|e| RelayError::Internal(e.to_string()))?;
+        let seq = self
+            .store()
+            .write(move |txn| {
+                let current = read_repo(txn, &did)?;
+                let row = RepoRow {
+                    host: pds_host,
+                    rev: message.rev.clone(),
+                    commit: Some(commit_cid),
+                    data: Some(commit.data),
+                    status: current.map_or_else(|| "active".to_owned(), |c| c.status),
+                    mirrored,
+                };
+                write_repo(txn, &did, &row)?;
+                let seq = append(txn, Message::Sync(message))?;
+                set_cursor(txn, &host, upstream_seq)?;
+                Ok(Ok::<_, RelayError>(seq))
+            })
+            .await?;
+        self.inner.counters.accept();
+        if needs_resync {
+            self.schedule_resync(&resync_did, origin.expected_host());
+        }
+        Ok(Verdict::Accepted(seq))
+    }
+
+    /// Marks a repo desynchronized (its events are dropped until a resync succeeds).
+    async fn mark_desynchronized(&self, did: &str) -> Result<(), RelayError> {
+        let did = did.to_owned();
+        self.store()
+            .write(move |txn| {
+                if let Some(mut row) = read_repo(txn, &did)? {
+                    row.status = "desynchronized".into();
+                    write_repo(txn, &did, &row)?;
+                }
+                Ok(Ok::<_, RelayError>(()))
+            })
+            .await
+    }
+}

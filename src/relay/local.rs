@@ -1,0 +1,57 @@
+//! Following the local PDS in-process: its event log is read after the relay's cursor and every event
+//! goes through the same checks as a remote host's.
+
+use std::time::Duration;
+
+use super::Relay;
+use super::ingest::{LOCAL_HOST, Origin};
+use crate::core::firehose::{Frame, decode_frame};
+
+/// Events read per batch.
+const BATCH: usize = 500;
+
+impl Relay {
+    pub(super) async fn follow_local(&self) {
+        let Some(local) = self.inner.local.clone() else {
+            return;
+        };
+        let host = local.hostname();
+        let mut notifications = local.notifications();
+        loop {
+            let cursor = match self.host_cursor(LOCAL_HOST).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the local cursor failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let batch = match local.events_after(cursor, BATCH).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading local events failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let full = batch.len() == BATCH;
+            for (seq, frame) in batch {
+                match decode_frame(&frame) {
+                    Ok(Frame::Message(message)) => {
+                        if let Err(e) = self.ingest(Origin::Local(&host), seq, message).await {
+                            tracing::error!(seq, error = %e, "local event failed");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                    _ => {
+                        tracing::error!(seq, "undecodable local event");
+                        let _ = self.skip(LOCAL_HOST, seq).await;
+                    }
+                }
+            }
+            if !full && notifications.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}

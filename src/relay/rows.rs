@@ -1,0 +1,46 @@
+//! Rows of the relay's tables, DRISL-encoded.
+
+use cid::Cid;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::core::data;
+use crate::store::StoreError;
+
+pub fn encode<T: Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
+    data::encode(row).map_err(|e| StoreError::Corrupt(format!("encoding a relay row: {e}")))
+}
+
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_ipld_dagcbor::from_slice(bytes)
+        .map_err(|e| StoreError::Corrupt(format!("decoding a relay row: {e}")))
+}
+
+/// A host the relay follows.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HostRow {
+    /// The last upstream seq processed.
+    pub cursor: u64,
+    /// `active`, `idle`, `offline`, `throttled` or `banned` (the `#hostStatus` values).
+    pub status: String,
+    /// Whether to use plain ws:// (local networks only).
+    pub insecure: bool,
+    /// When the relay first heard of the host (micros).
+    pub added_at: i64,
+    /// An upstream relay rather than a PDS: events for any DID, filtered by the followed set.
+    pub aggregator: bool,
+}
+
+/// What the relay knows of one repo.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RepoRow {
+    pub host: String,
+    pub rev: String,
+    pub commit: Option<Cid>,
+    pub data: Option<Cid>,
+    /// `active`, or the account status the host reported (`deactivated`, `takendown`, ...), or
+    /// `desynchronized` while the relay resyncs it.
+    pub status: String,
+    /// Whether the relay keeps a full copy (remote repos); local repos are read from the PDS.
+    pub mirrored: bool,
+}
