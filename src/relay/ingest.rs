@@ -7,7 +7,8 @@
 //! (for `#commit`/`#sync`); the rev is newer than the last one and not in the future; the commit's
 //! signature, fields and MST inversion (core::repo::verify_commit_message; a signature failure
 //! re-resolves the identity once); `since`/`prevData` continue the stored chain (else the repo is
-//! marked desynchronized and resynced). An accepted event is stored with the relay's own seq in the
+//! marked desynchronized and resynced; in lenient mode, for hosts from before sync 1.1, it is only
+//! logged). An accepted event is stored with the relay's own seq in the
 //! same transaction as the repo state and the host cursor.
 //!
 //! Does not check: records against Lexicons (relays must not), or handles.
@@ -488,9 +489,14 @@ impl Relay {
                 None => self.inner.config.lenient,
             };
             if !since_ok || !prev_ok {
-                self.mark_desynchronized(&did).await?;
-                self.schedule_resync(&did, origin.expected_host());
-                return self.dropped(origin, upstream_seq, "broken_chain").await;
+                if self.inner.config.lenient {
+                    // Hosts from before sync 1.1 do not keep the chain; take the commit as it is.
+                    tracing::warn!(%did, since = ?message.since, stored = %state.rev, "commit does not continue the stored chain");
+                } else {
+                    self.mark_desynchronized(&did).await?;
+                    self.schedule_resync(&did, origin.expected_host());
+                    return self.dropped(origin, upstream_seq, "broken_chain").await;
+                }
             }
         }
         let first_seen = stored.as_ref().is_none_or(|s| s.data.is_none());

@@ -37,10 +37,16 @@ pub struct CommitMessage {
     #[serde(with = "serde_bytes")]
     pub blocks: Vec<u8>,
     pub ops: Vec<CommitOp>,
+    /// Deprecated; some hosts send `null`, read here as empty.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub blobs: Vec<Cid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prev_data: Option<Cid>,
     pub time: String,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Cid>, D::Error> {
+    Ok(Option::<Vec<Cid>>::deserialize(d)?.unwrap_or_default())
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

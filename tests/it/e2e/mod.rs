@@ -4,4 +4,6 @@
 mod atproto_api;
 mod pds_errors;
 mod plc_directory;
+mod relay_scenarios;
 mod repo_verify;
+mod upstream;
