@@ -470,3 +470,112 @@ impl FakeRepo {
         }
     }
 }
+
+#[tokio::test]
+async fn an_upstream_relay_is_followed_for_chosen_dids_only_and_jetstream_serves_json() {
+    let upstream = Upstream::start().await;
+    // The accounts live on some PDS; events arrive through the upstream relay (an aggregator).
+    let pds_url = "https://pds.example.com";
+    let mut followed = FakeRepo::new("did:plc:followedfollowedfollowed");
+    upstream.add_identity(
+        &followed.did,
+        "followed.test",
+        pds_url,
+        &followed.key.public_key().to_multikey(),
+    );
+    let mut stranger = FakeRepo::new("did:plc:strangerstrangerstranger");
+    upstream.add_identity(
+        &stranger.did,
+        "stranger.test",
+        pds_url,
+        &stranger.key.public_key().to_multikey(),
+    );
+    let relay_port = free_port();
+    let relay_listen = format!("127.0.0.1:{relay_port}");
+    let plc = upstream.plc_url();
+    let host = upstream.host();
+    let node = Node::start(&[
+        "--relay-listen",
+        &relay_listen,
+        "--plc-url",
+        &plc,
+        "--relay-upstream",
+        &host,
+        "--relay-follow-dids",
+        &followed.did,
+    ])
+    .await;
+    crate::harness::wait_for(
+        &format!("http://localhost:{relay_port}/xrpc/_health"),
+        Duration::from_secs(20),
+    )
+    .await;
+    upstream.push(Frame {
+        seq: 1,
+        bytes: frame(stranger.post(1, "not followed", None)),
+        once: false,
+    });
+    upstream.push(Frame {
+        seq: 2,
+        bytes: frame(followed.post(2, "followed one", None)),
+        once: false,
+    });
+    upstream.push(Frame {
+        seq: 3,
+        bytes: frame(stranger.post(3, "still not", None)),
+        once: false,
+    });
+    upstream.push(Frame {
+        seq: 4,
+        bytes: frame(followed.post(4, "followed two", None)),
+        once: false,
+    });
+    let received = read_exactly(relay_port, 2).await;
+    assert!(
+        received
+            .iter()
+            .all(|m| m.did() == Some(followed.did.as_str())),
+        "{received:#?}"
+    );
+    let dropped = stats(&node, relay_port).await["dropped"]["not_followed"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(
+        dropped, 2,
+        "events for other DIDs are counted as not followed"
+    );
+
+    // The same events as Jetstream-style JSON, filtered by collection and DID.
+    let url = format!(
+        "ws://127.0.0.1:{relay_port}/subscribe?cursor=0&wantedCollections=app.bsky.feed.*&wantedDids={}",
+        followed.did
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect to /subscribe");
+    let mut texts = Vec::new();
+    while texts.len() < 2 {
+        let next = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("json events");
+        let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = next else {
+            continue;
+        };
+        let event: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(event["kind"], "commit", "{event}");
+        assert_eq!(event["did"], followed.did.as_str());
+        assert_eq!(event["commit"]["operation"], "create");
+        assert_eq!(event["commit"]["collection"], "app.bsky.feed.post");
+        assert!(
+            event["seq"].as_u64().is_some() && event["time_us"].as_i64().is_some(),
+            "{event}"
+        );
+        texts.push(
+            event["commit"]["record"]["text"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(texts, ["followed one", "followed two"]);
+}
