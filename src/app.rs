@@ -21,6 +21,8 @@ use crate::store::Store;
 const BLOB_GC_INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// How often expired refresh tokens are swept (and old events pruned).
 const TOKEN_SWEEP_INTERVAL: Duration = Duration::from_secs(60 * 60);
+/// How often suspensions that ran out are lifted.
+const SUSPENSION_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Runs the server on an already bound listener.
 pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> {
@@ -196,6 +198,16 @@ fn spawn_background(pds: Pds, event_retention_micros: i64) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(count = n, "collected unreferenced uploads"),
                 Err(e) => tracing::warn!(error = %e, "blob collection failed"),
+            }
+        }
+    });
+    let suspensions = pds.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SUSPENSION_CHECK_INTERVAL);
+        loop {
+            tick.tick().await;
+            if let Err(e) = suspensions.lift_expired_suspensions().await {
+                tracing::warn!(error = %e, "lifting expired suspensions failed");
             }
         }
     });

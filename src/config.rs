@@ -68,6 +68,13 @@ pub struct ServeArgs {
     /// Hours of events kept for cursor replay (PDS and relay streams).
     #[arg(long, env = "SKYHOLD_EVENT_RETENTION_HOURS", default_value_t = 72)]
     pub event_retention_hours: u32,
+    /// SMTP server for account emails, e.g. `smtps://user:password@mail.example.com:465` (or
+    /// `smtp://` for STARTTLS). Without it, codes are shown to the admin instead of emailed.
+    #[arg(long, env = "SKYHOLD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The From address of account emails.
+    #[arg(long, env = "SKYHOLD_SMTP_FROM")]
+    pub smtp_from: Option<String>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SKYHOLD_LOG_JSON")]
     pub log_json: bool,
@@ -103,6 +110,8 @@ pub struct Config {
     /// Where the relay listens (`None`: no relay).
     pub relay_listen: Option<SocketAddr>,
     pub relay: crate::relay::RelayConfig,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
     pub log_json: bool,
 }
 
@@ -217,6 +226,9 @@ impl Config {
             lenient: args.relay_lenient,
             retention_micros: i64::from(args.event_retention_hours.max(1)) * 60 * 60 * 1_000_000,
         };
+        if args.smtp_url.is_some() != args.smtp_from.is_some() {
+            problems.push("--smtp-url and --smtp-from go together".into());
+        }
         let appview = match args.appview.as_deref().map(parse_service_ref) {
             Some(Ok(r)) => Some(r),
             Some(Err(e)) => {
@@ -246,6 +258,8 @@ impl Config {
             lexicon_dir: args.lexicon_dir,
             relay_listen,
             relay,
+            smtp_url: args.smtp_url,
+            smtp_from: args.smtp_from,
             log_json: args.log_json,
         })
     }

@@ -2,6 +2,10 @@
 //!
 //! `anyhow` is allowed here (and in `main.rs`): commands report failures to a person, not to code.
 
+mod account;
+mod admin_api;
+mod email;
+mod invite;
 mod repo;
 mod serve;
 
@@ -22,6 +26,15 @@ enum Command {
     /// Inspect and verify repository exports (CAR files).
     #[command(subcommand)]
     Repo(repo::RepoCommand),
+    /// Manage accounts on the running server (admin).
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+    /// Manage invite codes on the running server (admin).
+    #[command(subcommand)]
+    Invite(invite::InviteCommand),
+    /// Check the running server's email settings (admin).
+    #[command(subcommand)]
+    Email(email::EmailCommand),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -34,6 +47,9 @@ pub fn run() -> i32 {
         }
         Some(Command::Serve(args)) => serve::run(*args),
         Some(Command::Repo(command)) => repo::run(command),
+        Some(Command::Account(command)) => account::run(command),
+        Some(Command::Invite(command)) => invite::run(command),
+        Some(Command::Email(command)) => email::run(command),
     }
 }
 
@@ -43,7 +59,10 @@ fn print_overview() {
          Available now:\n  \
          skyhold serve                   run a local network on 127.0.0.1:2583 (PDS + PLC directory)\n  \
          skyhold repo inspect FILE.car   show a repo export's commit, DID, rev and records\n  \
-         skyhold repo verify FILE.car    check signature, MST structure and every block hash\n\n\
+         skyhold repo verify FILE.car    check signature, MST structure and every block hash\n  \
+         skyhold account list|create|info|takedown|suspend|reset-password|codes|delete\n  \
+         skyhold invite create|list|disable\n  \
+         skyhold email test ADDRESS\n\n\
          Run `skyhold --help` for details.",
         env!("CARGO_PKG_VERSION")
     );

@@ -109,6 +109,20 @@ impl FromRequestParts<AppState> for OptionalAuth {
     }
 }
 
+/// The raw bearer token of a request, if any (for calls that accept a service-auth token).
+pub struct BearerToken(pub Option<String>);
+
+impl FromRequestParts<AppState> for BearerToken {
+    type Rejection = XrpcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(BearerToken(bearer(parts)?.map(str::to_owned)))
+    }
+}
+
 /// The raw refresh token of a request (checked by the session calls themselves).
 pub struct RefreshToken(pub String);
 

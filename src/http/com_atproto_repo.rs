@@ -385,6 +385,7 @@ pub async fn upload_blob(
     {
         return Err(too_large());
     }
+    state.pds.check_not_taken_down(&auth.did).await?;
     let mut upload = state.pds.start_upload()?;
     let mut head = Vec::new();
     let mut stream = body.into_data_stream();

@@ -6,9 +6,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::auth::{AccessAuth, AdminAuth, FullAccessAuth, RefreshToken};
+use super::auth::{AccessAuth, AdminAuth, BearerToken, FullAccessAuth, RefreshToken};
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
-use crate::pds::{AccountStatus, NewAccount, SessionOutput};
+use crate::pds::{AccountStatus, InviteInfo, NewAccount, SessionOutput};
 
 pub async fn describe_server(State(state): State<AppState>) -> Json<Value> {
     let d = state.pds.describe();
@@ -56,6 +56,7 @@ fn session_json(session: &SessionOutput, did_doc: Option<Value>) -> Value {
 
 pub async fn create_account(
     State(state): State<AppState>,
+    BearerToken(service_auth): BearerToken,
     XrpcJson(input): XrpcJson<CreateAccountInput>,
 ) -> Result<Json<Value>, XrpcError> {
     let created = state
@@ -68,6 +69,7 @@ pub async fn create_account(
             did: input.did,
             recovery_key: input.recovery_key,
             has_plc_op: input.plc_op.is_some(),
+            service_auth,
         })
         .await?;
     let doc = created.did_doc.and_then(|d| serde_json::to_value(d).ok());
@@ -101,7 +103,7 @@ pub async fn create_session(
         .pds
         .create_session(&input.identifier, &input.password, input.allow_takendown)
         .await?;
-    let doc = state.pds.did_document(&session.did).await;
+    let doc = state.pds.session_did_document(&session.did).await;
     Ok(Json(session_json(
         &session,
         doc.and_then(|d| serde_json::to_value(d).ok()),
@@ -113,7 +115,7 @@ pub async fn refresh_session(
     RefreshToken(token): RefreshToken,
 ) -> Result<Json<Value>, XrpcError> {
     let session = state.pds.refresh_session(&token).await?;
-    let doc = state.pds.did_document(&session.did).await;
+    let doc = state.pds.session_did_document(&session.did).await;
     Ok(Json(session_json(
         &session,
         doc.and_then(|d| serde_json::to_value(d).ok()),
@@ -125,7 +127,7 @@ pub async fn get_session(
     AccessAuth(auth): AccessAuth,
 ) -> Result<Json<Value>, XrpcError> {
     let account = state.pds.session_info(&auth.did).await?;
-    let doc = state.pds.did_document(&account.did).await;
+    let doc = state.pds.session_did_document(&account.did).await;
     let mut out = json!({
         "did": account.did,
         "handle": account.handle,
@@ -283,31 +285,33 @@ pub async fn get_account_invite_codes(
         .account_invite_codes(&auth.did, params.include_used)
         .await?
         .into_iter()
-        .map(|c| {
-            let uses: Vec<Value> = c
-                .uses
-                .iter()
-                .map(|(by, at)| {
-                    let at = crate::core::syntax::Datetime::from_unix_micros(
-                        i64::try_from(*at).unwrap_or(0),
-                    )
-                    .map(|d| d.as_str().to_owned())
-                    .unwrap_or_default();
-                    json!({"usedBy": by, "usedAt": at})
-                })
-                .collect();
-            json!({
-                "code": c.code,
-                "available": c.available,
-                "disabled": c.disabled,
-                "forAccount": c.for_account,
-                "createdBy": c.created_by,
-                "createdAt": c.created_at,
-                "uses": uses,
-            })
-        })
+        .map(|c| invite_json(&c))
         .collect();
     Ok(Json(json!({"codes": codes})))
+}
+
+/// `com.atproto.server.defs#inviteCode`.
+pub(super) fn invite_json(c: &InviteInfo) -> Value {
+    let uses: Vec<Value> = c
+        .uses
+        .iter()
+        .map(|(by, at)| {
+            let at =
+                crate::core::syntax::Datetime::from_unix_micros(i64::try_from(*at).unwrap_or(0))
+                    .map(|d| d.as_str().to_owned())
+                    .unwrap_or_default();
+            json!({"usedBy": by, "usedAt": at})
+        })
+        .collect();
+    json!({
+        "code": c.code,
+        "available": c.available,
+        "disabled": c.disabled,
+        "forAccount": c.for_account,
+        "createdBy": c.created_by,
+        "createdAt": c.created_at,
+        "uses": uses,
+    })
 }
 
 #[derive(Deserialize)]

@@ -41,6 +41,9 @@ impl From<PdsError> for XrpcError {
                 };
                 XrpcError::new(status, error, message)
             }
+            PdsError::PayloadTooLarge(m) => {
+                XrpcError::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", m)
+            }
             PdsError::Upstream(m) => {
                 tracing::warn!(error = %m, "upstream failure");
                 XrpcError::new(StatusCode::BAD_GATEWAY, "UpstreamFailure", m)

@@ -3,14 +3,18 @@
 //!
 //! Spec: <https://atproto.com/specs/xrpc>.
 
+mod account;
 mod app_bsky;
 mod auth;
+mod com_atproto_admin;
 mod com_atproto_identity;
 mod com_atproto_repo;
 mod com_atproto_server;
 mod com_atproto_sync;
 mod errors;
 mod jetstream;
+mod migration;
+mod operator;
 mod plc;
 mod relay;
 mod subscribe;
@@ -62,6 +66,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/xrpc/com.atproto.repo.uploadBlob",
             post(com_atproto_repo::upload_blob),
+        )
+        .route(
+            "/xrpc/com.atproto.repo.importRepo",
+            post(migration::import_repo),
         )
         .layer(DefaultBodyLimit::disable());
     let xrpc = Router::new()
@@ -117,6 +125,122 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/xrpc/com.atproto.server.getServiceAuth",
             get(com_atproto_server::get_service_auth),
+        )
+        .route(
+            "/xrpc/com.atproto.server.activateAccount",
+            post(account::activate_account),
+        )
+        .route(
+            "/xrpc/com.atproto.server.deactivateAccount",
+            post(account::deactivate_account),
+        )
+        .route(
+            "/xrpc/com.atproto.server.checkAccountStatus",
+            get(account::check_account_status),
+        )
+        .route(
+            "/xrpc/com.atproto.server.requestAccountDelete",
+            post(account::request_account_delete),
+        )
+        .route(
+            "/xrpc/com.atproto.server.deleteAccount",
+            post(account::delete_account),
+        )
+        .route(
+            "/xrpc/com.atproto.server.requestEmailConfirmation",
+            post(account::request_email_confirmation),
+        )
+        .route(
+            "/xrpc/com.atproto.server.confirmEmail",
+            post(account::confirm_email),
+        )
+        .route(
+            "/xrpc/com.atproto.server.requestEmailUpdate",
+            post(account::request_email_update),
+        )
+        .route(
+            "/xrpc/com.atproto.server.updateEmail",
+            post(account::update_email),
+        )
+        .route(
+            "/xrpc/com.atproto.server.requestPasswordReset",
+            post(account::request_password_reset),
+        )
+        .route(
+            "/xrpc/com.atproto.server.resetPassword",
+            post(account::reset_password),
+        )
+        .route(
+            "/xrpc/com.atproto.repo.listMissingBlobs",
+            get(migration::list_missing_blobs),
+        )
+        .route(
+            "/xrpc/com.atproto.identity.getRecommendedDidCredentials",
+            get(migration::get_recommended_did_credentials),
+        )
+        .route(
+            "/xrpc/com.atproto.identity.requestPlcOperationSignature",
+            post(migration::request_plc_operation_signature),
+        )
+        .route(
+            "/xrpc/com.atproto.identity.signPlcOperation",
+            post(migration::sign_plc_operation),
+        )
+        .route(
+            "/xrpc/com.atproto.identity.submitPlcOperation",
+            post(migration::submit_plc_operation),
+        )
+        .route(
+            "/xrpc/com.atproto.admin.getAccountInfo",
+            get(com_atproto_admin::get_account_info),
+        )
+        .route(
+            "/xrpc/com.atproto.admin.getAccountInfos",
+            get(com_atproto_admin::get_account_infos),
+        )
+        .route(
+            "/xrpc/com.atproto.admin.searchAccounts",
+            get(com_atproto_admin::search_accounts),
+        )
+        .route(
+            "/xrpc/com.atproto.admin.updateSubjectStatus",
+            post(com_atproto_admin::update_subject_status),
+        )
+        .route(
+            "/xrpc/com.atproto.admin.getSubjectStatus",
+            get(com_atproto_admin::get_subject_status),
+        )
+        .route(
+            "/xrpc/com.atproto.admin.updateAccountHandle",
+            post(com_atproto_admin::update_account_handle),
+        )
+        .route(
+            "/xrpc/com.atproto.admin.updateAccountEmail",
+            post(com_atproto_admin::update_account_email),
+        )
+        .route(
+            "/xrpc/com.atproto.admin.updateAccountPassword",
+            post(com_atproto_admin::update_account_password),
+        )
+        .route(
+            "/xrpc/com.atproto.admin.deleteAccount",
+            post(com_atproto_admin::delete_account),
+        )
+        .route(
+            "/xrpc/com.atproto.admin.disableAccountInvites",
+            post(com_atproto_admin::disable_account_invites),
+        )
+        .route(
+            "/xrpc/com.atproto.admin.enableAccountInvites",
+            post(com_atproto_admin::enable_account_invites),
+        )
+        .route(
+            "/xrpc/com.atproto.admin.disableInviteCodes",
+            post(com_atproto_admin::disable_invite_codes),
+        )
+        .route(
+            "/xrpc/com.atproto.admin.getInviteCodes",
+            get(com_atproto_admin::get_invite_codes),
         )
         .route(
             "/xrpc/com.atproto.identity.resolveHandle",
@@ -195,6 +319,12 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/atproto-did", get(well_known::atproto_did))
         .route("/.well-known/did.json", get(well_known::did_json))
         .route("/robots.txt", get(well_known::robots))
+        .route("/admin/codes", get(operator::pending_codes))
+        .route(
+            "/admin/accounts/{did}/suspend",
+            post(operator::suspend_account),
+        )
+        .route("/admin/email/test", post(operator::test_email))
         .route("/", get(well_known::index))
         .nest("/plc", plc::router())
         .route("/{did}", get(plc::root_document))

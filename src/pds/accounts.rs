@@ -2,8 +2,10 @@
 //! four creation events), reading account facts, and the server description.
 //!
 //! Spec: <https://atproto.com/specs/account> and the `com.atproto.server.createAccount` lexicon;
-//! validation order and messages follow the reference PDS. An existing DID (migration in) is handled
-//! by the account-lifecycle work.
+//! validation order and messages follow the reference PDS. An existing DID (migration in, the
+//! account-migration guide) needs a service-auth token from that DID for `createAccount`; the
+//! account starts deactivated with an empty repo signed by its new key and announces nothing until
+//! it is activated.
 
 use rand_core::OsRng;
 use redb::ReadableTable;
@@ -24,8 +26,8 @@ use crate::core::plc::{self, Operation, UnsignedOperation};
 use crate::core::repo::UnsignedCommit;
 use crate::store::{StoreError, open_read_table};
 
-const MAX_PASSWORD_LEN: usize = 256;
-const MIN_PASSWORD_LEN: usize = 8;
+pub(super) const MAX_PASSWORD_LEN: usize = 256;
+pub(super) const MIN_PASSWORD_LEN: usize = 8;
 
 /// What `createAccount` takes.
 #[derive(Clone, Debug, Default)]
@@ -37,6 +39,8 @@ pub struct NewAccount {
     pub did: Option<String>,
     pub recovery_key: Option<String>,
     pub has_plc_op: bool,
+    /// The request's bearer token: for an existing `did`, a service-auth token from that DID.
+    pub service_auth: Option<String>,
 }
 
 /// What `createAccount` returns.
@@ -75,7 +79,7 @@ pub struct ServerDescription {
 }
 
 /// A plausible email address: one `@`, a local part, a dotted domain, no spaces.
-fn is_valid_email(email: &str) -> bool {
+pub(super) fn is_valid_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
@@ -104,12 +108,25 @@ impl Pds {
                 "Unsupported input: \"plcOp\"".into(),
             ));
         }
-        if input.did.is_some() {
-            return Err(PdsError::InvalidRequest(
-                "Creating an account for an existing DID needs service auth from its current host"
-                    .into(),
-            ));
-        }
+        let migrating = match (&input.did, &input.service_auth) {
+            (None, _) => None,
+            (Some(did), Some(token)) => {
+                let issuer = self
+                    .verify_service_token(token, "com.atproto.server.createAccount")
+                    .await?;
+                if &issuer != did {
+                    return Err(PdsError::AuthRequired(format!(
+                        "Missing auth to create account with did: {did}"
+                    )));
+                }
+                Some(did.clone())
+            }
+            (Some(did), None) => {
+                return Err(PdsError::AuthRequired(format!(
+                    "Missing auth to create account with did: {did}"
+                )));
+            }
+        };
         let password = input.password.clone().unwrap_or_default();
         if password.len() > MAX_PASSWORD_LEN {
             return Err(PdsError::InvalidRequest(
@@ -142,9 +159,16 @@ impl Pds {
         let (handle, on_service_domain) =
             check_handle(&input.handle, &self.inner.config.handle_domains)?;
         if !on_service_domain {
-            return Err(PdsError::UnsupportedDomain(
-                "Not a supported handle domain".into(),
-            ));
+            // A migrating account may keep a handle on its own domain if it already proves it.
+            let proven = match &migrating {
+                Some(did) => self.resolve_handle(handle.as_str()).await.ok().as_ref() == Some(did),
+                None => false,
+            };
+            if !proven {
+                return Err(PdsError::UnsupportedDomain(
+                    "Not a supported handle domain".into(),
+                ));
+            }
         }
         let handle = handle.to_string();
         self.check_identifiers_free(&handle, &email, input.invite_code.as_deref())
@@ -152,17 +176,68 @@ impl Pds {
 
         // Keys and identity.
         let signing_key = Keypair::generate(Algorithm::K256, &mut OsRng);
+        let did = match migrating {
+            Some(did) => did,
+            None => {
+                self.create_plc_identity(&signing_key, &handle, input.recovery_key.as_deref())
+                    .await?
+            }
+        };
+        let status = if input.did.is_some() {
+            AccountStatus::Deactivated
+        } else {
+            AccountStatus::Active
+        };
+
+        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| PdsError::Internal(e.to_string()))??;
+        let account = self
+            .store_new_account(
+                AccountRow {
+                    did: did.clone(),
+                    handle,
+                    email: Some(email),
+                    email_confirmed_at: None,
+                    password_hash,
+                    signing_key: signing_key.to_bytes().to_vec(),
+                    created_at: now_datetime(),
+                    status,
+                    id: 0,
+                    invite_code: input.invite_code,
+                    invites_disabled: false,
+                    takedown_ref: None,
+                    delete_after: None,
+                    deactivated_at: (status == AccountStatus::Deactivated).then(now_datetime),
+                    suspended_until: None,
+                },
+                &signing_key,
+            )
+            .await?;
+        let session = self.new_session(&account, AccessScope::Full, None).await?;
+        let did_doc = self.session_did_document(&did).await;
+        Ok(CreatedAccount { session, did_doc })
+    }
+
+    /// Creates a did:plc for a new account: rotation keys are the user's recovery key (if given,
+    /// first, so it outranks ours) and this server's key.
+    async fn create_plc_identity(
+        &self,
+        signing_key: &Keypair,
+        handle: &str,
+        recovery_key: Option<&str>,
+    ) -> Result<String, PdsError> {
         let mut rotation_keys = Vec::new();
-        if let Some(recovery) = &input.recovery_key {
+        if let Some(recovery) = recovery_key {
             crate::core::crypto::PublicKey::from_did_key(recovery)
                 .map_err(|e| PdsError::InvalidRequest(format!("Invalid recoveryKey: {e}")))?;
-            rotation_keys.push(recovery.clone());
+            rotation_keys.push(recovery.to_owned());
         }
         rotation_keys.push(self.inner.secrets.plc_rotation.public_key().to_did_key());
         let genesis: Operation = UnsignedOperation::Plc(plc::genesis(
             rotation_keys,
             &signing_key.public_key().to_did_key(),
-            &handle,
+            handle,
             &self.inner.config.public_url,
         ))
         .sign(&self.inner.secrets.plc_rotation)
@@ -173,23 +248,7 @@ impl Pds {
             .submit(&did, &genesis)
             .await
             .map_err(|e| PdsError::Upstream(e.to_string()))?;
-
-        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| PdsError::Internal(e.to_string()))??;
-        let account = self
-            .store_new_account(
-                &did,
-                &handle,
-                &email,
-                password_hash,
-                &signing_key,
-                input.invite_code,
-            )
-            .await?;
-        let session = self.new_session(&account, AccessScope::Full, None).await?;
-        let did_doc = self.inner.plc.document(&did).await.ok();
-        Ok(CreatedAccount { session, did_doc })
+        Ok(did)
     }
 
     /// Fails early (before creating a DID) when the handle or email is taken or the invite unusable;
@@ -235,16 +294,14 @@ impl Pds {
             .await
     }
 
-    /// Writes the account, its first (empty) commit and the creation events in one transaction.
+    /// Writes the account and its first (empty) commit in one transaction, with the creation events
+    /// when the account starts active.
     async fn store_new_account(
         &self,
-        did: &str,
-        handle: &str,
-        email: &str,
-        password_hash: String,
+        account: AccountRow,
         signing_key: &Keypair,
-        invite_code: Option<String>,
     ) -> Result<AccountRow, PdsError> {
+        let did = account.did.as_str();
         let mut tree = Mst::empty();
         let (root, nodes) = tree.commit()?;
         let rev = self.next_rev(None);
@@ -261,25 +318,22 @@ impl Pds {
         let sync_car = write_car(&[commit_cid], [(&commit_cid, commit_bytes.as_slice())])
             .map_err(|e| PdsError::Internal(e.to_string()))?;
 
-        let now = now_datetime();
-        let account = AccountRow {
-            did: did.to_owned(),
-            handle: handle.to_owned(),
-            email: Some(email.to_owned()),
-            email_confirmed_at: None,
-            password_hash,
-            signing_key: signing_key.to_bytes().to_vec(),
-            created_at: now.clone(),
-            status: AccountStatus::Active,
-            id: 0,
-            invite_code: invite_code.clone(),
-            invites_disabled: false,
-        };
+        let now = account.created_at.clone();
+        let invite_code = account.invite_code.clone();
         let rev_text = rev.to_string();
         let rev_number = rev.as_u64();
         let used_at = u64::try_from(now_micros()).unwrap_or(0);
         self.store()
             .write(move |txn| {
+                if txn
+                    .open_table(ACCOUNTS)?
+                    .get(account.did.as_str())?
+                    .is_some()
+                {
+                    return Ok(Err(PdsError::InvalidRequest(
+                        "Account already exists".into(),
+                    )));
+                }
                 let mut handles = txn.open_table(HANDLES)?;
                 if handles.get(account.handle.as_str())?.is_some() {
                     return Ok(Err(PdsError::InvalidRequest(format!(
@@ -332,6 +386,9 @@ impl Pds {
                 };
                 txn.open_table(REPOS)?
                     .insert(id, rows::encode(&repo)?.as_slice())?;
+                if !account.status.is_active() {
+                    return Ok(Ok(account));
+                }
                 let did = account.did.as_str();
                 sequencer::append(txn, sequencer::identity(did, Some(&account.handle), &now))?;
                 sequencer::append(txn, sequencer::account(did, true, None, &now))?;
@@ -379,6 +436,14 @@ impl Pds {
     pub async fn did_document(&self, did: &str) -> Option<DidDocument> {
         let did = crate::core::syntax::Did::parse(did).ok()?;
         self.inner.resolver.resolve(&did).await.ok()
+    }
+
+    /// The DID document to hand out with a session: only when it names this server, since clients
+    /// send the session's calls to the PDS the document names (a migrating account's document
+    /// still names its old host).
+    pub async fn session_did_document(&self, did: &str) -> Option<DidDocument> {
+        let doc = self.did_document(did).await?;
+        (doc.pds_endpoint() == Some(self.inner.config.public_url.as_str())).then_some(doc)
     }
 
     /// The DID behind a handle hosted here (any status), for well-known and resolveHandle.

@@ -518,3 +518,23 @@ impl Pds {
             .await
     }
 }
+
+/// Ends every session of `did` (password change, takedown, deletion): its refresh tokens go, so
+/// no new access token can be minted.
+pub(super) fn revoke_sessions(
+    txn: &crate::store::WriteTransaction,
+    did: &str,
+) -> Result<(), StoreError> {
+    let mut tokens = txn.open_table(REFRESH_TOKENS)?;
+    let mut revoked = Vec::new();
+    for row in tokens.iter()? {
+        let (k, v) = row?;
+        if rows::decode::<RefreshRow>(v.value())?.did == did {
+            revoked.push(k.value().to_owned());
+        }
+    }
+    for k in revoked {
+        tokens.remove(k.as_str())?;
+    }
+    Ok(())
+}

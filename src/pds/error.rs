@@ -62,6 +62,9 @@ pub enum PdsError {
         error: &'static str,
         message: String,
     },
+    /// 413 PayloadTooLarge.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// 502 UpstreamFailure (PLC directory, proxied service).
     #[error("{0}")]
     Upstream(String),

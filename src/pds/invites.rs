@@ -1,12 +1,13 @@
 //! Invite codes: created by the admin (for the admin or for accounts), consumed by createAccount,
-//! listed per account.
+//! listed per account or all together, disabled by code or by account.
 //!
 //! Code format follows the reference: `<hostname with dots as dashes>-<5>-<5>`, base32 lowercase.
 
 use rand_core::{OsRng, RngCore};
+use redb::ReadableTable;
 
-use super::rows::{self, InviteRow};
-use super::tables::{INVITE_USES, INVITES, INVITES_BY_ACCOUNT};
+use super::rows::{self, AccountRow, InviteRow};
+use super::tables::{ACCOUNTS, INVITE_USES, INVITES, INVITES_BY_ACCOUNT};
 use super::{Pds, PdsError};
 use crate::clock::now_datetime;
 use crate::store::{StoreError, open_read_table};
@@ -70,6 +71,19 @@ impl Pds {
         let created_at = now_datetime();
         self.store()
             .write(move |txn| {
+                let accounts = txn.open_table(ACCOUNTS)?;
+                for (account, _) in &rows_plan {
+                    let row = accounts
+                        .get(account.as_str())?
+                        .map(|v| rows::decode::<AccountRow>(v.value()))
+                        .transpose()?;
+                    if row.is_some_and(|r| r.invites_disabled) {
+                        return Ok(Err(PdsError::InvalidRequest(format!(
+                            "Invites are disabled for {account}"
+                        ))));
+                    }
+                }
+                drop(accounts);
                 let mut invites = txn.open_table(INVITES)?;
                 let mut by_account = txn.open_table(INVITES_BY_ACCOUNT)?;
                 for (account, codes) in &rows_plan {
@@ -85,7 +99,7 @@ impl Pds {
                         by_account.insert((account.as_str(), code.as_str()), ())?;
                     }
                 }
-                Ok(Ok::<_, PdsError>(()))
+                Ok(Ok(()))
             })
             .await?;
         Ok(plan)
@@ -114,36 +128,168 @@ impl Pds {
                     if owner != account {
                         break;
                     }
-                    let Some(row) = invites.get(code)? else {
+                    let Some(info) = invite_info(&invites, uses_table.as_ref(), code)? else {
                         continue;
                     };
-                    let row: InviteRow = rows::decode(row.value())?;
-                    let mut uses = Vec::new();
-                    if let Some(t) = &uses_table {
-                        for u in t.range((code, "")..)? {
-                            let (k, at) = u.map_err(StoreError::from)?;
-                            if k.value().0 != code {
-                                break;
-                            }
-                            uses.push((k.value().1.to_owned(), at.value()));
-                        }
-                    }
-                    let used_up = uses.len() as u32 >= row.available;
-                    if row.disabled || (used_up && !include_used) {
+                    let used_up = info.uses.len() as u32 >= info.available;
+                    if info.disabled || (used_up && !include_used) {
                         continue;
                     }
-                    out.push(InviteInfo {
-                        code: code.to_owned(),
-                        available: row.available,
-                        disabled: row.disabled,
-                        for_account: row.for_account,
-                        created_by: row.created_by,
-                        created_at: row.created_at,
-                        uses,
-                    });
+                    out.push(info);
                 }
                 Ok::<_, PdsError>(out)
             })
             .await
     }
+
+    /// One code with its uses.
+    pub async fn invite_code(&self, code: &str) -> Result<Option<InviteInfo>, PdsError> {
+        let code = code.to_owned();
+        self.store()
+            .read(move |txn| {
+                let Some(invites) = open_read_table(txn, INVITES)? else {
+                    return Ok(None);
+                };
+                let uses = open_read_table(txn, INVITE_USES)?;
+                invite_info(&invites, uses.as_ref(), &code)
+            })
+            .await
+    }
+
+    /// Every code (the admin's `getInviteCodes`): most recent first, or most used first; the
+    /// cursor is an offset into that order.
+    pub async fn all_invite_codes(
+        &self,
+        by_usage: bool,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<InviteInfo>, Option<String>), PdsError> {
+        let offset = match cursor {
+            Some(c) => c
+                .parse::<usize>()
+                .map_err(|_| PdsError::InvalidRequest("Malformed cursor".into()))?,
+            None => 0,
+        };
+        let limit = limit.clamp(1, 500);
+        let mut all = self
+            .store()
+            .read(move |txn| {
+                let Some(invites) = open_read_table(txn, INVITES)? else {
+                    return Ok(Vec::new());
+                };
+                let uses = open_read_table(txn, INVITE_USES)?;
+                let mut out = Vec::new();
+                for row in invites.iter()? {
+                    let (code, _) = row.map_err(StoreError::from)?;
+                    if let Some(info) = invite_info(&invites, uses.as_ref(), code.value())? {
+                        out.push(info);
+                    }
+                }
+                Ok::<_, PdsError>(out)
+            })
+            .await?;
+        if by_usage {
+            all.sort_by(|a, b| {
+                b.uses
+                    .len()
+                    .cmp(&a.uses.len())
+                    .then(b.created_at.cmp(&a.created_at))
+            });
+        } else {
+            all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.code.cmp(&b.code)));
+        }
+        let page: Vec<InviteInfo> = all.into_iter().skip(offset).take(limit).collect();
+        let next = (page.len() == limit).then(|| (offset + limit).to_string());
+        Ok((page, next))
+    }
+
+    /// Disables codes, given by code or by the account they were issued to.
+    pub async fn disable_invite_codes(
+        &self,
+        codes: Vec<String>,
+        accounts: Vec<String>,
+    ) -> Result<(), PdsError> {
+        if accounts.iter().any(|a| a == "admin") {
+            return Err(PdsError::InvalidRequest(
+                "cannot disable admin invite codes".into(),
+            ));
+        }
+        self.store()
+            .write(move |txn| {
+                let mut targets = codes;
+                {
+                    let by_account = txn.open_table(INVITES_BY_ACCOUNT)?;
+                    for account in &accounts {
+                        for row in by_account.range((account.as_str(), "")..)? {
+                            let (k, _) = row?;
+                            let (owner, code) = k.value();
+                            if owner != account {
+                                break;
+                            }
+                            targets.push(code.to_owned());
+                        }
+                    }
+                }
+                let mut invites = txn.open_table(INVITES)?;
+                for code in &targets {
+                    let row = invites
+                        .get(code.as_str())?
+                        .map(|v| rows::decode::<InviteRow>(v.value()))
+                        .transpose()?;
+                    if let Some(mut row) = row {
+                        row.disabled = true;
+                        invites.insert(code.as_str(), rows::encode(&row)?.as_slice())?;
+                    }
+                }
+                Ok(Ok::<_, PdsError>(()))
+            })
+            .await
+    }
+
+    /// Whether an account may be given invite codes (`disableAccountInvites`/`enableAccountInvites`).
+    pub async fn set_account_invites_disabled(
+        &self,
+        did: &str,
+        disabled: bool,
+    ) -> Result<(), PdsError> {
+        self.change_account(did, move |account| {
+            account.invites_disabled = disabled;
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn invite_info<I, U>(
+    invites: &I,
+    uses_table: Option<&U>,
+    code: &str,
+) -> Result<Option<InviteInfo>, PdsError>
+where
+    I: ReadableTable<&'static str, &'static [u8]>,
+    U: ReadableTable<(&'static str, &'static str), u64>,
+{
+    let Some(row) = invites.get(code)? else {
+        return Ok(None);
+    };
+    let row: InviteRow = rows::decode(row.value())?;
+    let mut uses = Vec::new();
+    if let Some(t) = uses_table {
+        for u in t.range((code, "")..)? {
+            let (k, at) = u.map_err(StoreError::from)?;
+            if k.value().0 != code {
+                break;
+            }
+            uses.push((k.value().1.to_owned(), at.value()));
+        }
+    }
+    Ok(Some(InviteInfo {
+        code: code.to_owned(),
+        available: row.available,
+        disabled: row.disabled,
+        for_account: row.for_account,
+        created_by: row.created_by,
+        created_at: row.created_at,
+        uses,
+    }))
 }

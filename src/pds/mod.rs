@@ -9,16 +9,22 @@
 //! signs the commit and writes blocks, records, blob references and the `#commit` event in the same
 //! transaction. The writer thread serialises all writes, so two writes to one repo can never race.
 
+mod account_email;
 mod accounts;
+mod admin;
 mod app_passwords;
 mod auth;
 mod blobs;
 mod blocks;
+mod email;
 mod error;
 mod firehose;
 mod handles;
 mod identity_ops;
 mod invites;
+mod lifecycle;
+mod mailer;
+mod migration;
 mod preferences;
 mod proxy;
 mod repo_read;
@@ -33,9 +39,12 @@ mod tables;
 use std::sync::{Arc, Mutex};
 
 pub use accounts::NewAccount;
+pub use admin::AdminAccount;
 pub use auth::{AccessScope, AuthedAccount, SessionOutput};
 pub use blobs::MAX_BLOB_SIZE;
 pub use error::PdsError;
+pub use invites::InviteInfo;
+pub use lifecycle::Moderation;
 pub use proxy::ProxyRequest;
 pub use repo_read::MAX_LIST_LIMIT;
 pub use repo_write::{CommitResult, WriteOp, WriteResult};
@@ -57,6 +66,8 @@ pub struct PdsConfig {
     pub handle_domains: Vec<String>,
     pub invite_required: bool,
     pub appview: Option<ServiceRef>,
+    /// SMTP URL and From address, when mail is configured.
+    pub smtp: Option<(String, String)>,
 }
 
 impl PdsConfig {
@@ -68,6 +79,7 @@ impl PdsConfig {
             handle_domains: config.handle_domains.clone(),
             invite_required: config.invite_required,
             appview: config.appview.clone(),
+            smtp: config.smtp_url.clone().zip(config.smtp_from.clone()),
         }
     }
 }
@@ -89,6 +101,8 @@ struct Inner {
     clock: Mutex<TidClock>,
     /// Lexicons records are validated against.
     catalog: Arc<Catalog>,
+    /// SMTP, when configured; otherwise codes wait for the admin.
+    mailer: Option<mailer::Mailer>,
 }
 
 impl Pds {
@@ -102,6 +116,12 @@ impl Pds {
         catalog: Arc<Catalog>,
     ) -> Result<Pds, PdsError> {
         let secrets = secrets::Secrets::load_or_create(&store).await?;
+        let mailer = match &config.smtp {
+            Some((url, from)) => {
+                Some(mailer::Mailer::new(url, from).map_err(PdsError::InvalidRequest)?)
+            }
+            None => None,
+        };
         let clock_id = u16::from_be_bytes([secrets.jwt_key[0], secrets.jwt_key[1]]) & 0x3ff;
         Ok(Pds {
             inner: Arc::new(Inner {
@@ -114,6 +134,7 @@ impl Pds {
                 http,
                 clock: Mutex::new(TidClock::new(clock_id)),
                 catalog,
+                mailer,
             }),
         })
     }

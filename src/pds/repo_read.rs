@@ -7,7 +7,7 @@
 use cid::Cid;
 
 use super::rows::{self, AccountRow, AccountStatus, RecordRow};
-use super::tables::{ACCOUNTS, HANDLES, RECORDS};
+use super::tables::{ACCOUNTS, HANDLES, RECORD_TAKEDOWNS, RECORDS};
 use super::{Pds, PdsError};
 use crate::core::data::{self, Value};
 use crate::store::{StoreError, open_read_table};
@@ -135,6 +135,9 @@ impl Pds {
                 let Some(records) = open_read_table(txn, RECORDS)? else {
                     return Ok(None);
                 };
+                if is_taken_down(txn, id, &c, &r)? {
+                    return Ok(None);
+                }
                 records
                     .get((id, c.as_str(), r.as_str()))?
                     .map(|v| decode_record(&did, &c, &r, v.value()))
@@ -165,6 +168,8 @@ impl Pds {
                 let Some(records) = open_read_table(txn, RECORDS)? else {
                     return Ok((Vec::new(), None));
                 };
+                // Records the admin took down are skipped.
+                let takedowns = open_read_table(txn, RECORD_TAKEDOWNS)?;
                 let end = after(&collection);
                 let mut out = Vec::new();
                 if reverse {
@@ -177,6 +182,14 @@ impl Pds {
                             continue;
                         }
                         let key = k.value();
+                        if takedowns.as_ref().is_some_and(|t| {
+                            t.get((id, format!("{}/{}", key.1, key.2).as_str()))
+                                .ok()
+                                .flatten()
+                                .is_some()
+                        }) {
+                            continue;
+                        }
                         out.push(decode_record(&did, key.1, key.2, v.value())?);
                         if out.len() >= limit {
                             break;
@@ -190,6 +203,14 @@ impl Pds {
                     for row in records.range((id, collection.as_str(), "")..upper)?.rev() {
                         let (k, v) = row.map_err(StoreError::from)?;
                         let key = k.value();
+                        if takedowns.as_ref().is_some_and(|t| {
+                            t.get((id, format!("{}/{}", key.1, key.2).as_str()))
+                                .ok()
+                                .flatten()
+                                .is_some()
+                        }) {
+                            continue;
+                        }
                         out.push(decode_record(&did, key.1, key.2, v.value())?);
                         if out.len() >= limit {
                             break;
@@ -254,4 +275,19 @@ pub(super) fn check_available(account: &AccountRow) -> Result<(), PdsError> {
             message: format!("Repo has been deactivated: {}", account.did),
         }),
     }
+}
+
+/// Whether the admin took the record down.
+fn is_taken_down(
+    txn: &redb::ReadTransaction,
+    id: u64,
+    collection: &str,
+    rkey: &str,
+) -> Result<bool, PdsError> {
+    let Some(table) = open_read_table(txn, RECORD_TAKEDOWNS)? else {
+        return Ok(false);
+    };
+    Ok(table
+        .get((id, format!("{collection}/{rkey}").as_str()))?
+        .is_some())
 }

@@ -63,6 +63,18 @@ pub struct AccountRow {
     pub invite_code: Option<String>,
     /// Whether this account may not create invite codes.
     pub invites_disabled: bool,
+    /// The admin's reference for a takedown (set while taken down).
+    #[serde(default)]
+    pub takedown_ref: Option<String>,
+    /// When a deactivated account asked to be deleted (RFC 3339), if it did.
+    #[serde(default)]
+    pub delete_after: Option<String>,
+    /// When the account was deactivated (RFC 3339), while it is.
+    #[serde(default)]
+    pub deactivated_at: Option<String>,
+    /// When a suspension ends by itself (RFC 3339), while suspended.
+    #[serde(default)]
+    pub suspended_until: Option<String>,
 }
 
 /// The current state of a repo.
@@ -119,4 +131,11 @@ pub struct InviteRow {
     pub for_account: String,
     pub created_by: String,
     pub created_at: String,
+}
+
+/// A one-time code sent by email (or shown to the admin when no mail is configured).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EmailTokenRow {
+    pub token: String,
+    pub expires_at: i64,
 }

@@ -62,3 +62,10 @@ pub const INVITES_BY_ACCOUNT: TableDefinition<(&str, &str), ()> =
 
 /// did → preferences JSON (array of preference objects).
 pub const PREFERENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("pds.preferences");
+
+/// (did, purpose) → email token row (confirm email, reset password, PLC operation, delete account).
+pub const EMAIL_TOKENS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("pds.email_tokens");
+/// (account id, record path) → takedown reference: records hidden from every read.
+pub const RECORD_TAKEDOWNS: TableDefinition<(u64, &str), &str> =
+    TableDefinition::new("pds.record_takedowns");

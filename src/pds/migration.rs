@@ -1,0 +1,489 @@
+//! Moving accounts: in (createAccount for an existing DID with service auth from its current host,
+//! importRepo, listMissingBlobs, getRecommendedDidCredentials, then activation), and out
+//! (requestPlcOperationSignature, signPlcOperation, submitPlcOperation).
+//!
+//! Spec: <https://atproto.com/specs/account> (migration), the account-migration guide, and the
+//! did:plc spec. An imported repo must be complete: every block hashes to its CID, the MST is
+//! canonical, every record is present, and the commit is for the account's DID. Its signature is not
+//! required to match the current key: the DID document may already point at this server.
+
+use std::io::Read;
+
+use cid::Cid;
+use redb::ReadableTable;
+use serde_json::{Value, json};
+
+use super::auth::AuthedAccount;
+use super::blocks::block_value;
+use super::email::Purpose;
+use super::rows::{self, AccountRow, AccountStatus, RecordRow, RepoRow};
+use super::tables::{ACCOUNTS, BLOB_REFS, BLOBS, BLOCKS, DID_IDS, RECORD_CIDS, RECORDS, REPOS};
+use super::{Pds, PdsError, sequencer};
+use crate::clock::{now_datetime, now_secs};
+use crate::core::crypto::{Algorithm, Keypair};
+use crate::core::data::{self, BlobRef};
+use crate::core::jwt::{self, ServiceClaims};
+use crate::core::mst::{ExportItem, Mst};
+use crate::core::plc::{self, AtprotoChanges, Operation, UnsignedOperation};
+use crate::core::repo::{LoadedRepo, load_car, verify_repo};
+use crate::core::syntax::{Did, Tid};
+use crate::store::{StoreError, open_read_table};
+
+/// Largest repo `importRepo` accepts. The whole repo is held in memory while it is verified, so
+/// this also bounds the memory an import takes on a small machine.
+pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
+
+/// Reads at most `left` bytes and remembers whether the input had more.
+struct LimitedReader<R> {
+    inner: R,
+    left: u64,
+    exceeded: bool,
+}
+
+impl<R: Read> Read for LimitedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            let mut probe = [0u8; 1];
+            if self.inner.read(&mut probe)? > 0 {
+                self.exceeded = true;
+                return Err(std::io::Error::other("repo too large"));
+            }
+            return Ok(0);
+        }
+        let max = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..max])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+impl Pds {
+    /// Verifies an inter-service token addressed to this server for `lxm`; returns its issuer.
+    pub async fn verify_service_token(&self, token: &str, lxm: &str) -> Result<String, PdsError> {
+        let bad = |error: &'static str, message: &str| PdsError::Named {
+            error,
+            message: message.to_owned(),
+        };
+        let parsed = jwt::parse(token).map_err(|_| bad("BadJwt", "jwt could not be parsed"))?;
+        let claims: ServiceClaims = parsed
+            .claims_unchecked()
+            .map_err(|_| bad("BadJwt", "jwt claims could not be parsed"))?;
+        claims
+            .check(
+                &format!("{}#atproto_pds", self.inner.config.service_did),
+                Some(lxm),
+                now_secs(),
+            )
+            .map_err(|e| match e {
+                jwt::JwtError::Expired => bad("JwtExpired", "jwt expired"),
+                jwt::JwtError::WrongAudience => {
+                    bad("BadJwtAudience", "jwt audience does not match service did")
+                }
+                jwt::JwtError::WrongMethod => {
+                    bad("BadJwtLexiconMethod", "jwt lexicon method does not match")
+                }
+                _ => bad("BadJwt", "jwt is invalid"),
+            })?;
+        let issuer = claims.iss.split('#').next().unwrap_or_default().to_owned();
+        let did = Did::parse(&issuer).map_err(|_| bad("BadJwtIss", "jwt issuer is not a DID"))?;
+        let key = self
+            .inner
+            .resolver
+            .resolve(&did)
+            .await
+            .ok()
+            .and_then(|doc| doc.signing_key().ok())
+            .ok_or_else(|| {
+                bad(
+                    "BadJwtIss",
+                    "could not resolve the jwt issuer's signing key",
+                )
+            })?;
+        jwt::verify_es(&parsed, &key)
+            .map_err(|_| bad("BadJwtSignature", "jwt signature does not match jwt issuer"))?;
+        Ok(issuer)
+    }
+
+    /// `importRepo`: replaces a deactivated account's repo with a complete, verified export, read
+    /// from `car` as it arrives (at most [`MAX_IMPORT_BYTES`]).
+    pub async fn import_repo(
+        &self,
+        did: &str,
+        car: impl Read + Send + 'static,
+    ) -> Result<(), PdsError> {
+        match self.account(did).await? {
+            None => return Err(PdsError::InvalidRequest("Account not found".into())),
+            Some(account) if account.status == AccountStatus::Active => {
+                return Err(PdsError::InvalidRequest(
+                    "Deactivate the account before importing a repo into it".into(),
+                ));
+            }
+            Some(_) => {}
+        }
+        let expected = did.to_owned();
+        let repo = tokio::task::spawn_blocking(move || -> Result<LoadedRepo, PdsError> {
+            let mut limited = LimitedReader {
+                inner: car,
+                left: MAX_IMPORT_BYTES as u64,
+                exceeded: false,
+            };
+            let loaded = load_car(&mut limited);
+            if limited.exceeded {
+                return Err(PdsError::PayloadTooLarge(format!(
+                    "A repo import is limited to {} MiB",
+                    MAX_IMPORT_BYTES / (1024 * 1024)
+                )));
+            }
+            let repo =
+                loaded.map_err(|e| PdsError::InvalidRequest(format!("Invalid repo: {e}")))?;
+            verify_repo(&repo, None)
+                .map_err(|e| PdsError::InvalidRequest(format!("Invalid repo: {e}")))?;
+            if repo.commit.did != expected {
+                return Err(PdsError::InvalidRequest(format!(
+                    "The repo is for {}, not {expected}",
+                    repo.commit.did
+                )));
+            }
+            Ok(repo)
+        })
+        .await
+        .map_err(|e| PdsError::Internal(e.to_string()))??;
+        let rev_text = repo.commit.rev().to_owned();
+        let rev = Tid::parse(&rev_text).map(|t| t.as_u64()).unwrap_or(0);
+        // Everything the export holds, in tree order.
+        let (nodes, records) = tokio::task::spawn_blocking(move || -> Result<_, PdsError> {
+            let mut tree = Mst::load(&repo.blocks, repo.commit.data)?;
+            let mut nodes = Vec::new();
+            let mut records = Vec::new();
+            tree.walk_export(&repo.blocks, &mut |item| {
+                match item {
+                    ExportItem::Node(cid, bytes) => nodes.push((*cid, bytes.to_vec())),
+                    ExportItem::Record(key, cid) => {
+                        let bytes = repo.blocks.get(cid).map(<[u8]>::to_vec).unwrap_or_default();
+                        records.push((String::from_utf8_lossy(key).into_owned(), *cid, bytes));
+                    }
+                }
+                Ok(())
+            })?;
+            let commit_block = repo
+                .blocks
+                .get(&repo.commit_cid)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default();
+            Ok((
+                (repo.commit_cid, commit_block, repo.commit.data, nodes),
+                records,
+            ))
+        })
+        .await
+        .map_err(|e| PdsError::Internal(e.to_string()))??;
+        let (commit_cid, commit_block, data_root, nodes) = nodes;
+        let did = did.to_owned();
+        self.store()
+            .write(move |txn| {
+                let Some(account) = txn
+                    .open_table(ACCOUNTS)?
+                    .get(did.as_str())?
+                    .map(|v| rows::decode::<AccountRow>(v.value()))
+                    .transpose()?
+                else {
+                    return Ok(Err(PdsError::InvalidRequest("Account not found".into())));
+                };
+                if account.status == AccountStatus::Takendown {
+                    return Ok(Err(PdsError::AccountTakedown(
+                        "Account has been taken down".into(),
+                    )));
+                }
+                let id = account.id;
+                // Forget the old repo (rows keyed by the account id).
+                let old_blocks: Vec<Vec<u8>> = txn
+                    .open_table(BLOCKS)?
+                    .range((id, &[][..])..(id + 1, &[][..]))?
+                    .map(|r| r.map(|(k, _)| k.value().1.to_vec()))
+                    .collect::<Result<_, _>>()?;
+                let mut blocks = txn.open_table(BLOCKS)?;
+                for key in &old_blocks {
+                    blocks.remove((id, key.as_slice()))?;
+                }
+                let old_records: Vec<(String, String, Vec<u8>)> = txn
+                    .open_table(RECORDS)?
+                    .range((id, "", "")..(id + 1, "", ""))?
+                    .map(|r| {
+                        r.map(|(k, v)| {
+                            (
+                                k.value().1.to_owned(),
+                                k.value().2.to_owned(),
+                                v.value().to_vec(),
+                            )
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+                let mut record_table = txn.open_table(RECORDS)?;
+                let mut record_cids = txn.open_table(RECORD_CIDS)?;
+                let mut blob_refs = txn.open_table(BLOB_REFS)?;
+                for (c, r, value) in &old_records {
+                    record_table.remove((id, c.as_str(), r.as_str()))?;
+                    let row: RecordRow = rows::decode(value)?;
+                    let path = format!("{c}/{r}");
+                    let cid_bytes = row.cid.to_bytes();
+                    record_cids.remove((id, cid_bytes.as_slice(), path.as_str()))?;
+                    if let Ok(old) = data::decode_value(&row.bytes) {
+                        for blob in BlobRef::collect(&old) {
+                            let key = blob.cid.to_bytes();
+                            blob_refs.remove((id, key.as_slice(), path.as_str()))?;
+                        }
+                    }
+                }
+                // The new one.
+                for (cid, bytes) in &nodes {
+                    let key = cid.to_bytes();
+                    blocks.insert((id, key.as_slice()), block_value(rev, bytes).as_slice())?;
+                }
+                let mut blob_table = txn.open_table(BLOBS)?;
+                for (path, cid, bytes) in &records {
+                    let (c, r) = path.split_once('/').unwrap_or((path.as_str(), ""));
+                    let row = RecordRow {
+                        cid: *cid,
+                        rev: rev_text.clone(),
+                        bytes: bytes.clone(),
+                    };
+                    record_table.insert((id, c, r), rows::encode(&row)?.as_slice())?;
+                    let cid_bytes = cid.to_bytes();
+                    record_cids.insert((id, cid_bytes.as_slice(), path.as_str()), ())?;
+                    if let Ok(value) = data::decode_value(bytes) {
+                        for blob in BlobRef::collect(&value) {
+                            let key = blob.cid.to_bytes();
+                            blob_refs.insert((id, key.as_slice(), path.as_str()), ())?;
+                            // An upload that arrived before the repo becomes permanent now.
+                            let row = blob_table
+                                .get((id, key.as_slice()))?
+                                .map(|v| rows::decode::<rows::BlobRow>(v.value()))
+                                .transpose()?;
+                            if let Some(mut row) = row
+                                && row.temp
+                            {
+                                txn.open_table(super::tables::TEMP_BLOBS)?.remove((
+                                    row.created_at_micros,
+                                    id,
+                                    key.as_slice(),
+                                ))?;
+                                row.temp = false;
+                                blob_table
+                                    .insert((id, key.as_slice()), rows::encode(&row)?.as_slice())?;
+                            }
+                        }
+                    }
+                }
+                let repo = RepoRow {
+                    commit_cid,
+                    commit_block,
+                    rev: rev_text,
+                    data: data_root,
+                };
+                txn.open_table(REPOS)?
+                    .insert(id, rows::encode(&repo)?.as_slice())?;
+                Ok(Ok(()))
+            })
+            .await
+    }
+
+    /// `listMissingBlobs`: blobs the account's records use that have not been uploaded.
+    pub async fn list_missing_blobs(
+        &self,
+        did: &str,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<(Vec<(Cid, String)>, Option<String>), PdsError> {
+        let did = did.to_owned();
+        let limit = limit.clamp(1, 1000);
+        self.store()
+            .read(move |txn| {
+                let Some(id) = open_read_table(txn, DID_IDS)?
+                    .and_then(|t| t.get(did.as_str()).ok().flatten().map(|v| v.value()))
+                else {
+                    return Ok((Vec::new(), None));
+                };
+                let (Some(refs), blobs) = (
+                    open_read_table(txn, BLOB_REFS)?,
+                    open_read_table(txn, BLOBS)?,
+                ) else {
+                    return Ok((Vec::new(), None));
+                };
+                let mut out: Vec<(Cid, String)> = Vec::new();
+                let mut last: Option<Vec<u8>> = None;
+                for row in refs.range((id, &[][..], "")..(id + 1, &[][..], ""))? {
+                    let (k, _) = row.map_err(StoreError::from)?;
+                    let (_, cid, path) = k.value();
+                    if last.as_deref() == Some(cid) {
+                        continue;
+                    }
+                    last = Some(cid.to_vec());
+                    let Ok(parsed) = Cid::try_from(cid) else {
+                        continue;
+                    };
+                    if cursor
+                        .as_deref()
+                        .is_some_and(|c| parsed.to_string().as_str() <= c)
+                    {
+                        continue;
+                    }
+                    let present = match &blobs {
+                        Some(b) => b.get((id, cid))?.is_some(),
+                        None => false,
+                    };
+                    if !present {
+                        out.push((parsed, format!("at://{did}/{path}")));
+                    }
+                }
+                out.sort_by_key(|(c, _)| c.to_string());
+                out.truncate(limit);
+                let next = (out.len() == limit)
+                    .then(|| out.last().map(|(c, _)| c.to_string()))
+                    .flatten();
+                Ok::<_, PdsError>((out, next))
+            })
+            .await
+    }
+
+    /// `getRecommendedDidCredentials`: what the DID document must say for this server to host the
+    /// account.
+    pub async fn recommended_did_credentials(&self, did: &str) -> Result<Value, PdsError> {
+        let account = self
+            .account(did)
+            .await?
+            .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
+        let key = Keypair::from_bytes(Algorithm::K256, &account.signing_key)
+            .map_err(|e| PdsError::Internal(e.to_string()))?;
+        Ok(json!({
+            "alsoKnownAs": [format!("at://{}", account.handle)],
+            "verificationMethods": {"atproto": key.public_key().to_did_key()},
+            "rotationKeys": [self.inner.secrets.plc_rotation.public_key().to_did_key()],
+            "services": {"atproto_pds": {"type": "AtprotoPersonalDataServer", "endpoint": self.inner.config.public_url}},
+        }))
+    }
+
+    /// `requestPlcOperationSignature`: sends the code `signPlcOperation` needs.
+    pub async fn request_plc_operation_signature(&self, did: &str) -> Result<(), PdsError> {
+        let account = self
+            .account(did)
+            .await?
+            .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
+        self.issue_code(did, account.email.as_deref(), Purpose::PlcOperation)
+            .await
+    }
+
+    /// `signPlcOperation`: an update of the DID's PLC state, signed with this server's rotation key.
+    pub async fn sign_plc_operation(
+        &self,
+        caller: &AuthedAccount,
+        token: &str,
+        changes: &Value,
+    ) -> Result<Operation, PdsError> {
+        let did = caller.did.as_str();
+        if !did.starts_with("did:plc:") {
+            return Err(PdsError::InvalidRequest(
+                "only did:plc identities have PLC operations".into(),
+            ));
+        }
+        self.consume_code(did, Purpose::PlcOperation, token).await?;
+        let last = self
+            .inner
+            .plc
+            .last_operation(did)
+            .await
+            .map_err(|e| PdsError::Upstream(e.to_string()))?;
+        let mut op = plc::update(&last, &AtprotoChanges::default())
+            .map_err(|e| PdsError::InvalidRequest(e.to_string()))?;
+        let strings = |field: &str| -> Option<Vec<String>> {
+            changes.get(field)?.as_array().map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+        };
+        if let Some(keys) = strings("rotationKeys") {
+            op.rotation_keys = keys;
+        }
+        if let Some(aka) = strings("alsoKnownAs") {
+            op.also_known_as = aka;
+        }
+        if let Some(methods) = changes
+            .get("verificationMethods")
+            .and_then(Value::as_object)
+        {
+            op.verification_methods = methods
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect();
+        }
+        if let Some(services) = changes.get("services") {
+            op.services = serde_json::from_value(services.clone())
+                .map_err(|e| PdsError::InvalidRequest(format!("Invalid services: {e}")))?;
+        }
+        let signed = UnsignedOperation::Plc(op)
+            .sign(&self.inner.secrets.plc_rotation)
+            .map_err(|e| PdsError::Internal(e.to_string()))?;
+        plc::check_new_operation(&signed).map_err(|e| PdsError::InvalidRequest(e.to_string()))?;
+        Ok(signed)
+    }
+
+    /// `submitPlcOperation`: checks an operation keeps this server in charge, submits it, and
+    /// announces the identity change.
+    pub async fn submit_plc_operation(
+        &self,
+        did: &str,
+        operation: Operation,
+    ) -> Result<(), PdsError> {
+        let account = self
+            .account(did)
+            .await?
+            .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
+        let Some(state) = plc::DocumentData::from_operation(did, &operation) else {
+            return Err(PdsError::InvalidRequest(
+                "Cannot submit a tombstone here".into(),
+            ));
+        };
+        let our_rotation = self.inner.secrets.plc_rotation.public_key().to_did_key();
+        if !state.rotation_keys.contains(&our_rotation) {
+            return Err(PdsError::InvalidRequest(
+                "Rotation keys do not include server's rotation key".into(),
+            ));
+        }
+        if state
+            .services
+            .get("atproto_pds")
+            .map(|s| s.endpoint.as_str())
+            != Some(self.inner.config.public_url.as_str())
+        {
+            return Err(PdsError::InvalidRequest(
+                "Incorrect endpoint on atproto_pds service".into(),
+            ));
+        }
+        let key = Keypair::from_bytes(Algorithm::K256, &account.signing_key)
+            .map_err(|e| PdsError::Internal(e.to_string()))?;
+        if state.verification_methods.get("atproto") != Some(&key.public_key().to_did_key()) {
+            return Err(PdsError::InvalidRequest("Incorrect signing key".into()));
+        }
+        if state.also_known_as.first().map(String::as_str)
+            != Some(format!("at://{}", account.handle).as_str())
+        {
+            return Err(PdsError::InvalidRequest(
+                "Incorrect handle in alsoKnownAs".into(),
+            ));
+        }
+        self.inner
+            .plc
+            .submit(did, &operation)
+            .await
+            .map_err(|e| PdsError::InvalidRequest(e.to_string()))?;
+        let did = did.to_owned();
+        self.store()
+            .write(move |txn| {
+                sequencer::append(txn, sequencer::identity(&did, None, &now_datetime()))?;
+                Ok(Ok::<_, PdsError>(()))
+            })
+            .await
+    }
+}
