@@ -266,9 +266,13 @@ impl Pds {
 pub(super) fn check_available(account: &AccountRow) -> Result<(), PdsError> {
     match account.status {
         AccountStatus::Active => Ok(()),
-        AccountStatus::Takendown | AccountStatus::Suspended => Err(PdsError::RepoInactive {
+        AccountStatus::Takendown => Err(PdsError::RepoInactive {
             error: "RepoTakendown",
             message: format!("Repo has been takendown: {}", account.did),
+        }),
+        AccountStatus::Suspended => Err(PdsError::RepoInactive {
+            error: "RepoSuspended",
+            message: format!("Repo has been suspended: {}", account.did),
         }),
         AccountStatus::Deactivated | AccountStatus::Deleted => Err(PdsError::RepoInactive {
             error: "RepoDeactivated",

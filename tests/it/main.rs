@@ -10,3 +10,4 @@ mod e2e;
 mod fixtures;
 mod harness;
 mod tidy;
+mod xrpc;

@@ -2,90 +2,15 @@
 //! 5xx, and nothing is written.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::harness::{Node, http};
-
-struct Client {
-    node: Node,
-    http: reqwest::Client,
-}
-
-impl Client {
-    async fn post(&self, nsid: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-        let mut request = self.http.post(self.node.xrpc(nsid)).json(&body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post_raw(
-        &self,
-        nsid: &str,
-        token: Option<&str>,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .post(self.node.xrpc(nsid))
-            .header("content-type", content_type)
-            .body(body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path_and_query: &str, token: Option<&str>) -> (StatusCode, Value) {
-        let mut request = self.http.get(format!("{}{path_and_query}", self.node.url));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn account(&self, handle: &str) -> (String, String) {
-        let (status, body) = self
-            .post(
-                "com.atproto.server.createAccount",
-                None,
-                json!({"handle": handle, "email": format!("{}@example.com", handle.replace('.', "-")),
-                       "password": "correct horse battery"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        (
-            body["did"].as_str().unwrap().to_owned(),
-            body["accessJwt"].as_str().unwrap().to_owned(),
-        )
-    }
-}
-
-/// Asserts an XRPC error with this status and name.
-fn expect(case: &str, got: (StatusCode, Value), status: u16, error: &str) {
-    assert_eq!(got.0.as_u16(), status, "{case}: {}", got.1);
-    assert_eq!(got.1["error"], error, "{case}: {}", got.1);
-    assert!(
-        got.1["message"].is_string(),
-        "{case}: no message in {}",
-        got.1
-    );
-}
+use crate::harness::Node;
+use crate::xrpc::{Xrpc, expect};
 
 #[tokio::test]
 async fn bad_input_gets_clear_xrpc_errors_and_writes_nothing() {
-    let c = Client {
-        node: Node::start(&[]).await,
-        http: http(),
-    };
+    let node = Node::start(&[]).await;
+    let c = Xrpc::new(&node);
     let (alice, token) = c.account("alice.test").await;
     let (bob, bob_token) = c.account("bob.test").await;
     let post = |repo: &str| {
@@ -362,15 +287,13 @@ async fn bad_input_gets_clear_xrpc_errors_and_writes_nothing() {
         "AuthenticationRequired",
     );
 
-    let invite = c
-        .http
-        .post(c.node.xrpc("com.atproto.server.createInviteCode"))
-        .basic_auth("admin", Some(&c.node.admin_password))
-        .json(&json!({"useCount": 1}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(invite.status(), StatusCode::OK, "the admin password works");
+    let (status, _) = c
+        .admin_post(
+            "/xrpc/com.atproto.server.createInviteCode",
+            json!({"useCount": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "the admin password works");
 
     // Nothing was written: both repos hold no records.
     for (did, name) in [(&alice, "alice"), (&bob, "bob")] {
@@ -396,7 +319,7 @@ async fn bad_input_gets_clear_xrpc_errors_and_writes_nothing() {
 async fn sigterm_shuts_down_cleanly_and_data_survives() {
     let mut node = Node::start(&[]).await;
     let keep = node.keep_data();
-    let client = Client { node, http: http() };
+    let client = Xrpc::new(&node);
     let (alice, token) = client.account("alice.test").await;
     let (status, created) = client
         .post(
@@ -407,14 +330,13 @@ async fn sigterm_shuts_down_cleanly_and_data_survives() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{created}");
-    let Client { mut node, .. } = client;
     let exit = node.terminate().expect("exit status");
     assert!(exit.success(), "SIGTERM exit: {exit:?}");
     let data = node.data.clone();
     let port = node.port;
     drop(node);
     let node = Node::start_in(&data, port, &[]).await;
-    let client = Client { node, http: http() };
+    let client = Xrpc::new(&node);
     let uri = created["uri"].as_str().unwrap();
     let rkey = uri.rsplit('/').next().unwrap();
     let (status, record) = client
