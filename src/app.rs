@@ -53,6 +53,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     )
     .await
     .context("opening the PDS")?;
+    resolver.serve_local_documents(Arc::new(pds.clone()));
     let admin_password = admin_password(&config)?;
 
     spawn_background(pds.clone(), config.relay.retention_micros);

@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// `.<hostname>` otherwise).
     #[arg(long, env = "SKYHOLD_HANDLE_DOMAINS", value_delimiter = ',')]
     pub handle_domains: Vec<String>,
+    /// The DID method of new accounts: `plc` (portable, with recovery keys; the default) or `web`
+    /// (`did:web:<handle>`, served by this server; see docs/ACCOUNTS.md for its limits).
+    #[arg(long, env = "SKYHOLD_DID_METHOD", default_value = "plc", value_parser = ["plc", "web"])]
+    pub did_method: String,
     /// Whether createAccount needs an invite code (default: no locally, yes otherwise).
     #[arg(long, env = "SKYHOLD_INVITE_REQUIRED")]
     pub invite_required: Option<bool>,
@@ -110,6 +114,8 @@ pub struct Config {
     /// Where the relay listens (`None`: no relay).
     pub relay_listen: Option<SocketAddr>,
     pub relay: crate::relay::RelayConfig,
+    /// New accounts get `did:web:<handle>` instead of a did:plc.
+    pub did_web: bool,
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
     pub log_json: bool,
@@ -258,6 +264,7 @@ impl Config {
             lexicon_dir: args.lexicon_dir,
             relay_listen,
             relay,
+            did_web: args.did_method == "web",
             smtp_url: args.smtp_url,
             smtp_from: args.smtp_from,
             log_json: args.log_json,

@@ -26,11 +26,7 @@ fn text(status: StatusCode, body: String) -> Response {
 
 /// The DID of the handle named by the request's `Host`.
 pub async fn atproto_did(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase())
-        .unwrap_or_default();
+    let host = request_host(&headers);
     let hosted = state
         .pds
         .config()
@@ -53,8 +49,27 @@ pub async fn atproto_did(State(state): State<AppState>, headers: HeaderMap) -> R
     }
 }
 
-/// The did:web document of this server.
-pub async fn did_json(State(state): State<AppState>) -> Json<Value> {
+/// The host a request names, without a port.
+fn request_host(headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// The did:web document of a did:web account when the request is for its handle's host, else
+/// this server's own document.
+pub async fn did_json(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    let host = request_host(&headers);
+    if let Some(document) = state
+        .pds
+        .hosted_web_document(&format!("did:web:{host}"))
+        .await
+        .and_then(|d| serde_json::to_value(d).ok())
+    {
+        return Json(document);
+    }
     let config = state.pds.config();
     Json(json!({
         "@context": ["https://www.w3.org/ns/did/v1"],

@@ -11,4 +11,4 @@ mod resolver;
 pub use handle::HandleResolver;
 pub use plc_client::PlcClient;
 pub use plc_directory::{PlcDirectory, PlcDirectoryError};
-pub use resolver::Resolver;
+pub use resolver::{LocalDocuments, Resolver};

@@ -2,7 +2,13 @@
 //!
 //! Spec: <https://atproto.com/specs/did>. did:plc documents come from `<plc directory>/<did>`; did:web
 //! documents from `https://<host>/.well-known/did.json` (hostname-level only, as atproto allows).
-//! `did:web:localhost%3APORT` is fetched over plain http so local networks work.
+//! `did:web:localhost%3APORT` is fetched over plain http so local networks work. did:web documents
+//! this server hosts itself (accounts created with `--did-method web`) come from the PDS in-process
+//! through [`LocalDocuments`], so the relay and the PDS never fetch their own documents over HTTPS.
+
+use std::sync::{Arc, OnceLock};
+
+use futures_util::future::BoxFuture;
 
 use super::PlcClient;
 use crate::core::did_document::DidDocument;
@@ -27,12 +33,20 @@ pub enum IdentityError {
     Rejected(String),
 }
 
+/// did:web documents this server hosts.
+pub trait LocalDocuments: Send + Sync {
+    /// The document for `did` when it is hosted here.
+    fn document<'a>(&'a self, did: &'a str) -> BoxFuture<'a, Option<DidDocument>>;
+}
+
 /// Resolves DIDs through a PLC directory (embedded or remote) and did:web.
 #[derive(Clone)]
 pub struct Resolver {
     client: reqwest::Client,
     plc: PlcClient,
     plc_url: String,
+    /// Set once the PDS exists (it needs the resolver to be built first).
+    local: Arc<OnceLock<Arc<dyn LocalDocuments>>>,
 }
 
 impl Resolver {
@@ -41,7 +55,13 @@ impl Resolver {
             client,
             plc,
             plc_url: plc_url.trim_end_matches('/').to_owned(),
+            local: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Lets this resolver (and its clones) answer for did:web documents hosted here.
+    pub fn serve_local_documents(&self, local: Arc<dyn LocalDocuments>) {
+        let _ = self.local.set(local);
     }
 
     /// The document URL for a DID.
@@ -76,6 +96,11 @@ impl Resolver {
                     id: document.id,
                 });
             }
+            return Ok(document);
+        }
+        if let Some(local) = self.local.get()
+            && let Some(document) = local.document(did.as_str()).await
+        {
             return Ok(document);
         }
         let url = self.document_url(did)?;

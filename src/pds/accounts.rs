@@ -178,6 +178,16 @@ impl Pds {
         let signing_key = Keypair::generate(Algorithm::K256, &mut OsRng);
         let did = match migrating {
             Some(did) => did,
+            None if self.inner.config.did_web => {
+                if input.recovery_key.is_some() {
+                    return Err(PdsError::InvalidRequest(
+                        "This server creates did:web accounts, which have no rotation keys: \
+                         a recoveryKey cannot be used"
+                            .into(),
+                    ));
+                }
+                super::did_web::did_for_handle(&handle)
+            }
             None => {
                 self.create_plc_identity(&signing_key, &handle, input.recovery_key.as_deref())
                     .await?

@@ -43,6 +43,14 @@ impl Pds {
     pub async fn update_handle(&self, did: &str, new_handle: &str) -> Result<(), PdsError> {
         let (handle, on_service_domain) =
             check_handle(new_handle, &self.inner.config.handle_domains)?;
+        if let Some(host) = did.strip_prefix("did:web:")
+            && self.hosted_web_document(did).await.is_some()
+            && handle.as_str() != host
+        {
+            return Err(PdsError::InvalidRequest(format!(
+                "A did:web account's handle is its DID's host name ({host}) and cannot change"
+            )));
+        }
         if !on_service_domain {
             let resolved = self.inner.handles.resolve(&handle).await;
             if resolved.as_ref().map(Did::as_str) != Some(did) {

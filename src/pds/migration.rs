@@ -356,12 +356,17 @@ impl Pds {
             .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
         let key = Keypair::from_bytes(Algorithm::K256, &account.signing_key)
             .map_err(|e| PdsError::Internal(e.to_string()))?;
-        Ok(json!({
+        let mut credentials = json!({
             "alsoKnownAs": [format!("at://{}", account.handle)],
             "verificationMethods": {"atproto": key.public_key().to_did_key()},
-            "rotationKeys": [self.inner.secrets.plc_rotation.public_key().to_did_key()],
             "services": {"atproto_pds": {"type": "AtprotoPersonalDataServer", "endpoint": self.inner.config.public_url}},
-        }))
+        });
+        // A did:web has no rotation keys; a did:plc gets this server's.
+        if did.starts_with("did:plc:") {
+            credentials["rotationKeys"] =
+                json!([self.inner.secrets.plc_rotation.public_key().to_did_key()]);
+        }
+        Ok(credentials)
     }
 
     /// `requestPlcOperationSignature`: sends the code `signPlcOperation` needs.

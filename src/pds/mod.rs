@@ -16,6 +16,7 @@ mod app_passwords;
 mod auth;
 mod blobs;
 mod blocks;
+mod did_web;
 mod email;
 mod error;
 mod firehose;
@@ -68,6 +69,8 @@ pub struct PdsConfig {
     pub appview: Option<ServiceRef>,
     /// SMTP URL and From address, when mail is configured.
     pub smtp: Option<(String, String)>,
+    /// New accounts get `did:web:<handle>`.
+    pub did_web: bool,
 }
 
 impl PdsConfig {
@@ -80,6 +83,7 @@ impl PdsConfig {
             invite_required: config.invite_required,
             appview: config.appview.clone(),
             smtp: config.smtp_url.clone().zip(config.smtp_from.clone()),
+            did_web: config.did_web,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! node) on 127.0.0.1.
 
 mod atproto_api;
+mod did_web;
 mod lifecycle;
 mod migration;
 mod pds_errors;
