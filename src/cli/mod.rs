@@ -6,6 +6,8 @@ mod account;
 mod admin_api;
 mod email;
 mod invite;
+mod key;
+mod recover;
 mod repo;
 mod serve;
 
@@ -35,6 +37,11 @@ enum Command {
     /// Check the running server's email settings (admin).
     #[command(subcommand)]
     Email(email::EmailCommand),
+    /// Keys a user holds (recovery keys for did:plc).
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+    /// Move a did:plc account to a new server with your own rotation key (the old server may be gone).
+    Recover(Box<recover::RecoverArgs>),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -50,6 +57,8 @@ pub fn run() -> i32 {
         Some(Command::Account(command)) => account::run(command),
         Some(Command::Invite(command)) => invite::run(command),
         Some(Command::Email(command)) => email::run(command),
+        Some(Command::Key(command)) => key::run(command),
+        Some(Command::Recover(args)) => recover::run(*args),
     }
 }
 
@@ -62,7 +71,9 @@ fn print_overview() {
          skyhold repo verify FILE.car    check signature, MST structure and every block hash\n  \
          skyhold account list|create|info|takedown|suspend|reset-password|codes|delete\n  \
          skyhold invite create|list|disable\n  \
-         skyhold email test ADDRESS\n\n\
+         skyhold email test ADDRESS\n  \
+         skyhold key generate --out FILE  a recovery key you hold\n  \
+         skyhold recover …               move your account with that key, even if its server is gone\n\n\
          Run `skyhold --help` for details.",
         env!("CARGO_PKG_VERSION")
     );

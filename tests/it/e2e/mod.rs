@@ -7,6 +7,7 @@ mod lifecycle;
 mod migration;
 mod pds_errors;
 mod plc_directory;
+mod recovery;
 mod relay_scenarios;
 mod repo_verify;
 mod upstream;

@@ -1,0 +1,75 @@
+//! `skyhold key generate`: a secp256k1 key for the user to hold, e.g. as a did:plc recovery key
+//! (`recoveryKey` at sign-up, or added later with a PLC operation). The secret is written as hex to
+//! a file only its owner can read; the `did:key` is what goes into the DID's rotation keys.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use crate::core::crypto::{Algorithm, Keypair};
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Generate a key: the secret goes to FILE (hex, mode 0600), the did:key is printed.
+    Generate {
+        /// Where to write the secret; must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the did:key of a secret key file.
+    Show { file: PathBuf },
+}
+
+pub fn run(command: KeyCommand) -> i32 {
+    let result = match command {
+        KeyCommand::Generate { out } => generate(&out),
+        KeyCommand::Show { file } => {
+            read_key(&file).map(|key| println!("{}", key.public_key().to_did_key()))
+        }
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn generate(out: &Path) -> anyhow::Result<()> {
+    let key = Keypair::generate(Algorithm::K256, &mut rand_core::OsRng);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .with_context(|| format!("creating {} (it must not exist yet)", out.display()))?;
+    writeln!(file, "{}", data_encoding::HEXLOWER.encode(&key.to_bytes()))?;
+    file.sync_all()?;
+    println!("{}", key.public_key().to_did_key());
+    eprintln!(
+        "The secret is in {}. Keep it offline and safe: with it you can move your identity even if your server is gone.",
+        out.display()
+    );
+    Ok(())
+}
+
+/// Reads a secp256k1 secret key written by `skyhold key generate` (64 hex characters).
+pub fn read_key(path: &Path) -> anyhow::Result<Keypair> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = data_encoding::HEXLOWER_PERMISSIVE
+        .decode(text.trim().as_bytes())
+        .with_context(|| format!("{} does not hold a hex secret key", path.display()))?;
+    if bytes.len() != 32 {
+        bail!(
+            "{} holds {} bytes; a secp256k1 secret key has 32",
+            path.display(),
+            bytes.len()
+        );
+    }
+    Keypair::from_bytes(Algorithm::K256, &bytes).context("not a valid secp256k1 secret key")
+}
