@@ -323,6 +323,12 @@ impl Relay {
             })?;
             return local.export_repo(did).await.map_err(RelayError::Upstream);
         }
+        if !row.copy_is_whole() {
+            // The copy holds only commit slices until its backfill lands and the stream reaches it.
+            return Err(RelayError::RepoNotFound(format!(
+                "the relay is still copying the repo of {did}; try again shortly"
+            )));
+        }
         let (commit, data) = match (row.commit, row.data) {
             (Some(c), Some(d)) => (c, d),
             _ => {

@@ -184,7 +184,8 @@ pub fn verify_commit_message(
     }
 
     // A repo's first commit (no `since`, no ops) has no previous tree to invert to.
-    let first_commit = message.since.is_none() && message.ops.is_empty() && message.prev_data.is_none();
+    let first_commit =
+        message.since.is_none() && message.ops.is_empty() && message.prev_data.is_none();
     if first_commit {
         return Ok(VerifiedCommit {
             commit,

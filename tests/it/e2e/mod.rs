@@ -2,6 +2,8 @@
 //! node) on 127.0.0.1.
 
 mod atproto_api;
+mod federation;
 mod pds_errors;
 mod plc_directory;
+mod relay_consumer;
 mod repo_verify;
