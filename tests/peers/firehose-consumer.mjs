@@ -1,6 +1,6 @@
 // A real firehose consumer: `@atproto/sync`'s Firehose follows a skyhold node's PDS stream and its
 // relay stream at once while this script writes through `@atproto/api` (accounts, creates, updates,
-// deletes, applyWrites). The Firehose checks every #commit the way an App View does: the lexicon
+// deletes, applyWrites, a handle change). The Firehose checks every #commit the way an App View does: the lexicon
 // shape, the commit signature against the key that `@atproto/identity` resolves from the PLC
 // directory, and an MST proof for every op (verifyProofs).
 //
@@ -275,6 +275,18 @@ async function main() {
     bobBatch.data.commit,
     bobBatch.data.results.map((r) => ['create', pathOf(r.uri), r.cid]),
   )
+
+  current = 'updateHandle'
+  // An #identity event; the commit after it shows when both streams have passed it.
+  const renamed = `alice2-${suffix}${domain}`
+  await alice.com.atproto.identity.updateHandle({ handle: renamed })
+  accounts.set(aliceDid, renamed)
+  const after = await bob.com.atproto.repo.createRecord({
+    repo: bobDid,
+    collection: 'app.bsky.feed.post',
+    record: { $type: 'app.bsky.feed.post', text: 'after the rename', createdAt: now() },
+  })
+  wrote(bobDid, after.data.commit, [['create', pathOf(after.data.uri), after.data.cid]])
 
   current = 'waiting for both streams'
   const writesDone = Date.now()

@@ -6,4 +6,5 @@ mod federation;
 mod pds_errors;
 mod plc_directory;
 mod relay_consumer;
+mod relay_errors;
 mod repo_verify;
