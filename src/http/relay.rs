@@ -139,26 +139,8 @@ async fn get_latest_commit(
     State(state): State<RelayState>,
     XrpcQuery(p): XrpcQuery<DidParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let info = state.relay.repo_status(&p.did).await?;
-    let head = info.head.ok_or_else(|| {
-        XrpcError::new(
-            StatusCode::BAD_REQUEST,
-            "RepoNotFound",
-            "Could not find root for DID",
-        )
-    })?;
-    if !info.active {
-        let error = match info.status.as_deref() {
-            Some("takendown" | "suspended") => "RepoTakendown",
-            _ => "RepoDeactivated",
-        };
-        return Err(XrpcError::new(
-            StatusCode::BAD_REQUEST,
-            error,
-            format!("Repo is not active: {}", info.did),
-        ));
-    }
-    Ok(Json(json!({"cid": head.to_string(), "rev": info.rev})))
+    let (head, rev) = state.relay.latest_commit(&p.did).await?;
+    Ok(Json(json!({"cid": head.to_string(), "rev": rev})))
 }
 
 async fn get_repo(
@@ -179,10 +161,13 @@ async fn list_hosts(
     State(state): State<RelayState>,
     XrpcQuery(p): XrpcQuery<PageParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let (hosts, cursor) = state
-        .relay
-        .list_hosts(p.limit.unwrap_or(200), p.cursor)
-        .await?;
+    let limit = p.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(XrpcError::invalid_request(
+            "Invalid limit: must be between 1 and 1000",
+        ));
+    }
+    let (hosts, cursor) = state.relay.list_hosts(limit, p.cursor).await?;
     let hosts: Vec<Value> = hosts
         .iter()
         .map(|h| json!({"hostname": h.hostname, "seq": h.seq, "accountCount": h.account_count, "status": h.status}))

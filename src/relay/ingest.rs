@@ -13,6 +13,8 @@
 //!
 //! Does not check: records against Lexicons (relays must not), or handles.
 
+use std::collections::BTreeMap;
+
 use cid::Cid;
 use redb::ReadableTable;
 
@@ -163,14 +165,16 @@ pub(super) fn count_collection(
     Ok(())
 }
 
-/// Stores a verified commit's blocks and records in the repo's copy.
+/// Stores a verified commit's blocks and records in the repo's copy. Returns how many records each
+/// collection gained or lost, judged by what the copy held: after a backfill that ran ahead of the
+/// stream, the commits in between re-apply writes the copy already has, and must not count twice.
 fn apply_mirror(
     txn: &WriteTransaction,
     did: &str,
     message: &CommitMessage,
     verified: &VerifiedCommit,
     previous_commit: Option<Cid>,
-) -> Result<(), StoreError> {
+) -> Result<BTreeMap<String, i64>, StoreError> {
     let record_cids: std::collections::HashSet<Cid> =
         message.ops.iter().filter_map(|op| op.cid).collect();
     let mut blocks = txn.open_table(BLOCKS)?;
@@ -189,22 +193,42 @@ fn apply_mirror(
         blocks.insert((did, key.as_slice()), bytes.as_slice())?;
     }
     let mut records = txn.open_table(RECORDS)?;
+    let mut deltas: BTreeMap<String, i64> = BTreeMap::new();
     for op in &message.ops {
         let (collection, rkey) = op.path.split_once('/').unwrap_or((op.path.as_str(), ""));
-        match op.cid {
-            Some(cid) => {
-                if let Some(bytes) = verified.blocks.get(&cid) {
+        let delta = match op.cid {
+            Some(cid) => match verified.blocks.get(&cid) {
+                Some(bytes) => {
                     let mut value = cid.to_bytes();
                     value.extend_from_slice(bytes);
-                    records.insert((did, collection, rkey), value.as_slice())?;
+                    i64::from(
+                        records
+                            .insert((did, collection, rkey), value.as_slice())?
+                            .is_none(),
+                    )
                 }
-            }
-            None => {
-                records.remove((did, collection, rkey))?;
-            }
-        }
+                None => 0,
+            },
+            None => -i64::from(records.remove((did, collection, rkey))?.is_some()),
+        };
+        *deltas.entry(collection.to_owned()).or_default() += delta;
     }
-    Ok(())
+    Ok(deltas)
+}
+
+/// How many records each collection gains or loses by a commit's ops, for repos without a copy.
+fn op_deltas(message: &CommitMessage) -> BTreeMap<String, i64> {
+    let mut deltas: BTreeMap<String, i64> = BTreeMap::new();
+    for op in &message.ops {
+        let collection = op.path.split('/').next().unwrap_or_default();
+        let delta = match op.action.as_str() {
+            "create" => 1,
+            "delete" => -1,
+            _ => 0,
+        };
+        *deltas.entry(collection.to_owned()).or_default() += delta;
+    }
+    deltas
 }
 
 impl Relay {
@@ -392,6 +416,7 @@ impl Relay {
                             data: None,
                             status,
                             mirrored,
+                            copy_rev: None,
                         },
                     };
                     write_repo(txn, &did, &row)?;
@@ -499,7 +524,6 @@ impl Relay {
                 }
             }
         }
-        let first_seen = stored.as_ref().is_none_or(|s| s.data.is_none());
         let resync_did = did.clone();
         let mirrored = origin.mirrored();
         let host = origin.cursor_key().to_owned();
@@ -515,53 +539,49 @@ impl Relay {
                 if rev_not_newer(&message.rev, current.as_ref()) {
                     return Ok(Ok::<_, RelayError>(Err("rev_not_newer")));
                 }
-                if mirrored {
+                let deltas = if mirrored {
                     apply_mirror(
                         txn,
                         &did,
                         &message,
                         &verified,
                         current.as_ref().and_then(|c| c.commit),
-                    )?;
-                }
-                for op in &message.ops {
-                    let collection = op.path.split('/').next().unwrap_or_default();
-                    let delta = match op.action.as_str() {
-                        "create" => 1,
-                        "delete" => -1,
-                        _ => 0,
-                    };
+                    )?
+                } else {
+                    op_deltas(&message)
+                };
+                for (collection, delta) in deltas {
                     if delta != 0 {
-                        count_collection(txn, &did, collection, delta)?;
+                        count_collection(txn, &did, &collection, delta)?;
                     }
                 }
+                let (status, copy_rev) = match current {
+                    Some(c) if c.status == "desynchronized" => ("active".to_owned(), c.copy_rev),
+                    Some(c) => (c.status, c.copy_rev),
+                    None => ("active".to_owned(), None),
+                };
                 let row = RepoRow {
                     host: pds_host,
                     rev: message.rev.clone(),
                     commit: Some(message.commit),
                     data: Some(commit_block.data),
-                    status: current.map_or_else(|| "active".to_owned(), |c| c.status),
+                    status,
                     mirrored,
+                    copy_rev,
                 };
-                let row = RepoRow {
-                    status: if row.status == "desynchronized" {
-                        "active".into()
-                    } else {
-                        row.status
-                    },
-                    ..row
-                };
+                let needs_copy = mirrored && row.copy_rev.is_none();
                 write_repo(txn, &did, &row)?;
                 let seq = append(txn, Message::Commit(Box::new(message)))?;
                 set_cursor(txn, &host, upstream_seq)?;
-                Ok(Ok(Ok(seq)))
+                Ok(Ok(Ok((seq, needs_copy))))
             })
             .await?;
         match outcome {
-            Ok(seq) => {
+            Ok((seq, needs_copy)) => {
                 self.inner.counters.accept();
-                if first_seen && mirrored {
-                    // The copy holds only this commit's slice: fetch the whole repo behind it.
+                if needs_copy {
+                    // The copy holds only commit slices so far: fetch the whole repo behind them
+                    // (a repo seen for the first time, or one whose last backfill failed).
                     self.schedule_resync(&resync_did, origin.expected_host());
                 }
                 Ok(Verdict::Accepted(seq))
@@ -639,6 +659,11 @@ impl Relay {
             .store()
             .write(move |txn| {
                 let current = read_repo(txn, &did)?;
+                // A copy stays whole only if the repo did not move.
+                let copy_rev = current
+                    .as_ref()
+                    .filter(|c| c.data == Some(commit.data))
+                    .and_then(|c| c.copy_rev.clone());
                 let row = RepoRow {
                     host: pds_host,
                     rev: message.rev.clone(),
@@ -646,6 +671,7 @@ impl Relay {
                     data: Some(commit.data),
                     status: current.map_or_else(|| "active".to_owned(), |c| c.status),
                     mirrored,
+                    copy_rev,
                 };
                 write_repo(txn, &did, &row)?;
                 let seq = append(txn, Message::Sync(message))?;

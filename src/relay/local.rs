@@ -35,12 +35,17 @@ impl Relay {
                 }
             };
             let full = batch.len() == BATCH;
+            let mut failed = false;
             for (seq, frame) in batch {
                 match decode_frame(&frame) {
                     Ok(Frame::Message(message)) => {
                         if let Err(e) = self.ingest(Origin::Local(&host), seq, message).await {
+                            // Not skipped: the events after it would move the cursor past it for
+                            // good. The batch is read again from the cursor after a pause.
                             tracing::error!(seq, error = %e, "local event failed");
                             tokio::time::sleep(Duration::from_secs(1)).await;
+                            failed = true;
+                            break;
                         }
                     }
                     _ => {
@@ -49,7 +54,7 @@ impl Relay {
                     }
                 }
             }
-            if !full && notifications.changed().await.is_err() {
+            if !full && !failed && notifications.changed().await.is_err() {
                 return;
             }
         }

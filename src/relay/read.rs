@@ -15,7 +15,7 @@ use super::{Relay, RelayError};
 use crate::core::car::CarWriter;
 use crate::core::firehose::{Frame, Message, decode_frame};
 use crate::core::mst::{BlockSource, ExportItem, Mst, MstError};
-use crate::core::syntax::Datetime;
+use crate::core::syntax::{Datetime, Did};
 use crate::store::{StoreError, open_read_table};
 
 /// Most rows one listing page returns.
@@ -38,6 +38,27 @@ pub struct HostInfo {
     pub seq: u64,
     pub account_count: u64,
     pub status: String,
+}
+
+/// The XRPC error for reading an inactive repo, by its status (`getRepo`, `getLatestCommit`).
+pub fn inactive_error(status: &str) -> &'static str {
+    match status {
+        "takendown" => "RepoTakendown",
+        "suspended" => "RepoSuspended",
+        "desynchronized" => "RepoDesynchronized",
+        _ => "RepoDeactivated",
+    }
+}
+
+fn repo_not_found(did: &str) -> RelayError {
+    RelayError::RepoNotFound(format!("Could not find repo for DID: {did}"))
+}
+
+/// Refuses a `did` parameter that is not a DID (XRPC `InvalidRequest`).
+fn check_did(did: &str) -> Result<(), RelayError> {
+    Did::parse(did)
+        .map(|_| ())
+        .map_err(|e| RelayError::InvalidRequest(format!("Invalid did: {e}")))
 }
 
 fn repo_info(did: &str, row: &RepoRow) -> RepoInfo {
@@ -114,6 +135,7 @@ impl Relay {
     }
 
     pub async fn repo_status(&self, did: &str) -> Result<RepoInfo, RelayError> {
+        check_did(did)?;
         let key = did.to_owned();
         let row: Option<RepoRow> = self
             .store()
@@ -130,7 +152,22 @@ impl Relay {
             })
             .await?;
         row.map(|r| repo_info(did, &r))
-            .ok_or_else(|| RelayError::RepoNotFound(format!("Could not find repo for DID: {did}")))
+            .ok_or_else(|| repo_not_found(did))
+    }
+
+    /// getLatestCommit: the head (commit CID, rev) of an active repo.
+    pub async fn latest_commit(&self, did: &str) -> Result<(Cid, String), RelayError> {
+        let info = self.repo_status(did).await?;
+        let head = info.head.ok_or_else(|| {
+            RelayError::RepoNotFound(format!("Could not find root for DID: {did}"))
+        })?;
+        if !info.active {
+            return Err(RelayError::RepoInactive {
+                error: inactive_error(info.status.as_deref().unwrap_or_default()),
+                message: format!("Repo is not active: {did}"),
+            });
+        }
+        Ok((head, info.rev))
     }
 
     /// listRepos, in DID order; the cursor is the last DID.
@@ -309,11 +346,7 @@ impl Relay {
         })?;
         if !info.active {
             return Err(RelayError::RepoInactive {
-                error: match row.status.as_str() {
-                    "takendown" | "suspended" => "RepoTakendown",
-                    "desynchronized" => "RepoDesynchronized",
-                    _ => "RepoDeactivated",
-                },
+                error: inactive_error(&row.status),
                 message: format!("Repo is not active: {did}"),
             });
         }
@@ -322,6 +355,12 @@ impl Relay {
                 RelayError::RepoNotFound(format!("Could not find repo for DID: {did}"))
             })?;
             return local.export_repo(did).await.map_err(RelayError::Upstream);
+        }
+        if !row.copy_is_whole() {
+            // The copy holds only commit slices until its backfill lands and the stream reaches it.
+            return Err(RelayError::RepoNotFound(format!(
+                "the relay is still copying the repo of {did}; try again shortly"
+            )));
         }
         let (commit, data) = match (row.commit, row.data) {
             (Some(c), Some(d)) => (c, d),
@@ -433,4 +472,36 @@ fn event_before(frame: &[u8], cutoff: i64) -> bool {
         _ => return true,
     };
     Datetime::parse(&time).is_ok_and(|t| t.to_unix_micros() < cutoff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_did, inactive_error};
+
+    #[test]
+    fn inactive_repos_get_the_lexicon_error_for_their_status() {
+        for (status, error) in [
+            ("takendown", "RepoTakendown"),
+            ("suspended", "RepoSuspended"),
+            ("deactivated", "RepoDeactivated"),
+            ("deleted", "RepoDeactivated"),
+            ("desynchronized", "RepoDesynchronized"),
+        ] {
+            assert_eq!(inactive_error(status), error, "{status}");
+        }
+    }
+
+    #[test]
+    fn did_parameters_must_be_dids() {
+        assert!(check_did("did:plc:ewvi7nxzyoun6zhxrhs64oiz").is_ok());
+        assert!(check_did("did:web:example.com").is_ok());
+        for bad in [
+            "",
+            "notadid",
+            "did:plc",
+            "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz",
+        ] {
+            assert!(check_did(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -43,4 +43,20 @@ pub struct RepoRow {
     pub status: String,
     /// Whether the relay keeps a full copy (remote repos); local repos are read from the PDS.
     pub mirrored: bool,
+    /// The rev of the export the copy was last filled from. The copy is whole once `rev` has
+    /// reached it; before the first backfill, or after a `#sync` moved the repo, it is `None` and
+    /// the copy holds only commit slices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_rev: Option<String>,
+}
+
+impl RepoRow {
+    /// Whether the copy holds the whole repo at `rev` (always false for local repos, which have none).
+    pub fn copy_is_whole(&self) -> bool {
+        self.mirrored
+            && self
+                .copy_rev
+                .as_deref()
+                .is_some_and(|c| c <= self.rev.as_str())
+    }
 }

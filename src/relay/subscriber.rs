@@ -22,6 +22,21 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A connection with nothing (not even a ping) for this long is presumed dead.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How a connection to a host ended.
+struct Ended {
+    /// Whether the WebSocket was established (the host was reachable) before it ended.
+    connected: bool,
+    error: RelayError,
+}
+
+/// The pause before reconnecting, and the backoff after that. A connection that was established
+/// resets the backoff: a host that restarts now and then is not made to wait as long as one that
+/// has been unreachable for minutes.
+fn backoff_after(backoff: Duration, connected: bool) -> (Duration, Duration) {
+    let pause = if connected { MIN_BACKOFF } else { backoff };
+    (pause, (pause * 2).min(MAX_BACKOFF))
+}
+
 impl Relay {
     /// Runs a subscription task for `host` unless one is running.
     pub(super) fn spawn_subscriber(&self, host: &str) {
@@ -63,20 +78,32 @@ impl Relay {
             if row.status == "banned" {
                 return;
             }
-            match self.connect_once(host, &row).await {
-                Ok(()) => backoff = MIN_BACKOFF,
-                Err(e) => {
-                    tracing::info!(%host, error = %e, retry_in = ?backoff, "host connection ended");
-                    let _ = self.set_host_status(host, "offline").await;
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
-            }
+            let ended = self.connect_once(host, &row).await;
+            let (pause, next) = backoff_after(backoff, ended.connected);
+            tracing::info!(%host, error = %ended.error, retry_in = ?pause, "host connection ended");
+            let _ = self.set_host_status(host, "offline").await;
+            tokio::time::sleep(pause).await;
+            backoff = next;
         }
     }
 
-    /// One connection: returns when it ends.
-    async fn connect_once(&self, host: &str, row: &HostRow) -> Result<(), RelayError> {
+    /// One connection, until it ends.
+    async fn connect_once(&self, host: &str, row: &HostRow) -> Ended {
+        let mut connected = false;
+        let error = match self.connect_and_read(host, row, &mut connected).await {
+            Ok(never) => match never {},
+            Err(e) => e,
+        };
+        Ended { connected, error }
+    }
+
+    /// Connects, then ingests frames until the connection fails; sets `connected` once it is up.
+    async fn connect_and_read(
+        &self,
+        host: &str,
+        row: &HostRow,
+        connected: &mut bool,
+    ) -> Result<std::convert::Infallible, RelayError> {
         let scheme = if self.scheme(host) == "http" {
             "ws"
         } else {
@@ -103,6 +130,7 @@ impl Relay {
         .await
         .map_err(|_| RelayError::Upstream("connect timed out".into()))?
         .map_err(|e| RelayError::Upstream(format!("connect: {e}")))?;
+        *connected = true;
         self.set_host_status(host, "active").await?;
         tracing::info!(%host, cursor = row.cursor, "following host");
         let origin = if row.aggregator {
@@ -152,5 +180,35 @@ impl Relay {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{MAX_BACKOFF, MIN_BACKOFF, backoff_after};
+
+    #[track_caller]
+    fn check(backoff: u64, connected: bool, pause: u64, next: u64) {
+        assert_eq!(
+            backoff_after(Duration::from_secs(backoff), connected),
+            (Duration::from_secs(pause), Duration::from_secs(next))
+        );
+    }
+
+    #[test]
+    fn backoff_grows_while_unreachable_and_resets_after_a_connection() {
+        assert_eq!(
+            (MIN_BACKOFF, MAX_BACKOFF),
+            (Duration::from_secs(1), Duration::from_secs(60))
+        );
+        check(1, false, 1, 2);
+        check(2, false, 2, 4);
+        check(32, false, 32, 60);
+        check(60, false, 60, 60);
+        // A connection that came up and later dropped starts over.
+        check(60, true, 1, 2);
+        check(8, true, 1, 2);
     }
 }

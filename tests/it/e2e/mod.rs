@@ -3,11 +3,14 @@
 
 mod atproto_api;
 mod did_web;
+mod federation;
 mod lifecycle;
 mod migration;
 mod pds_errors;
 mod plc_directory;
 mod recovery;
+mod relay_consumer;
+mod relay_errors;
 mod relay_scenarios;
 mod repo_verify;
 mod upstream;
