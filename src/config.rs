@@ -73,7 +73,8 @@ pub struct ServeArgs {
     #[arg(long, env = "SKYHOLD_EVENT_RETENTION_HOURS", default_value_t = 72)]
     pub event_retention_hours: u32,
     /// SMTP server for account emails, e.g. `smtps://user:password@mail.example.com:465` (or
-    /// `smtp://` for STARTTLS). Without it, codes are shown to the admin instead of emailed.
+    /// `smtp://` for STARTTLS, `smtp+insecure://` for a plain local relay). Without it, codes are
+    /// shown to the admin instead of emailed.
     #[arg(long, env = "SKYHOLD_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// The From address of account emails.

@@ -21,6 +21,21 @@ pub enum KeyCommand {
     },
     /// Print the did:key of a secret key file.
     Show { file: PathBuf },
+    /// End a did:plc for good with a rotation key you hold (a tombstone operation). Servers never
+    /// do this on their own, not even when the account is deleted.
+    Tombstone {
+        #[arg(long)]
+        did: String,
+        /// The rotation key file (from `skyhold key generate`).
+        #[arg(long)]
+        rotation_key: PathBuf,
+        #[arg(long, env = "SKYHOLD_PLC_URL", default_value = crate::config::PUBLIC_PLC_URL)]
+        plc_url: String,
+        /// Required: the DID stops resolving (the directory allows undoing it only for 72 hours,
+        /// with a higher-priority rotation key).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 pub fn run(command: KeyCommand) -> i32 {
@@ -28,6 +43,14 @@ pub fn run(command: KeyCommand) -> i32 {
         KeyCommand::Generate { out } => generate(&out),
         KeyCommand::Show { file } => {
             read_key(&file).map(|key| println!("{}", key.public_key().to_did_key()))
+        }
+        KeyCommand::Tombstone {
+            did,
+            rotation_key,
+            plc_url,
+            yes,
+        } => {
+            return super::admin_api::block_on(tombstone(did, rotation_key, plc_url, yes));
         }
     };
     match result {
@@ -72,4 +95,39 @@ pub fn read_key(path: &Path) -> anyhow::Result<Keypair> {
         );
     }
     Keypair::from_bytes(Algorithm::K256, &bytes).context("not a valid secp256k1 secret key")
+}
+
+async fn tombstone(
+    did: String,
+    rotation_key: PathBuf,
+    plc_url: String,
+    yes: bool,
+) -> anyhow::Result<()> {
+    if !yes {
+        bail!("a tombstone ends the DID for good; add --yes to go ahead");
+    }
+    let key = read_key(&rotation_key)?;
+    let plc = crate::identity::PlcClient::Remote {
+        http: crate::net::http_client(),
+        url: plc_url.trim_end_matches('/').to_owned(),
+    };
+    let last = plc
+        .last_operation(&did)
+        .await
+        .context("reading the DID's PLC log")?;
+    if !last
+        .rotation_keys()
+        .contains(&key.public_key().to_did_key())
+    {
+        bail!("this key is not one of {did}'s rotation keys");
+    }
+    let op = crate::core::plc::UnsignedOperation::Tombstone(crate::core::plc::UnsignedTombstone {
+        prev: last.cid()?.to_string(),
+    })
+    .sign(&key)?;
+    plc.submit(&did, &op)
+        .await
+        .context("submitting the tombstone")?;
+    println!("{did} is tombstoned");
+    Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod atproto_api;
 mod did_web;
+mod email;
 mod federation;
 mod lifecycle;
 mod migration;

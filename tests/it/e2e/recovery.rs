@@ -275,4 +275,24 @@ async fn a_users_rotation_key_moves_the_did_when_the_old_server_is_gone() {
         .unwrap();
         assert_eq!(report.did, m.did);
     }
+
+    // The DID ends only when its holder asks, with their own key.
+    let last = &members[1];
+    let output = skyhold()
+        .args(["key", "tombstone", "--did", &last.did, "--rotation-key"])
+        .arg(&last.key_file)
+        .args(["--plc-url", &plc, "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let gone = http()
+        .get(format!("{plc}/{}", last.did))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::GONE);
 }
