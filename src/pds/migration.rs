@@ -492,3 +492,29 @@ impl Pds {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::LimitedReader;
+
+    #[test]
+    fn the_import_limit_is_noticed_not_truncated() {
+        let mut fits = LimitedReader {
+            inner: &[1u8, 2, 3][..],
+            left: 3,
+            exceeded: false,
+        };
+        let mut out = Vec::new();
+        fits.read_to_end(&mut out).unwrap();
+        assert_eq!((out.len(), fits.exceeded), (3, false));
+        let mut over = LimitedReader {
+            inner: &[1u8, 2, 3, 4][..],
+            left: 3,
+            exceeded: false,
+        };
+        assert!(over.read_to_end(&mut Vec::new()).is_err());
+        assert!(over.exceeded);
+    }
+}

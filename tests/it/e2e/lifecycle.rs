@@ -195,6 +195,47 @@ async fn account_lifecycle_is_visible_everywhere_and_inactive_content_is_refused
         (&json!(false), &json!("deactivated"))
     );
 
+    // importRepo takes only a complete, verified repo of this account.
+    expect(
+        "garbage import",
+        c.post_raw(
+            "com.atproto.repo.importRepo",
+            Some(&token),
+            "application/vnd.ipld.car",
+            b"not a car".to_vec(),
+        )
+        .await,
+        400,
+        "InvalidRequest",
+    );
+    let (other, _) = c.account("other.test").await;
+    let foreign = crate::harness::http()
+        .get(format!(
+            "{}/xrpc/com.atproto.sync.getRepo?did={other}",
+            c.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let (code, body) = c
+        .post_raw(
+            "com.atproto.repo.importRepo",
+            Some(&token),
+            "application/vnd.ipld.car",
+            foreign,
+        )
+        .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "another DID's repo: {body}");
+    assert_eq!(
+        repo_status(&c, &did).await["rev"],
+        status["rev"],
+        "nothing was imported"
+    );
+
     let (code, body) = c
         .post(
             "com.atproto.server.activateAccount",
