@@ -5,8 +5,16 @@
 //! `did:web:localhost%3APORT` is fetched over plain http so local networks work. did:web documents
 //! this server hosts itself (accounts created with `--did-method web`) come from the PDS in-process
 //! through [`LocalDocuments`], so the relay and the PDS never fetch their own documents over HTTPS.
+//!
+//! Documents fetched over the network are cached as the reference PDS does: fresh for an hour, then
+//! served while a background refresh runs, and kept for a day when the source cannot be reached.
+//! `resolve_fresh` bypasses the cache where a stale answer would be wrong (activation, a signature
+//! that does not verify, an `#identity` event). Documents from the embedded directory or hosted
+//! here are read in-process and never cached.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 
@@ -16,6 +24,15 @@ use crate::core::syntax::Did;
 
 /// Largest DID document accepted.
 pub const MAX_DOCUMENT_LEN: usize = 256 * 1024;
+/// A cached document younger than this is used as it is.
+const FRESH_FOR: Duration = Duration::from_secs(60 * 60);
+/// A cached document older than this is not used at all.
+const KEPT_FOR: Duration = Duration::from_secs(24 * 60 * 60);
+/// Most documents cached; the cache starts over when it fills (a community follows few DIDs).
+const MAX_CACHED: usize = 50_000;
+
+/// Documents fetched over the network, with when they were fetched.
+type DocumentCache = Mutex<HashMap<String, (DidDocument, Instant)>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -47,6 +64,7 @@ pub struct Resolver {
     plc_url: String,
     /// Set once the PDS exists (it needs the resolver to be built first).
     local: Arc<OnceLock<Arc<dyn LocalDocuments>>>,
+    cache: Arc<DocumentCache>,
 }
 
 impl Resolver {
@@ -56,6 +74,7 @@ impl Resolver {
             plc,
             plc_url: plc_url.trim_end_matches('/').to_owned(),
             local: Arc::new(OnceLock::new()),
+            cache: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -86,8 +105,93 @@ impl Resolver {
         }
     }
 
-    /// Fetches and parses the DID document; its `id` must be the DID asked for.
+    /// The DID document, from the cache when it is recent enough.
     pub async fn resolve(&self, did: &Did) -> Result<DidDocument, IdentityError> {
+        if let Some(document) = self.in_process(did).await? {
+            return Ok(document);
+        }
+        let cached = self.cached(did.as_str());
+        if let Some((document, age)) = &cached {
+            if *age < FRESH_FOR {
+                return Ok(document.clone());
+            }
+            if *age < KEPT_FOR {
+                let resolver = self.clone();
+                let did = did.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = resolver.resolve_fresh(&did).await {
+                        tracing::debug!(%did, error = %e, "refreshing a cached DID document failed");
+                    }
+                });
+                return Ok(document.clone());
+            }
+        }
+        match self.fetch(did).await {
+            Ok(document) => Ok(self.remember(did.as_str(), document)),
+            Err(e) => match cached {
+                Some((document, age)) if age < KEPT_FOR => {
+                    tracing::warn!(%did, error = %e, "using a cached DID document");
+                    Ok(document)
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// The DID document as its source says now (and the cache learns it).
+    pub async fn resolve_fresh(&self, did: &Did) -> Result<DidDocument, IdentityError> {
+        if let Some(document) = self.in_process(did).await? {
+            return Ok(document);
+        }
+        let document = self.fetch(did).await?;
+        Ok(self.remember(did.as_str(), document))
+    }
+
+    /// Drops a cached document (after this server changed the DID).
+    pub fn forget(&self, did: &str) {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(did);
+    }
+
+    fn cached(&self, did: &str) -> Option<(DidDocument, Duration)> {
+        let cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .get(did)
+            .map(|(document, at)| (document.clone(), at.elapsed()))
+    }
+
+    fn remember(&self, did: &str, document: DidDocument) -> DidDocument {
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(did.to_owned(), (document.clone(), Instant::now()));
+        document
+    }
+
+    /// Documents read in-process: hosted here, or in the embedded PLC directory.
+    async fn in_process(&self, did: &Did) -> Result<Option<DidDocument>, IdentityError> {
+        if let Some(local) = self.local.get()
+            && let Some(document) = local.document(did.as_str()).await
+        {
+            return Ok(Some(document));
+        }
+        if did.is_plc() && matches!(self.plc, PlcClient::Embedded(_)) {
+            return self.fetch(did).await.map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Fetches and parses the DID document; its `id` must be the DID asked for.
+    async fn fetch(&self, did: &Did) -> Result<DidDocument, IdentityError> {
         if did.is_plc() {
             let document = self.plc.document(did.as_str()).await?;
             if document.id != did.as_str() {
@@ -96,11 +200,6 @@ impl Resolver {
                     id: document.id,
                 });
             }
-            return Ok(document);
-        }
-        if let Some(local) = self.local.get()
-            && let Some(document) = local.document(did.as_str()).await
-        {
             return Ok(document);
         }
         let url = self.document_url(did)?;

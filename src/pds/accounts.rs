@@ -442,10 +442,16 @@ impl Pds {
             .await
     }
 
-    /// The DID document of an account (through the PLC directory or did:web).
+    /// The DID document of an account (through the PLC directory or did:web; cached).
     pub async fn did_document(&self, did: &str) -> Option<DidDocument> {
         let did = crate::core::syntax::Did::parse(did).ok()?;
         self.inner.resolver.resolve(&did).await.ok()
+    }
+
+    /// The DID document as its source says now.
+    pub(super) async fn fresh_did_document(&self, did: &str) -> Option<DidDocument> {
+        let did = crate::core::syntax::Did::parse(did).ok()?;
+        self.inner.resolver.resolve_fresh(&did).await.ok()
     }
 
     /// The DID document to hand out with a session: only when it names this server, since clients

@@ -91,6 +91,7 @@ impl Pds {
                     "The PLC directory refused the handle change: {e}"
                 ))
             })?;
+            self.inner.resolver.forget(did);
         } else {
             let parsed = Did::parse(did).map_err(|e| PdsError::InvalidRequest(e.to_string()))?;
             let doc = self

@@ -115,8 +115,9 @@ impl Pds {
             .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
         let key = Keypair::from_bytes(Algorithm::K256, &account.signing_key)
             .map_err(|e| PdsError::Internal(e.to_string()))?;
+        // Fresh: the document usually changed moments ago (the last step of a migration).
         let document = self
-            .did_document(did)
+            .fresh_did_document(did)
             .await
             .ok_or_else(|| PdsError::InvalidRequest("Could not resolve DID".into()))?;
         if document.pds_endpoint() != Some(self.inner.config.public_url.as_str()) {

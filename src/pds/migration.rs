@@ -88,22 +88,30 @@ impl Pds {
             })?;
         let issuer = claims.iss.split('#').next().unwrap_or_default().to_owned();
         let did = Did::parse(&issuer).map_err(|_| bad("BadJwtIss", "jwt issuer is not a DID"))?;
-        let key = self
-            .inner
-            .resolver
-            .resolve(&did)
-            .await
-            .ok()
-            .and_then(|doc| doc.signing_key().ok())
-            .ok_or_else(|| {
-                bad(
-                    "BadJwtIss",
-                    "could not resolve the jwt issuer's signing key",
-                )
-            })?;
-        jwt::verify_es(&parsed, &key)
-            .map_err(|_| bad("BadJwtSignature", "jwt signature does not match jwt issuer"))?;
-        Ok(issuer)
+        // A key that does not verify may be from a cached document the DID has since changed.
+        for fresh in [false, true] {
+            let document = if fresh {
+                self.inner.resolver.resolve_fresh(&did).await
+            } else {
+                self.inner.resolver.resolve(&did).await
+            };
+            let key = document
+                .ok()
+                .and_then(|doc| doc.signing_key().ok())
+                .ok_or_else(|| {
+                    bad(
+                        "BadJwtIss",
+                        "could not resolve the jwt issuer's signing key",
+                    )
+                })?;
+            if jwt::verify_es(&parsed, &key).is_ok() {
+                return Ok(issuer);
+            }
+        }
+        Err(bad(
+            "BadJwtSignature",
+            "jwt signature does not match jwt issuer",
+        ))
     }
 
     /// `importRepo`: replaces a deactivated account's repo with a complete, verified export, read
@@ -483,6 +491,7 @@ impl Pds {
             .submit(did, &operation)
             .await
             .map_err(|e| PdsError::InvalidRequest(e.to_string()))?;
+        self.inner.resolver.forget(did);
         let did = did.to_owned();
         self.store()
             .write(move |txn| {

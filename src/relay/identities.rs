@@ -61,7 +61,11 @@ impl IdentityCache {
             return Some(found);
         }
         let parsed = Did::parse(did).ok()?;
-        let document = self.resolver.resolve(&parsed).await.ok()?;
+        let document = if fresh {
+            self.resolver.resolve_fresh(&parsed).await.ok()?
+        } else {
+            self.resolver.resolve(&parsed).await.ok()?
+        };
         let identity = Identity {
             key: document.signing_key().ok(),
             pds_host: document.pds_endpoint().and_then(host_of),
