@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -24,13 +24,9 @@ fn text(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// The DID of the handle named by the request's `Host`.
-pub async fn atproto_did(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase())
-        .unwrap_or_default();
+/// The DID of the handle named by the request's host (`Host`, or `:authority` over HTTP/2).
+pub async fn atproto_did(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let host = super::handle_host::host_of(&headers, &uri).unwrap_or_default();
     let hosted = state
         .pds
         .config()
