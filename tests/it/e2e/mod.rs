@@ -6,4 +6,5 @@ mod pds_errors;
 mod plc_directory;
 mod relay_scenarios;
 mod repo_verify;
+mod tls;
 mod upstream;
