@@ -307,6 +307,12 @@ impl Tls {
         if self.inner.acme.is_none() || self.has_certificate_for(name) {
             return;
         }
+        // A name waiting out its back-off is not retried (nor logged) at every handshake.
+        if let Some(attempt) = self.inner.certs.attempt(name)
+            && attempt.next_attempt > now_secs()
+        {
+            return;
+        }
         if name == config.hostname {
             let mut required = self.required();
             required.truncate(1);
@@ -319,11 +325,6 @@ impl Tls {
         }
         if config.handle_certs != HandleCerts::OnDemand
             || !on_demand::eligible(name, &config.handle_domains)
-        {
-            return;
-        }
-        if let Some(attempt) = self.inner.certs.attempt(name)
-            && attempt.next_attempt > now_secs()
         {
             return;
         }
