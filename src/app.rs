@@ -1,6 +1,10 @@
 //! The composition root: opens the store, builds identity and the services, starts background work,
 //! serves HTTP until SIGTERM/ctrl-c, then shuts down in order (stop accepting, finish requests, let
 //! the writer commit what is queued).
+//!
+//! Listeners: `--listen` (plain HTTP, always), the relay's own (when on), and with TLS on the
+//! HTTPS listener (the same router) and the port-80 listener (ACME HTTP-01 and redirects). TLS is
+//! told which handle names to certify through [`HostedHandles`], the PDS-backed `HostPolicy`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +15,14 @@ use tokio::net::TcpListener;
 
 use crate::config::{Config, Secret};
 use crate::core::lexicon::Catalog;
-use crate::http::{AppState, RelayState, relay_router, router};
+use crate::http::{
+    AppState, PeerAddr, RedirectState, RelayState, redirect_router, relay_router, router,
+};
 use crate::identity::{PlcClient, PlcDirectory, Resolver};
 use crate::pds::{Pds, PdsConfig, Reader};
 use crate::relay::{CarStream, Frames, LocalSource, Relay};
 use crate::store::Store;
+use crate::tls::{HostPolicy, HttpsListener, Tls};
 
 /// How often uploads no record took up are collected.
 const BLOB_GC_INTERVAL: Duration = Duration::from_secs(10 * 60);
@@ -23,6 +30,9 @@ const BLOB_GC_INTERVAL: Duration = Duration::from_secs(10 * 60);
 const TOKEN_SWEEP_INTERVAL: Duration = Duration::from_secs(60 * 60);
 /// How often suspensions that ran out are lifted.
 const SUSPENSION_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+/// How long open connections may hold up shutdown after SIGTERM: an HTTP/2 client that never
+/// acts on GOAWAY must not keep the process (and its queued writes) from stopping.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Runs the server on an already bound listener.
 pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> {
@@ -90,10 +100,27 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         None => None,
     };
 
+    let tls = if config.tls.enabled() {
+        let policy: Arc<dyn HostPolicy> = Arc::new(HostedHandles { pds: pds.clone() });
+        let tls = Tls::open(store.clone(), config.tls.clone(), policy)
+            .await
+            .context("starting TLS")?;
+        Some(tls)
+    } else {
+        None
+    };
+
     let state = AppState {
         pds,
         plc: plc_directory,
         admin_password,
+        tls: tls.clone(),
+        proxies: config.trusted_proxies.clone(),
+    };
+    let app = router(state);
+    let tls_servers = match &tls {
+        Some(tls) => serve_tls(&config, tls, app.clone()).await?,
+        None => Vec::new(),
     };
     let address = listener.local_addr()?;
     tracing::info!(
@@ -105,16 +132,85 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     );
     // The readiness line tests and scripts wait for.
     println!("skyhold listening on http://{address}");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
-    if let Some(relay_server) = relay_server {
-        let _ = relay_server.await;
+    let main_server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<PeerAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal());
+    tokio::select! {
+        result = std::future::IntoFuture::into_future(main_server) => result.context("serving HTTP")?,
+        () = grace_expired() => tracing::warn!("connections still open after the shutdown grace period; closing them"),
+    }
+    for server in relay_server.into_iter().chain(tls_servers) {
+        if tokio::time::timeout(SHUTDOWN_GRACE, server).await.is_err() {
+            tracing::warn!("a listener still had open connections after the shutdown grace period");
+        }
     }
     tracing::info!("shutting down: committing queued writes");
     store.shutdown().await;
     Ok(())
+}
+
+/// Binds the HTTPS listener and, when configured, the port-80 listener (each serves until
+/// shutdown), then starts obtaining and renewing certificates.
+async fn serve_tls(
+    config: &Config,
+    tls: &Tls,
+    app: axum::Router,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<std::io::Result<()>>>> {
+    let mut servers = Vec::new();
+    let https_address = config.tls.https_listen;
+    let tcp = TcpListener::bind(https_address)
+        .await
+        .with_context(|| format!("binding the HTTPS listener {https_address}"))?;
+    let bound = tcp.local_addr()?;
+    let https = HttpsListener::new(tcp, tls.clone())?;
+    servers.push(tokio::spawn(async move {
+        axum::serve(https, app.into_make_service_with_connect_info::<PeerAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }));
+    println!("skyhold listening on https://{bound}");
+    if let Some(http_address) = config.tls.http_listen {
+        let tcp = TcpListener::bind(http_address)
+            .await
+            .with_context(|| format!("binding the HTTP listener {http_address}"))?;
+        let bound = tcp.local_addr()?;
+        let state = RedirectState {
+            tls: tls.clone(),
+            public_url: config.public_url.clone(),
+            handle_domains: config.handle_domains.clone(),
+        };
+        servers.push(tokio::spawn(async move {
+            axum::serve(tcp, redirect_router(state))
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        }));
+        println!("skyhold listening on http://{bound} (ACME HTTP-01, redirects to HTTPS)");
+    }
+    // Orders start only now: their challenges are answered on the listeners just bound.
+    tls.start();
+    Ok(servers)
+}
+
+/// Which names get TLS certificates on demand: handles of active accounts hosted on this PDS.
+struct HostedHandles {
+    pds: Pds,
+}
+
+impl HostPolicy for HostedHandles {
+    fn allows<'a>(&'a self, name: &'a str) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            match self.pds.local_handle(name).await {
+                Ok(Some((_, status))) => status.is_active(),
+                Ok(None) => false,
+                Err(error) => {
+                    tracing::warn!(%error, "handle lookup for a TLS certificate failed");
+                    false
+                }
+            }
+        })
+    }
 }
 
 /// Loads every Lexicon schema file under `dir`; a file that is not a valid schema, or a reference
@@ -259,6 +355,12 @@ impl LocalSource for LocalPds {
                 .map_err(|e| e.to_string())
         })
     }
+}
+
+/// Resolves `SHUTDOWN_GRACE` after the shutdown signal.
+async fn grace_expired() {
+    shutdown_signal().await;
+    tokio::time::sleep(SHUTDOWN_GRACE).await;
 }
 
 async fn shutdown_signal() {

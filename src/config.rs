@@ -3,6 +3,10 @@
 //!
 //! With no configuration, `skyhold serve` runs a complete local network: 127.0.0.1:2583, data in
 //! `./skyhold-data`, the embedded PLC directory, handles under `.test`, no invites, no TLS.
+//!
+//! With an `https://` public URL outside local mode, TLS defaults to ACME with Let's Encrypt:
+//! HTTPS on `[::]:443`, HTTP-01 and redirects on `[::]:80`, `--listen` staying a plain-HTTP
+//! listener (loopback by default) for health checks. `docs/TLS.md` describes every TLS choice.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +14,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::core::syntax::Did;
+use crate::http::TrustedProxies;
+use crate::tls::{AcmeConfig, ChallengeKind, HandleCerts, TlsConfig, TlsMode};
 
 /// The public PLC directory, the default outside local mode.
 pub const PUBLIC_PLC_URL: &str = "https://plc.directory";
@@ -83,6 +89,49 @@ pub struct ServeArgs {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SKYHOLD_LOG_JSON")]
     pub log_json: bool,
+    /// TLS: `acme` (certificates from an ACME CA), `files` (--tls-cert and --tls-key), or `off`
+    /// (plain HTTP on --listen only, e.g. behind a reverse proxy). Default: `acme` when the public
+    /// URL is https outside local mode, `off` otherwise.
+    #[arg(long, env = "SKYHOLD_TLS", value_parser = ["acme", "files", "off"])]
+    pub tls: Option<String>,
+    /// Address of the HTTPS listener (TLS on).
+    #[arg(long, env = "SKYHOLD_HTTPS_LISTEN", default_value = "[::]:443")]
+    pub https_listen: SocketAddr,
+    /// Address of the plain-HTTP listener that answers ACME HTTP-01 challenges and redirects
+    /// everything else to HTTPS (TLS on), or `off` when only port 443 is reachable.
+    #[arg(long, env = "SKYHOLD_HTTP_LISTEN", default_value = "[::]:80")]
+    pub http_listen: String,
+    /// ACME directory: `letsencrypt`, `letsencrypt-staging`, or the https URL of any RFC 8555 CA.
+    #[arg(long, env = "SKYHOLD_ACME_DIRECTORY", default_value = "letsencrypt")]
+    pub acme_directory: String,
+    /// A PEM root certificate to trust for the ACME server's own HTTPS, besides the bundled
+    /// roots (for a private or test CA such as pebble).
+    #[arg(long, env = "SKYHOLD_ACME_CA_ROOT")]
+    pub acme_ca_root: Option<PathBuf>,
+    /// Contact email registered with the ACME CA.
+    #[arg(long, env = "SKYHOLD_ACME_EMAIL")]
+    pub acme_email: Option<String>,
+    /// Challenge for the hostname and on-demand handle certificates: `http-01` (needs port 80) or
+    /// `tls-alpn-01` (port 443 only). Default: `http-01`, or `tls-alpn-01` with --http-listen off.
+    #[arg(long, env = "SKYHOLD_ACME_CHALLENGE", value_parser = ["http-01", "tls-alpn-01"])]
+    pub acme_challenge: Option<String>,
+    /// Certificates for handle hosts (`alice.<domain>`): `on-demand` (one per handle at its first
+    /// TLS handshake), `wildcard` (one `*.<domain>` through DNS-01 and --dns01-hook) or `off`.
+    #[arg(long, env = "SKYHOLD_HANDLE_CERTS", default_value = "on-demand", value_parser = ["on-demand", "wildcard", "off"])]
+    pub handle_certs: String,
+    /// Executable that publishes DNS-01 TXT records: called as `HOOK set|clear NAME VALUE`.
+    #[arg(long, env = "SKYHOLD_DNS01_HOOK")]
+    pub dns01_hook: Option<PathBuf>,
+    /// Certificate chain (PEM) for `--tls files`.
+    #[arg(long, env = "SKYHOLD_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for `--tls files`.
+    #[arg(long, env = "SKYHOLD_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Reverse proxies (IP addresses or CIDR ranges, comma separated) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` headers are believed; from anyone else they are ignored.
+    #[arg(long, env = "SKYHOLD_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Where app.bsky.* requests go.
@@ -120,6 +169,8 @@ pub struct Config {
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
     pub log_json: bool,
+    pub tls: TlsConfig,
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// A secret string whose `Debug` and `Display` never show it.
@@ -169,7 +220,7 @@ impl Config {
                 None
             }
         };
-        let admin_password = match args.admin_password {
+        let admin_password = match args.admin_password.clone() {
             Some(p) if p.len() < 8 => {
                 problems.push("the admin password must have at least 8 characters".into());
                 None
@@ -181,7 +232,7 @@ impl Config {
                 None
             }
         };
-        let (plc_url, embedded_plc) = match args.plc_url {
+        let (plc_url, embedded_plc) = match args.plc_url.clone() {
             Some(url) => {
                 let url = url.trim_end_matches('/').to_owned();
                 let embedded = url == format!("{public_url}/plc");
@@ -244,6 +295,18 @@ impl Config {
             }
             None => None,
         };
+        let tls = tls_config(
+            &args,
+            local_mode,
+            &public_url,
+            &hostname,
+            &handle_domains,
+            &mut problems,
+        );
+        let trusted_proxies = TrustedProxies::parse(&args.trusted_proxies).unwrap_or_else(|e| {
+            problems.push(format!("--trusted-proxies: {e}"));
+            TrustedProxies::default()
+        });
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -269,8 +332,180 @@ impl Config {
             smtp_url: args.smtp_url,
             smtp_from: args.smtp_from,
             log_json: args.log_json,
+            tls,
+            trusted_proxies,
         })
     }
+}
+
+/// The TLS settings, with every problem found added to `problems`.
+fn tls_config(
+    args: &ServeArgs,
+    local_mode: bool,
+    public_url: &str,
+    hostname: &str,
+    handle_domains: &[String],
+    problems: &mut Vec<String>,
+) -> TlsConfig {
+    let bare_host = hostname.split(':').next().unwrap_or_default().to_owned();
+    let off = TlsConfig::off(bare_host.clone(), handle_domains.to_vec());
+    let https_url = public_url.starts_with("https://");
+    let mode = args.tls.as_deref().unwrap_or(if https_url && !local_mode {
+        "acme"
+    } else {
+        "off"
+    });
+    let tls_only = [
+        ("--tls-cert", args.tls_cert.is_some()),
+        ("--tls-key", args.tls_key.is_some()),
+    ];
+    if mode == "off" {
+        for (flag, given) in tls_only {
+            if given {
+                problems.push(format!("{flag} needs --tls files"));
+            }
+        }
+        return off;
+    }
+    if !https_url {
+        problems.push(format!(
+            "--tls {mode} needs an https:// public URL (got {public_url:?})"
+        ));
+    }
+    let http_listen = match args.http_listen.as_str() {
+        "off" | "" => None,
+        text => match text.parse::<SocketAddr>() {
+            Ok(address) => Some(address),
+            Err(_) => {
+                problems.push(format!(
+                    "--http-listen must be an address such as [::]:80, or off (got {text:?})"
+                ));
+                None
+            }
+        },
+    };
+    for (flag, address) in [
+        ("--https-listen", Some(args.https_listen)),
+        ("--http-listen", http_listen),
+    ] {
+        if let Some(address) = address
+            && overlaps(address, args.listen)
+        {
+            problems.push(format!(
+                "{flag} {address} overlaps --listen {}: with TLS on, --listen is the plain-HTTP \
+                 listener (e.g. 127.0.0.1:2583 for health checks); move one of them",
+                args.listen
+            ));
+        }
+    }
+    if let Some(http) = http_listen
+        && overlaps(http, args.https_listen)
+    {
+        problems.push("--http-listen and --https-listen overlap".into());
+    }
+    let handle_certs = match args.handle_certs.as_str() {
+        "wildcard" => HandleCerts::Wildcard,
+        "off" => HandleCerts::Off,
+        _ => HandleCerts::OnDemand,
+    };
+    let tls_mode = if mode == "files" {
+        match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => {
+                for path in [cert, key] {
+                    if !path.is_file() {
+                        problems.push(format!("{} is not a readable file", path.display()));
+                    }
+                }
+                TlsMode::Files {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                }
+            }
+            _ => {
+                problems.push("--tls files needs --tls-cert and --tls-key".into());
+                TlsMode::Off
+            }
+        }
+    } else {
+        for (flag, given) in tls_only {
+            if given {
+                problems.push(format!("{flag} needs --tls files"));
+            }
+        }
+        if bare_host.parse::<std::net::IpAddr>().is_ok() || !bare_host.contains('.') {
+            problems.push(format!(
+                "ACME certificates need a DNS name with a dot as the public URL's host (got {bare_host:?})"
+            ));
+        }
+        let directory_url = match args.acme_directory.as_str() {
+            "letsencrypt" => instant_acme::LetsEncrypt::Production.url().to_owned(),
+            "letsencrypt-staging" => instant_acme::LetsEncrypt::Staging.url().to_owned(),
+            url if url.starts_with("https://") => url.to_owned(),
+            other => {
+                problems.push(format!(
+                    "--acme-directory must be letsencrypt, letsencrypt-staging or an https:// URL (got {other:?})"
+                ));
+                String::new()
+            }
+        };
+        if let Some(root) = &args.acme_ca_root
+            && !root.is_file()
+        {
+            problems.push(format!(
+                "--acme-ca-root {} is not a readable file",
+                root.display()
+            ));
+        }
+        if let Some(email) = &args.acme_email
+            && (!email.contains('@') || email.contains(char::is_whitespace))
+        {
+            problems.push(format!("--acme-email {email:?} is not an email address"));
+        }
+        let challenge = match args.acme_challenge.as_deref() {
+            Some("tls-alpn-01") => ChallengeKind::TlsAlpn01,
+            Some(_) => ChallengeKind::Http01,
+            None if http_listen.is_none() => ChallengeKind::TlsAlpn01,
+            None => ChallengeKind::Http01,
+        };
+        if challenge == ChallengeKind::Http01 && http_listen.is_none() {
+            problems.push("--acme-challenge http-01 needs --http-listen".into());
+        }
+        if handle_certs == HandleCerts::Wildcard {
+            match &args.dns01_hook {
+                Some(hook) if hook.is_file() => {}
+                Some(hook) => problems.push(format!(
+                    "--dns01-hook {} is not an executable file",
+                    hook.display()
+                )),
+                None => problems.push(
+                    "--handle-certs wildcard needs --dns01-hook (DNS-01 is the only way to a wildcard)"
+                        .into(),
+                ),
+            }
+        }
+        TlsMode::Acme(AcmeConfig {
+            directory_url,
+            ca_root: args.acme_ca_root.clone(),
+            contact: args.acme_email.clone(),
+            challenge,
+            dns01_hook: args.dns01_hook.clone(),
+        })
+    };
+    TlsConfig {
+        mode: tls_mode,
+        https_listen: args.https_listen,
+        http_listen,
+        hostname: bare_host,
+        handle_domains: handle_domains.to_vec(),
+        handle_certs,
+    }
+}
+
+/// Whether binding both addresses would clash: same port, and the same IP or either unspecified.
+fn overlaps(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port()
+        && a.port() != 0
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }
 
 /// The `host[:port]` of an http(s) URL.
@@ -330,18 +565,11 @@ mod tests {
 
     #[test]
     fn production_needs_an_admin_password_and_uses_the_public_directory() {
-        let problems = config(&[
-            "--listen",
-            "0.0.0.0:443",
-            "--public-url",
-            "https://pds.example.com",
-        ])
-        .err()
-        .unwrap();
+        let problems = config(&["--public-url", "https://pds.example.com"])
+            .err()
+            .unwrap();
         assert!(problems.iter().any(|p| p.contains("ADMIN_PASSWORD")));
         let c = config(&[
-            "--listen",
-            "0.0.0.0:443",
             "--public-url",
             "https://pds.example.com",
             "--admin-password",
@@ -353,5 +581,92 @@ mod tests {
         assert!(c.invite_required);
         assert_eq!(c.service_did.as_str(), "did:web:pds.example.com");
         assert_eq!(format!("{:?}", c.admin_password), "<redacted>");
+        // TLS defaults to ACME with Let's Encrypt, certificates on demand for handles.
+        assert!(matches!(&c.tls.mode, TlsMode::Acme(a) if a.challenge == ChallengeKind::Http01));
+        assert_eq!(c.tls.hostname, "pds.example.com");
+        assert_eq!(c.tls.https_listen.port(), 443);
+        assert_eq!(c.tls.http_listen.map(|a| a.port()), Some(80));
+        assert_eq!(c.tls.handle_certs, HandleCerts::OnDemand);
+    }
+
+    #[test]
+    fn tls_choices_are_validated_together() {
+        let base = [
+            "--public-url",
+            "https://pds.example.com",
+            "--admin-password",
+            "long-enough",
+        ];
+        let with = |extra: &[&str]| {
+            let mut flags = base.to_vec();
+            flags.extend_from_slice(extra);
+            config(&flags)
+        };
+        // Behind a reverse proxy: TLS off, forwarded headers from the proxy only.
+        let c = with(&["--tls", "off", "--trusted-proxies", "10.0.0.0/8,::1"]).unwrap();
+        assert!(!c.tls.enabled());
+        assert!(c.trusted_proxies.trusts("10.1.2.3".parse().unwrap()));
+        assert!(!c.trusted_proxies.trusts("192.0.2.1".parse().unwrap()));
+        // Only port 443 open: TLS-ALPN-01 is the default challenge.
+        let c = with(&["--http-listen", "off"]).unwrap();
+        assert!(matches!(&c.tls.mode, TlsMode::Acme(a) if a.challenge == ChallengeKind::TlsAlpn01));
+        let problems = with(&["--http-listen", "off", "--acme-challenge", "http-01"])
+            .err()
+            .unwrap();
+        assert!(
+            problems.iter().any(|p| p.contains("needs --http-listen")),
+            "{problems:?}"
+        );
+        // Every problem at once.
+        let problems = with(&[
+            "--handle-certs",
+            "wildcard",
+            "--acme-directory",
+            "http://insecure.example/dir",
+            "--acme-email",
+            "not an email",
+            "--tls-cert",
+            "/nonexistent",
+            "--listen",
+            "0.0.0.0:443",
+            "--trusted-proxies",
+            "not-an-ip",
+        ])
+        .err()
+        .unwrap();
+        for needle in [
+            "--dns01-hook",
+            "--acme-directory",
+            "--acme-email",
+            "--tls-cert needs --tls files",
+            "overlaps --listen",
+            "--trusted-proxies",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.contains(needle)),
+                "{needle}: {problems:?}"
+            );
+        }
+        let problems = with(&["--tls", "files"]).err().unwrap();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("--tls-cert and --tls-key"))
+        );
+        // ACME needs a DNS name.
+        let problems = config(&[
+            "--public-url",
+            "https://192.0.2.7",
+            "--admin-password",
+            "long-enough",
+        ])
+        .err()
+        .unwrap();
+        assert!(
+            problems.iter().any(|p| p.contains("DNS name")),
+            "{problems:?}"
+        );
+        // Local mode stays plain HTTP.
+        assert!(!config(&[]).unwrap().tls.enabled());
     }
 }

@@ -16,3 +16,4 @@ mod pds;
 mod relay;
 mod store;
 mod telemetry;
+mod tls;

@@ -1,6 +1,10 @@
 //! HTTP: the axum router, XRPC errors and extractors, and one handler module per NSID group.
 //! Handlers parse, call one service method and render; nothing here opens a table.
 //!
+//! Every request first passes `forwarded` (who the client is; forwarded headers only from trusted
+//! proxies) and `handle_host` (handle hosts serve only `/.well-known/atproto-did`). The port-80
+//! router of a TLS node is `redirect`.
+//!
 //! Spec: <https://atproto.com/specs/xrpc>.
 
 mod account;
@@ -12,14 +16,19 @@ mod com_atproto_repo;
 mod com_atproto_server;
 mod com_atproto_sync;
 mod errors;
+mod forwarded;
+mod handle_host;
 mod jetstream;
 mod migration;
 mod operator;
 mod plc;
+mod redirect;
 mod relay;
 mod subscribe;
 mod well_known;
 
+pub use forwarded::{PeerAddr, TrustedProxies};
+pub use redirect::{RedirectState, router as redirect_router};
 pub use relay::{RelayState, router as relay_router};
 mod xrpc;
 
@@ -32,6 +41,7 @@ use tower_http::cors::CorsLayer;
 use crate::config::Secret;
 use crate::identity::PlcDirectory;
 use crate::pds::Pds;
+use crate::tls::Tls;
 
 /// Largest JSON body accepted on record-write routes (the reference's 1,000,000 bytes).
 const MAX_WRITE_BODY: usize = 1_000_000;
@@ -44,6 +54,10 @@ pub struct AppState {
     pub pds: Pds,
     pub plc: Option<PlcDirectory>,
     pub admin_password: Secret,
+    /// TLS, when this node terminates it (for the admin status).
+    pub tls: Option<Tls>,
+    /// Reverse proxies whose forwarded headers are believed.
+    pub proxies: TrustedProxies,
 }
 
 /// Every route of the main listener.
@@ -325,6 +339,7 @@ pub fn router(state: AppState) -> Router {
             post(operator::suspend_account),
         )
         .route("/admin/email/test", post(operator::test_email))
+        .route("/admin/tls", get(operator::tls_status))
         .route("/", get(well_known::index))
         .nest("/plc", plc::router())
         .route("/{did}", get(plc::root_document))
@@ -334,5 +349,13 @@ pub fn router(state: AppState) -> Router {
             ))
         }))
         .layer(CorsLayer::very_permissive().max_age(std::time::Duration::from_secs(86_400)))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            handle_host::route,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forwarded::client_info,
+        ))
         .with_state(state)
 }

@@ -1,5 +1,7 @@
 //! Operator endpoints outside XRPC, behind the admin password: the codes waiting for members when
-//! no mail is configured, suspensions with an end date, and a test email.
+//! no mail is configured, suspensions with an end date, a test email, and `GET /admin/tls`: every
+//! certificate, when it renews, and any failing renewal (the server keeps serving the current
+//! certificate while renewal fails).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -77,4 +79,12 @@ pub async fn test_email(
 ) -> Result<(), XrpcError> {
     state.pds.send_test_email(&input.to).await?;
     Ok(())
+}
+
+/// `GET /admin/tls`.
+pub async fn tls_status(State(state): State<AppState>, _admin: AdminAuth) -> Json<Value> {
+    match &state.tls {
+        Some(tls) => Json(serde_json::to_value(tls.status()).unwrap_or(Value::Null)),
+        None => Json(json!({"mode": "off"})),
+    }
 }

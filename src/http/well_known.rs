@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -24,9 +24,9 @@ fn text(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// The DID of the handle named by the request's `Host`.
-pub async fn atproto_did(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let host = request_host(&headers);
+/// The DID of the handle named by the request's host (`Host`, or `:authority` over HTTP/2).
+pub async fn atproto_did(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let host = super::handle_host::host_of(&headers, &uri).unwrap_or_default();
     let hosted = state
         .pds
         .config()
@@ -49,19 +49,10 @@ pub async fn atproto_did(State(state): State<AppState>, headers: HeaderMap) -> R
     }
 }
 
-/// The host a request names, without a port.
-fn request_host(headers: &HeaderMap) -> String {
-    headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
 /// The did:web document of a did:web account when the request is for its handle's host, else
 /// this server's own document.
-pub async fn did_json(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
-    let host = request_host(&headers);
+pub async fn did_json(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Json<Value> {
+    let host = super::handle_host::host_of(&headers, &uri).unwrap_or_default();
     if let Some(document) = state
         .pds
         .hosted_web_document(&format!("did:web:{host}"))

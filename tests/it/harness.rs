@@ -32,7 +32,7 @@ impl Drop for Pids {
 }
 
 /// A child process killed and reaped on drop.
-pub struct ChildGuard(std::process::Child);
+pub struct ChildGuard(pub std::process::Child);
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {

@@ -14,4 +14,5 @@ mod relay_consumer;
 mod relay_errors;
 mod relay_scenarios;
 mod repo_verify;
+mod tls;
 mod upstream;
