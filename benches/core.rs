@@ -1,4 +1,6 @@
-//! Criterion benchmarks of the protocol core: DAG-CBOR, MST inserts, CAR export/import, signatures.
+//! Criterion benchmarks of the protocol core: DAG-CBOR, MST inserts, CAR export/import, signatures,
+//! and the relay's per-event work (decode a `#commit` frame, check its signature, invert its ops
+//! against the covering proof).
 //! Run with `cargo bench --bench core`; figures go in docs/PERFORMANCE.md.
 
 #![allow(clippy::unwrap_used)]
@@ -7,10 +9,17 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use skyhold::core::car::write_car;
 use skyhold::core::crypto::{Algorithm, Keypair};
+use skyhold::core::data::Cid;
 use skyhold::core::data::{self, Value};
+use skyhold::core::firehose::{
+    CommitMessage, CommitOp, Frame, Message, decode_frame, encode_frame,
+};
 use skyhold::core::mst::{MemoryBlocks, Mst};
-use skyhold::core::repo::{UnsignedCommit, export_car, load_car, verify_repo};
+use skyhold::core::repo::{
+    Inversion, UnsignedCommit, export_car, load_car, verify_commit_message, verify_repo,
+};
 use skyhold::core::syntax::Tid;
 
 fn post(i: u64) -> Value {
@@ -138,5 +147,86 @@ fn signatures(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, cbor, mst, repo_car, signatures);
+/// `count` consecutive one-post commits on a repo that already holds `existing` records, as a PDS
+/// would put them on the firehose (new blocks, covering proof, `prevData`).
+fn commit_frames(existing: u64, count: u64) -> (Vec<Vec<u8>>, Keypair) {
+    let key = Keypair::generate(Algorithm::K256, &mut rand_core::OsRng);
+    let did = "did:plc:benchbenchbenchbenchbenc";
+    let mut blocks = MemoryBlocks::new();
+    let mut tree = Mst::empty();
+    for i in 0..existing {
+        let bytes = data::encode_value(&post(i)).unwrap();
+        let cid = data::cid_for_cbor(&bytes);
+        blocks.insert(cid, bytes);
+        tree.insert(&blocks, &tid_key(i), cid).unwrap();
+    }
+    let (mut data_root, nodes) = tree.commit().unwrap();
+    blocks.extend(nodes);
+    let mut frames = Vec::new();
+    for i in existing..existing + count {
+        let bytes = data::encode_value(&post(i)).unwrap();
+        let cid = data::cid_for_cbor(&bytes);
+        let path = tid_key(i);
+        blocks.insert(cid, bytes.clone());
+        tree.insert(&blocks, &path, cid).unwrap();
+        let (root, nodes) = tree.commit().unwrap();
+        blocks.extend(nodes.clone());
+        let proof = tree.covering_proof(&blocks, &[path.as_str()]).unwrap();
+        let rev = Tid::from_parts(1_800_000_000_000_000 + i, 1).to_string();
+        let commit = UnsignedCommit::new(did, root, &rev).sign(&key).unwrap();
+        let (commit_cid, commit_bytes) = commit.encode().unwrap();
+        let mut car_blocks: Vec<(Cid, Vec<u8>)> = vec![(commit_cid, commit_bytes)];
+        car_blocks.extend(nodes);
+        car_blocks.extend(proof.iter().map(|(c, b)| (*c, b.clone())));
+        car_blocks.push((cid, bytes));
+        let car = write_car(
+            &[commit_cid],
+            car_blocks.iter().map(|(c, b)| (c, b.as_slice())),
+        )
+        .unwrap();
+        let message = CommitMessage {
+            seq: i64::try_from(i).unwrap(),
+            rebase: false,
+            too_big: false,
+            repo: did.to_owned(),
+            commit: commit_cid,
+            rev,
+            since: None,
+            blocks: car,
+            ops: vec![CommitOp {
+                action: "create".into(),
+                path,
+                cid: Some(cid),
+                prev: None,
+            }],
+            blobs: Vec::new(),
+            prev_data: Some(data_root),
+            time: "2026-11-24T10:00:00.000Z".into(),
+        };
+        data_root = root;
+        frames.push(encode_frame(&Message::Commit(Box::new(message))).unwrap());
+    }
+    (frames, key)
+}
+
+fn firehose(c: &mut Criterion) {
+    let (frames, key) = commit_frames(10_000, 1_000);
+    let public = key.public_key();
+    let mut group = c.benchmark_group("relay per event (10k-record repo)");
+    group.throughput(Throughput::Elements(1));
+    let mut next = 0usize;
+    group.bench_function("decode + verify #commit (signature, inversion)", |b| {
+        b.iter(|| {
+            let frame = &frames[next % frames.len()];
+            next += 1;
+            let Ok(Frame::Message(Message::Commit(message))) = decode_frame(frame) else {
+                panic!("not a commit frame");
+            };
+            black_box(verify_commit_message(&message, Some(&public), Inversion::Required).unwrap());
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, cbor, mst, repo_car, signatures, firehose);
 criterion_main!(benches);
