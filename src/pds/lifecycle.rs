@@ -91,7 +91,10 @@ impl Pds {
                 let Some(mut account) = load_account(txn, &did)? else {
                     return Ok(Err(PdsError::InvalidRequest("Account not found".into())));
                 };
-                if account.status == AccountStatus::Takendown {
+                if matches!(
+                    account.status,
+                    AccountStatus::Takendown | AccountStatus::Suspended
+                ) {
                     return Ok(Err(PdsError::AccountTakedown(
                         "Account has been taken down".into(),
                     )));
@@ -149,7 +152,7 @@ impl Pds {
                 };
                 if matches!(
                     account.status,
-                    AccountStatus::Takendown | AccountStatus::Deleted
+                    AccountStatus::Takendown | AccountStatus::Suspended | AccountStatus::Deleted
                 ) {
                     return Ok(Err(PdsError::AccountTakedown(
                         "Account has been taken down".into(),

@@ -317,6 +317,18 @@ async fn account_lifecycle_is_visible_everywhere_and_inactive_content_is_refused
         400,
         "RepoSuspended",
     );
+    expect(
+        "a suspended account activating itself with a token from before",
+        c.post(
+            "com.atproto.server.activateAccount",
+            Some(&token),
+            json!({}),
+        )
+        .await,
+        401,
+        "AccountTakedown",
+    );
+    assert_eq!(repo_status(&c, &did).await["status"], "suspended");
     c.admin_post(
         "/xrpc/com.atproto.admin.updateSubjectStatus",
         json!({"subject": subject(&did), "takedown": {"applied": false}}),
