@@ -66,7 +66,12 @@ impl FromRequestParts<AppState> for AccessAuth {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?.ok_or_else(missing)?;
-        Ok(AccessAuth(state.pds.verify_access(token)?))
+        let account = state.pds.verify_access(token)?;
+        // A token outlives a takedown or deletion by up to its lifetime; the account decides.
+        if account.scope != crate::pds::AccessScope::Takendown {
+            state.pds.check_not_taken_down(&account.did).await?;
+        }
+        Ok(AccessAuth(account))
     }
 }
 
@@ -104,7 +109,10 @@ impl FromRequestParts<AppState> for OptionalAuth {
     ) -> Result<Self, Self::Rejection> {
         match bearer(parts)? {
             None => Ok(OptionalAuth(None)),
-            Some(token) => Ok(OptionalAuth(Some(state.pds.verify_access(token)?))),
+            Some(_) => {
+                let AccessAuth(account) = AccessAuth::from_request_parts(parts, state).await?;
+                Ok(OptionalAuth(Some(account)))
+            }
         }
     }
 }

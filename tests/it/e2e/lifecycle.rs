@@ -283,6 +283,14 @@ async fn account_lifecycle_is_visible_everywhere_and_inactive_content_is_refused
         401,
         "AccountTakedown",
     );
+    // A token issued before the takedown stops working at once, for every authenticated route.
+    expect(
+        "getSession with a pre-takedown token",
+        c.get("/xrpc/com.atproto.server.getSession", Some(&token))
+            .await,
+        401,
+        "AccountTakedown",
+    );
     let (code, subject_status) = c
         .admin_get(&format!(
             "/xrpc/com.atproto.admin.getSubjectStatus?did={did}"
