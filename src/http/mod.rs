@@ -5,6 +5,7 @@
 
 mod app_bsky;
 mod auth;
+mod backup;
 mod com_atproto_identity;
 mod com_atproto_repo;
 mod com_atproto_server;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub pds: Pds,
     pub plc: Option<PlcDirectory>,
     pub admin_password: Secret,
+    /// Online backups (`POST /admin/backup`).
+    pub backups: crate::backup::Backups,
 }
 
 /// Every route of the main listener.
@@ -195,6 +198,7 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/atproto-did", get(well_known::atproto_did))
         .route("/.well-known/did.json", get(well_known::did_json))
         .route("/robots.txt", get(well_known::robots))
+        .route("/admin/backup", post(backup::backup))
         .route("/", get(well_known::index))
         .nest("/plc", plc::router())
         .route("/{did}", get(plc::root_document))
