@@ -2,6 +2,8 @@
 //! node) on 127.0.0.1.
 
 mod atproto_api;
+mod backup;
+mod init_doctor;
 mod pds_errors;
 mod plc_directory;
 mod relay_scenarios;
