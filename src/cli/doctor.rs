@@ -116,9 +116,9 @@ fn print_finding(finding: &Finding) {
         Level::Warning => "WARNING",
         Level::Problem => "PROBLEM",
     };
-    println!("  {label:<8} {:<13} {}", finding.check, finding.what);
+    println!("  {label:<8} {:<16} {}", finding.check, finding.what);
     if let Some(fix) = &finding.fix {
-        println!("  {:<8} {:<13} fix: {fix}", "", "");
+        println!("  {:<8} {:<16} fix: {fix}", "", "");
     }
 }
 
@@ -370,14 +370,10 @@ fn judge_host_dns(host: &str, answer: &Lookup) -> Finding {
         Ok(_) | Err(_) => Finding::new(
             Level::Problem,
             "DNS",
-            format!(
-                "{host} does not resolve{}",
-                answer
-                    .as_ref()
-                    .err()
-                    .map(|e| format!(" ({e})"))
-                    .unwrap_or_default()
-            ),
+            match answer {
+                Err(e) => format!("{host} does not resolve ({e})"),
+                Ok(_) => format!("{host} does not resolve: it has no A or AAAA record"),
+            },
         )
         .fix(format!(
             "add an A record (IPv4) and/or AAAA record (IPv6) for {host} pointing at this \
@@ -768,6 +764,8 @@ async fn lookup(resolver: Option<&hickory_resolver::TokioResolver>, name: &str) 
             addresses.dedup();
             Ok(addresses)
         }
+        // "No records" is an answer, not a failure to get one.
+        Ok(Err(e)) if e.to_string().contains("no records found") => Ok(Vec::new()),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("timed out".into()),
     }
@@ -779,18 +777,24 @@ fn random_label() -> String {
     data_encoding::HEXLOWER.encode(&bytes)
 }
 
+/// An error and its causes in one line, without the HTTP client's generic wrappers.
 fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&dyn std::error::Error> = Some(error);
+    while let Some(cause) = next {
         let words = cause.to_string();
-        if !text.contains(&words) {
-            text.push_str(": ");
-            text.push_str(&words);
+        let generic =
+            words.starts_with("error sending request") || words.starts_with("client error");
+        if !generic && !parts.iter().any(|p| p.contains(&words)) {
+            parts.push(words);
         }
-        source = cause.source();
+        next = cause.source();
     }
-    text
+    if parts.is_empty() {
+        error.to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 /// TLS settings as the server will use them, read by name so that doctor works whichever TLS
