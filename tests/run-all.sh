@@ -33,6 +33,15 @@ step "client-library peers for end-to-end tests (npm ci in tests/peers with Node
   fi
 )
 
+step "systemd-analyze for the packaging checks (tests/it/packaging.rs)"
+if command -v systemd-analyze >/dev/null; then
+  echo "present"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq systemd >/dev/null
+else
+  echo "systemd-analyze is missing and cannot be installed here; the unit checks will say so"
+fi
+
 step "formatting"
 cargo fmt --check
 

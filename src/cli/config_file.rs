@@ -134,9 +134,10 @@ impl Loaded {
     }
 }
 
+/// `ServeArgs` alone, as a command, to parse synthesized flags and list every setting.
 #[derive(Parser)]
 #[command(name = "skyhold")]
-struct ServeFlags {
+pub struct ServeFlags {
     #[command(flatten)]
     args: ServeArgs,
 }

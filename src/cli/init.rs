@@ -310,6 +310,23 @@ fn print_next_steps(path: &Path, answers: &Answers) {
 mod tests {
     use super::*;
 
+    /// The reference installed as skyhold.env.example sets nothing and names every setting.
+    #[test]
+    fn the_template_documents_every_setting_and_sets_none() {
+        assert!(config_file::parse(TEMPLATE).unwrap().is_empty());
+        let command = <config_file::ServeFlags as clap::CommandFactory>::command();
+        let missing: Vec<String> = command
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+            .filter(|env| !TEMPLATE.contains(&format!("#{env}=")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "packaging/skyhold.env lacks {missing:?}"
+        );
+    }
+
     #[test]
     fn hostnames_emails_and_passwords_are_checked() {
         assert_eq!(

@@ -9,4 +9,5 @@ mod conformance;
 mod e2e;
 mod fixtures;
 mod harness;
+mod packaging;
 mod tidy;
