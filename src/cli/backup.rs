@@ -61,16 +61,23 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
         .data_dir
         .clone()
         .unwrap_or_else(|| loaded.args.data_dir.clone());
-    let dest_existed = args.dest.exists();
-    prepare_destination(&args.dest)?;
     let url = args
         .url
         .clone()
         .unwrap_or_else(|| config_file::local_url(loaded.args.listen));
     let online = !args.offline && (args.url.is_some() || server_answers(&url).await);
-    let result = if online {
-        let password =
-            config_file::admin_password(args.admin_password.as_deref(), &loaded, &data_dir)?;
+    let password = if online {
+        Some(config_file::admin_password(
+            args.admin_password.as_deref(),
+            &loaded,
+            &data_dir,
+        )?)
+    } else {
+        None
+    };
+    let dest_existed = args.dest.exists();
+    prepare_destination(&args.dest)?;
+    let result = if let Some(password) = password {
         backup_online(&url, &password, &args.dest).await
     } else {
         backup_offline(&data_dir, &args.dest)

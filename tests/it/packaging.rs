@@ -121,9 +121,16 @@ fn the_deb_metadata_names_existing_files() {
         "postinst must create the user"
     );
     for script in ["packaging/debian/postinst", "packaging/debian/postrm"] {
+        // cargo-deb replaces every occurrence, comments included, with shell code.
+        let text = read(script);
+        assert_eq!(
+            text.matches("#DEBHELPER#").count(),
+            1,
+            "{script} must hold the #DEBHELPER# marker exactly once"
+        );
         assert!(
-            read(script).contains("#DEBHELPER#"),
-            "{script} lacks #DEBHELPER#"
+            text.lines().any(|l| l == "#DEBHELPER#"),
+            "{script}: #DEBHELPER# must be a line of its own"
         );
         let status = Command::new("sh")
             .arg("-n")
