@@ -66,19 +66,13 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| config_file::local_url(loaded.args.listen));
     let online = !args.offline && (args.url.is_some() || server_answers(&url).await);
-    let password = if online {
-        Some(config_file::admin_password(
-            args.admin_password.as_deref(),
-            &loaded,
-            &data_dir,
-        )?)
-    } else {
-        None
-    };
     let dest_existed = args.dest.exists();
     prepare_destination(&args.dest)?;
-    let result = if let Some(password) = password {
-        backup_online(&url, &password, &args.dest).await
+    let result = if online {
+        match config_file::admin_password(args.admin_password.as_deref(), &loaded, &data_dir) {
+            Ok(password) => backup_online(&url, &password, &args.dest).await,
+            Err(e) => Err(e),
+        }
     } else {
         backup_offline(&data_dir, &args.dest)
             .await

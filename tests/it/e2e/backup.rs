@@ -270,6 +270,16 @@ async fn online_backup_during_writes_restores_into_a_working_node() {
         .arg(dir.0.join("refused")));
     assert!(!ok && text.contains("refused the admin password"), "{text}");
     assert!(!dir.0.join("refused").join("manifest.json").exists());
+    let (ok, text) = run(skyhold()
+        .args(["backup", "--config", "/dev/null", "--url", &node.url])
+        .arg("--data-dir")
+        .arg(dir.0.join("no-such-data"))
+        .arg(dir.0.join("no-password")));
+    assert!(!ok && text.contains("no admin password"), "{text}");
+    assert!(
+        !dir.0.join("no-password").exists(),
+        "a failed backup left a directory"
+    );
 
     // Offline: the stopped node's data directory, directly.
     let exit = node.terminate().expect("exit status");

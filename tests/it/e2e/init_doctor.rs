@@ -89,8 +89,10 @@ async fn doctor_passes_on_a_running_local_node_started_from_a_config_file() {
     std::fs::write(
         &config,
         format!(
-            "# a local node\nSKYHOLD_LISTEN=127.0.0.1:{port}\nSKYHOLD_DATA_DIR='{}'\n",
-            dir.0.join("data").display()
+            "# a local node\nSKYHOLD_LISTEN=127.0.0.1:{port}\nSKYHOLD_DATA_DIR='{}'\n\
+             SKYHOLD_RELAY_LISTEN=127.0.0.1:{}\n",
+            dir.0.join("data").display(),
+            free_port()
         ),
     )
     .unwrap();
