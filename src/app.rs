@@ -114,6 +114,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         pds,
         plc: plc_directory,
         admin_password,
+        backups: crate::backup::Backups::new(store.clone(), config.data_dir.clone()),
         tls: tls.clone(),
         proxies: config.trusted_proxies.clone(),
     };

@@ -33,15 +33,18 @@ step "client-library peers for end-to-end tests (npm ci in tests/peers with Node
   fi
 )
 
-step "ACME test CA for TLS end-to-end tests (Debian's pebble and pebble-challtestsrv)"
-if command -v pebble >/dev/null && command -v pebble-challtestsrv >/dev/null; then
-  echo "pebble installed"
+step "system tools: pebble and pebble-challtestsrv (ACME test CA), systemd-analyze (unit checks)"
+missing=""
+command -v pebble >/dev/null && command -v pebble-challtestsrv >/dev/null || missing="$missing pebble"
+command -v systemd-analyze >/dev/null || missing="$missing systemd"
+if [ -z "$missing" ]; then
+  echo "all present"
 else
   # CI runs as root on a fresh Debian 12 machine; elsewhere, sudo if there is one.
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq pebble
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 fi
 
 step "one TLS crypto provider (ring; aws-lc-rs would need cmake to cross-compile)"

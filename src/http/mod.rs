@@ -10,6 +10,7 @@
 mod account;
 mod app_bsky;
 mod auth;
+mod backup;
 mod com_atproto_admin;
 mod com_atproto_identity;
 mod com_atproto_repo;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub tls: Option<Tls>,
     /// Reverse proxies whose forwarded headers are believed.
     pub proxies: TrustedProxies,
+    /// Online backups (`POST /admin/backup`).
+    pub backups: crate::backup::Backups,
 }
 
 /// Every route of the main listener.
@@ -340,6 +343,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/email/test", post(operator::test_email))
         .route("/admin/tls", get(operator::tls_status))
+        .route("/admin/backup", post(backup::backup))
         .route("/", get(well_known::index))
         .nest("/plc", plc::router())
         .route("/{did}", get(plc::root_document))

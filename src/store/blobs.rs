@@ -43,6 +43,11 @@ impl BlobFiles {
         })
     }
 
+    /// The directory blob files live in (uploads in progress are in its `tmp/`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn path(&self, cid: &Cid) -> PathBuf {
         self.dir.join(cid.to_string())
     }

@@ -10,6 +10,7 @@
 //! knows nothing of their contents.
 
 mod blobs;
+mod snapshot;
 mod writer;
 
 use std::path::Path;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 pub use blobs::{BlobFiles, TempBlob};
 pub use redb::{ReadTransaction, ReadableDatabase, TableDefinition, WriteTransaction};
+pub use snapshot::{BlobCopy, DATABASE_FILE, Snapshot, check_database_copy};
 
 /// Why a storage operation failed. Callers treat it as an internal error.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +62,8 @@ impl From<crate::core::mst::MstError> for StoreError {
 #[derive(Clone)]
 pub struct Store {
     db: Arc<redb::Database>,
+    /// The database file, `<data dir>/skyhold.redb`.
+    path: std::path::PathBuf,
     writer: writer::Writer,
     blobs: BlobFiles,
 }
@@ -68,8 +72,9 @@ impl Store {
     /// Opens (or creates) the store in `data_dir`: `skyhold.redb` and `blobs/`.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir)?;
+        let path = data_dir.join(DATABASE_FILE);
         let db = redb::Database::builder()
-            .create(data_dir.join("skyhold.redb"))
+            .create(&path)
             .map_err(|e| match e {
                 redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Database(format!(
                     "{} is in use by another skyhold process",
@@ -80,7 +85,12 @@ impl Store {
         let db = Arc::new(db);
         let blobs = BlobFiles::open(&data_dir.join("blobs"))?;
         let writer = writer::Writer::start(db.clone());
-        Ok(Store { db, writer, blobs })
+        Ok(Store {
+            db,
+            path,
+            writer,
+            blobs,
+        })
     }
 
     pub fn blobs(&self) -> &BlobFiles {

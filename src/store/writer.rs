@@ -21,8 +21,14 @@ const QUEUE_DEPTH: usize = 4096;
 type Completion = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
 type Job = Box<dyn FnOnce(&redb::WriteTransaction) -> Result<Completion, StoreError> + Send>;
 
+/// Work that runs on the writer thread while no write transaction is open (see
+/// [`Writer::exclusive`]).
+type Exclusive = Box<dyn FnOnce() + Send>;
+
 enum Message {
     Job(Job),
+    /// Commit everything queued before this, then run this with no transaction open.
+    Exclusive(Exclusive),
     /// Commit everything queued before this, then stop.
     Stop(oneshot::Sender<()>),
 }
@@ -74,6 +80,25 @@ impl Writer {
         answer.await.map_err(|_| E::from(StoreError::Closed))?
     }
 
+    /// Commits every job queued before this call, then runs `work` on the writer thread between
+    /// two group commits: no write transaction is open while it runs and none starts until it
+    /// returns, and every commit before it is durable. Writes submitted meanwhile wait. Used to
+    /// copy the database file for backups (see `store::snapshot`).
+    pub async fn exclusive<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel::<T>();
+        let boxed: Exclusive = Box::new(move || {
+            let _ = reply.send(work());
+        });
+        self.jobs
+            .send(Message::Exclusive(boxed))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)
+    }
+
     /// Commits everything queued so far, then stops the thread; later writes fail with
     /// [`StoreError::Closed`].
     pub async fn shutdown(&self) {
@@ -88,13 +113,16 @@ fn run(db: &redb::Database, mut queue: mpsc::Receiver<Message>, commits: &watch:
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut stop = None;
     while let Some(first) = queue.blocking_recv() {
+        let mut exclusive = None;
         match first {
             Message::Job(job) => batch.push(job),
+            Message::Exclusive(work) => exclusive = Some(work),
             Message::Stop(done) => stop = Some(done),
         }
-        while stop.is_none() && batch.len() < MAX_BATCH {
+        while stop.is_none() && exclusive.is_none() && batch.len() < MAX_BATCH {
             match queue.try_recv() {
                 Ok(Message::Job(job)) => batch.push(job),
+                Ok(Message::Exclusive(work)) => exclusive = Some(work),
                 Ok(Message::Stop(done)) => stop = Some(done),
                 Err(_) => break,
             }
@@ -102,6 +130,10 @@ fn run(db: &redb::Database, mut queue: mpsc::Receiver<Message>, commits: &watch:
         if !batch.is_empty() {
             commit_batch(db, &mut batch);
             commits.send_modify(|n| *n += 1);
+        }
+        // The batch's transaction is committed (durably) or aborted: none is open now.
+        if let Some(work) = exclusive {
+            work();
         }
         if let Some(done) = stop {
             queue.close();

@@ -9,5 +9,6 @@ mod conformance;
 mod e2e;
 mod fixtures;
 mod harness;
+mod packaging;
 mod tidy;
 mod xrpc;

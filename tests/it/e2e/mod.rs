@@ -2,9 +2,11 @@
 //! node) on 127.0.0.1.
 
 mod atproto_api;
+mod backup;
 mod did_web;
 mod email;
 mod federation;
+mod init_doctor;
 mod lifecycle;
 mod migration;
 mod pds_errors;
