@@ -27,6 +27,7 @@ mod rows;
 mod secrets;
 mod sequencer;
 mod service_auth;
+mod signing_keys;
 mod sync_read;
 mod tables;
 
@@ -90,6 +91,8 @@ struct Inner {
     clock: Mutex<TidClock>,
     /// Lexicons records are validated against.
     catalog: Arc<Catalog>,
+    /// Parsed signing keys, so the writer thread does not re-derive a public key per commit.
+    signing_keys: signing_keys::SigningKeys,
 }
 
 impl Pds {
@@ -115,6 +118,7 @@ impl Pds {
                 http,
                 clock: Mutex::new(TidClock::new(clock_id)),
                 catalog,
+                signing_keys: signing_keys::SigningKeys::default(),
             }),
         })
     }

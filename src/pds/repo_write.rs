@@ -25,7 +25,6 @@ use super::tables::{
 use super::{Pds, PdsError, sequencer};
 use crate::clock::{now_datetime, now_micros};
 use crate::core::car::write_car;
-use crate::core::crypto::{Algorithm, Keypair};
 use crate::core::data::{self, BlobRef, Value};
 use crate::core::firehose::{CommitMessage, CommitOp, Message};
 use crate::core::lexicon::ValidationError;
@@ -582,7 +581,7 @@ fn commit_job(
         )
     };
 
-    let key = match Keypair::from_bytes(Algorithm::K256, &account.signing_key) {
+    let key = match pds.inner.signing_keys.get(id, &account.signing_key) {
         Ok(key) => key,
         Err(e) => return Err(StoreError::Corrupt(format!("signing key of {did}: {e}"))),
     };
