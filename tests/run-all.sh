@@ -69,6 +69,8 @@ cargo test --test it -- --nocapture
 
 step "benchmarks compile and run once"
 cargo bench --bench core -- --test
+# A few seconds of load against skyhold alone; the full comparison is `cargo bench --bench load`.
+cargo bench --bench load -- --test
 
 if [ "$fuzz_seconds" -gt 0 ]; then
   step "fuzz smoke run (${fuzz_seconds}s per target)"

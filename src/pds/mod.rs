@@ -34,6 +34,7 @@ mod rows;
 mod secrets;
 mod sequencer;
 mod service_auth;
+mod signing_keys;
 mod sync_read;
 mod tables;
 
@@ -107,6 +108,8 @@ struct Inner {
     catalog: Arc<Catalog>,
     /// SMTP, when configured; otherwise codes wait for the admin.
     mailer: Option<mailer::Mailer>,
+    /// Parsed signing keys, so the writer thread does not re-derive a public key per commit.
+    signing_keys: signing_keys::SigningKeys,
 }
 
 impl Pds {
@@ -139,6 +142,7 @@ impl Pds {
                 clock: Mutex::new(TidClock::new(clock_id)),
                 catalog,
                 mailer,
+                signing_keys: signing_keys::SigningKeys::default(),
             }),
         })
     }

@@ -25,7 +25,6 @@ use super::tables::{
 use super::{Pds, PdsError, sequencer};
 use crate::clock::{now_datetime, now_micros};
 use crate::core::car::write_car;
-use crate::core::crypto::{Algorithm, Keypair};
 use crate::core::data::{self, BlobRef, Value};
 use crate::core::firehose::{CommitMessage, CommitOp, Message};
 use crate::core::lexicon::ValidationError;
@@ -290,14 +289,20 @@ impl Pds {
                 "Too many writes. Max: {MAX_COMMIT_OPS}"
             )));
         }
-        let pds = self.clone();
-        let prepared = tokio::task::spawn_blocking(move || {
+        let prepared = if small_payload(&ops) {
             ops.into_iter()
-                .map(|op| pds.prepare(op, validate))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await
-        .map_err(|e| PdsError::Internal(e.to_string()))??;
+                .map(|op| self.prepare(op, validate))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            let pds = self.clone();
+            tokio::task::spawn_blocking(move || {
+                ops.into_iter()
+                    .map(|op| pds.prepare(op, validate))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map_err(|e| PdsError::Internal(e.to_string()))??
+        };
         let mut seen = HashSet::new();
         for p in &prepared {
             if !seen.insert((p.collection.clone(), p.rkey.clone())) {
@@ -327,6 +332,53 @@ impl Pds {
             Some(current) if next <= current => Tid::from_u64(current.as_u64() + 1),
             _ => next,
         }
+    }
+}
+
+/// Writes whose records hold at most this many bytes of keys, strings and bytes (all records together)
+/// are validated and encoded on the calling task: that is microseconds of work, less than handing it
+/// to the blocking pool and back, two thread wake-ups that cost milliseconds on a busy machine. Larger
+/// writes go to the blocking pool, so a big record never stalls the reactor.
+const INLINE_PREPARE_MAX_BYTES: usize = 16 * 1024;
+
+fn small_payload(ops: &[WriteOp]) -> bool {
+    let mut budget = INLINE_PREPARE_MAX_BYTES;
+    ops.iter().all(|op| match op {
+        WriteOp::Create { record, .. }
+        | WriteOp::Put { record, .. }
+        | WriteOp::Update { record, .. } => within_budget(record, &mut budget),
+        WriteOp::Delete { .. } => true,
+    })
+}
+
+/// Charges `value`'s size (8 bytes per scalar or container, plus string, byte and key lengths) to
+/// `budget`; false as soon as it runs out, so a huge record costs no more than the budget to measure.
+fn within_budget(value: &Value, budget: &mut usize) -> bool {
+    let mut charge = |n: usize| match budget.checked_sub(n) {
+        Some(left) => {
+            *budget = left;
+            true
+        }
+        None => false,
+    };
+    let own = match value {
+        Value::String(s) => s.len(),
+        Value::Bytes(b) => b.len(),
+        _ => 8,
+    };
+    if !charge(own) {
+        return false;
+    }
+    match value {
+        Value::List(items) => items.iter().all(|item| within_budget(item, budget)),
+        Value::Map(map) => map.iter().all(|(key, item)| {
+            match budget.checked_sub(key.len()) {
+                Some(left) => *budget = left,
+                None => return false,
+            }
+            within_budget(item, budget)
+        }),
+        _ => true,
     }
 }
 
@@ -582,7 +634,7 @@ fn commit_job(
         )
     };
 
-    let key = match Keypair::from_bytes(Algorithm::K256, &account.signing_key) {
+    let key = match pds.inner.signing_keys.get(id, &account.signing_key) {
         Ok(key) => key,
         Err(e) => return Err(StoreError::Corrupt(format!("signing key of {did}: {e}"))),
     };
@@ -752,5 +804,45 @@ pub(super) fn inactive_write_error(status: &str) -> PdsError {
             error: "AccountDeactivated",
             message: "Account is deactivated".into(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(text_len: usize) -> WriteOp {
+        let record = data::from_json(&serde_json::json!({
+            "$type": "app.bsky.feed.post", "createdAt": "2026-01-01T00:00:00.000Z",
+            "text": "x".repeat(text_len), "langs": ["en"]
+        }))
+        .unwrap();
+        WriteOp::Create {
+            collection: Nsid::parse("app.bsky.feed.post").unwrap(),
+            rkey: None,
+            record,
+        }
+    }
+
+    #[test]
+    fn small_writes_are_prepared_inline_and_large_ones_are_not() {
+        assert!(small_payload(&[post(300)]), "an ordinary post");
+        assert!(small_payload(&[post(300), post(300), post(300)]));
+        assert!(
+            !small_payload(&[post(INLINE_PREPARE_MAX_BYTES)]),
+            "one big record"
+        );
+        let many: Vec<WriteOp> = (0..200).map(|_| post(100)).collect();
+        assert!(
+            !small_payload(&many),
+            "the budget covers all records together"
+        );
+        let delete = WriteOp::Delete {
+            collection: Nsid::parse("app.bsky.feed.post").unwrap(),
+            rkey: RecordKey::parse("3jzfcijpj2z2a").unwrap(),
+            swap_record: None,
+            must_exist: true,
+        };
+        assert!(small_payload(&vec![delete; 200]), "deletes carry no record");
     }
 }

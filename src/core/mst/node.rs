@@ -213,7 +213,7 @@ pub fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
 
 impl Link {
     /// The CID of a stored link or of a loaded node that has been hashed.
-    fn known_cid(&self) -> Result<Cid, MstError> {
+    pub fn known_cid(&self) -> Result<Cid, MstError> {
         match self {
             Link::Stored(cid) => Ok(*cid),
             Link::Loaded(node) => node

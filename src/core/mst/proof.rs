@@ -46,7 +46,14 @@ fn below(layer: u8) -> Result<u8, MstError> {
         .ok_or_else(|| MstError::Source("inconsistent tree: child under layer 0".into()))
 }
 
+/// Adds the link's node to the proof. The paths of a key and of its neighbours share most of their
+/// nodes, so a node already in the proof is skipped rather than encoded (or read) again.
 fn add_self(source: &dyn BlockSource, link: &Link, out: &mut MemoryBlocks) -> Result<(), MstError> {
+    if let Ok(cid) = link.known_cid()
+        && out.contains(&cid)
+    {
+        return Ok(());
+    }
     let (cid, bytes) = link.block(source)?;
     out.insert(cid, bytes);
     Ok(())

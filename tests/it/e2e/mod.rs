@@ -4,6 +4,7 @@
 mod atproto_api;
 mod backup;
 mod did_web;
+mod durability;
 mod email;
 mod federation;
 mod init_doctor;
