@@ -17,12 +17,19 @@
 //!
 //! This prints numbers; it asserts nothing about them (STYLE.md: no timing assertions).
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+use support::{
+    Server, free_port, full_run, machine, mb, post, rss_kb, skyhold_binary, start_skyhold,
+    temp_dir, wait_for_health,
+};
 
 /// How much load each phase sends: a fixed number of requests, so every phase stops by itself.
 struct Shape {
@@ -61,109 +68,11 @@ const SMOKE: Shape = Shape {
     get_repo_runs: 1,
 };
 /// Upper bounds on waiting, so a wedged server ends the run instead of hanging it.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// Idle time after `_health` answers before the "after start" RSS is read.
 const SETTLE: Duration = Duration::from_secs(1);
 
 const PASSWORD: &str = "load-test-password-long";
-
-/// A server under test and how to stop it.
-struct Server {
-    name: &'static str,
-    url: String,
-    /// The process whose RSS is reported (the PDS itself, not the reference's mock PLC).
-    pid: u32,
-    /// Every process started for it, killed by PID on drop.
-    pids: Vec<u32>,
-    child: Option<Child>,
-    data: PathBuf,
-    start: Duration,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        for pid in &self.pids {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
-        }
-        let _ = std::fs::remove_dir_all(&self.data);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-fn temp_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "skyhold-load-{label}-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).expect("creating a temp dir");
-    dir
-}
-
-async fn wait_for_health(client: &reqwest::Client, url: &str) {
-    let started = Instant::now();
-    loop {
-        if let Ok(response) = client.get(format!("{url}/xrpc/_health")).send().await
-            && response.status().is_success()
-        {
-            return;
-        }
-        assert!(
-            started.elapsed() < START_TIMEOUT,
-            "{url} did not answer /xrpc/_health within {START_TIMEOUT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn skyhold_binary() -> PathBuf {
-    std::env::var_os("SKYHOLD_BIN").map_or_else(
-        || PathBuf::from(env!("CARGO_BIN_EXE_skyhold")),
-        PathBuf::from,
-    )
-}
-
-async fn start_skyhold(client: &reqwest::Client) -> Server {
-    let data = temp_dir("skyhold");
-    let port = free_port();
-    let started = Instant::now();
-    let log = std::fs::File::create(data.join("server.log")).expect("log file");
-    let child = Command::new(skyhold_binary())
-        .args(["serve", "--data-dir"])
-        .arg(data.join("data"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("SKYHOLD_ADMIN_PASSWORD", "load-admin-password")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("starting skyhold");
-    let url = format!("http://127.0.0.1:{port}");
-    let pid = child.id();
-    let mut server = Server {
-        name: "skyhold",
-        url,
-        pid,
-        pids: Vec::new(),
-        child: Some(child),
-        data,
-        start: Duration::ZERO,
-    };
-    wait_for_health(client, &server.url).await;
-    server.start = started.elapsed();
-    server
-}
 
 fn shared_dir() -> PathBuf {
     std::env::var_os("SKYHOLD_SHARED_DIR").map_or_else(
@@ -228,32 +137,9 @@ async fn start_reference(client: &reqwest::Client, script: &Path) -> Server {
     server
 }
 
-/// `VmRSS` of a process, in kB.
-fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kb| kb.parse().ok())
-        .unwrap_or(0)
-}
-
 struct Account {
     did: String,
     token: String,
-}
-
-async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: &Value) -> Value {
-    let mut request = client.post(url).json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("request sent");
-    let status = response.status();
-    let text = response.text().await.expect("response body");
-    assert!(status.is_success(), "{url}: {status} {text}");
-    serde_json::from_str(&text).expect("JSON response")
 }
 
 async fn create_account(client: &reqwest::Client, server: &Server, name: &str) -> Account {
@@ -468,10 +354,6 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn mb(kb: u64) -> String {
-    format!("{:.0} MB", kb as f64 / 1024.0)
-}
-
 fn writes(rate: &Rate, unit: &str) -> String {
     format!(
         "{:.0} {unit}/s, p50 {}, p99 {}",
@@ -599,22 +481,9 @@ fn rows(shape: &'static Shape, sky: &Results, reference: Option<&Results>) -> Ve
     rows
 }
 
-fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!("{cores} cores ({model}), Linux {}", kernel.trim())
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and gets the smoke run.
-    let args: Vec<String> = std::env::args().collect();
-    let full = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
+    let full = full_run();
     let shape = if full { &FULL } else { &SMOKE };
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -628,7 +497,7 @@ fn main() {
             .expect("HTTP client");
         eprintln!("skyhold binary: {}", skyhold_binary().display());
         let sky = {
-            let server = start_skyhold(&client).await;
+            let server = start_skyhold(&client, "load", &[], None).await;
             eprintln!("skyhold: pid {}", server.pid);
             measure(shape, &client, &server).await
         };

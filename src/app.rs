@@ -88,6 +88,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
             let state = RelayState {
                 relay,
                 admin_password: admin_password.clone(),
+                tail: Default::default(),
             };
             let address = relay_listener.local_addr()?;
             println!("skyhold relay listening on http://{address}");
@@ -115,6 +116,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         plc: plc_directory,
         admin_password,
         backups: crate::backup::Backups::new(store.clone(), config.data_dir.clone()),
+        pds_tail: Default::default(),
         tls: tls.clone(),
         proxies: config.trusted_proxies.clone(),
     };

@@ -26,6 +26,7 @@ mod plc;
 mod redirect;
 mod relay;
 mod subscribe;
+mod tail;
 mod well_known;
 
 pub use forwarded::{PeerAddr, TrustedProxies};
@@ -61,6 +62,8 @@ pub struct AppState {
     pub proxies: TrustedProxies,
     /// Online backups (`POST /admin/backup`).
     pub backups: crate::backup::Backups,
+    /// The newest frames of the PDS's stream, shared by its subscribers.
+    pub pds_tail: std::sync::Arc<subscribe::Tail>,
 }
 
 /// Every route of the main listener.

@@ -23,6 +23,8 @@ use crate::relay::{Relay, RelayError};
 pub struct RelayState {
     pub relay: Relay,
     pub admin_password: Secret,
+    /// The newest frames of the relay's stream, shared by its subscribers.
+    pub tail: std::sync::Arc<super::subscribe::Tail>,
 }
 
 impl From<RelayError> for XrpcError {
@@ -78,7 +80,12 @@ pub fn router(state: RelayState) -> Router {
 }
 
 async fn subscribe(State(state): State<RelayState>, request: Request) -> Response {
-    serve(RelayLog(state.relay.clone()), &state, request).await
+    serve(
+        RelayLog(state.relay.clone(), state.tail.clone()),
+        &state,
+        request,
+    )
+    .await
 }
 
 #[derive(Deserialize)]

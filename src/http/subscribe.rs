@@ -11,10 +11,13 @@ use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Request};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::SinkExt;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use tokio::sync::watch;
 
+pub use super::tail::{SharedFrames, Tail};
 use super::xrpc::{XrpcError, XrpcQuery};
 use crate::core::firehose::{
     InfoMessage, Message, StreamStart, encode_error_frame, encode_frame, replay_start,
@@ -30,6 +33,8 @@ const BATCH: usize = 500;
 
 /// A stored, sequenced event log a stream is served from.
 pub trait EventLog: Send + Sync + 'static {
+    /// The log's newest frames, shared by its subscribers (one per log, for the process's life).
+    fn tail(&self) -> &Tail;
     /// (oldest, newest) seq kept; (0, 0) when empty.
     fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>>;
     /// Frames with seq > `after`, at most `limit`.
@@ -78,16 +83,28 @@ pub async fn serve<L: EventLog, S: Send + Sync>(log: L, state: &S, request: Requ
     ws.on_upgrade(move |socket| stream(log, socket, params.cursor))
 }
 
-async fn send(socket: &mut WebSocket, frame: Vec<u8>) -> bool {
+async fn send(socket: &mut WebSocket, frame: Bytes) -> bool {
     matches!(
-        tokio::time::timeout(SEND_TIMEOUT, socket.send(WsMessage::Binary(frame.into()))).await,
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(WsMessage::Binary(frame))).await,
         Ok(Ok(()))
     )
 }
 
+/// Sends a batch of frames with one flush at the end (one write for many frames when the socket
+/// keeps up); false if the subscriber does not take them within the send timeout.
+async fn send_all(socket: &mut WebSocket, frames: SharedFrames) -> bool {
+    let sent = async {
+        for (_, frame) in frames {
+            socket.feed(WsMessage::Binary(frame)).await?;
+        }
+        socket.flush().await
+    };
+    matches!(tokio::time::timeout(SEND_TIMEOUT, sent).await, Ok(Ok(())))
+}
+
 async fn close_with(socket: &mut WebSocket, error: &str, message: &str) {
     if let Ok(frame) = encode_error_frame(error, Some(message)) {
-        let _ = send(socket, frame).await;
+        let _ = send(socket, frame.into()).await;
     }
     let _ = socket.send(WsMessage::Close(None)).await;
 }
@@ -109,7 +126,7 @@ async fn stream<L: EventLog>(log: L, mut socket: WebSocket, cursor: Option<u64>)
                 message: Some("Requested cursor exceeded limit. Possibly missing events".into()),
             });
             if let Ok(frame) = encode_frame(&info)
-                && !send(&mut socket, frame).await
+                && !send(&mut socket, frame.into()).await
             {
                 return;
             }
@@ -121,7 +138,11 @@ async fn stream<L: EventLog>(log: L, mut socket: WebSocket, cursor: Option<u64>)
         }
     };
     loop {
-        let batch = match log.after(position, BATCH).await {
+        let batch = match log
+            .tail()
+            .after(position, BATCH, |after, limit| log.after(after, limit))
+            .await
+        {
             Ok(batch) => batch,
             Err(e) => {
                 tracing::error!(error = %e, "event log read failed");
@@ -129,33 +150,32 @@ async fn stream<L: EventLog>(log: L, mut socket: WebSocket, cursor: Option<u64>)
             }
         };
         let caught_up = batch.len() < BATCH;
-        for (seq, frame) in batch {
-            if !send(&mut socket, frame).await {
+        if let Some((last, _)) = batch.last() {
+            let last = *last;
+            if !send_all(&mut socket, batch).await {
                 close_with(&mut socket, "ConsumerTooSlow", "Stream consumer too slow").await;
                 return;
             }
-            position = seq;
+            position = last;
         }
-        if !caught_up {
-            continue;
+        if caught_up && !wait_for_events(&mut notifications, &mut socket).await {
+            return;
         }
-        // Wait for new events, answering pings and noticing a client that went away.
-        loop {
-            tokio::select! {
-                changed = notifications.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                    break;
-                }
-                incoming = socket.recv() => match incoming {
-                    None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return,
-                    Some(Ok(_)) => {}
-                },
-                () = tokio::time::sleep(PING_INTERVAL) => {
-                    if socket.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
-                        return;
-                    }
+    }
+}
+
+/// Waits for new events, answering pings and noticing a client that went away (false then).
+async fn wait_for_events(notifications: &mut watch::Receiver<u64>, socket: &mut WebSocket) -> bool {
+    loop {
+        tokio::select! {
+            changed = notifications.changed() => return changed.is_ok(),
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return false,
+                Some(Ok(_)) => {}
+            },
+            () = tokio::time::sleep(PING_INTERVAL) => {
+                if socket.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                    return false;
                 }
             }
         }
@@ -163,9 +183,13 @@ async fn stream<L: EventLog>(log: L, mut socket: WebSocket, cursor: Option<u64>)
 }
 
 /// The PDS's own event log.
-pub struct PdsLog(pub crate::pds::Pds);
+pub struct PdsLog(pub crate::pds::Pds, pub std::sync::Arc<Tail>);
 
 impl EventLog for PdsLog {
+    fn tail(&self) -> &Tail {
+        &self.1
+    }
+
     fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>> {
         Box::pin(async move { self.0.seq_bounds().await.map_err(|e| e.to_string()) })
     }
@@ -185,9 +209,13 @@ impl EventLog for PdsLog {
 }
 
 /// The relay's merged event log.
-pub struct RelayLog(pub crate::relay::Relay);
+pub struct RelayLog(pub crate::relay::Relay, pub std::sync::Arc<Tail>);
 
 impl EventLog for RelayLog {
+    fn tail(&self) -> &Tail {
+        &self.1
+    }
+
     fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>> {
         Box::pin(async move { self.0.seq_bounds().await.map_err(|e| e.to_string()) })
     }
@@ -211,6 +239,6 @@ pub async fn subscribe_repos(
     axum::extract::State(state): axum::extract::State<super::AppState>,
     request: Request,
 ) -> Response {
-    let log = PdsLog(state.pds.clone());
+    let log = PdsLog(state.pds.clone(), state.pds_tail.clone());
     serve(log, &state, request).await
 }

@@ -68,12 +68,37 @@ pub struct Store {
     blobs: BlobFiles,
 }
 
+/// redb's page cache: an eighth of the machine's memory, between 16 MiB and redb's own default of
+/// 1 GiB. The default alone would let a database larger than a 1 GB Raspberry Pi's free memory grow
+/// the cache under read load until the system swaps; an eighth leaves the rest to the kernel's file
+/// cache, which serves redb's reads just as well.
+fn cache_bytes(total_memory: Option<u64>) -> usize {
+    const MIN: u64 = 16 << 20;
+    const MAX: u64 = 1 << 30;
+    let bytes = total_memory.map_or(MAX, |total| (total / 8).clamp(MIN, MAX));
+    usize::try_from(bytes).unwrap_or(usize::MAX)
+}
+
+/// `MemTotal` from `/proc/meminfo`, in bytes (None where there is no such file).
+fn total_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: u64 = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    kb.checked_mul(1024)
+}
+
 impl Store {
     /// Opens (or creates) the store in `data_dir`: `skyhold.redb` and `blobs/`.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let db = redb::Database::builder()
+            .set_cache_size(cache_bytes(total_memory()))
             .create(&path)
             .map_err(|e| match e {
                 redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Database(format!(
@@ -155,5 +180,28 @@ pub fn open_read_table<K: redb::Key + 'static, V: redb::Value + 'static>(
         Ok(t) => Ok(Some(t)),
         Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_cache_is_an_eighth_of_memory_within_bounds() {
+        const GIB: u64 = 1 << 30;
+        assert_eq!(cache_bytes(Some(GIB)), 128 << 20, "a 1 GB Pi");
+        assert_eq!(cache_bytes(Some(4 * GIB)), 512 << 20);
+        assert_eq!(
+            cache_bytes(Some(64 * GIB)),
+            1 << 30,
+            "never above redb's default"
+        );
+        assert_eq!(cache_bytes(Some(64 << 20)), 16 << 20, "never below 16 MiB");
+        assert_eq!(cache_bytes(None), 1 << 30, "unknown memory: redb's default");
+        assert!(
+            total_memory().is_some_and(|m| m > 0),
+            "Linux has /proc/meminfo"
+        );
     }
 }

@@ -1,0 +1,190 @@
+//! What the whole-server benchmarks share: starting the skyhold binary on 127.0.0.1 with its own
+//! data directory (killed by PID and removed on drop), free ports, health waits, a process's RSS, a
+//! JSON POST, and a one-line description of the machine. Each bench includes this with `mod support;`.
+
+#![allow(dead_code)] // Each bench uses a different part of it.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How long a server may take to answer `/xrpc/_health`.
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// The admin password of every skyhold node a bench starts.
+pub const ADMIN_PASSWORD: &str = "bench-admin-password";
+
+/// A server under test and how to stop it.
+pub struct Server {
+    pub name: &'static str,
+    pub url: String,
+    /// The process whose RSS is reported (the PDS itself, not a helper such as a mock PLC).
+    pub pid: u32,
+    /// Every other process started for it, killed by PID on drop.
+    pub pids: Vec<u32>,
+    pub child: Option<Child>,
+    pub data: PathBuf,
+    /// From spawn until `/xrpc/_health` answered.
+    pub start: Duration,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for pid in &self.pids {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// A fresh directory under the system's temp dir, unique to this process and call.
+pub fn temp_dir(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "skyhold-bench-{label}-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).expect("creating a temp dir");
+    dir
+}
+
+pub async fn wait_for_health(client: &reqwest::Client, url: &str) {
+    let started = Instant::now();
+    loop {
+        if let Ok(response) = client.get(format!("{url}/xrpc/_health")).send().await
+            && response.status().is_success()
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < START_TIMEOUT,
+            "{url} did not answer /xrpc/_health within {START_TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The binary cargo built for this bench (bench profile), unless `SKYHOLD_BIN` names another.
+pub fn skyhold_binary() -> PathBuf {
+    std::env::var_os("SKYHOLD_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_skyhold")),
+        PathBuf::from,
+    )
+}
+
+/// Starts `skyhold serve` on a fresh data directory and a free port, with `extra` flags. With
+/// `cpu`, the process (every thread it starts) runs on that one CPU only (`taskset`).
+pub async fn start_skyhold(
+    client: &reqwest::Client,
+    label: &str,
+    extra: &[&str],
+    cpu: Option<usize>,
+) -> Server {
+    let data = temp_dir(label);
+    let port = free_port();
+    let log = std::fs::File::create(data.join("server.log")).expect("log file");
+    let mut command = match cpu {
+        Some(cpu) => {
+            let mut c = Command::new("taskset");
+            c.args(["--cpu-list", &cpu.to_string()])
+                .arg(skyhold_binary());
+            c
+        }
+        None => Command::new(skyhold_binary()),
+    };
+    let started = Instant::now();
+    let child = command
+        .args(["serve", "--data-dir"])
+        .arg(data.join("data"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .env("SKYHOLD_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("starting skyhold");
+    let pid = child.id();
+    let mut server = Server {
+        name: "skyhold",
+        url: format!("http://127.0.0.1:{port}"),
+        pid,
+        pids: Vec::new(),
+        child: Some(child),
+        data,
+        start: Duration::ZERO,
+    };
+    wait_for_health(client, &server.url).await;
+    server.start = started.elapsed();
+    server
+}
+
+/// True when `taskset` can pin a process here.
+pub fn can_pin() -> bool {
+    Command::new("taskset")
+        .args(["--cpu-list", "0", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `VmRSS` of a process, in kB.
+pub fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kb| kb.parse().ok())
+        .unwrap_or(0)
+}
+
+/// POSTs JSON and returns the JSON answer (null for an empty body); any failure ends the bench with the server's words.
+pub async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: &Value) -> Value {
+    let mut request = client.post(url).json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    let text = response.text().await.expect("response body");
+    assert!(status.is_success(), "{url}: {status} {text}");
+    if text.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_str(&text).expect("JSON response")
+}
+
+pub fn mb(kb: u64) -> String {
+    format!("{:.0} MiB", kb as f64 / 1024.0)
+}
+
+/// One line naming the CPU, its core count and the kernel.
+pub fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cores} cores ({model}), Linux {}", kernel.trim())
+}
+
+/// `cargo bench` passes `--bench`; `cargo test --benches` and `-- --test` get the smoke run.
+pub fn full_run() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test")
+}
