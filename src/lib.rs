@@ -5,6 +5,7 @@
 //! the binary itself. See `docs/ARCHITECTURE.md` for the module map.
 
 mod app;
+mod appview;
 pub mod cli;
 mod clock;
 mod config;

@@ -1,0 +1,127 @@
+//! Indexing a whole repo: after `#sync` (the relay replaced its copy) and on a first start over a
+//! log that no longer holds every event. The export comes from the event source (already verified
+//! by the relay, or the local PDS's own); its records are compared with what is indexed for the
+//! account, so records that are gone are removed, changed ones reindexed and unchanged ones left.
+//!
+//! Spec: <https://atproto.com/specs/sync#reliable-repository-synchronization>.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+
+use super::consumer::PreparedOp;
+use super::index::{Action, Index, RecordOp};
+use super::{Appview, AppviewError, EventSource, records};
+use crate::core::mst::{ExportItem, Mst};
+use crate::core::repo::load_car;
+
+/// The indexed records of a repo export: (collection, rkey, cid, bytes).
+pub fn repo_records(car: &[u8]) -> Result<(String, Vec<PreparedOp>), String> {
+    let repo = load_car(car).map_err(|e| format!("export: {e}"))?;
+    let mut tree = Mst::load(&repo.blocks, repo.commit.data).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    tree.walk_export(&repo.blocks, &mut |item| {
+        if let ExportItem::Record(key, cid) = item {
+            let key = String::from_utf8_lossy(key);
+            if let Some((collection, rkey)) = key.split_once('/')
+                && records::INDEXED.contains(&collection)
+            {
+                out.push(PreparedOp {
+                    collection: collection.to_owned(),
+                    rkey: rkey.to_owned(),
+                    action: Action::Update,
+                    cid: Some(*cid),
+                    record: repo.blocks.get(cid).map(<[u8]>::to_vec),
+                });
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    Ok((repo.commit.did.clone(), out))
+}
+
+/// Makes the index of `did` match `records`; returns how many records were (re)indexed.
+pub fn apply_repo(
+    ix: &mut Index<'_>,
+    did: &str,
+    records: &[PreparedOp],
+) -> Result<usize, crate::store::StoreError> {
+    let (actor, _) = ix.ensure_actor(did)?;
+    let present: HashSet<(&str, &str)> = records
+        .iter()
+        .map(|r| (r.collection.as_str(), r.rkey.as_str()))
+        .collect();
+    for (collection, rkey) in ix.indexed_records(actor)? {
+        if !present.contains(&(collection, rkey.as_str())) {
+            ix.remove(actor, collection, &rkey, true)?;
+        }
+    }
+    // Graph records first, so gates and list rules see them when posts are indexed.
+    let order = |c: &str| match c {
+        records::POST => 2,
+        records::THREADGATE | records::POSTGATE => 1,
+        _ => 0,
+    };
+    let mut sorted: Vec<&PreparedOp> = records.iter().collect();
+    sorted.sort_by_key(|r| order(&r.collection));
+    let mut indexed = 0;
+    for op in sorted {
+        if op.cid.is_some() && ix.indexed_cid(actor, &op.collection, &op.rkey)? == op.cid {
+            continue;
+        }
+        ix.apply(&RecordOp {
+            did,
+            collection: &op.collection,
+            rkey: &op.rkey,
+            action: Action::Update,
+            cid: op.cid,
+            record: op.record.as_deref(),
+        })?;
+        indexed += 1;
+    }
+    Ok(indexed)
+}
+
+impl Appview {
+    /// Fetches `did`'s repo from `source` and indexes it whole.
+    pub(super) async fn backfill_repo(
+        &self,
+        source: &dyn EventSource,
+        did: &str,
+    ) -> Result<usize, AppviewError> {
+        let car = source
+            .export_repo(did)
+            .await
+            .map_err(AppviewError::Upstream)?;
+        let (repo_did, records) = tokio::task::spawn_blocking(move || repo_records(&car))
+            .await
+            .map_err(|e| AppviewError::Internal(e.to_string()))?
+            .map_err(AppviewError::Upstream)?;
+        if repo_did != did {
+            return Err(AppviewError::Upstream(format!(
+                "export of {did} is for {repo_did}"
+            )));
+        }
+        let did_owned = did.to_owned();
+        let now = u64::try_from(crate::clock::now_micros()).unwrap_or(0);
+        let indexed = self
+            .store()
+            .write(move |txn| {
+                let mut ix = Index::open(txn, now)?;
+                let indexed = apply_repo(&mut ix, &did_owned, &records)?;
+                Ok(Ok::<_, AppviewError>(indexed))
+            })
+            .await?;
+        self.inner
+            .counters
+            .backfills
+            .fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .counters
+            .records
+            .fetch_add(indexed as u64, Ordering::Relaxed);
+        self.queue_identity(did.to_owned()).await;
+        tracing::debug!(%did, indexed, "repo backfilled");
+        Ok(indexed)
+    }
+}
