@@ -89,6 +89,14 @@ fn skipped(ctx: &Ctx<'_>, n: &Stored, priority: bool) -> Result<bool, AppviewErr
     if priority && rel.following.is_none() {
         return Ok(true);
     }
+    // A notification about a post that is gone (deleted, taken down, hidden) goes with it.
+    if let Some(subject) = &n.row.reason_subject
+        && let Some((collection, post)) = read::ref_of_uri(ctx.t, subject)?
+        && collection == records::POST
+        && ctx.post_view(&post, 2)?.is_none()
+    {
+        return Ok(true);
+    }
     if n.code == NOTIF_POST {
         let post = RefRow {
             actor: n.author,
