@@ -3,10 +3,18 @@
 //! by the relay, or the local PDS's own); its records are compared with what is indexed for the
 //! account, so records that are gone are removed, changed ones reindexed and unchanged ones left.
 //!
+//! A backfill that fails (the source is busy replacing its copy, a host is unreachable) is tried
+//! again a few times at once, then remembered in `appview.pending_backfills` and retried every
+//! [`RETRY_INTERVAL`] until it succeeds, so a failed fetch never loses records.
+//!
 //! Spec: <https://atproto.com/specs/sync#reliable-repository-synchronization>.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use redb::ReadableTable;
 
 use super::consumer::PreparedOp;
 use super::index::{Action, Index, RecordOp};
@@ -15,7 +23,8 @@ use crate::core::mst::{ExportItem, Mst};
 use crate::core::repo::load_car;
 
 /// The indexed records of a repo export: (collection, rkey, cid, bytes).
-pub fn repo_records(car: &[u8]) -> Result<(String, Vec<PreparedOp>), String> {
+/// The DID, rev and indexed records of a repo export.
+pub fn repo_records(car: &[u8]) -> Result<(String, String, Vec<PreparedOp>), String> {
     let repo = load_car(car).map_err(|e| format!("export: {e}"))?;
     let mut tree = Mst::load(&repo.blocks, repo.commit.data).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
@@ -37,16 +46,22 @@ pub fn repo_records(car: &[u8]) -> Result<(String, Vec<PreparedOp>), String> {
         Ok(())
     })
     .map_err(|e| e.to_string())?;
-    Ok((repo.commit.did.clone(), out))
+    Ok((repo.commit.did.clone(), repo.commit.rev().to_owned(), out))
 }
 
-/// Makes the index of `did` match `records`; returns how many records were (re)indexed.
+/// Makes the index of `did` match `records` (the repo at `rev`); returns how many records were
+/// (re)indexed. A snapshot older than what is already indexed is ignored: a copy that lags behind
+/// the stream must not undo newer commits.
 pub fn apply_repo(
     ix: &mut Index<'_>,
     did: &str,
+    rev: &str,
     records: &[PreparedOp],
 ) -> Result<usize, crate::store::StoreError> {
     let (actor, _) = ix.ensure_actor(did)?;
+    if !rev.is_empty() && !ix.advance_rev(actor, rev)? {
+        return Ok(0);
+    }
     let present: HashSet<(&str, &str)> = records
         .iter()
         .map(|r| (r.collection.as_str(), r.rkey.as_str()))
@@ -82,7 +97,83 @@ pub fn apply_repo(
     Ok(indexed)
 }
 
+/// Attempts made at once before a backfill is deferred.
+const IMMEDIATE_ATTEMPTS: u32 = 3;
+/// How often deferred backfills are retried.
+const RETRY_INTERVAL: Duration = Duration::from_secs(5);
+/// Deferred backfills retried per round.
+const RETRY_BATCH: usize = 100;
+
 impl Appview {
+    /// Backfills `did`, retrying at once a few times; on failure the repo is remembered and
+    /// retried in the background. Fails only when the store fails.
+    pub(super) async fn backfill_or_defer(
+        &self,
+        source: &dyn EventSource,
+        did: &str,
+    ) -> Result<(), AppviewError> {
+        let mut wait = Duration::from_millis(100);
+        let mut last = None;
+        for _ in 0..IMMEDIATE_ATTEMPTS {
+            match self.backfill_repo(source, did).await {
+                Ok(_) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(wait).await;
+            wait *= 4;
+        }
+        if let Some(e) = last {
+            tracing::warn!(%did, error = %e, "backfill failed; it will be retried");
+        }
+        let did = did.to_owned();
+        let now = u64::try_from(crate::clock::now_micros()).unwrap_or(0);
+        self.store()
+            .write(move |txn| {
+                let mut table = txn.open_table(super::tables::PENDING_BACKFILLS)?;
+                if table.get(did.as_str())?.is_none() {
+                    table.insert(did.as_str(), now)?;
+                }
+                Ok(Ok::<_, AppviewError>(()))
+            })
+            .await
+    }
+
+    /// Retries deferred backfills for as long as the process runs.
+    pub(super) async fn retry_backfills(&self, source: Arc<dyn EventSource>) {
+        loop {
+            tokio::time::sleep(RETRY_INTERVAL).await;
+            let pending = self
+                .read_view(|t| {
+                    let mut out = Vec::new();
+                    for row in t.pending_backfills.range::<&str>(..)?.take(RETRY_BATCH) {
+                        out.push(row?.0.value().to_owned());
+                    }
+                    Ok(out)
+                })
+                .await;
+            let Ok(pending) = pending else {
+                continue;
+            };
+            for did in pending {
+                if self.backfill_repo(source.as_ref(), &did).await.is_err() {
+                    continue;
+                }
+                let done = did.clone();
+                let removed = self
+                    .store()
+                    .write(move |txn| {
+                        txn.open_table(super::tables::PENDING_BACKFILLS)?
+                            .remove(done.as_str())?;
+                        Ok(Ok::<_, AppviewError>(()))
+                    })
+                    .await;
+                if let Err(e) = removed {
+                    tracing::warn!(%did, error = %e, "clearing a retried backfill failed");
+                }
+            }
+        }
+    }
+
     /// Fetches `did`'s repo from `source` and indexes it whole.
     pub(super) async fn backfill_repo(
         &self,
@@ -93,7 +184,7 @@ impl Appview {
             .export_repo(did)
             .await
             .map_err(AppviewError::Upstream)?;
-        let (repo_did, records) = tokio::task::spawn_blocking(move || repo_records(&car))
+        let (repo_did, rev, records) = tokio::task::spawn_blocking(move || repo_records(&car))
             .await
             .map_err(|e| AppviewError::Internal(e.to_string()))?
             .map_err(AppviewError::Upstream)?;
@@ -108,7 +199,7 @@ impl Appview {
             .store()
             .write(move |txn| {
                 let mut ix = Index::open(txn, now)?;
-                let indexed = apply_repo(&mut ix, &did_owned, &records)?;
+                let indexed = apply_repo(&mut ix, &did_owned, &rev, &records)?;
                 Ok(Ok::<_, AppviewError>(indexed))
             })
             .await?;

@@ -22,6 +22,7 @@ pub const BATCH: usize = 200;
 pub enum Prepared {
     Records {
         did: String,
+        rev: String,
         ops: Vec<PreparedOp>,
     },
     Account {
@@ -81,6 +82,7 @@ pub fn prepare(frame: &[u8]) -> Option<Prepared> {
                 .collect();
             Some(Prepared::Records {
                 did: commit.repo,
+                rev: commit.rev,
                 ops,
             })
         }
@@ -106,10 +108,14 @@ pub fn apply_prepared(
     let mut check = Vec::new();
     for event in events {
         match event {
-            Prepared::Records { did, ops } => {
-                let (_, new) = ix.ensure_actor(did)?;
+            Prepared::Records { did, rev, ops } => {
+                let (actor, new) = ix.ensure_actor(did)?;
                 if new {
                     check.push(did.clone());
+                }
+                // A commit the index already holds (through a newer repo snapshot) is skipped.
+                if !ix.advance_rev(actor, rev)? {
+                    continue;
                 }
                 for op in ops {
                     ix.apply(&RecordOp {
@@ -154,6 +160,9 @@ impl Appview {
 
     /// Follows `source` for as long as the process runs, backing off after failures.
     pub(super) async fn follow(&self, source: Arc<dyn EventSource>) {
+        let retry = self.clone();
+        let retry_source = source.clone();
+        tokio::spawn(async move { retry.retry_backfills(retry_source).await });
         loop {
             match self.follow_once(source.as_ref()).await {
                 Ok(()) => return,
@@ -203,9 +212,7 @@ impl Appview {
                     .await
                     .map_err(AppviewError::Internal)?;
                 for did in dids {
-                    if let Err(e) = self.backfill_repo(source, &did).await {
-                        tracing::warn!(%did, error = %e, "backfill failed");
-                    }
+                    self.backfill_or_defer(source, &did).await?;
                 }
                 match next {
                     Some(n) => cursor = Some(n),
@@ -257,9 +264,7 @@ impl Appview {
                         self.write_events(std::mem::take(&mut pending), key, at)
                             .await?;
                     }
-                    if let Err(e) = self.backfill_repo(source, &did).await {
-                        tracing::warn!(%did, error = %e, "backfill after #sync failed");
-                    }
+                    self.backfill_or_defer(source, &did).await?;
                     self.save_cursor(key, seq).await?;
                 }
                 Some(event) => {

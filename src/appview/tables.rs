@@ -13,7 +13,9 @@ macro_rules! tables {
     ($($(#[$doc:meta])* $field:ident: $def:ident = $name:literal => $k:ty, $v:ty;)*) => {
         $($(#[$doc])* pub const $def: TableDefinition<$k, $v> = TableDefinition::new($name);)*
 
-        /// Every table, opened once for a write job (redb refuses to open one table twice).
+        /// Every table, opened once for a write job (redb refuses to open one table twice; some
+        /// tables are written through their own small jobs instead).
+        #[allow(dead_code)]
         pub struct WriteTables<'t> {
             $(pub $field: redb::Table<'t, $k, $v>,)*
         }
@@ -138,6 +140,10 @@ tables! {
     thread_mutes: THREAD_MUTES = "appview.thread_mutes" => (u64, u64, &'static str), ();
     /// (subject URI or DID, labeler DID, value) → [`super::rows::LabelRow`].
     labels: LABELS = "appview.labels" => (&'static str, &'static str, &'static str), &'static [u8];
+    /// Actor id → rev of the newest commit (or repo snapshot) indexed: older ones are skipped.
+    repo_revs: REPO_REVS = "appview.repo_revs" => u64, &'static str;
+    /// DID → time of the first failure: repos whose backfill failed and is retried.
+    pending_backfills: PENDING_BACKFILLS = "appview.pending_backfills" => &'static str, u64;
     /// Subject (DID or record URI) → takedown reference, set by the admin.
     takedowns: TAKEDOWNS = "appview.takedowns" => &'static str, &'static str;
 }

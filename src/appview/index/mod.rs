@@ -159,6 +159,19 @@ impl<'t> Index<'t> {
         Ok(())
     }
 
+    /// Records `rev` as the newest indexed for `actor`, unless an equal or newer one is already
+    /// indexed; returns whether it was newer (revs are TIDs, which sort as strings).
+    pub fn advance_rev(&mut self, actor: u64, rev: &str) -> Result<bool, StoreError> {
+        let newer = match self.t.repo_revs.get(actor)? {
+            Some(stored) => rev > stored.value(),
+            None => true,
+        };
+        if newer {
+            self.t.repo_revs.insert(actor, rev)?;
+        }
+        Ok(newer)
+    }
+
     /// The sort time of a record: its creation time, unless that claims to be later than now (a
     /// record cannot jump the queue by claiming a future time), as the reference's `sortAt`.
     pub fn sort_at(&self, created_at: i64) -> u64 {

@@ -2,6 +2,7 @@
 //! node) on 127.0.0.1.
 
 mod appview;
+mod appview_federation;
 mod atproto_api;
 mod pds_errors;
 mod plc_directory;
