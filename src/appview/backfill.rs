@@ -114,13 +114,16 @@ impl Appview {
     ) -> Result<(), AppviewError> {
         let mut wait = Duration::from_millis(100);
         let mut last = None;
-        for _ in 0..IMMEDIATE_ATTEMPTS {
+        for attempt in 1..=IMMEDIATE_ATTEMPTS {
             match self.backfill_repo(source, did).await {
                 Ok(_) => return Ok(()),
                 Err(e) => last = Some(e),
             }
-            tokio::time::sleep(wait).await;
-            wait *= 4;
+            // No wait after the last attempt: the indexer is blocked while this runs.
+            if attempt < IMMEDIATE_ATTEMPTS {
+                tokio::time::sleep(wait).await;
+                wait *= 4;
+            }
         }
         if let Some(e) = last {
             tracing::warn!(%did, error = %e, "backfill failed; it will be retried");

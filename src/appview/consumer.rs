@@ -15,8 +15,9 @@ use crate::core::firehose::{Frame, Message, decode_frame};
 use crate::core::mst::MemoryBlocks;
 
 /// Events read (and indexed in one transaction) per batch: bounds the writer-thread time one
-/// batch takes, during which PDS writes wait.
-pub const BATCH: usize = 200;
+/// batch takes, during which PDS writes wait (at most about 0.1 s on 2 cores with a million-like
+/// index, from the benchmark in docs/PERFORMANCE.md); live, batches are as small as what arrived.
+pub const BATCH: usize = 1000;
 
 /// One decoded event, ready for the writer thread.
 pub enum Prepared {

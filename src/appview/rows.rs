@@ -20,7 +20,9 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
 /// A record named by (actor id, rkey); its collection is known from the table it sits in.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RefRow {
+    #[serde(rename = "a")]
     pub actor: u64,
+    #[serde(rename = "r")]
     pub rkey: String,
 }
 
@@ -75,39 +77,55 @@ pub const FLAG_INVALID_REPLY: u8 = 128;
 /// The record a post embeds (a quote, or a feed, list, starter pack or labeler card).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EmbedRow {
+    #[serde(rename = "c")]
     pub collection: String,
+    #[serde(rename = "t")]
     pub target: RefRow,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PostRow {
+    #[serde(rename = "c")]
     pub cid: Cid,
     #[serde(with = "serde_bytes")]
+    #[serde(rename = "v")]
     pub record: Vec<u8>,
+    #[serde(rename = "t")]
     pub sort_at: u64,
+    #[serde(rename = "rr")]
     pub reply_root: Option<RefRow>,
+    #[serde(rename = "rp")]
     pub reply_parent: Option<RefRow>,
+    #[serde(rename = "e")]
     pub embed: Option<EmbedRow>,
+    #[serde(rename = "f")]
     pub flags: u8,
     /// Who was notified about this post (to remove the notifications with it).
+    #[serde(rename = "n")]
     pub notified: Vec<u64>,
 }
 
 /// A like or repost.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InteractionRow {
+    #[serde(rename = "k")]
     pub kind: u8,
+    #[serde(rename = "s")]
     pub subject: RefRow,
-    pub subject_cid: String,
+    #[serde(rename = "c")]
     pub cid: Cid,
+    #[serde(rename = "t")]
     pub sort_at: u64,
 }
 
 /// A follow or block.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EdgeRow {
+    #[serde(rename = "s")]
     pub subject: u64,
+    #[serde(rename = "c")]
     pub cid: Cid,
+    #[serde(rename = "t")]
     pub sort_at: u64,
 }
 
@@ -123,8 +141,11 @@ pub struct ListRow {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ListItemRow {
+    #[serde(rename = "l")]
     pub list: RefRow,
+    #[serde(rename = "s")]
     pub subject: u64,
+    #[serde(rename = "t")]
     pub sort_at: u64,
 }
 
@@ -212,11 +233,15 @@ impl Reason {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NotificationRow {
+    #[serde(rename = "r")]
     pub reason: u8,
+    #[serde(rename = "s")]
     pub reason_subject: Option<String>,
+    #[serde(rename = "c")]
     pub cid: Cid,
     /// The record (likes, reposts, follows); posts are read from `POSTS`.
     #[serde(with = "serde_bytes")]
+    #[serde(rename = "v")]
     pub record: Vec<u8>,
 }
 

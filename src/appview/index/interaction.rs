@@ -26,7 +26,6 @@ impl Index<'_> {
         let row = InteractionRow {
             kind: kind.byte(),
             subject: subject.clone(),
-            subject_cid: like.subject.cid.clone(),
             cid: new.cid,
             sort_at,
         };
@@ -107,7 +106,6 @@ impl Index<'_> {
         let row = InteractionRow {
             kind: Kind::Post.byte(),
             subject: subject.clone(),
-            subject_cid: repost.subject.cid.clone(),
             cid: new.cid,
             sort_at,
         };
