@@ -272,12 +272,18 @@ impl Node {
     pub async fn start_in(data: &std::path::Path, port: u16, extra: &[&str]) -> Node {
         let admin_password = "test-admin-password".to_owned();
         let lexicons = crate::fixtures::shared_dir().join("lexicons");
-        let child = skyhold()
+        let mut command = skyhold();
+        command
             .args(["serve", "--data-dir"])
             .arg(data)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--lexicon-dir")
-            .arg(&lexicons)
+            .arg(&lexicons);
+        // The relay's default port (the PDS's plus one) may belong to another test's node.
+        if !extra.contains(&"--relay-listen") {
+            command.args(["--relay-listen", &format!("127.0.0.1:{}", free_port())]);
+        }
+        let child = command
             .args(extra)
             .env("SKYHOLD_ADMIN_PASSWORD", &admin_password)
             .env("RUST_LOG", "warn")

@@ -3,6 +3,7 @@
 
 mod appview;
 mod appview_federation;
+mod appview_labels;
 mod atproto_api;
 mod pds_errors;
 mod plc_directory;
