@@ -20,6 +20,8 @@
 mod actor;
 mod auth;
 mod backfill;
+#[doc(hidden)]
+pub mod bench_support;
 mod consumer;
 mod cursor;
 mod error;

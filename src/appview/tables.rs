@@ -38,6 +38,17 @@ macro_rules! tables {
             }
         }
 
+        /// (table name, stored bytes, metadata bytes, fragmented bytes) of every table.
+        pub fn table_stats(txn: &redb::ReadTransaction) -> Result<Vec<(&'static str, u64, u64, u64)>, redb::Error> {
+            use redb::ReadableTableMetadata;
+            let mut out = Vec::new();
+            $(
+                let stats = txn.open_table($def)?.stats()?;
+                out.push(($name, stats.stored_bytes(), stats.metadata_bytes(), stats.fragmented_bytes()));
+            )*
+            Ok(out)
+        }
+
         /// Creates every table, so read transactions can open them before the first index write.
         pub fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
             $(txn.open_table($def)?;)*
