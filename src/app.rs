@@ -13,6 +13,7 @@ use anyhow::Context;
 use futures_util::future::BoxFuture;
 use tokio::net::TcpListener;
 
+use crate::appview::{Appview, AppviewConfig, EventSource, RepoPage};
 use crate::config::{Config, Secret};
 use crate::core::lexicon::Catalog;
 use crate::http::{
@@ -68,6 +69,22 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
 
     spawn_background(pds.clone(), config.relay.retention_micros);
 
+    let appview = Appview::open(
+        store.clone(),
+        AppviewConfig {
+            service_did: config.service_did.as_str().to_owned(),
+            public_url: config.public_url.clone(),
+            local_mode: config.local_mode,
+            labelers: config.appview_labelers.clone(),
+        },
+        resolver.clone(),
+        http.clone(),
+    )
+    .await
+    .context("opening the App View")?;
+
+    // The App View indexes the relay's verified stream; without a relay, the local PDS's own log.
+    let mut appview_source: Arc<dyn EventSource> = Arc::new(PdsSource(pds.clone()));
     let relay_server = match config.relay_listen {
         Some(address) => {
             let relay_listener = TcpListener::bind(address)
@@ -85,6 +102,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
                 Some(local),
             );
             relay.start().await.context("starting the relay")?;
+            appview_source = Arc::new(RelaySource(relay.clone()));
             let state = RelayState {
                 relay,
                 admin_password: admin_password.clone(),
@@ -101,6 +119,8 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         None => None,
     };
 
+    appview.start(appview_source).await;
+
     let tls = if config.tls.enabled() {
         let policy: Arc<dyn HostPolicy> = Arc::new(HostedHandles { pds: pds.clone() });
         let tls = Tls::open(store.clone(), config.tls.clone(), policy)
@@ -113,6 +133,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
 
     let state = AppState {
         pds,
+        appview,
         plc: plc_directory,
         admin_password,
         backups: crate::backup::Backups::new(store.clone(), config.data_dir.clone()),
@@ -364,6 +385,111 @@ impl LocalSource for LocalPds {
 async fn grace_expired() {
     shutdown_signal().await;
     tokio::time::sleep(SHUTDOWN_GRACE).await;
+}
+
+/// Collects a streamed CAR export.
+async fn collect_car(
+    mut stream: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>,
+) -> Result<Vec<u8>, String> {
+    let mut car = Vec::new();
+    while let Some(chunk) = stream.recv().await {
+        car.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
+    }
+    Ok(car)
+}
+
+/// The relay's merged log, as the App View's event source.
+struct RelaySource(Relay);
+
+impl EventSource for RelaySource {
+    fn name(&self) -> &'static str {
+        "relay"
+    }
+
+    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>> {
+        Box::pin(async move { self.0.seq_bounds().await.map_err(|e| e.to_string()) })
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>> {
+        Box::pin(async move {
+            self.0
+                .events_after(after, limit)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn notifications(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.notifications()
+    }
+
+    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>> {
+        let did = did.to_owned();
+        Box::pin(async move {
+            let stream = self.0.repo_car(&did).await.map_err(|e| e.to_string())?;
+            collect_car(stream).await
+        })
+    }
+
+    fn list_repos(&self, cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, String>> {
+        Box::pin(async move {
+            let (repos, next) = self
+                .0
+                .list_repos(1000, cursor)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((repos.into_iter().map(|r| r.did).collect(), next))
+        })
+    }
+}
+
+/// The local PDS's log, as the App View's event source when no relay runs.
+struct PdsSource(Pds);
+
+impl EventSource for PdsSource {
+    fn name(&self) -> &'static str {
+        "pds"
+    }
+
+    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>> {
+        Box::pin(async move { self.0.seq_bounds().await.map_err(|e| e.to_string()) })
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>> {
+        Box::pin(async move {
+            self.0
+                .events_after(after, limit)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn notifications(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.commit_notifications()
+    }
+
+    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>> {
+        let did = did.to_owned();
+        Box::pin(async move {
+            let stream = self
+                .0
+                .export_repo(&did, None, Reader::Admin)
+                .await
+                .map_err(|e| e.to_string())?;
+            collect_car(stream).await
+        })
+    }
+
+    fn list_repos(&self, cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, String>> {
+        Box::pin(async move {
+            let (repos, next) = self
+                .0
+                .list_repos(1000, cursor.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((repos.into_iter().map(|r| r.did).collect(), next))
+        })
+    }
 }
 
 async fn shutdown_signal() {

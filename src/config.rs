@@ -51,10 +51,13 @@ pub struct ServeArgs {
     /// Whether createAccount needs an invite code (default: no locally, yes otherwise).
     #[arg(long, env = "SKYHOLD_INVITE_REQUIRED")]
     pub invite_required: Option<bool>,
-    /// App View used for app.bsky.* calls, as `did#service_id url` (default: none until the built-in
-    /// App View exists).
+    /// Another App View for app.bsky.* calls, as `did#service_id url` (default: the built-in App
+    /// View, `did:web:<host>#bsky_appview`).
     #[arg(long, env = "SKYHOLD_APPVIEW")]
     pub appview: Option<String>,
+    /// DIDs of labelers whose labels the built-in App View applies (comma separated).
+    #[arg(long, env = "SKYHOLD_APPVIEW_LABELERS", value_delimiter = ',')]
+    pub appview_labelers: Vec<String>,
     /// Directory of Lexicon schema files (JSON, searched recursively) that records are validated
     /// against, e.g. a checkout of the official `lexicons/` folder. Without it, records of every type
     /// are accepted with `validationStatus: "unknown"`.
@@ -158,7 +161,10 @@ pub struct Config {
     /// Each starts with a dot.
     pub handle_domains: Vec<String>,
     pub invite_required: bool,
+    /// Another App View to proxy app.bsky.* to (`None`: the built-in one).
     pub appview: Option<ServiceRef>,
+    /// Labelers the built-in App View follows.
+    pub appview_labelers: Vec<String>,
     pub local_mode: bool,
     pub lexicon_dir: Option<PathBuf>,
     /// Where the relay listens (`None`: no relay).
@@ -287,6 +293,13 @@ impl Config {
         if args.smtp_url.is_some() != args.smtp_from.is_some() {
             problems.push("--smtp-url and --smtp-from go together".into());
         }
+        let mut appview_labelers = Vec::new();
+        for did in &args.appview_labelers {
+            match Did::parse(did.trim()) {
+                Ok(did) => appview_labelers.push(did.to_string()),
+                Err(e) => problems.push(format!("--appview-labelers: {did:?} is not a DID: {e}")),
+            }
+        }
         let appview = match args.appview.as_deref().map(parse_service_ref) {
             Some(Ok(r)) => Some(r),
             Some(Err(e)) => {
@@ -324,6 +337,7 @@ impl Config {
             handle_domains,
             invite_required: args.invite_required.unwrap_or(!local_mode),
             appview,
+            appview_labelers,
             local_mode,
             lexicon_dir: args.lexicon_dir,
             relay_listen,

@@ -1,10 +1,12 @@
 //! skyhold: a whole small AT Protocol community in one binary.
 //!
 //! The crate is one package with two targets: this library, which holds every module, and a thin
-//! `main.rs`. Only [`core`] (the pure protocol) and [`cli::run`] are public; integration tests drive
-//! the binary itself. See `docs/ARCHITECTURE.md` for the module map.
+//! `main.rs`. Only [`core`] (the pure protocol) and [`cli::run`] are public (plus a hidden hook for
+//! `benches/appview.rs`); integration tests drive the binary itself. See `docs/ARCHITECTURE.md` for
+//! the module map.
 
 mod app;
+mod appview;
 mod backup;
 pub mod cli;
 mod clock;
@@ -18,3 +20,9 @@ mod relay;
 mod store;
 mod telemetry;
 mod tls;
+
+/// Not an API: the App View's hooks for `benches/appview.rs`. A bench target is a separate crate
+/// that can only reach public items, and re-exporting this one facade keeps the App View itself
+/// private (the alternative, making `appview` public, would expose every view and table).
+#[doc(hidden)]
+pub use appview::bench_support as appview_bench;

@@ -10,6 +10,7 @@ pub mod data;
 pub mod did_document;
 pub mod firehose;
 pub mod jwt;
+pub mod label;
 pub mod lexicon;
 pub mod mst;
 pub mod plc;

@@ -1,10 +1,12 @@
-//! `app.bsky.*` calls the PDS answers itself (preferences), and the proxy for everything it does not
+//! `app.bsky.*` calls the PDS answers itself (preferences), the gate that sends App View calls to
+//! the built-in App View or to another one, and the proxy for everything this server does not
 //! serve.
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -49,6 +51,37 @@ pub async fn put_preferences(
     Ok(())
 }
 
+/// Whether a call goes to another App View: the caller names one with `atproto-proxy`, or the
+/// operator configured one with `--appview`. The built-in App View is `<service DID>#bsky_appview`.
+fn proxied_elsewhere(state: &AppState, proxy_header: Option<&str>) -> bool {
+    let own = format!("{}#bsky_appview", state.appview.config().service_did);
+    match proxy_header {
+        Some(header) => header != own,
+        None => state
+            .pds
+            .config()
+            .appview
+            .as_ref()
+            .is_some_and(|a| a.did_ref != own),
+    }
+}
+
+/// In front of the built-in App View's routes: calls meant for another service are proxied.
+pub async fn appview_gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let header = request
+        .headers()
+        .get("atproto-proxy")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if proxied_elsewhere(&state, header.as_deref()) {
+        return match proxy(State(state), request).await {
+            Ok(response) => response,
+            Err(e) => e.into_response(),
+        };
+    }
+    next.run(request).await
+}
+
 /// Any `/xrpc/<nsid>` this server does not implement: proxied to the service the caller names (or
 /// the configured App View), as the reference PDS does.
 pub async fn proxy(State(state): State<AppState>, request: Request) -> Result<Response, XrpcError> {
@@ -72,10 +105,13 @@ pub async fn proxy(State(state): State<AppState>, request: Request) -> Result<Re
         .get("atproto-proxy")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    if proxy_header.is_none() && state.pds.config().appview.is_none() {
-        return Err(XrpcError::invalid_request(format!(
-            "No service configured for {nsid}"
-        )));
+    if !proxied_elsewhere(&state, proxy_header.as_deref()) {
+        // The built-in App View is the target and does not serve this method.
+        return Err(XrpcError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "MethodNotImplemented",
+            "Method Not Implemented",
+        ));
     }
     let (mut parts, body) = request.into_parts();
     let AccessAuth(caller) =

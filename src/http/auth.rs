@@ -238,3 +238,54 @@ impl FromRequestParts<AppState> for SyncReader {
         })
     }
 }
+
+/// The viewer of an App View call: nobody (no `Authorization`), an account of this PDS (a session
+/// token: the built-in App View answers its own PDS's users in-process), or an account whose PDS
+/// proxied the call with an inter-service token addressed to the App View (checked by
+/// `Appview::verify_service_token` for the method called). An invalid token is an error, never a
+/// silent downgrade to an anonymous read.
+pub struct AppviewViewer(pub Option<String>);
+
+impl FromRequestParts<AppState> for AppviewViewer {
+    type Rejection = XrpcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(token) = bearer(parts)? else {
+            return Ok(AppviewViewer(None));
+        };
+        let session = crate::core::jwt::parse(token)
+            .ok()
+            .is_some_and(|t| t.header.typ.as_deref() == Some("at+jwt"));
+        if session {
+            return Ok(AppviewViewer(Some(state.pds.verify_access(token)?.did)));
+        }
+        let method = parts
+            .uri
+            .path()
+            .strip_prefix("/xrpc/")
+            .unwrap_or_default()
+            .to_owned();
+        let issuer = state.appview.verify_service_token(token, &method).await?;
+        Ok(AppviewViewer(Some(issuer)))
+    }
+}
+
+/// An App View call that needs a viewer.
+pub struct RequiredViewer(pub String);
+
+impl FromRequestParts<AppState> for RequiredViewer {
+    type Rejection = XrpcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match AppviewViewer::from_request_parts(parts, state).await? {
+            AppviewViewer(Some(did)) => Ok(RequiredViewer(did)),
+            AppviewViewer(None) => Err(missing()),
+        }
+    }
+}

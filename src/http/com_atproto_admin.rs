@@ -13,6 +13,7 @@ use super::AppState;
 use super::auth::AdminAuth;
 use super::com_atproto_server::invite_json;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
+use crate::appview::{AppviewStatusAttr, SubjectStatusInput, SubjectStatusParams};
 use crate::core::syntax::{AtUri, Did};
 use crate::pds::{AdminAccount, Moderation};
 
@@ -146,6 +147,13 @@ enum Subject {
 }
 
 impl Subject {
+    /// The account the subject belongs to.
+    fn did(&self) -> &str {
+        match self {
+            Subject::Repo(did) | Subject::Record { did, .. } | Subject::Blob { did, .. } => did,
+        }
+    }
+
     fn from_json(value: &Value) -> Result<Subject, XrpcError> {
         let text = |field: &str| value.get(field).and_then(Value::as_str).map(str::to_owned);
         match value.get("$type").and_then(Value::as_str) {
@@ -238,6 +246,31 @@ pub async fn update_subject_status(
     XrpcJson(input): XrpcJson<UpdateSubjectStatusInput>,
 ) -> Result<Json<Value>, XrpcError> {
     let subject = Subject::from_json(&input.subject)?;
+    let appview_input = || SubjectStatusInput {
+        subject: input.subject.clone(),
+        takedown: input.takedown.as_ref().map(|t| AppviewStatusAttr {
+            applied: t.applied,
+            reference: t.reference.clone(),
+        }),
+    };
+    if state.pds.admin_account(subject.did()).await?.is_none() {
+        // Content from another PDS: only the App View shows it here, so only it takes it down.
+        if matches!(subject, Subject::Blob { .. }) || input.deactivated.is_some() {
+            return Err(XrpcError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "NotFound",
+                "Account not found",
+            ));
+        }
+        return Ok(Json(
+            state.appview.update_subject_status(appview_input()).await?,
+        ));
+    }
+    if input.takedown.is_some() && !matches!(subject, Subject::Blob { .. }) {
+        // The App View hides it at once, not only when the relay passes the account's new status on
+        // (records taken down at the PDS produce no event at all).
+        state.appview.update_subject_status(appview_input()).await?;
+    }
     if let Some(takedown) = &input.takedown {
         let reference = takedown.applied.then(|| {
             takedown
@@ -309,6 +342,16 @@ pub async fn get_subject_status(
         (Some(did), None, None) => Subject::Repo(did.clone()),
         _ => return Err(XrpcError::invalid_request("Give did, uri, or did and blob")),
     };
+    if !matches!(subject, Subject::Blob { .. })
+        && state.pds.admin_account(subject.did()).await?.is_none()
+    {
+        // Content from another PDS: its status here is the App View's.
+        let params = SubjectStatusParams {
+            did: params.did,
+            uri: params.uri,
+        };
+        return Ok(Json(state.appview.get_subject_status(params).await?));
+    }
     let not_found = || {
         XrpcError::new(
             axum::http::StatusCode::NOT_FOUND,

@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 
 use super::xrpc::XrpcError;
+use crate::appview::AppviewError;
 use crate::identity::PlcDirectoryError;
 use crate::pds::PdsError;
 
@@ -66,6 +67,25 @@ impl From<PlcDirectoryError> for XrpcError {
                 XrpcError::invalid_request(e.to_string())
             }
             PlcDirectoryError::Store(s) => XrpcError::internal(s),
+        }
+    }
+}
+
+impl From<AppviewError> for XrpcError {
+    fn from(e: AppviewError) -> Self {
+        match e {
+            AppviewError::InvalidRequest(m) => XrpcError::invalid_request(m),
+            AppviewError::Named { error, message } => {
+                XrpcError::new(StatusCode::BAD_REQUEST, error, message)
+            }
+            AppviewError::Auth { error, message } => {
+                XrpcError::new(StatusCode::UNAUTHORIZED, error, message)
+            }
+            AppviewError::Upstream(m) => {
+                tracing::warn!(error = %m, "upstream failure");
+                XrpcError::new(StatusCode::BAD_GATEWAY, "UpstreamFailure", m)
+            }
+            AppviewError::Internal(m) => XrpcError::internal(m),
         }
     }
 }

@@ -9,6 +9,11 @@
 
 mod account;
 mod app_bsky;
+mod app_bsky_actor;
+mod app_bsky_feed;
+mod app_bsky_graph;
+mod app_bsky_labeler;
+mod app_bsky_notification;
 mod auth;
 mod backup;
 mod com_atproto_admin;
@@ -40,6 +45,7 @@ use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
 
+use crate::appview::Appview;
 use crate::config::Secret;
 use crate::identity::PlcDirectory;
 use crate::pds::Pds;
@@ -54,6 +60,7 @@ const MAX_JSON_BODY: usize = 150 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub pds: Pds,
+    pub appview: Appview,
     pub plc: Option<PlcDirectory>,
     pub admin_password: Secret,
     /// TLS, when this node terminates it (for the admin status).
@@ -64,6 +71,197 @@ pub struct AppState {
     pub backups: crate::backup::Backups,
     /// The newest frames of the PDS's stream, shared by its subscribers.
     pub pds_tail: std::sync::Arc<subscribe::Tail>,
+}
+
+/// The built-in App View's routes. A call that names another App View (`atproto-proxy`, or a
+/// configured `--appview`) is proxied instead, by [`app_bsky::appview_gate`].
+fn appview_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/xrpc/app.bsky.actor.getProfile",
+            get(app_bsky_actor::get_profile),
+        )
+        .route(
+            "/xrpc/app.bsky.actor.getProfiles",
+            get(app_bsky_actor::get_profiles),
+        )
+        .route(
+            "/xrpc/app.bsky.actor.getSuggestions",
+            get(app_bsky_actor::get_suggestions),
+        )
+        .route(
+            "/xrpc/app.bsky.actor.searchActors",
+            get(app_bsky_actor::search_actors),
+        )
+        .route(
+            "/xrpc/app.bsky.actor.searchActorsTypeahead",
+            get(app_bsky_actor::search_actors_typeahead),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.getTimeline",
+            get(app_bsky_feed::get_timeline),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.getAuthorFeed",
+            get(app_bsky_feed::get_author_feed),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.getPostThread",
+            get(app_bsky_feed::get_post_thread),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.getPosts",
+            get(app_bsky_feed::get_posts),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.getLikes",
+            get(app_bsky_feed::get_likes),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.getRepostedBy",
+            get(app_bsky_feed::get_reposted_by),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.getQuotes",
+            get(app_bsky_feed::get_quotes),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.getActorLikes",
+            get(app_bsky_feed::get_actor_likes),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.getActorFeeds",
+            get(app_bsky_feed::get_actor_feeds),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.getListFeed",
+            get(app_bsky_feed::get_list_feed),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.searchPosts",
+            get(app_bsky_feed::search_posts),
+        )
+        .route("/xrpc/app.bsky.feed.getFeed", get(app_bsky_feed::get_feed))
+        .route(
+            "/xrpc/app.bsky.feed.getFeedSkeleton",
+            get(app_bsky_feed::get_feed_skeleton),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.getFeedGenerator",
+            get(app_bsky_feed::get_feed_generator),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.getFeedGenerators",
+            get(app_bsky_feed::get_feed_generators),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.getFollows",
+            get(app_bsky_graph::get_follows),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.getFollowers",
+            get(app_bsky_graph::get_followers),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.getKnownFollowers",
+            get(app_bsky_graph::get_known_followers),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.getBlocks",
+            get(app_bsky_graph::get_blocks),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.getMutes",
+            get(app_bsky_graph::get_mutes),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.getListBlocks",
+            get(app_bsky_graph::get_list_blocks),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.getListMutes",
+            get(app_bsky_graph::get_list_mutes),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.getLists",
+            get(app_bsky_graph::get_lists),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.getList",
+            get(app_bsky_graph::get_list),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.getRelationships",
+            get(app_bsky_graph::get_relationships),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.getStarterPack",
+            get(app_bsky_graph::get_starter_pack),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.getStarterPacks",
+            get(app_bsky_graph::get_starter_packs),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.getActorStarterPacks",
+            get(app_bsky_graph::get_actor_starter_packs),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.muteActor",
+            post(app_bsky_graph::mute_actor),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.unmuteActor",
+            post(app_bsky_graph::unmute_actor),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.muteActorList",
+            post(app_bsky_graph::mute_actor_list),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.unmuteActorList",
+            post(app_bsky_graph::unmute_actor_list),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.muteThread",
+            post(app_bsky_graph::mute_thread),
+        )
+        .route(
+            "/xrpc/app.bsky.graph.unmuteThread",
+            post(app_bsky_graph::unmute_thread),
+        )
+        .route(
+            "/xrpc/app.bsky.notification.listNotifications",
+            get(app_bsky_notification::list_notifications),
+        )
+        .route(
+            "/xrpc/app.bsky.notification.getUnreadCount",
+            get(app_bsky_notification::get_unread_count),
+        )
+        .route(
+            "/xrpc/app.bsky.notification.updateSeen",
+            post(app_bsky_notification::update_seen),
+        )
+        .route(
+            "/xrpc/app.bsky.notification.registerPush",
+            post(app_bsky_notification::register_push),
+        )
+        .route(
+            "/xrpc/app.bsky.notification.unregisterPush",
+            post(app_bsky_notification::unregister_push),
+        )
+        .route(
+            "/xrpc/app.bsky.labeler.getServices",
+            get(app_bsky_labeler::get_services),
+        )
+        .route(
+            "/xrpc/app.bsky.feed.describeFeedGenerator",
+            get(app_bsky_feed::describe_feed_generator),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            app_bsky::appview_gate,
+        ))
 }
 
 /// Every route of the main listener.
@@ -330,6 +528,7 @@ pub fn router(state: AppState) -> Router {
             "/xrpc/com.atproto.sync.subscribeRepos",
             axum::routing::any(subscribe::subscribe_repos),
         )
+        .merge(appview_routes(&state))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
     Router::new()
         .merge(writes)

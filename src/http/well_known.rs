@@ -65,11 +65,23 @@ pub async fn did_json(State(state): State<AppState>, headers: HeaderMap, uri: Ur
     Json(json!({
         "@context": ["https://www.w3.org/ns/did/v1"],
         "id": config.service_did.as_str(),
-        "service": [{
-            "id": "#atproto_pds",
-            "type": "AtprotoPersonalDataServer",
-            "serviceEndpoint": config.public_url,
-        }],
+        "service": [
+            {
+                "id": "#atproto_pds",
+                "type": "AtprotoPersonalDataServer",
+                "serviceEndpoint": config.public_url,
+            },
+            {
+                "id": "#bsky_appview",
+                "type": "BskyAppView",
+                "serviceEndpoint": config.public_url,
+            },
+            {
+                "id": "#bsky_fg",
+                "type": "BskyFeedGenerator",
+                "serviceEndpoint": config.public_url,
+            },
+        ],
     }))
 }
 

@@ -270,10 +270,11 @@ async fn bad_input_gets_clear_xrpc_errors_and_writes_nothing() {
     );
     expect("bad limit", c.get(&format!("/xrpc/com.atproto.repo.listRecords?repo={alice}&collection=app.bsky.feed.post&limit=0"), None).await, 400, "InvalidRequest");
     expect(
-        "unknown method without an App View",
-        c.get("/xrpc/app.bsky.feed.getTimeline", Some(&token)).await,
-        400,
-        "InvalidRequest",
+        "app.bsky method the built-in App View does not serve",
+        c.get("/xrpc/app.bsky.unspecced.getTrendingTopics", Some(&token))
+            .await,
+        501,
+        "MethodNotImplemented",
     );
     expect(
         "admin call without the password",

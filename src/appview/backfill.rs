@@ -1,0 +1,221 @@
+//! Indexing a whole repo: after `#sync` (the relay replaced its copy) and on a first start over a
+//! log that no longer holds every event. The export comes from the event source (already verified
+//! by the relay, or the local PDS's own); its records are compared with what is indexed for the
+//! account, so records that are gone are removed, changed ones reindexed and unchanged ones left.
+//!
+//! A backfill that fails (the source is busy replacing its copy, a host is unreachable) is tried
+//! again a few times at once, then remembered in `appview.pending_backfills` and retried every
+//! [`RETRY_INTERVAL`] until it succeeds, so a failed fetch never loses records.
+//!
+//! Spec: <https://atproto.com/specs/sync#reliable-repository-synchronization>.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use redb::ReadableTable;
+
+use super::consumer::PreparedOp;
+use super::index::{Action, Index, RecordOp};
+use super::{Appview, AppviewError, EventSource, records};
+use crate::core::mst::{ExportItem, Mst};
+use crate::core::repo::load_car;
+
+/// The indexed records of a repo export: (collection, rkey, cid, bytes).
+/// The DID, rev and indexed records of a repo export.
+pub fn repo_records(car: &[u8]) -> Result<(String, String, Vec<PreparedOp>), String> {
+    let repo = load_car(car).map_err(|e| format!("export: {e}"))?;
+    let mut tree = Mst::load(&repo.blocks, repo.commit.data).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    tree.walk_export(&repo.blocks, &mut |item| {
+        if let ExportItem::Record(key, cid) = item {
+            let key = String::from_utf8_lossy(key);
+            if let Some((collection, rkey)) = key.split_once('/')
+                && records::INDEXED.contains(&collection)
+            {
+                out.push(PreparedOp {
+                    collection: collection.to_owned(),
+                    rkey: rkey.to_owned(),
+                    action: Action::Update,
+                    cid: Some(*cid),
+                    record: repo.blocks.get(cid).map(<[u8]>::to_vec),
+                });
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    Ok((repo.commit.did.clone(), repo.commit.rev().to_owned(), out))
+}
+
+/// Makes the index of `did` match `records` (the repo at `rev`); returns how many records were
+/// (re)indexed. A snapshot older than what is already indexed is ignored: a copy that lags behind
+/// the stream must not undo newer commits.
+pub fn apply_repo(
+    ix: &mut Index<'_>,
+    did: &str,
+    rev: &str,
+    records: &[PreparedOp],
+) -> Result<usize, crate::store::StoreError> {
+    let (actor, _) = ix.ensure_actor(did)?;
+    if !rev.is_empty() && !ix.advance_rev(actor, rev)? {
+        return Ok(0);
+    }
+    let present: HashSet<(&str, &str)> = records
+        .iter()
+        .map(|r| (r.collection.as_str(), r.rkey.as_str()))
+        .collect();
+    for (collection, rkey) in ix.indexed_records(actor)? {
+        if !present.contains(&(collection, rkey.as_str())) {
+            ix.remove(actor, collection, &rkey, true)?;
+        }
+    }
+    // Graph records first, so gates and list rules see them when posts are indexed.
+    let order = |c: &str| match c {
+        records::POST => 2,
+        records::THREADGATE | records::POSTGATE => 1,
+        _ => 0,
+    };
+    let mut sorted: Vec<&PreparedOp> = records.iter().collect();
+    sorted.sort_by_key(|r| order(&r.collection));
+    let mut indexed = 0;
+    for op in sorted {
+        if op.cid.is_some() && ix.indexed_cid(actor, &op.collection, &op.rkey)? == op.cid {
+            continue;
+        }
+        ix.apply(&RecordOp {
+            did,
+            collection: &op.collection,
+            rkey: &op.rkey,
+            action: Action::Update,
+            cid: op.cid,
+            record: op.record.as_deref(),
+        })?;
+        indexed += 1;
+    }
+    Ok(indexed)
+}
+
+/// Attempts made at once before a backfill is deferred.
+const IMMEDIATE_ATTEMPTS: u32 = 3;
+/// How often deferred backfills are retried.
+const RETRY_INTERVAL: Duration = Duration::from_secs(5);
+/// Deferred backfills retried per round.
+const RETRY_BATCH: usize = 100;
+
+impl Appview {
+    /// Backfills `did`, retrying at once a few times; on failure the repo is remembered and
+    /// retried in the background. Fails only when the store fails.
+    pub(super) async fn backfill_or_defer(
+        &self,
+        source: &dyn EventSource,
+        did: &str,
+    ) -> Result<(), AppviewError> {
+        let mut wait = Duration::from_millis(100);
+        let mut last = None;
+        for attempt in 1..=IMMEDIATE_ATTEMPTS {
+            match self.backfill_repo(source, did).await {
+                Ok(_) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+            // No wait after the last attempt: the indexer is blocked while this runs.
+            if attempt < IMMEDIATE_ATTEMPTS {
+                tokio::time::sleep(wait).await;
+                wait *= 4;
+            }
+        }
+        if let Some(e) = last {
+            tracing::warn!(%did, error = %e, "backfill failed; it will be retried");
+        }
+        let did = did.to_owned();
+        let now = u64::try_from(crate::clock::now_micros()).unwrap_or(0);
+        self.store()
+            .write(move |txn| {
+                let mut table = txn.open_table(super::tables::PENDING_BACKFILLS)?;
+                if table.get(did.as_str())?.is_none() {
+                    table.insert(did.as_str(), now)?;
+                }
+                Ok(Ok::<_, AppviewError>(()))
+            })
+            .await
+    }
+
+    /// Retries deferred backfills for as long as the process runs.
+    pub(super) async fn retry_backfills(&self, source: Arc<dyn EventSource>) {
+        loop {
+            tokio::time::sleep(RETRY_INTERVAL).await;
+            let pending = self
+                .read_view(|t| {
+                    let mut out = Vec::new();
+                    for row in t.pending_backfills.range::<&str>(..)?.take(RETRY_BATCH) {
+                        out.push(row?.0.value().to_owned());
+                    }
+                    Ok(out)
+                })
+                .await;
+            let Ok(pending) = pending else {
+                continue;
+            };
+            for did in pending {
+                if self.backfill_repo(source.as_ref(), &did).await.is_err() {
+                    continue;
+                }
+                let done = did.clone();
+                let removed = self
+                    .store()
+                    .write(move |txn| {
+                        txn.open_table(super::tables::PENDING_BACKFILLS)?
+                            .remove(done.as_str())?;
+                        Ok(Ok::<_, AppviewError>(()))
+                    })
+                    .await;
+                if let Err(e) = removed {
+                    tracing::warn!(%did, error = %e, "clearing a retried backfill failed");
+                }
+            }
+        }
+    }
+
+    /// Fetches `did`'s repo from `source` and indexes it whole.
+    pub(super) async fn backfill_repo(
+        &self,
+        source: &dyn EventSource,
+        did: &str,
+    ) -> Result<usize, AppviewError> {
+        let car = source
+            .export_repo(did)
+            .await
+            .map_err(AppviewError::Upstream)?;
+        let (repo_did, rev, records) = tokio::task::spawn_blocking(move || repo_records(&car))
+            .await
+            .map_err(|e| AppviewError::Internal(e.to_string()))?
+            .map_err(AppviewError::Upstream)?;
+        if repo_did != did {
+            return Err(AppviewError::Upstream(format!(
+                "export of {did} is for {repo_did}"
+            )));
+        }
+        let did_owned = did.to_owned();
+        let now = u64::try_from(crate::clock::now_micros()).unwrap_or(0);
+        let indexed = self
+            .store()
+            .write(move |txn| {
+                let mut ix = Index::open(txn, now)?;
+                let indexed = apply_repo(&mut ix, &did_owned, &rev, &records)?;
+                Ok(Ok::<_, AppviewError>(indexed))
+            })
+            .await?;
+        self.inner
+            .counters
+            .backfills
+            .fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .counters
+            .records
+            .fetch_add(indexed as u64, Ordering::Relaxed);
+        self.queue_identity(did.to_owned()).await;
+        tracing::debug!(%did, indexed, "repo backfilled");
+        Ok(indexed)
+    }
+}

@@ -1,0 +1,217 @@
+//! What `benches/appview.rs` needs from the App View, and nothing more: open one over a fresh
+//! store, index a stream of `#commit` frames through the real consumer path (prepare,
+//! group-committed write jobs, cursor), call the views the benchmark measures, and read table
+//! sizes. The App View is crate-private; this facade keeps it so while letting the bench target
+//! (a separate crate) drive it. The generated community and all measuring live in the bench.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use serde_json::Value as Json;
+use tokio::sync::watch;
+
+use super::index::AccountChange;
+use super::{
+    Appview, AppviewConfig, AuthorFeedParams, EventSource, Frames, ListNotificationsParams,
+    RepoPage, ThreadParams, TimelineParams,
+};
+use crate::identity::{PlcClient, Resolver};
+use crate::store::Store;
+
+/// Builds the frame of one seq (1-based); `None` skips it.
+pub type FrameFn = Arc<dyn Fn(u64) -> Option<Vec<u8>> + Send + Sync>;
+
+/// (table name, stored bytes, metadata bytes, fragmented bytes).
+pub type TableStats = Vec<(&'static str, u64, u64, u64)>;
+
+/// An App View over its own store, with no network: the PLC directory and every PDS point at a
+/// closed loopback port, and handles are written up front instead of resolved.
+pub struct BenchAppview {
+    appview: Appview,
+    store: Store,
+}
+
+impl BenchAppview {
+    /// Opens a new store in `dir` and records `accounts` as (DID, handle) with verified handles.
+    pub async fn open(dir: &Path, accounts: &[(String, String)]) -> Result<Self, String> {
+        let store = Store::open(dir).map_err(|e| e.to_string())?;
+        let http = crate::net::http_client();
+        let unreachable = "http://127.0.0.1:9";
+        let plc = PlcClient::Remote {
+            http: http.clone(),
+            url: unreachable.into(),
+        };
+        let resolver = Resolver::new(http.clone(), plc, unreachable);
+        let config = AppviewConfig {
+            service_did: "did:web:bench.invalid".into(),
+            public_url: "http://bench.invalid".into(),
+            local_mode: true,
+            labelers: Vec::new(),
+        };
+        let appview = Appview::open(store.clone(), config, resolver, http)
+            .await
+            .map_err(|e| e.to_string())?;
+        // Handles are known up front: drain the identity queue without resolving anything.
+        if let Some(mut queue) = appview.inner.identity_receiver.lock().await.take() {
+            tokio::spawn(async move { while queue.recv().await.is_some() {} });
+        }
+        for chunk in accounts.chunks(1000) {
+            let changes = chunk
+                .iter()
+                .map(|(did, handle)| {
+                    let change = AccountChange::Identity {
+                        handle: Some(handle.clone()),
+                        pds: Some("http://bench.invalid".into()),
+                    };
+                    (did.clone(), change)
+                })
+                .collect();
+            appview
+                .write_identities(changes)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(BenchAppview { appview, store })
+    }
+
+    /// Indexes frames 1..=`total` and returns once the stored cursor reaches `total`, or fails
+    /// after `deadline` so a stuck indexer cannot hang the benchmark.
+    pub async fn index(
+        &self,
+        total: u64,
+        frames: FrameFn,
+        deadline: Duration,
+    ) -> Result<(), String> {
+        let (keep, notifications) = watch::channel(0);
+        let source: Arc<dyn EventSource> = Arc::new(Source {
+            total,
+            frames,
+            notifications,
+            _keep: keep,
+        });
+        let key = "cursor:bench".to_owned();
+        let follower = self.appview.clone();
+        let indexing = tokio::spawn(async move { follower.follow(source).await });
+        let started = Instant::now();
+        let result = loop {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            match self.appview.stored_cursor(key.clone()).await {
+                Ok(Some(cursor)) if cursor >= total => break Ok(()),
+                Ok(_) if started.elapsed() > deadline => {
+                    break Err(format!("indexing did not finish within {deadline:?}"));
+                }
+                Ok(_) => {}
+                Err(e) => break Err(e.to_string()),
+            }
+        };
+        indexing.abort();
+        result
+    }
+
+    pub async fn get_timeline(&self, viewer: &str, limit: u16) -> Result<Json, String> {
+        let params = TimelineParams {
+            limit: Some(limit.into()),
+            cursor: None,
+        };
+        let out = self.appview.get_timeline(viewer.to_owned(), params).await;
+        out.map_err(|e| e.to_string())
+    }
+
+    pub async fn get_post_thread(&self, viewer: &str, uri: &str) -> Result<Json, String> {
+        let params = ThreadParams {
+            uri: uri.to_owned(),
+            depth: None,
+            parent_height: None,
+        };
+        let out = self
+            .appview
+            .get_post_thread(Some(viewer.to_owned()), params)
+            .await;
+        out.map_err(|e| e.to_string())
+    }
+
+    pub async fn get_author_feed(
+        &self,
+        viewer: &str,
+        actor: &str,
+        limit: u16,
+    ) -> Result<Json, String> {
+        let params = AuthorFeedParams {
+            actor: actor.to_owned(),
+            limit: Some(limit.into()),
+            ..Default::default()
+        };
+        let out = self
+            .appview
+            .get_author_feed(Some(viewer.to_owned()), params)
+            .await;
+        out.map_err(|e| e.to_string())
+    }
+
+    pub async fn list_notifications(&self, viewer: &str) -> Result<Json, String> {
+        let params = ListNotificationsParams::default();
+        let out = self
+            .appview
+            .list_notifications(viewer.to_owned(), params)
+            .await;
+        out.map_err(|e| e.to_string())
+    }
+
+    /// Sizes of every `appview.*` table.
+    pub fn table_stats(&self) -> Result<TableStats, String> {
+        let txn = self.store.read_now().map_err(|e| e.to_string())?;
+        super::tables::table_stats(&txn).map_err(|e| e.to_string())
+    }
+
+    /// Lets the writer commit what is queued and closes the store.
+    pub async fn shutdown(self) {
+        self.store.shutdown().await;
+    }
+}
+
+/// The generated stream as an event source: every frame is built on demand, nothing is held.
+struct Source {
+    total: u64,
+    frames: FrameFn,
+    notifications: watch::Receiver<u64>,
+    _keep: watch::Sender<u64>,
+}
+
+impl EventSource for Source {
+    fn name(&self) -> &'static str {
+        "bench"
+    }
+
+    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>> {
+        let total = self.total;
+        Box::pin(async move { Ok((1, total)) })
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>> {
+        let frames = self.frames.clone();
+        let end = self.total.min(after.saturating_add(limit as u64));
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                (after + 1..=end)
+                    .filter_map(|seq| frames(seq).map(|f| (seq, f)))
+                    .collect()
+            })
+            .await
+            .map_err(|e| e.to_string())
+        })
+    }
+
+    fn notifications(&self) -> watch::Receiver<u64> {
+        self.notifications.clone()
+    }
+
+    fn export_repo(&self, _did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>> {
+        Box::pin(async { Err("the benchmark has no repo exports".to_owned()) })
+    }
+
+    fn list_repos(&self, _cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, String>> {
+        Box::pin(async { Ok((Vec::new(), None)) })
+    }
+}

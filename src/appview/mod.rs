@@ -1,0 +1,195 @@
+//! The App View: indexes `app.bsky.*` records from the relay's verified stream into `appview.*`
+//! tables and serves the views Bluesky clients need (profiles, timelines, threads, likes, reposts,
+//! follows, lists, notifications, search, feeds), with the viewer's state, blocks, mutes and
+//! labels applied.
+//!
+//! Specs and references: the `app.bsky.*` lexicons (`../shared/lexicons/app/bsky/`), the account
+//! lifecycle guide (<https://atproto.com/guides/account-lifecycle>), inter-service auth
+//! (<https://atproto.com/specs/xrpc#inter-service-authentication-jwt>), labels
+//! (<https://atproto.com/specs/label>), and where the lexicons are silent the reference App View
+//! (`bluesky-social/atproto`, `packages/bsky`). Deviations are listed in docs/BEHAVIORS.md.
+//!
+//! Data flow: [`consumer`] reads the event log of an [`EventSource`] (the relay's merged log, or the
+//! local PDS's when no relay runs) after a cursor stored in the same transaction as the index rows
+//! it produces; `#sync` events and a first start on a log that no longer holds every event trigger
+//! a backfill of whole repos ([`backfill`]); [`index`] applies each record; [`identity`] resolves
+//! and verifies handles off the indexing path; views read the tables through [`read`] and build
+//! lexicon shapes in [`hydrate`]. The App View never imports the PDS or the relay: `app.rs` wires
+//! the event source.
+
+mod actor;
+mod auth;
+mod backfill;
+#[doc(hidden)]
+pub mod bench_support;
+mod consumer;
+mod cursor;
+mod error;
+mod feed;
+mod feedgen;
+mod graph;
+mod hydrate;
+mod identity;
+mod index;
+mod kind;
+mod labeler;
+mod moderation;
+mod notification;
+mod read;
+mod records;
+mod rows;
+mod search;
+mod tables;
+mod thread;
+mod tokens;
+mod viewer;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::{Mutex as AsyncMutex, mpsc, watch};
+
+pub use actor::{ProfileParams, ProfilesParams, SuggestionsParams};
+pub use error::AppviewError;
+pub use feed::{
+    ActorPageParams, AuthorFeedParams, ListFeedParams, SubjectParams, TimelineParams, UrisParams,
+};
+pub use feedgen::{FeedParams, FeedsParams};
+pub use graph::{
+    GraphParams, ListInput, ListParams, ListsParams, MuteActorInput, PageParams,
+    RelationshipsParams, StarterPackParams, ThreadInput,
+};
+pub use labeler::ServicesParams;
+pub use moderation::{StatusAttr as AppviewStatusAttr, SubjectStatusInput, SubjectStatusParams};
+pub use notification::{ListNotificationsParams, PushInput, UnreadCountParams, UpdateSeenInput};
+pub use search::{SearchActorsParams, SearchPostsParams};
+pub use thread::ThreadParams;
+
+use crate::core::crypto::PublicKey;
+use crate::identity::{HandleResolver, Resolver};
+use crate::store::{Store, StoreError};
+
+/// Sequenced event frames: (seq, header ‖ body).
+pub type Frames = Vec<(u64, Vec<u8>)>;
+/// A page of repo DIDs and the cursor of the next page.
+pub type RepoPage = (Vec<String>, Option<String>);
+
+/// A stored event log the App View indexes, and the repos behind it. Wired in `app.rs` to the
+/// relay (or to the local PDS when the relay is off), so the App View never imports either.
+pub trait EventSource: Send + Sync + 'static {
+    /// A name for the source; the App View keeps one cursor per name, so switching sources
+    /// (turning the relay on) starts over with a backfill.
+    fn name(&self) -> &'static str;
+    /// (oldest, newest) seq kept; (0, 0) when empty.
+    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>>;
+    /// Frames with seq > `after`, at most `limit`.
+    fn events_after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>>;
+    /// Bumped whenever new events may be there.
+    fn notifications(&self) -> watch::Receiver<u64>;
+    /// A full CAR export of a repo.
+    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>>;
+    /// A page of the DIDs of every repo behind the log, and the cursor of the next page.
+    fn list_repos(&self, cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, String>>;
+}
+
+/// What the App View needs from the configuration.
+#[derive(Clone, Debug)]
+pub struct AppviewConfig {
+    /// `did:web:<host>`: the `aud` service-auth tokens must carry (with or without
+    /// `#bsky_appview`), and the DID of the built-in feed generator.
+    pub service_did: String,
+    /// This server's public URL (image URLs of accounts whose PDS is unknown point here).
+    pub public_url: String,
+    /// Local network: handles under non-public domains are checked against the PDS that hosts
+    /// them (see docs/BEHAVIORS.md).
+    pub local_mode: bool,
+    /// DIDs of labelers whose labels are applied to views.
+    pub labelers: Vec<String>,
+}
+
+/// Counters of the indexer's work, for `/admin/stats`-style reporting and the benchmark.
+#[derive(Default)]
+pub struct Counters {
+    pub events: AtomicU64,
+    pub records: AtomicU64,
+    pub backfills: AtomicU64,
+    pub labels: AtomicU64,
+}
+
+/// The App View service. Cheap to clone.
+#[derive(Clone)]
+pub struct Appview {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: AppviewConfig,
+    resolver: Resolver,
+    handles: HandleResolver,
+    http: reqwest::Client,
+    /// DIDs whose handle needs (re)checking.
+    identity_queue: mpsc::Sender<String>,
+    identity_receiver: AsyncMutex<Option<mpsc::Receiver<String>>>,
+    /// Signing keys of service-auth issuers: DID → (key, resolved at micros).
+    keys: std::sync::Mutex<HashMap<String, (PublicKey, i64)>>,
+    counters: Counters,
+}
+
+/// DIDs waiting for identity resolution before the indexer waits for the resolver.
+const IDENTITY_QUEUE: usize = 10_000;
+
+impl Appview {
+    /// Opens the App View over `store`, creating its tables.
+    pub async fn open(
+        store: Store,
+        config: AppviewConfig,
+        resolver: Resolver,
+        http: reqwest::Client,
+    ) -> Result<Appview, AppviewError> {
+        store
+            .write(|txn| {
+                tables::create_all(txn).map_err(|e| StoreError::Database(e.to_string()))?;
+                Ok(Ok::<_, AppviewError>(()))
+            })
+            .await?;
+        let (identity_queue, receiver) = mpsc::channel(IDENTITY_QUEUE);
+        Ok(Appview {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                resolver,
+                handles: HandleResolver::new(http.clone()),
+                http,
+                identity_queue,
+                identity_receiver: AsyncMutex::new(Some(receiver)),
+                keys: std::sync::Mutex::new(HashMap::new()),
+                counters: Counters::default(),
+            }),
+        })
+    }
+
+    fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &AppviewConfig {
+        &self.inner.config
+    }
+
+    /// Starts indexing `source`, resolving identities, and following the configured labelers.
+    pub async fn start(&self, source: Arc<dyn EventSource>) {
+        if let Some(receiver) = self.inner.identity_receiver.lock().await.take() {
+            let appview = self.clone();
+            tokio::spawn(async move { appview.resolve_identities(receiver).await });
+        }
+        let appview = self.clone();
+        tokio::spawn(async move { appview.follow(source).await });
+        for labeler in self.inner.config.labelers.clone() {
+            let appview = self.clone();
+            tokio::spawn(async move { appview.follow_labeler(labeler).await });
+        }
+    }
+}
