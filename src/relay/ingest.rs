@@ -74,6 +74,30 @@ pub enum Verdict {
     Dropped(&'static str),
 }
 
+/// An event whose checks are done: decided, or a `#commit` whose write is queued.
+pub(super) enum Ingested {
+    Done(Verdict),
+    Queued(QueuedCommit),
+}
+
+/// What a queued commit's write job answers: (relay seq, whether the repo still needs a full copy),
+/// or the reason it was dropped after all (the stored state is read in the job, in queue order).
+type CommitOutcome = Result<Result<(u64, bool), &'static str>, RelayError>;
+
+/// A `#commit` whose write is queued behind the events before it.
+pub(super) struct QueuedCommit {
+    answer: tokio::sync::oneshot::Receiver<CommitOutcome>,
+    did: String,
+    host_hint: Option<String>,
+}
+
+impl QueuedCommit {
+    /// Whether its write has answered (settling it will not wait).
+    pub(super) fn is_answered(&self) -> bool {
+        !self.answer.is_empty() || self.answer.is_terminated()
+    }
+}
+
 fn rev_in_future(rev: &str) -> bool {
     Tid::parse(rev).is_ok_and(|t| {
         i64::try_from(t.timestamp_micros()).unwrap_or(i64::MAX)
@@ -101,6 +125,16 @@ fn append(txn: &WriteTransaction, mut message: Message) -> Result<u64, StoreErro
     let frame = encode_frame(&message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     table.insert(seq, frame.as_slice())?;
     Ok(seq)
+}
+
+/// The host's stored cursor (0 for a host not seen yet).
+fn cursor_of(txn: &WriteTransaction, host: &str) -> Result<u64, StoreError> {
+    let hosts = txn.open_table(HOSTS)?;
+    let row = hosts
+        .get(host)?
+        .map(|v| rows::decode::<HostRow>(v.value()))
+        .transpose()?;
+    Ok(row.map_or(0, |r| r.cursor))
 }
 
 fn set_cursor(txn: &WriteTransaction, host: &str, upstream_seq: u64) -> Result<(), StoreError> {
@@ -327,8 +361,66 @@ impl Relay {
         }
     }
 
-    /// Verifies and accepts (or drops) one event from `origin`.
+    /// Verifies and accepts (or drops) one event from `origin`, waiting until it is stored.
     pub(super) async fn ingest(
+        &self,
+        origin: Origin<'_>,
+        upstream_seq: u64,
+        message: Message,
+    ) -> Result<Verdict, RelayError> {
+        match self.ingest_queued(origin, upstream_seq, message).await? {
+            Ingested::Done(verdict) => Ok(verdict),
+            Ingested::Queued(queued) => self.settle(queued).await,
+        }
+    }
+
+    /// Waits for a queued commit's write and accounts for it.
+    pub(super) async fn settle(&self, queued: QueuedCommit) -> Result<Verdict, RelayError> {
+        let outcome = queued
+            .answer
+            .await
+            .map_err(|_| RelayError::from(StoreError::Closed))?;
+        match outcome? {
+            Ok((seq, needs_copy)) => {
+                self.inner.counters.accept();
+                if needs_copy {
+                    // The copy holds only commit slices so far: fetch the whole repo behind them
+                    // (a repo seen for the first time, or one whose last backfill failed).
+                    self.schedule_resync(&queued.did, queued.host_hint.as_deref());
+                }
+                Ok(Verdict::Accepted(seq))
+            }
+            Err(reason) => {
+                self.inner.counters.drop_event(reason);
+                tracing::debug!(did = %queued.did, reason, "commit dropped");
+                if reason == "broken_chain" {
+                    self.schedule_resync(&queued.did, queued.host_hint.as_deref());
+                }
+                Ok(Verdict::Dropped(reason))
+            }
+        }
+    }
+
+    /// Checks one event from `origin`. A `#commit` that passes the stateless checks (identity,
+    /// signature, MST inversion) is queued for writing and returned as [`Ingested::Queued`]: the
+    /// checks against the stored repo run in the write job, after every event queued before it, so
+    /// the caller may check the next event before this one is durable. Other events are stored
+    /// before this returns.
+    pub(super) async fn ingest_queued(
+        &self,
+        origin: Origin<'_>,
+        upstream_seq: u64,
+        message: Message,
+    ) -> Result<Ingested, RelayError> {
+        if let Message::Commit(commit) = message {
+            return self.ingest_commit(origin, upstream_seq, *commit).await;
+        }
+        self.ingest_other(origin, upstream_seq, message)
+            .await
+            .map(Ingested::Done)
+    }
+
+    async fn ingest_other(
         &self,
         origin: Origin<'_>,
         upstream_seq: u64,
@@ -351,7 +443,9 @@ impl Relay {
             return self.dropped(origin, upstream_seq, "not_followed").await;
         }
         match message {
-            Message::Commit(commit) => self.ingest_commit(origin, upstream_seq, *commit).await,
+            Message::Commit(_) => Err(RelayError::Internal(
+                "commits go through ingest_commit".into(),
+            )),
             Message::Sync(sync) => self.ingest_sync(origin, upstream_seq, sync).await,
             Message::Identity(_) => {
                 self.inner.identities.forget(&did);
@@ -470,29 +564,32 @@ impl Relay {
         Err("bad_signature")
     }
 
+    /// The common checks (`ingest_other` makes them for other events), then the commit's own.
     async fn ingest_commit(
         &self,
         origin: Origin<'_>,
         upstream_seq: u64,
         message: CommitMessage,
-    ) -> Result<Verdict, RelayError> {
+    ) -> Result<Ingested, RelayError> {
+        let done = |verdict: Result<Verdict, RelayError>| verdict.map(Ingested::Done);
+        if upstream_seq <= self.host_cursor(origin.cursor_key()).await? && upstream_seq != 0 {
+            return done(
+                self.dropped(origin, upstream_seq, "seq_not_increasing")
+                    .await,
+            );
+        }
         let did = message.repo.clone();
+        if let Origin::Aggregator(_) = origin
+            && !self.inner.config.followed_dids.contains(&did)
+        {
+            return done(self.dropped(origin, upstream_seq, "not_followed").await);
+        }
         let identity = match self.identity_for(origin, &did).await {
             Ok(i) => i,
-            Err(reason) => return self.dropped(origin, upstream_seq, reason).await,
+            Err(reason) => return done(self.dropped(origin, upstream_seq, reason).await),
         };
-        let stored = self.stored_repo(&did).await?;
-        if stored
-            .as_ref()
-            .is_some_and(|s| is_blocked_status(&s.status))
-        {
-            return self.dropped(origin, upstream_seq, "inactive_account").await;
-        }
         if rev_in_future(&message.rev) {
-            return self.dropped(origin, upstream_seq, "rev_in_future").await;
-        }
-        if rev_not_newer(&message.rev, stored.as_ref()) {
-            return self.dropped(origin, upstream_seq, "rev_not_newer").await;
+            return done(self.dropped(origin, upstream_seq, "rev_in_future").await);
         }
         let verified = match self.verify_commit(&did, identity, &message).await {
             Ok(v) => v,
@@ -500,44 +597,61 @@ impl Relay {
                 if reason == "invalid_commit" && origin.mirrored() {
                     self.schedule_resync(&did, origin.expected_host());
                 }
-                return self.dropped(origin, upstream_seq, reason).await;
+                return done(self.dropped(origin, upstream_seq, reason).await);
             }
         };
-        // The chain: this commit must follow the one we hold.
-        if let Some(state) = &stored
-            && let Some(data) = state.data
-            && !state.rev.is_empty()
-        {
-            let since_ok = message.since.as_deref() == Some(state.rev.as_str());
-            let prev_ok = match message.prev_data {
-                Some(prev) => prev == data,
-                None => self.inner.config.lenient,
-            };
-            if !since_ok || !prev_ok {
-                if self.inner.config.lenient {
-                    // Hosts from before sync 1.1 do not keep the chain; take the commit as it is.
-                    tracing::warn!(%did, since = ?message.since, stored = %state.rev, "commit does not continue the stored chain");
-                } else {
-                    self.mark_desynchronized(&did).await?;
-                    self.schedule_resync(&did, origin.expected_host());
-                    return self.dropped(origin, upstream_seq, "broken_chain").await;
-                }
-            }
-        }
-        let resync_did = did.clone();
+        let job_did = did.clone();
+        let lenient = self.inner.config.lenient;
         let mirrored = origin.mirrored();
         let host = origin.cursor_key().to_owned();
         let pds_host = origin
             .expected_host()
             .unwrap_or(origin.cursor_key())
             .to_owned();
-        let commit_block = verified.commit.clone();
-        let outcome = self
+        let answer = self
             .store()
-            .write(move |txn| {
+            .write_queued(move |txn| {
+                let did = job_did;
+                // Whatever happens to the event, the host's cursor moves past it.
+                let refuse = |reason: &'static str| -> Result<CommitOutcome, StoreError> {
+                    set_cursor(txn, &host, upstream_seq)?;
+                    Ok(Ok(Err(reason)))
+                };
+                if upstream_seq != 0 && upstream_seq <= cursor_of(txn, &host)? {
+                    return refuse("seq_not_increasing");
+                }
                 let current = read_repo(txn, &did)?;
+                if current
+                    .as_ref()
+                    .is_some_and(|s| is_blocked_status(&s.status))
+                {
+                    return refuse("inactive_account");
+                }
                 if rev_not_newer(&message.rev, current.as_ref()) {
-                    return Ok(Ok::<_, RelayError>(Err("rev_not_newer")));
+                    return refuse("rev_not_newer");
+                }
+                // The chain: this commit must follow the one we hold.
+                if let Some(state) = &current
+                    && let Some(data) = state.data
+                    && !state.rev.is_empty()
+                {
+                    let since_ok = message.since.as_deref() == Some(state.rev.as_str());
+                    let prev_ok = match message.prev_data {
+                        Some(prev) => prev == data,
+                        None => lenient,
+                    };
+                    if !since_ok || !prev_ok {
+                        if lenient {
+                            // Hosts from before sync 1.1 do not keep the chain; take the commit as it is.
+                            tracing::warn!(%did, since = ?message.since, stored = %state.rev, "commit does not continue the stored chain");
+                        } else {
+                            // Events for the repo are dropped until a resync (the caller starts it).
+                            let mut row = state.clone();
+                            row.status = "desynchronized".into();
+                            write_repo(txn, &did, &row)?;
+                            return refuse("broken_chain");
+                        }
+                    }
                 }
                 let deltas = if mirrored {
                     apply_mirror(
@@ -564,7 +678,7 @@ impl Relay {
                     host: pds_host,
                     rev: message.rev.clone(),
                     commit: Some(message.commit),
-                    data: Some(commit_block.data),
+                    data: Some(verified.commit.data),
                     status,
                     mirrored,
                     copy_rev,
@@ -576,18 +690,11 @@ impl Relay {
                 Ok(Ok(Ok((seq, needs_copy))))
             })
             .await?;
-        match outcome {
-            Ok((seq, needs_copy)) => {
-                self.inner.counters.accept();
-                if needs_copy {
-                    // The copy holds only commit slices so far: fetch the whole repo behind them
-                    // (a repo seen for the first time, or one whose last backfill failed).
-                    self.schedule_resync(&resync_did, origin.expected_host());
-                }
-                Ok(Verdict::Accepted(seq))
-            }
-            Err(reason) => self.dropped(origin, upstream_seq, reason).await,
-        }
+        Ok(Ingested::Queued(QueuedCommit {
+            answer,
+            did,
+            host_hint: origin.expected_host().map(str::to_owned),
+        }))
     }
 
     async fn ingest_sync(
@@ -684,19 +791,5 @@ impl Relay {
             self.schedule_resync(&resync_did, origin.expected_host());
         }
         Ok(Verdict::Accepted(seq))
-    }
-
-    /// Marks a repo desynchronized (its events are dropped until a resync succeeds).
-    async fn mark_desynchronized(&self, did: &str) -> Result<(), RelayError> {
-        let did = did.to_owned();
-        self.store()
-            .write(move |txn| {
-                if let Some(mut row) = read_repo(txn, &did)? {
-                    row.status = "desynchronized".into();
-                    write_repo(txn, &did, &row)?;
-                }
-                Ok(Ok::<_, RelayError>(()))
-            })
-            .await
     }
 }

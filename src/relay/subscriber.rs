@@ -5,6 +5,7 @@
 //! (one bad frame does not cost the host its connection); a frame over the size limit ends the
 //! connection, which is then re-established after the cursor.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,13 +13,17 @@ use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::ingest::Origin;
+use super::ingest::{Ingested, Origin, QueuedCommit};
 use super::rows::HostRow;
 use super::{Relay, RelayError};
-use crate::core::firehose::{Frame, MAX_FRAME_LEN, decode_frame};
+use crate::core::firehose::{Frame, MAX_FRAME_LEN, Message, decode_frame};
 
 const MIN_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Commits of one host checked and queued for writing but not yet known durable. While they wait,
+/// the next frames are decoded and verified, so one fsync serves many events (group commit) instead
+/// of each event waiting for its own.
+const MAX_QUEUED_COMMITS: usize = 256;
 /// A connection with nothing (not even a ping) for this long is presumed dead.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -87,14 +92,31 @@ impl Relay {
         }
     }
 
-    /// One connection, until it ends.
+    /// One connection, until it ends. Commits still queued for writing are waited for before the
+    /// next connection reads the stored cursor.
     async fn connect_once(&self, host: &str, row: &HostRow) -> Ended {
         let mut connected = false;
-        let error = match self.connect_and_read(host, row, &mut connected).await {
+        let mut queued = VecDeque::new();
+        let error = match self
+            .connect_and_read(host, row, &mut connected, &mut queued)
+            .await
+        {
             Ok(never) => match never {},
             Err(e) => e,
         };
+        let error = match self.settle_all(&mut queued).await {
+            Ok(()) => error,
+            Err(e) => e,
+        };
         Ended { connected, error }
+    }
+
+    /// Waits for every queued commit, oldest first.
+    async fn settle_all(&self, queued: &mut VecDeque<QueuedCommit>) -> Result<(), RelayError> {
+        while let Some(commit) = queued.pop_front() {
+            self.settle(commit).await?;
+        }
+        Ok(())
     }
 
     /// Connects, then ingests frames until the connection fails; sets `connected` once it is up.
@@ -103,6 +125,7 @@ impl Relay {
         host: &str,
         row: &HostRow,
         connected: &mut bool,
+        queued: &mut VecDeque<QueuedCommit>,
     ) -> Result<std::convert::Infallible, RelayError> {
         let scheme = if self.scheme(host) == "http" {
             "ws"
@@ -163,7 +186,22 @@ impl Relay {
                         .seq()
                         .and_then(|s| u64::try_from(s).ok())
                         .unwrap_or(0);
-                    self.ingest(origin, seq, message).await?;
+                    if !matches!(message, Message::Commit(_)) {
+                        // #sync, #identity and #account read the stored repo: it must be current.
+                        self.settle_all(queued).await?;
+                    }
+                    match self.ingest_queued(origin, seq, message).await? {
+                        Ingested::Done(_) => {}
+                        Ingested::Queued(commit) => queued.push_back(commit),
+                    }
+                    // Settle what is already durable, and bound the queue.
+                    while queued.len() >= MAX_QUEUED_COMMITS
+                        || queued.front().is_some_and(QueuedCommit::is_answered)
+                    {
+                        if let Some(commit) = queued.pop_front() {
+                            self.settle(commit).await?;
+                        }
+                    }
                 }
                 Ok(Frame::Error(error)) => {
                     tracing::warn!(%host, error = %error.error, message = ?error.message, "host sent an error");

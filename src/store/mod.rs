@@ -136,6 +136,21 @@ impl Store {
         self.writer.submit(job).await
     }
 
+    /// Like [`Store::write`], but returns once the job is queued: jobs run and become durable in
+    /// the order they were queued, so a caller can queue the next write before this one is durable
+    /// and await the answers later (the relay's ingest pipeline). The receiver fails only if the
+    /// store closed.
+    pub async fn write_queued<T, E>(
+        &self,
+        job: impl FnOnce(&WriteTransaction) -> Result<Result<T, E>, StoreError> + Send + 'static,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<T, E>>, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.writer.enqueue(job).await
+    }
+
     /// Runs `read` in a read transaction on the blocking pool.
     pub async fn read<T, E>(
         &self,

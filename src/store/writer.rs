@@ -62,6 +62,20 @@ impl Writer {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        let answer = self.enqueue(job).await?;
+        answer.await.map_err(|_| E::from(StoreError::Closed))?
+    }
+
+    /// Queues `job` behind every job queued before it and returns at once (after waiting for room
+    /// in the queue); the receiver answers when the job's commit is durable.
+    pub async fn enqueue<T, E>(
+        &self,
+        job: impl FnOnce(&redb::WriteTransaction) -> Result<Result<T, E>, StoreError> + Send + 'static,
+    ) -> Result<oneshot::Receiver<Result<T, E>>, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel::<Result<T, E>>();
         let boxed: Job = Box::new(move |txn| {
             let result = job(txn)?;
@@ -77,7 +91,7 @@ impl Writer {
             .send(Message::Job(boxed))
             .await
             .map_err(|_| E::from(StoreError::Closed))?;
-        answer.await.map_err(|_| E::from(StoreError::Closed))?
+        Ok(answer)
     }
 
     /// Commits every job queued before this call, then runs `work` on the writer thread between
