@@ -69,8 +69,10 @@ cargo test --test it -- --nocapture
 
 step "benchmarks compile and run once"
 cargo bench --bench core -- --test
-# A few seconds of load against skyhold alone; the full comparison is `cargo bench --bench load`.
+# Smoke runs of a few seconds each; the figures in docs/PERFORMANCE.md come from the full runs.
 cargo bench --bench load -- --test
+cargo bench --bench relay -- --test
+cargo bench --bench appview -- --test
 
 if [ "$fuzz_seconds" -gt 0 ]; then
   step "fuzz smoke run (${fuzz_seconds}s per target)"
