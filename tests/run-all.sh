@@ -67,12 +67,11 @@ cargo test --lib --bins
 step "conformance, end-to-end and tidy tests (case counts are printed)"
 cargo test --test it -- --nocapture
 
-step "benchmarks compile and run once"
-cargo bench --bench core -- --test
-# Smoke runs of a few seconds each; the figures in docs/PERFORMANCE.md come from the full runs.
-cargo bench --bench load -- --test
-cargo bench --bench relay -- --test
-cargo bench --bench appview -- --test
+step "benchmarks compile and run once (smoke runs of seconds, in the test build already made)"
+# `cargo test --bench NAME` runs a bench without `--bench`: criterion runs every benchmark once, the
+# whole-server benches run their smoke shape. The figures in docs/PERFORMANCE.md come from
+# `cargo bench --bench NAME`.
+cargo test --bench core --bench load --bench relay --bench appview
 
 if [ "$fuzz_seconds" -gt 0 ]; then
   step "fuzz smoke run (${fuzz_seconds}s per target)"
