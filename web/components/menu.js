@@ -1,0 +1,60 @@
+// A menu button (WAI-ARIA menu pattern): the button says what it opens, arrow keys move between
+// items, Escape and a click elsewhere close it and focus returns to the button.
+
+import { html, useState, useRef, useEffect, useId } from '../lib/html.js';
+
+/** `items`: `[{ label, icon?, onSelect, danger? }]` (falsy entries are skipped). */
+export function Menu({ label, items, children, className = 'icon-button' }) {
+  const [open, setOpen] = useState(false);
+  const button = useRef(null);
+  const list = useRef(null);
+  const id = useId();
+  const visible = items.filter(Boolean);
+
+  useEffect(() => {
+    if (!open) return undefined;
+    const first = list.current && list.current.querySelector('[role=menuitem]');
+    if (first) first.focus();
+    const outside = (e) => {
+      if (!list.current?.contains(e.target) && !button.current?.contains(e.target)) setOpen(false);
+    };
+    document.addEventListener('pointerdown', outside);
+    return () => document.removeEventListener('pointerdown', outside);
+  }, [open]);
+
+  const closeAndFocus = () => {
+    setOpen(false);
+    button.current && button.current.focus();
+  };
+
+  const onKeyDown = (e) => {
+    const items = [...list.current.querySelectorAll('[role=menuitem]')];
+    const index = items.indexOf(document.activeElement);
+    if (e.key === 'ArrowDown') items[(index + 1) % items.length].focus();
+    else if (e.key === 'ArrowUp') items[(index - 1 + items.length) % items.length].focus();
+    else if (e.key === 'Home') items[0].focus();
+    else if (e.key === 'End') items[items.length - 1].focus();
+    else if (e.key === 'Escape' || e.key === 'Tab') {
+      closeAndFocus();
+      if (e.key === 'Tab') return;
+    } else return;
+    e.preventDefault();
+    e.stopPropagation();
+  };
+
+  const select = (item) => {
+    closeAndFocus();
+    item.onSelect();
+  };
+
+  return html`<div class="menu-wrap" onClick=${(e) => e.stopPropagation()}>
+    <button ref=${button} type="button" class=${className} aria-label=${label} aria-haspopup="menu" aria-expanded=${open ? 'true' : 'false'} aria-controls=${open ? id : undefined} onClick=${() => setOpen(!open)}>
+      ${children}
+    </button>
+    ${open && html`<div ref=${list} id=${id} class="menu" role="menu" aria-label=${label} onKeyDown=${onKeyDown}>
+      ${visible.map((item) => html`<button type="button" role="menuitem" tabindex="-1" class=${item.danger ? 'menu-item danger' : 'menu-item'} onClick=${() => select(item)}>
+        ${item.icon}<span>${item.label}</span>
+      </button>`)}
+    </div>`}
+  </div>`;
+}
