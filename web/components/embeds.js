@@ -22,15 +22,17 @@ function ImageGrid({ images }) {
           <span>${t('embed.remoteImage')}</span>${image.alt && html`<span class="muted">${image.alt}</span>`}
         </a>`;
       }
-      return html`<button type="button" class="image-cell" style=${single ? `aspect-ratio:${ratio}` : undefined}
-        aria-label=${image.alt ? t('embed.openImageAlt', { alt: image.alt }) : t('embed.openImage', { n: i + 1 })}
-        onClick=${(e) => {
-          e.stopPropagation();
-          open(i);
-        }}>
-        <img src=${src} alt=${image.alt || ''} loading="lazy" decoding="async" />
+      return html`<div class="image-cell" style=${single ? `aspect-ratio:${ratio}` : undefined}>
+        <button type="button" class="image-button"
+          aria-label=${image.alt ? t('embed.openImageAlt', { alt: image.alt }) : t('embed.openImage', { n: i + 1 })}
+          onClick=${(e) => {
+            e.stopPropagation();
+            open(i);
+          }}>
+          <img src=${src} alt="" loading="lazy" decoding="async" />
+        </button>
         ${image.alt && html`<span class="alt-badge" aria-hidden="true">ALT</span>`}
-      </button>`;
+      </div>`;
     })}
   </div>`;
 }
@@ -81,7 +83,7 @@ export function QuotedPost({ record, interactive = true }) {
     <${RichText} text=${record.value.text} facets=${record.value.facets} className="rich-text quote-text" />
     ${images && images.length > 0 && html`<span class="muted quote-media">${t('embed.quoteImages', { count: images.length })}</span>`}`;
   if (!interactive) return html`<div class="quote">${body}</div>`;
-  return html`<a class="quote" href=${href} aria-label=${t('embed.quoteLabel', { name: displayName(record.author) })} onClick=${(e) => e.stopPropagation()}>${body}</a>`;
+  return html`<a class="quote" href=${href} onClick=${(e) => e.stopPropagation()}><span class="visually-hidden">${t('embed.quoteLabel')}</span>${body}</a>`;
 }
 
 /** Any embed view. */

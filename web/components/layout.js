@@ -41,14 +41,13 @@ function isCurrent(item) {
   return path === item.href || path.startsWith(`${item.href}/`);
 }
 
+/** A link of the main navigation; the unread badge is part of its name ("Notifications 3 unread"). */
 function NavLink({ item, compact }) {
   const current = isCurrent(item);
-  const label = item.badge ? t('nav.withUnread', { label: item.label, count: item.badge }) : item.label;
-  return html`<a href=${item.href} class=${current ? 'nav-link current' : 'nav-link'} aria-current=${current ? 'page' : undefined} aria-label=${compact || item.badge ? label : undefined}>
-    <span class="nav-icon"><${Icon} name=${item.icon} filled=${false} size=${compact ? 24 : 22} />
-      ${item.badge > 0 && html`<span class="badge" aria-hidden="true">${badgeText(item.badge)}</span>`}
-    </span>
-    ${!compact && html`<span class="nav-label" aria-hidden=${item.badge ? 'true' : undefined}>${item.label}</span>`}
+  return html`<a href=${item.href} class=${current ? 'nav-link current' : 'nav-link'} aria-current=${current ? 'page' : undefined}>
+    <span class="nav-icon"><${Icon} name=${item.icon} filled=${false} size=${compact ? 24 : 22} /></span>
+    <span class=${compact ? 'visually-hidden' : 'nav-label'}>${item.label}</span>
+    ${item.badge > 0 && html`<span class="badge">${badgeText(item.badge)}<span class="visually-hidden"> ${t('nav.unread')}</span></span>`}
   </a>`;
 }
 
@@ -63,7 +62,7 @@ function SideNav() {
     ${s && html`<button type="button" class="button compose-button" onClick=${() => openComposer()}>
       <${Icon} name="pencil" /><span class="nav-label">${t('nav.newPost')}</span>
     </button>`}
-    ${s && me.value && html`<a class="side-account" href=${profilePath(me.value)} aria-label=${t('nav.you', { name: displayName(me.value) })}>
+    ${s && me.value && html`<a class="side-account" href=${profilePath(me.value)}>
       <${Avatar} actor=${me.value} size=${36} />
       <span class="side-account-text"><span class="display-name">${displayName(me.value)}</span><span class="handle">@${me.value.handle}</span></span>
     </a>`}

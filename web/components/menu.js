@@ -4,7 +4,8 @@
 import { html, useState, useRef, useEffect, useId } from '../lib/html.js';
 
 /** `items`: `[{ label, icon?, onSelect, danger? }]` (falsy entries are skipped). */
-export function Menu({ label, items, children, className = 'icon-button' }) {
+/** `label` names the menu; the button's name comes from `label` unless `named` (its children say it). */
+export function Menu({ label, items, children, className = 'icon-button', named = false }) {
   const [open, setOpen] = useState(false);
   const button = useRef(null);
   const list = useRef(null);
@@ -48,7 +49,7 @@ export function Menu({ label, items, children, className = 'icon-button' }) {
   };
 
   return html`<div class="menu-wrap" onClick=${(e) => e.stopPropagation()}>
-    <button ref=${button} type="button" class=${className} aria-label=${label} aria-haspopup="menu" aria-expanded=${open ? 'true' : 'false'} aria-controls=${open ? id : undefined} onClick=${() => setOpen(!open)}>
+    <button ref=${button} type="button" class=${className} aria-label=${named ? undefined : label} aria-haspopup="menu" aria-expanded=${open ? 'true' : 'false'} aria-controls=${open ? id : undefined} onClick=${() => setOpen(!open)}>
       ${children}
     </button>
     ${open && html`<div ref=${list} id=${id} class="menu" role="menu" aria-label=${label} onKeyDown=${onKeyDown}>

@@ -57,20 +57,19 @@ export function PostActions({ post, big = false }) {
     if (yes) await run(deletePost(post).then(() => toast(t('post.deleted'))));
   };
   return html`<div class=${big ? 'post-actions big' : 'post-actions'} onClick=${(e) => e.stopPropagation()}>
-    <button type="button" class="action reply" aria-label=${t('post.replyCount', { count: post.replyCount || 0 })}
-      disabled=${post.viewer?.replyDisabled} onClick=${() => requireSignIn() && openComposer({ reply: post })}>
-      <${Icon} name="reply" /><span aria-hidden="true">${count(post.replyCount)}</span>
+    <button type="button" class="action reply" disabled=${post.viewer?.replyDisabled} onClick=${() => requireSignIn() && openComposer({ reply: post })}>
+      <${Icon} name="reply" /><span class="visually-hidden">${t('post.reply')}</span>${count(post.replyCount)}
     </button>
-    <${Menu} label=${t('post.repostCount', { count: post.repostCount || 0 })} className=${reposted ? 'action repost active' : 'action repost'}
+    <${Menu} named label=${t('post.repostMenu')} className=${reposted ? 'action repost active' : 'action repost'}
       items=${[
         { label: reposted ? t('post.undoRepost') : t('post.repost'), icon: html`<${Icon} name="repost" />`, onSelect: () => requireSignIn() && run(setReposted(post, !reposted)) },
         { label: t('post.quote'), icon: html`<${Icon} name="quote" />`, onSelect: () => requireSignIn() && openComposer({ quote: post }) },
       ]}>
-      <${Icon} name="repost" /><span aria-hidden="true">${count(post.repostCount)}</span>
+      <${Icon} name="repost" /><span class="visually-hidden">${t('post.repostMenu')}</span>${count(post.repostCount)}
     </${Menu}>
     <button type="button" class=${liked ? 'action like active' : 'action like'} aria-pressed=${liked ? 'true' : 'false'}
-      aria-label=${t('post.likeCount', { count: post.likeCount || 0 })} onClick=${() => requireSignIn() && run(setLiked(post, !liked))}>
-      <${Icon} name="heart" filled=${liked} /><span aria-hidden="true">${count(post.likeCount)}</span>
+      onClick=${() => requireSignIn() && run(setLiked(post, !liked))}>
+      <${Icon} name="heart" filled=${liked} /><span class="visually-hidden">${t('post.like')}</span>${count(post.likeCount)}
     </button>
     <${Menu} label=${t('post.more')} className="action more" items=${[
       { label: t('post.copyLink'), icon: html`<${Icon} name="link" />`, onSelect: copyLink },
@@ -126,7 +125,7 @@ export function PostCard({ post: raw, reason, parentAuthor, variant = 'feed', th
   const record = post.record || {};
   const hidden = !reveal && variant !== 'anchor' && hiddenReason(post);
   if (hidden) {
-    return html`<div class="post post-hidden">
+    return html`<div class="post post-hidden" role="article" aria-label=${t('post.by', { name: displayName(post.author) })}>
       <span class="muted">${hidden}</span>
       <button type="button" class="button secondary small" onClick=${() => setReveal(true)}>${t('common.show')}</button>
     </div>`;

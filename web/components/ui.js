@@ -64,7 +64,7 @@ export function RelativeTime({ date, href }) {
   const full = fullTime(date, locale);
   const text = relativeTime(date, Date.now(), locale, t('time.now'));
   const time = html`<time datetime=${date} title=${full}>${text}</time>`;
-  return href ? html`<a class="time-link" href=${href} aria-label=${full}>${time}</a>` : time;
+  return href ? html`<a class="time-link" href=${href} aria-label=${`${text}, ${full}`}>${time}</a>` : time;
 }
 
 export function Spinner({ label }) {

@@ -45,6 +45,7 @@ export function describeError(error, { online = true, signedIn = false } = {}) {
     return { key: 'error.sessionEnded' };
   }
   if (name === 'InvalidRequest' && /not found/i.test(e.message || '')) return { key: 'error.notFound' };
+  if (name === 'InvalidHandle') return { key: 'error.invalidHandle', values: { message: e.message || name } };
   if (BY_NAME[name]) return { key: BY_NAME[name] };
   if (e.status === 429) return { key: 'error.rateLimited' };
   if (e.status === 413) return { key: 'error.tooLarge' };

@@ -63,7 +63,7 @@ export default function SignUp({ params }) {
       <div class="field">
         <label for="signup-handle">${t('signup.handle')}</label>
         <div class="handle-input">
-          <input id="signup-handle" type="text" required autocapitalize="off" autocomplete="username" spellcheck="false" pattern="[a-zA-Z0-9][a-zA-Z0-9-]{1,62}"
+          <input id="signup-handle" type="text" required autocapitalize="off" autocomplete="username" spellcheck="false" pattern="[a-zA-Z0-9]([a-zA-Z0-9]|-){2,17}" minlength="3" maxlength="18"
             aria-describedby="signup-handle-hint" value=${name} onInput=${(e) => setName(e.currentTarget.value)} />
           ${domains.length > 1
             ? html`<label class="visually-hidden" for="signup-domain">${t('signup.domain')}</label><select id="signup-domain" value=${domain} onChange=${(e) => setDomain(e.currentTarget.value)}>${domains.map((d) => html`<option value=${d}>${d}</option>`)}</select>`
