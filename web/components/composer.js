@@ -205,7 +205,7 @@ export function Composer({ reply, quote, close }) {
       ${error && html`<p class="field-error" role="alert">${error}</p>`}
       <div class="composer-bar">
         <div class="composer-tools">
-          <input ref=${fileInput} id=${`${id}-files`} class="visually-hidden" type="file" accept="image/jpeg,image/png,image/webp,image/gif" multiple
+          <input ref=${fileInput} id=${`${id}-files`} class="visually-hidden file-input" type="file" accept="image/jpeg,image/png,image/webp,image/gif" multiple
             disabled=${images.length >= MAX_IMAGES} onChange=${(e) => {
               addFiles(e.currentTarget.files);
               e.currentTarget.value = '';

@@ -87,12 +87,12 @@ export function EditProfileDialog({ profile, close }) {
       <div class="edit-images">
         <div class="edit-avatar"><${Avatar} actor=${{ ...profile, avatar: avatar ? avatar.url : profile.avatar }} size=${80} alt=${t('profile.avatarPreview')} /></div>
         <div class="file-field">
-          <label for=${`${id}-avatar`}>${t('profile.chooseAvatar')}</label>
-          <input id=${`${id}-avatar`} type="file" accept="image/jpeg,image/png,image/webp" onChange=${pick(setAvatar, { maxSide: 1000, aspect: 1 })} />
+          <input id=${`${id}-avatar`} class="visually-hidden file-input" type="file" accept="image/jpeg,image/png,image/webp" onChange=${pick(setAvatar, { maxSide: 1000, aspect: 1 })} />
+          <label class="button secondary small" for=${`${id}-avatar`}>${t('profile.chooseAvatar')}</label>
         </div>
         <div class="file-field">
-          <label for=${`${id}-banner`}>${t('profile.chooseBanner')}</label>
-          <input id=${`${id}-banner`} type="file" accept="image/jpeg,image/png,image/webp" onChange=${pick(setBanner, { maxSide: 3000, aspect: 3 })} />
+          <input id=${`${id}-banner`} class="visually-hidden file-input" type="file" accept="image/jpeg,image/png,image/webp" onChange=${pick(setBanner, { maxSide: 3000, aspect: 3 })} />
+          <label class="button secondary small" for=${`${id}-banner`}>${t('profile.chooseBanner')}</label>
         </div>
       </div>
       <div class="field">

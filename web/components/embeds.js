@@ -80,8 +80,10 @@ export function QuotedPost({ record, interactive = true }) {
       <span class="dot" aria-hidden="true">·</span>
       <${RelativeTime} date=${record.indexedAt || record.value.createdAt} />
     </span>
-    <${RichText} text=${record.value.text} facets=${record.value.facets} className="rich-text quote-text" />
-    ${images && images.length > 0 && html`<span class="muted quote-media">${t('embed.quoteImages', { count: images.length })}</span>`}`;
+    <div class="quote-body">
+      <${RichText} text=${record.value.text} facets=${record.value.facets} className="rich-text quote-text" />
+      ${images && images.length > 0 && localImage(images[0].thumb) && html`<img class="quote-thumb" src=${localImage(images[0].thumb)} alt=${images[0].alt || ''} loading="lazy" />`}
+    </div>`;
   if (!interactive) return html`<div class="quote">${body}</div>`;
   return html`<a class="quote" href=${href} onClick=${(e) => e.stopPropagation()}><span class="visually-hidden">${t('embed.quoteLabel')}</span>${body}</a>`;
 }

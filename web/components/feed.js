@@ -27,10 +27,10 @@ function remember(key, entry) {
 
 /**
  * `load(cursor, signal)` resolves `{ items, cursor }`; `renderItem(item)` draws one;
- * `itemKey(item)` keys it. `cacheKey` names the list for the back button. `measure` marks the
+ * `itemKey(item)` keys it. Posts make a `feed` (of articles); `list` makes a plain list (accounts). `cacheKey` names the list for the back button. `measure` marks the
  * first page's render time (performance entry `feed-render`).
  */
-export function PagedList({ load, renderItem, itemKey, cacheKey, empty, label, measure = false, prepend = [] }) {
+export function PagedList({ load, renderItem, itemKey, cacheKey, empty, label, measure = false, prepend = [], list: asList = false }) {
   const cached = popped && cacheKey && cache.get(cacheKey);
   const fresh = cached && Date.now() - cached.at < CACHE_AGE_MS;
   const [state, setState] = useState(() => (fresh ? { items: cached.items, cursor: cached.cursor, done: cached.done, loading: false, error: null } : { items: [], cursor: undefined, done: false, loading: true, error: null }));
@@ -97,8 +97,8 @@ export function PagedList({ load, renderItem, itemKey, cacheKey, empty, label, m
   if (state.error && items.length === 0) return html`<${ErrorNotice} error=${state.error} onRetry=${() => fetchPage(true)} />`;
   if (!state.loading && items.length === 0) return empty || html`<${Empty} title=${t('feed.empty')} />`;
   return html`<div class="paged-list">
-    <div ref=${list} class="list-items" role="feed" aria-label=${label} aria-busy=${state.loading ? 'true' : 'false'}>
-      ${items.map((item) => html`<div class="list-item" key=${itemKey(item)}>${renderItem(item)}</div>`)}
+    <div ref=${list} class="list-items" role=${asList ? 'list' : 'feed'} aria-label=${label} aria-busy=${state.loading ? 'true' : 'false'}>
+      ${items.map((item) => html`<div class="list-item" role=${asList ? 'listitem' : undefined} key=${itemKey(item)}>${renderItem(item)}</div>`)}
     </div>
     <div ref=${sentinel} class="list-end">
       ${state.loading && html`<${Spinner} />`}

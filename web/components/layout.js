@@ -38,6 +38,8 @@ function navItems() {
 function isCurrent(item) {
   const path = location$.value.path;
   if (item.href === '/') return path === '/';
+  // A post's page is under its author's profile path, but it is not "Profile".
+  if (item.id === 'profile') return path === item.href || path === `${item.href}/followers` || path === `${item.href}/follows`;
   return path === item.href || path.startsWith(`${item.href}/`);
 }
 

@@ -34,7 +34,7 @@ export default function Actors({ params, route }) {
   if (error) body = html`<${ErrorNotice} error=${error} />`;
   else if (!resolved) body = html`<${Loading} />`;
   else {
-    body = html`<${PagedList} cacheKey=${`${route.name}:${JSON.stringify(params)}`} label=${t(kind.title)}
+    body = html`<${PagedList} list cacheKey=${`${route.name}:${JSON.stringify(params)}`} label=${t(kind.title)}
       load=${(cursor, signal) => kind.load(resolved, cursor, signal)} itemKey=${(a) => a.did}
       renderItem=${(a) => html`<${ActorRow} actor=${a} />`} empty=${html`<${Empty} title=${t(kind.empty)} />`} />`;
   }

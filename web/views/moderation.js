@@ -63,14 +63,14 @@ export default function Moderation({ query: search }) {
       <${MutedWords} />
       <section aria-labelledby="muted-accounts">
         <h2 id="muted-accounts">${t('moderation.mutedAccounts')}</h2>
-        <${PagedList} key=${`m${version}`} label=${t('moderation.mutedAccounts')} itemKey=${(a) => a.did}
+        <${PagedList} list key=${`m${version}`} label=${t('moderation.mutedAccounts')} itemKey=${(a) => a.did}
           load=${(cursor, signal) => query('app.bsky.graph.getMutes', { limit: 50, cursor }, { signal }).then((r) => ({ items: r.mutes || [], cursor: r.cursor }))}
           renderItem=${(a) => html`<${ActorRow} actor=${a} action=${html`<button type="button" class="button secondary small" aria-label=${t('moderation.unmuteHandle', { handle: a.handle })} onClick=${() => unmute(a)}>${t('moderation.unmute')}</button>`} />`}
           empty=${html`<${Empty} title=${t('moderation.noMuted')} />`} />
       </section>
       <section aria-labelledby="blocked-accounts">
         <h2 id="blocked-accounts">${t('moderation.blockedAccounts')}</h2>
-        <${PagedList} key=${`b${version}`} label=${t('moderation.blockedAccounts')} itemKey=${(a) => a.did}
+        <${PagedList} list key=${`b${version}`} label=${t('moderation.blockedAccounts')} itemKey=${(a) => a.did}
           load=${(cursor, signal) => query('app.bsky.graph.getBlocks', { limit: 50, cursor }, { signal }).then((r) => ({ items: r.blocks || [], cursor: r.cursor }))}
           renderItem=${(a) => html`<${ActorRow} actor=${a} action=${html`<button type="button" class="button secondary small" aria-label=${t('moderation.unblockHandle', { handle: a.handle })} onClick=${() => unblock(a)}>${t('moderation.unblock')}</button>`} />`}
           empty=${html`<${Empty} title=${t('moderation.noBlocked')} />`} />

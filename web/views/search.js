@@ -93,7 +93,7 @@ export default function Search({ params, query: search, route }) {
   let results = null;
   if (q) {
     results = tab === 'people'
-      ? html`<${PagedList} key=${`p:${q}`} cacheKey=${`search:people:${q}`} label=${t('search.people')}
+      ? html`<${PagedList} list key=${`p:${q}`} cacheKey=${`search:people:${q}`} label=${t('search.people')}
           load=${(cursor, signal) => query('app.bsky.actor.searchActors', { q, limit: 25, cursor }, { signal }).then((r) => ({ items: r.actors || [], cursor: r.cursor }))}
           itemKey=${(a) => a.did} renderItem=${(a) => html`<${ActorRow} actor=${a} />`} empty=${html`<${Empty} title=${t('search.noPeople', { q })} />`} />`
       : html`<${PagedList} key=${`s:${q}`} cacheKey=${`search:posts:${q}`} label=${t('search.posts')}

@@ -113,7 +113,7 @@ describe('two members use the web UI', { concurrency: false }, () => {
     const dialog = ana.getByRole('dialog', { name: 'Edit profile' });
     await dialog.getByLabel('Display name').fill('Ana Gardener');
     await dialog.getByLabel('Bio').fill('Tulips, tomatoes and #garden notes.');
-    await dialog.getByLabel('Avatar', { exact: true }).setInputFiles({ name: 'avatar.png', mimeType: 'image/png', buffer: gradientPng(400, 300, 40) });
+    await dialog.getByLabel('Change avatar').setInputFiles({ name: 'avatar.png', mimeType: 'image/png', buffer: gradientPng(400, 300, 40) });
     await dialog.getByRole('img', { name: 'Your avatar' }).waitFor();
     await check(ana, 'edit-profile');
     await dialog.getByRole('button', { name: 'Save' }).click();
@@ -218,11 +218,44 @@ describe('two members use the web UI', { concurrency: false }, () => {
     await check(ana, 'search-posts');
     await ana.getByRole('tab', { name: 'People' }).click();
     await ana.goto('/search?q=bo&tab=people');
-    await ana.getByRole('feed', { name: 'People' }).getByText('@bob.test').waitFor();
+    await ana.getByRole('list', { name: 'People' }).getByText('@bob.test').waitFor();
     await ana.goto('/search?q=ana&tab=people');
-    await ana.getByRole('feed', { name: 'People' }).getByText('@ana.test').waitFor();
+    await ana.getByRole('list', { name: 'People' }).getByText('@ana.test').waitFor();
     await ana.goto('/hashtag/garden');
     await ana.getByText('First bloom of the year').waitFor();
+  });
+
+  step('every view passes axe at phone and desktop width, light and dark', async () => {
+    const views = [
+      ['home', '/', () => ana.getByRole('tab', { name: 'Everyone here' }).click()],
+      ['thread', postUrl],
+      ['profile', '/profile/ana.test'],
+      ['profile-media', '/profile/ana.test?tab=media'],
+      ['followers', '/profile/ana.test/followers'],
+      ['liked-by', `${postUrl}/liked-by`],
+      ['notifications', '/notifications'],
+      ['search', '/search?q=garden'],
+      ['settings', '/settings'],
+      ['account', '/settings/account'],
+      ['app-passwords', '/settings/app-passwords'],
+      ['moderation', '/moderation'],
+      ['not-found', '/no/such/page'],
+    ];
+    try {
+      for (const [size, scheme] of [[DESKTOP, 'light'], [PHONE, 'light'], [PHONE, 'dark']]) {
+        await ana.setViewportSize(size);
+        await ana.emulateMedia({ colorScheme: scheme });
+        for (const [name, path, then] of views) {
+          await ana.goto(path);
+          await ana.getByRole('heading', { level: 1 }).first().waitFor();
+          if (then) await then();
+          await check(ana, `gallery-${name}-${scheme}`);
+        }
+      }
+    } finally {
+      await ana.setViewportSize(DESKTOP);
+      await ana.emulateMedia({ colorScheme: 'light' });
+    }
   });
 
   step('Bo mutes a word; Ana mutes, blocks and reports Bo', async () => {
@@ -267,8 +300,8 @@ describe('two members use the web UI', { concurrency: false }, () => {
     await ana.getByText('You blocked this account').waitFor();
     await check(ana, 'profile-blocked');
     await ana.goto('/moderation');
-    await ana.getByRole('feed', { name: 'Blocked accounts' }).getByText('@bob.test').waitFor();
-    await ana.getByRole('feed', { name: 'Muted accounts' }).getByText('@bob.test').waitFor();
+    await ana.getByRole('list', { name: 'Blocked accounts' }).getByText('@bob.test').waitFor();
+    await ana.getByRole('list', { name: 'Muted accounts' }).getByText('@bob.test').waitFor();
   });
 
   step('Ana creates an app password, it signs in, she revokes it', async () => {
