@@ -292,6 +292,33 @@ mod tests {
     }
 
     #[test]
+    fn the_server_knows_every_client_route() {
+        let router = Files::get("lib/router.js").expect("web/lib/router.js");
+        let router = String::from_utf8_lossy(&router.data);
+        let mut firsts: Vec<&str> = router
+            .split("path: '")
+            .skip(1)
+            .filter_map(|rest| rest.split('\'').next())
+            .filter(|path| *path != "*")
+            .map(|path| {
+                path.trim_start_matches('/')
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+            })
+            .collect();
+        firsts.sort_unstable();
+        firsts.dedup();
+        assert!(firsts.len() > 5, "no routes found in router.js");
+        let mut known: Vec<&str> = CLIENT_ROUTES.to_vec();
+        known.sort_unstable();
+        assert_eq!(
+            firsts, known,
+            "CLIENT_ROUTES and web/lib/router.js disagree"
+        );
+    }
+
+    #[test]
     fn the_version_depends_on_the_files() {
         assert_eq!(ui().version(), ui().version());
     }

@@ -1,5 +1,5 @@
 // The message catalog (web/locales/en.json): every word the UI shows comes from it.
-// `t('key', { name })` fills `{name}` placeholders; an entry that is an object picks its form by
+// `t(key, { name })` fills `{name}` placeholders; an entry that is an object picks its form by
 // `Intl.PluralRules` from `count` (`{ "one": "{count} like", "other": "{count} likes" }`).
 
 let messages = {};
