@@ -20,17 +20,18 @@ function RouteView() {
   const [, setLoaded] = useState(0);
   const [failed, setFailed] = useState(null);
   const signedIn = !!session.value;
+  const visitor = !signedIn && route.signedOut;
+  const name = visitor ? `${route.name}:signedOut` : route.name;
   useEffect(() => {
-    if (views.has(route.name)) return;
+    if (views.has(name)) return;
     setFailed(null);
-    route
-      .load()
+    (visitor ? route.signedOut : route.load)()
       .then((module) => {
-        views.set(route.name, module.default);
+        views.set(name, module.default);
         setLoaded((n) => n + 1);
       })
       .catch((e) => setFailed(e));
-  }, [route.name]);
+  }, [name]);
   if (!signedIn && !route.public) {
     queueMicrotask(() => navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true }));
     return null;
@@ -40,9 +41,9 @@ function RouteView() {
     return null;
   }
   if (failed) return html`<${ErrorNotice} error=${{ error: 'NetworkError' }} onRetry=${() => location.reload()} />`;
-  const View = views.get(route.name);
+  const View = views.get(name);
   if (!View) return html`<${Loading} />`;
-  return html`<${View} key=${`${route.name}:${JSON.stringify(params)}:${key}`} params=${params} query=${query} route=${route} />`;
+  return html`<${View} key=${`${name}:${JSON.stringify(params)}:${key}`} params=${params} query=${query} route=${route} />`;
 }
 
 function App() {

@@ -19,11 +19,6 @@ export const MAX_IMAGES = 4;
 const LANGUAGES = ['en', 'de', 'es', 'fr', 'it', 'ja', 'ko', 'nl', 'pl', 'pt', 'sv', 'uk', 'zh'];
 const MENTION_AT_CARET = /(^|\s)@([a-zA-Z0-9.-]{1,64})$/;
 
-/** Opens the composer; `reply` or `quote` is a post view. */
-export function openComposer(props = {}) {
-  return openDialog(Composer, props);
-}
-
 function languageName(code) {
   try {
     return new Intl.DisplayNames([navigator.language || 'en'], { type: 'language' }).of(code) || code;

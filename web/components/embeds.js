@@ -4,14 +4,13 @@
 
 import { html } from '../lib/html.js';
 import { t } from '../lib/i18n.js';
-import { openDialog } from '../lib/state.js';
 import { postPath } from '../lib/router.js';
 import { Avatar, displayName, localImage, RelativeTime } from './ui.js';
 import { RichText } from './richtext.js';
-import { Lightbox } from './lightbox.js';
+import { openLightbox } from './dialogs.js';
 
 function ImageGrid({ images }) {
-  const open = (index) => openDialog(Lightbox, { images, index });
+  const open = (index) => openLightbox({ images, index });
   const single = images.length === 1;
   return html`<div class=${`image-grid count-${images.length}`}>
     ${images.map((image, i) => {

@@ -11,7 +11,7 @@ import { location$, profilePath, navigate } from '../lib/router.js';
 import { config } from '../lib/config.js';
 import { Icon } from './icons.js';
 import { Avatar, displayName } from './ui.js';
-import { openComposer } from './composer.js';
+import { openComposer } from './dialogs.js';
 
 function badgeText(n) {
   return n > 30 ? '30+' : String(n);

@@ -16,8 +16,7 @@ import { Embed } from './embeds.js';
 import { Icon } from './icons.js';
 import { Menu } from './menu.js';
 import { ConfirmDialog } from './dialog.js';
-import { openComposer } from './composer.js';
-import { ReportDialog } from './report.js';
+import { openComposer, openReport } from './dialogs.js';
 
 /** Labels that hide media behind a warning until the reader asks to see it. */
 const WARN_LABELS = new Set(['porn', 'sexual', 'nudity', 'graphic-media', 'gore', '!warn']);
@@ -80,7 +79,7 @@ export function PostActions({ post, big = false }) {
         onSelect: () => run(setMuted(author, !author.viewer?.muted).then(() => toast(author.viewer?.muted ? t('moderation.unmuted', { handle: author.handle }) : t('moderation.muted', { handle: author.handle })))),
       },
       !mine && session.value && !author.viewer?.blocking && { label: t('moderation.blockHandle', { handle: author.handle }), icon: html`<${Icon} name="block" />`, onSelect: () => confirmBlock(author), danger: true },
-      !mine && session.value && { label: t('report.post'), icon: html`<${Icon} name="flag" />`, onSelect: () => openDialog(ReportDialog, { subject: { uri: post.uri, cid: post.cid }, kind: 'post' }) },
+      !mine && session.value && { label: t('report.post'), icon: html`<${Icon} name="flag" />`, onSelect: () => openReport({ subject: { uri: post.uri, cid: post.cid }, kind: 'post' }) },
     ]}>
       <${Icon} name="more" />
     </${Menu}>

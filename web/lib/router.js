@@ -4,9 +4,12 @@
 
 import { signal } from '@preact/signals';
 
-/** `path` patterns (`:name` matches one segment) and the module of each view. */
+/**
+ * `path` patterns (`:name` matches one segment) and the module of each view (`signedOut`: another
+ * module for visitors who are not signed in).
+ */
 export const routes = [
-  { path: '/', name: 'home', load: () => import('../views/home.js'), public: true },
+  { path: '/', name: 'home', load: () => import('../views/home.js'), signedOut: () => import('../views/landing.js'), public: true },
   { path: '/search', name: 'search', load: () => import('../views/search.js') },
   { path: '/hashtag/:tag', name: 'hashtag', load: () => import('../views/search.js') },
   { path: '/notifications', name: 'notifications', load: () => import('../views/notifications.js') },

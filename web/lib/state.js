@@ -38,6 +38,14 @@ export function openDialog(component, props = {}) {
   });
 }
 
+/**
+ * A dialog whose module loads on first use (the composer, the report form, the lightbox, the
+ * profile editor are not part of the first load). `load` resolves the component.
+ */
+export function lazyDialog(load) {
+  return (props) => load().then((component) => openDialog(component, props));
+}
+
 // ---- network
 export const online = signal(navigator.onLine);
 window.addEventListener('online', () => (online.value = true));

@@ -1,19 +1,18 @@
 // Home: the Following timeline and the "Everyone here" community feed (the App View's built-in
-// feed of every post it indexes) as tabs; for signed-out visitors, what this server is.
+// feed of every post it indexes) as tabs. Signed-out visitors get views/landing.js instead.
 
 import { html, useState, useEffect } from '../lib/html.js';
 import { t } from '../lib/i18n.js';
-import { session } from '../lib/auth.js';
 import { query } from '../lib/xrpc.js';
 import { config } from '../lib/config.js';
 import { published } from '../lib/state.js';
 import { ViewHeader, Tabs, Empty, useTitle } from '../components/ui.js';
 import { PagedList } from '../components/feed.js';
 import { PostCard } from '../components/post.js';
-import { openComposer } from '../components/composer.js';
+import { openComposer } from '../components/dialogs.js';
 
 const TAB_KEY = 'skyhold.homeTab';
-const PAGE = 30;
+const PAGE = 50;
 
 function feedItem(item) {
   const parent = item.reply && item.reply.parent && item.reply.parent.author;
@@ -21,20 +20,6 @@ function feedItem(item) {
 }
 
 const keyOf = (item) => `${item.post.uri}|${item.reason ? item.reason.by?.did : ''}`;
-
-function Landing() {
-  useTitle(null);
-  return html`<section class="landing">
-    <img class="landing-logo" src=${`${config.assets}icon.svg`} alt="" width="72" height="72" />
-    <h1>${t('landing.title', { host: config.hostname })}</h1>
-    <p class="lead">${t('landing.lead')}</p>
-    <div class="stack-buttons">
-      <a class="button big" href="/signup">${t('nav.signup')}</a>
-      <a class="button secondary big" href="/signin">${t('nav.signin')}</a>
-    </div>
-    <p class="muted small">${t('landing.protocol')}</p>
-  </section>`;
-}
 
 /** Posts published from this page after it opened, shown at the top before the feed lists them. */
 function usePublished() {
@@ -57,11 +42,9 @@ function usePublished() {
 }
 
 export default function Home() {
-  const signedIn = !!session.value;
   const [tab, setTab] = useState(() => localStorage.getItem(TAB_KEY) || 'following');
   const fresh = usePublished();
-  useTitle(signedIn ? t('home.title') : null);
-  if (!signedIn) return html`<${Landing} />`;
+  useTitle(t('home.title'));
   const select = (id) => {
     localStorage.setItem(TAB_KEY, id);
     setTab(id);

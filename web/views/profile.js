@@ -7,7 +7,7 @@ import { query } from '../lib/xrpc.js';
 import { session } from '../lib/auth.js';
 import { actorShadow, actorWithShadow, openDialog, toast, me } from '../lib/state.js';
 import { setFollowing, setMuted, setBlocking } from '../lib/api.js';
-import { profilePath, navigate } from '../lib/router.js';
+import { profilePath } from '../lib/router.js';
 import { compactNumber } from '../lib/time.js';
 import { ViewHeader, Tabs, Loading, ErrorNotice, Empty, Avatar, displayName, localImage, useTitle, errorText, hiddenFromSignedOut, SignedOutOnly } from '../components/ui.js';
 import { PagedList } from '../components/feed.js';
@@ -16,8 +16,7 @@ import { RichText } from '../components/richtext.js';
 import { Menu } from '../components/menu.js';
 import { Icon } from '../components/icons.js';
 import { ConfirmDialog } from '../components/dialog.js';
-import { ReportDialog } from '../components/report.js';
-import { EditProfileDialog } from '../components/edit-profile.js';
+import { openReport, openProfileEditor } from '../components/dialogs.js';
 
 const FILTERS = {
   posts: 'posts_and_author_threads',
@@ -52,7 +51,7 @@ function ProfileMenu({ actor }) {
     { label: t('profile.copyLink'), icon: html`<${Icon} name="link" />`, onSelect: copy },
     session.value && { label: muted ? t('moderation.unmuteAccount') : t('moderation.muteAccount'), icon: html`<${Icon} name="mute" />`, onSelect: () => run(setMuted(actor, !muted).then(() => toast(muted ? t('moderation.unmuted', { handle: actor.handle }) : t('moderation.muted', { handle: actor.handle })))) },
     session.value && { label: blocking ? t('moderation.unblockAccount') : t('moderation.blockAccount'), icon: html`<${Icon} name="block" />`, onSelect: block, danger: !blocking },
-    session.value && { label: t('report.account'), icon: html`<${Icon} name="flag" />`, onSelect: () => openDialog(ReportDialog, { subject: { did: actor.did }, kind: 'account' }) },
+    session.value && { label: t('report.account'), icon: html`<${Icon} name="flag" />`, onSelect: () => openReport({ subject: { did: actor.did }, kind: 'account' }) },
   ]}><${Icon} name="more" /></${Menu}>`;
 }
 
@@ -61,7 +60,7 @@ function Header({ actor, onEdited }) {
   const banner = localImage(actor.banner);
   const path = profilePath(actor);
   const edit = async () => {
-    const saved = await openDialog(EditProfileDialog, { profile: actor });
+    const saved = await openProfileEditor({ profile: actor });
     if (saved) onEdited(saved);
   };
   return html`<section class="profile-header" aria-label=${t('profile.about', { name: displayName(actor) })}>

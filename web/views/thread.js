@@ -8,7 +8,7 @@ import { session } from '../lib/auth.js';
 import { published, me } from '../lib/state.js';
 import { ViewHeader, Loading, ErrorNotice, Empty, Avatar, displayName, useTitle, SignedOutOnly, hiddenFromSignedOut } from '../components/ui.js';
 import { PostCard } from '../components/post.js';
-import { openComposer } from '../components/composer.js';
+import { openComposer } from '../components/dialogs.js';
 
 const THREAD = 'app.bsky.feed.defs#threadViewPost';
 
