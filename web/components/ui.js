@@ -1,7 +1,7 @@
 // Small shared pieces: avatars, names, relative times, error and empty states, spinners, tabs,
 // and the page title hook. Every visible word comes from the catalog.
 
-import { html, useEffect, useState } from '../lib/html.js';
+import { html, useEffect, useState, signal } from '../lib/html.js';
 import { t, locale } from '../lib/i18n.js';
 import { relativeTime, fullTime } from '../lib/time.js';
 import { describeError } from '../lib/errors.js';
@@ -54,15 +54,14 @@ export function NameLink({ actor, className = '' }) {
   </a>`;
 }
 
+/** One clock for every relative time on the page, ticking each minute. */
+const minute = signal(Date.now());
+setInterval(() => (minute.value = Date.now()), 60_000);
+
 /** A relative time that updates every minute, with the full date on hover. */
 export function RelativeTime({ date, href }) {
-  const [, tick] = useState(0);
-  useEffect(() => {
-    const timer = setInterval(() => tick((n) => n + 1), 60_000);
-    return () => clearInterval(timer);
-  }, []);
   const full = fullTime(date, locale);
-  const text = relativeTime(date, Date.now(), locale, t('time.now'));
+  const text = relativeTime(date, minute.value, locale, t('time.now'));
   const time = html`<time datetime=${date} title=${full}>${text}</time>`;
   return href ? html`<a class="time-link" href=${href} aria-label=${`${text}, ${full}`}>${time}</a>` : time;
 }

@@ -4,6 +4,7 @@
 
 let messages = {};
 let rules = new Intl.PluralRules('en');
+let numbers = new Intl.NumberFormat('en');
 export let locale = 'en';
 
 /** Loads the catalog for `lang` from `url` (English is the only one today). */
@@ -17,6 +18,7 @@ export function setMessages(catalog, lang = 'en') {
   messages = catalog;
   locale = lang;
   rules = new Intl.PluralRules(lang);
+  numbers = new Intl.NumberFormat(lang);
 }
 
 /** The message `key` with its placeholders filled; the key itself when it is missing. */
@@ -31,6 +33,6 @@ export function t(key, values) {
   return message.replace(/\{(\w+)\}/g, (whole, name) => {
     const v = values[name];
     if (v === undefined || v === null) return whole;
-    return typeof v === 'number' ? new Intl.NumberFormat(locale).format(v) : String(v);
+    return typeof v === 'number' ? numbers.format(v) : String(v);
   });
 }

@@ -176,6 +176,8 @@ describe('two members use the web UI', { concurrency: false }, () => {
     await reply.getByRole('button', { name: 'Reply', exact: true }).click();
     await bo.getByRole('status').getByText('Your reply was published').waitFor();
     await post.getByRole('button', { name: /^Repost or quote/ }).click();
+    await bo.getByRole('menu', { name: 'Repost or quote' }).waitFor();
+    await check(bo, 'menu-repost');
     await bo.getByRole('menuitem', { name: 'Quote post' }).click();
     const quote = bo.getByRole('dialog', { name: 'Quote post' });
     await quote.getByLabel('Post text').fill('Spring is here, look at this');
