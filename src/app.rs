@@ -35,8 +35,8 @@ const SUSPENSION_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 /// acts on GOAWAY must not keep the process (and its queued writes) from stopping.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// The web UI's files, read and compressed on the blocking pool. The UI asks the built-in App
-/// View for app.bsky calls, or the one the operator configured.
+/// The web UI's files, read on the blocking pool. The UI asks the built-in App View for app.bsky
+/// calls, or the one the operator configured.
 async fn web_ui(config: &Config) -> anyhow::Result<Arc<crate::web::WebUi>> {
     let shell = crate::web::ShellConfig {
         service_did: config.service_did.as_str().to_owned(),
@@ -50,6 +50,13 @@ async fn web_ui(config: &Config) -> anyhow::Result<Arc<crate::web::WebUi>> {
     let web = tokio::task::spawn_blocking(move || crate::web::WebUi::load(shell))
         .await
         .context("preparing the web UI")?;
+    let (files, raw, _, _) = web.sizes();
+    tracing::debug!(
+        version = web.version(),
+        files,
+        raw_bytes = raw,
+        "web UI loaded"
+    );
     Ok(Arc::new(web))
 }
 

@@ -1,8 +1,8 @@
 //! The web UI's routes: versioned assets, and the HTML shell for every client route (with the
 //! meta tags of public profiles and posts, read from the App View as a signed-out viewer).
 //!
-//! Assets: strong ETags, gzip or brotli bodies prepared at start, a year of caching for the
-//! current version's URLs. Pages: `no-cache`, a strict Content-Security-Policy, and headers that
+//! Assets: strong ETags, gzip or brotli bodies made once (at a file's first request), a year of
+//! caching for the current version's URLs. Pages: `no-cache`, a strict Content-Security-Policy, and headers that
 //! forbid framing and sniffing. `/xrpc/*`, `/.well-known/*`, `/plc/*`, `/oauth/*` and `/admin/*`
 //! never fall through to the UI.
 
@@ -51,6 +51,11 @@ pub async fn asset(
     let Some(asset) = state.web.asset(&path) else {
         return (StatusCode::NOT_FOUND, "Not Found").into_response();
     };
+    if !asset.compressed() {
+        let compressing = asset.clone();
+        // A join error leaves the file uncompressed: it is then served as it is.
+        let _ = tokio::task::spawn_blocking(move || compressing.compress()).await;
+    }
     let (body, encoding, etag) = asset.variant(accept_encoding(&headers));
     // An old page asking for an old version gets today's file, revalidated every time.
     let cache = if version == state.web.version() {

@@ -1,10 +1,14 @@
-//! The built-in web UI's files: the top-level `web/` folder, embedded with rust-embed and prepared
-//! once at start (content type, ETag, gzip and brotli bodies), plus the HTML shell every client
-//! route answers with ([`shell`]).
+//! The built-in web UI's files: the top-level `web/` folder, embedded with rust-embed and read
+//! once at start (content type, ETag), plus the HTML shell every client route answers with
+//! ([`shell`]).
 //!
 //! The UI is an atproto client of this same server (it calls `/xrpc/*` like any app); this module
 //! only serves its files. It knows nothing of the services: `http::web` asks them for what a public
 //! page's meta tags need and hands the result to [`shell`].
+//!
+//! Each file is compressed (gzip and brotli, densest settings) once, when it is first asked for:
+//! a node nobody opens in a browser (an API-only server, the many nodes of the test suite) never
+//! spends the CPU, and every later request gets the stored bodies.
 //!
 //! Every asset is addressed as `/assets/<version>/<path>`, where the version is a hash of all
 //! files: a new binary with changed files gets new URLs, so assets can be cached for a year, and
@@ -17,6 +21,7 @@ pub mod shell;
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -56,16 +61,23 @@ const BROTLI_WINDOW: u32 = 22;
 /// One embedded file, ready to send.
 pub struct Asset {
     pub body: Bytes,
-    pub gzip: Option<Bytes>,
-    pub brotli: Option<Bytes>,
+    /// The gzip and brotli bodies (each only when smaller), made once by [`Asset::compress`]
+    /// before the file is first served.
+    compressed: OnceLock<Compressed>,
     pub content_type: &'static str,
     /// Strong ETag of the identity body (quoted); compressed variants append `-gz`/`-br`.
     pub etag: String,
 }
 
+#[derive(Default)]
+struct Compressed {
+    gzip: Option<Bytes>,
+    brotli: Option<Bytes>,
+}
+
 /// The whole UI, prepared once.
 pub struct WebUi {
-    assets: HashMap<String, Asset>,
+    assets: HashMap<String, Arc<Asset>>,
     version: String,
     shell: shell::Shell,
 }
@@ -119,40 +131,54 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl Asset {
-    fn new(path: &str, data: Vec<u8>) -> Asset {
-        let content_type = content_type(path);
-        let etag = format!("\"{}\"", &hex(&Sha256::digest(&data))[..32]);
-        let (gzip, brotli) = if compressible(content_type) && data.len() >= MIN_COMPRESS {
-            (
-                smaller(data.len(), gzip(&data)),
-                smaller(data.len(), brotli(&data)),
-            )
-        } else {
-            (None, None)
-        };
+    fn new(path: &str, data: Vec<u8>, hash: [u8; 32]) -> Asset {
         Asset {
             body: Bytes::from(data),
-            gzip,
-            brotli,
-            content_type,
-            etag,
+            compressed: OnceLock::new(),
+            content_type: content_type(path),
+            etag: format!("\"{}\"", &hex(&hash)[..32]),
         }
+    }
+
+    /// Whether the compressed bodies are ready.
+    pub fn compressed(&self) -> bool {
+        self.compressed.get().is_some()
+    }
+
+    /// Makes the gzip and brotli bodies (once; CPU work of milliseconds per file in a release
+    /// build: call it on the blocking pool).
+    pub fn compress(&self) {
+        if self.compressed() {
+            return;
+        }
+        let data = &self.body;
+        let compressed = if compressible(self.content_type) && data.len() >= MIN_COMPRESS {
+            Compressed {
+                gzip: smaller(data.len(), gzip(data)),
+                brotli: smaller(data.len(), brotli(data)),
+            }
+        } else {
+            Compressed::default()
+        };
+        let _ = self.compressed.set(compressed);
+    }
+
+    pub fn gzip(&self) -> Option<&Bytes> {
+        self.compressed.get().and_then(|c| c.gzip.as_ref())
+    }
+
+    pub fn brotli(&self) -> Option<&Bytes> {
+        self.compressed.get().and_then(|c| c.brotli.as_ref())
     }
 
     /// The body for a client that accepts `encoding` (`br`, `gzip` or identity), with its ETag.
     pub fn variant(&self, encoding: Encoding) -> (Bytes, Option<&'static str>, String) {
         let tagged = |suffix: &str| format!("{}-{suffix}\"", self.etag.trim_end_matches('"'));
-        match encoding {
-            Encoding::Brotli if self.brotli.is_some() => (
-                self.brotli.clone().unwrap_or_default(),
-                Some("br"),
-                tagged("br"),
-            ),
-            Encoding::Brotli | Encoding::Gzip if self.gzip.is_some() => (
-                self.gzip.clone().unwrap_or_default(),
-                Some("gzip"),
-                tagged("gz"),
-            ),
+        match (encoding, self.brotli(), self.gzip()) {
+            (Encoding::Brotli, Some(brotli), _) => (brotli.clone(), Some("br"), tagged("br")),
+            (Encoding::Brotli | Encoding::Gzip, _, Some(gzip)) => {
+                (gzip.clone(), Some("gzip"), tagged("gz"))
+            }
             _ => (self.body.clone(), None, self.etag.clone()),
         }
     }
@@ -194,8 +220,8 @@ impl Encoding {
 }
 
 impl WebUi {
-    /// Reads and compresses every file of `web/` (CPU work of a fraction of a second: run it on
-    /// the blocking pool).
+    /// Reads every file of `web/` and hashes it (milliseconds); [`WebUi::compress`] then
+    /// prepares the compressed bodies.
     pub fn load(config: ShellConfig) -> WebUi {
         let mut names: Vec<String> = Files::iter().map(|name| name.into_owned()).collect();
         names.sort();
@@ -206,13 +232,15 @@ impl WebUi {
             let Some(file) = Files::get(&name) else {
                 continue;
             };
+            let hash = file.metadata.sha256_hash();
             version_hash.update(name.as_bytes());
-            version_hash.update(file.metadata.sha256_hash());
+            version_hash.update(hash);
             if name == SHELL_FILE {
                 template = String::from_utf8_lossy(&file.data).into_owned();
                 continue;
             }
-            assets.insert(name.clone(), Asset::new(&name, file.data.into_owned()));
+            let asset = Asset::new(&name, file.data.into_owned(), hash);
+            assets.insert(name.clone(), Arc::new(asset));
         }
         let version = hex(&version_hash.finalize())[..12].to_owned();
         let shell = shell::Shell::new(&template, &format!("/assets/{version}/"), config);
@@ -223,12 +251,33 @@ impl WebUi {
         }
     }
 
+    /// Compresses every file (for tests; the server compresses each file when it is first asked
+    /// for).
+    #[cfg(test)]
+    pub fn compress(&self) {
+        for asset in self.assets.values() {
+            asset.compress();
+        }
+    }
+
+    /// Files, and their total size raw, gzipped and as served to a brotli client (the smallest
+    /// body of each), for the start-up log.
+    pub fn sizes(&self) -> (usize, usize, usize, usize) {
+        self.assets
+            .values()
+            .fold((0, 0, 0, 0), |(n, raw, gz, br), a| {
+                let gzip = a.gzip().map_or(a.body.len(), Bytes::len);
+                let brotli = a.brotli().map_or(gzip, Bytes::len);
+                (n + 1, raw + a.body.len(), gz + gzip, br + brotli)
+            })
+    }
+
     pub fn version(&self) -> &str {
         &self.version
     }
 
-    pub fn asset(&self, path: &str) -> Option<&Asset> {
-        self.assets.get(path)
+    pub fn asset(&self, path: &str) -> Option<Arc<Asset>> {
+        self.assets.get(path).cloned()
     }
 
     /// The HTML of one page.
@@ -247,12 +296,14 @@ mod tests {
     use super::*;
 
     fn ui() -> WebUi {
-        WebUi::load(ShellConfig {
+        let ui = WebUi::load(ShellConfig {
             service_did: "did:web:localhost%3A2583".into(),
             appview_proxy: "did:web:localhost%3A2583#bsky_appview".into(),
             public_url: "http://localhost:2583".into(),
             hostname: "localhost".into(),
-        })
+        });
+        ui.compress();
+        ui
     }
 
     #[test]
@@ -275,8 +326,8 @@ mod tests {
         assert_eq!(ui.version().len(), 12);
         let app = ui.asset("app.js").expect("web/app.js is embedded");
         assert_eq!(app.content_type, "text/javascript; charset=utf-8");
-        let gzip = app.gzip.as_ref().expect("app.js has a gzip body");
-        let brotli = app.brotli.as_ref().expect("app.js has a brotli body");
+        let gzip = app.gzip().expect("app.js has a gzip body");
+        let brotli = app.brotli().expect("app.js has a brotli body");
         assert!(brotli.len() < app.body.len() && gzip.len() < app.body.len());
         let (_, encoding, etag) = app.variant(Encoding::Brotli);
         assert_eq!(encoding, Some("br"));
@@ -319,7 +370,21 @@ mod tests {
     }
 
     #[test]
-    fn the_version_depends_on_the_files() {
-        assert_eq!(ui().version(), ui().version());
+    fn files_are_served_as_they_are_until_compressed() {
+        let fresh = WebUi::load(ShellConfig {
+            service_did: "did:web:x".into(),
+            appview_proxy: "did:web:x#bsky_appview".into(),
+            public_url: "http://x".into(),
+            hostname: "x".into(),
+        });
+        let app = fresh.asset("app.js").unwrap();
+        assert_eq!(app.variant(Encoding::Brotli).1, None);
+        app.compress();
+        assert_eq!(app.variant(Encoding::Brotli).1, Some("br"));
+        assert_eq!(
+            fresh.version(),
+            ui().version(),
+            "the version depends on the files only"
+        );
     }
 }
