@@ -19,6 +19,7 @@ function RouteView() {
   const { route, params, query, key } = location$.value;
   const [, setLoaded] = useState(0);
   const [failed, setFailed] = useState(null);
+  const [attempt, setAttempt] = useState(0);
   const signedIn = !!session.value;
   const visitor = !signedIn && route.signedOut;
   const name = visitor ? `${route.name}:signedOut` : route.name;
@@ -31,7 +32,7 @@ function RouteView() {
         setLoaded((n) => n + 1);
       })
       .catch((e) => setFailed(e));
-  }, [name]);
+  }, [name, attempt]);
   if (!signedIn && !route.public) {
     queueMicrotask(() => navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true }));
     return null;
@@ -40,7 +41,8 @@ function RouteView() {
     queueMicrotask(() => navigate('/', { replace: true }));
     return null;
   }
-  if (failed) return html`<${ErrorNotice} error=${{ error: 'NetworkError' }} onRetry=${() => location.reload()} />`;
+  // The view's module could not be fetched (offline, or the server restarted with a new version).
+  if (failed) return html`<${ErrorNotice} error=${{ error: 'NetworkError' }} onRetry=${() => setAttempt(attempt + 1)} />`;
   const View = views.get(name);
   if (!View) return html`<${Loading} />`;
   return html`<${View} key=${`${name}:${JSON.stringify(params)}:${key}`} params=${params} query=${query} route=${route} />`;
