@@ -207,7 +207,7 @@ pub struct Lexicons {
 impl Lexicons {
     pub fn load() -> Lexicons {
         let mut catalog = Catalog::new();
-        let mut pending = vec![fixtures::shared_dir().join("lexicons")];
+        let mut pending = vec![fixtures::lexicons_dir()];
         while let Some(dir) = pending.pop() {
             for entry in std::fs::read_dir(&dir).unwrap() {
                 let path = entry.unwrap().path();
@@ -246,9 +246,7 @@ impl Lexicons {
 async fn atproto_api_social_scenario() {
     let mut command = peer_command("appview-client.mjs");
     let node = Node::start(&[]).await;
-    command
-        .arg(&node.url)
-        .arg(fixtures::shared_dir().join("lexicons"));
+    command.arg(&node.url).arg(fixtures::lexicons_dir());
     let output = tokio::time::timeout(PEER_TIMEOUT, command.output())
         .await
         .expect("appview-client.mjs did not finish within the timeout")

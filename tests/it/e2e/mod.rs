@@ -11,6 +11,7 @@ mod durability;
 mod email;
 mod federation;
 mod init_doctor;
+mod lexicon_validation;
 mod lifecycle;
 mod migration;
 mod pds_errors;
