@@ -18,6 +18,7 @@ mod auth;
 mod backup;
 mod com_atproto_admin;
 mod com_atproto_identity;
+mod com_atproto_moderation;
 mod com_atproto_repo;
 mod com_atproto_server;
 mod com_atproto_sync;
@@ -261,6 +262,20 @@ fn appview_routes(state: &AppState) -> Router<AppState> {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             app_bsky::appview_gate,
+        ))
+}
+
+/// Methods this node answers as its own service unless the caller names another one
+/// ([`app_bsky::own_service_gate`]).
+fn own_service_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/xrpc/com.atproto.moderation.createReport",
+            post(com_atproto_moderation::create_report),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            app_bsky::own_service_gate,
         ))
 }
 
@@ -529,6 +544,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::any(subscribe::subscribe_repos),
         )
         .merge(appview_routes(&state))
+        .merge(own_service_routes(&state))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
     Router::new()
         .merge(writes)
@@ -545,6 +561,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/email/test", post(operator::test_email))
         .route("/admin/tls", get(operator::tls_status))
+        .route("/admin/reports", get(com_atproto_moderation::list_reports))
+        .route(
+            "/admin/reports/{id}",
+            get(com_atproto_moderation::get_report),
+        )
+        .route(
+            "/admin/reports/{id}/resolve",
+            post(com_atproto_moderation::resolve_report),
+        )
         .route("/admin/backup", post(backup::backup))
         .route("/", get(well_known::index))
         .nest("/plc", plc::router())
