@@ -10,6 +10,7 @@
 mod account;
 mod app_bsky;
 mod app_bsky_actor;
+mod app_bsky_bookmark;
 mod app_bsky_feed;
 mod app_bsky_graph;
 mod app_bsky_labeler;
@@ -244,12 +245,36 @@ fn appview_routes(state: &AppState) -> Router<AppState> {
             post(app_bsky_notification::update_seen),
         )
         .route(
+            "/xrpc/app.bsky.notification.getPreferences",
+            get(app_bsky_notification::get_preferences),
+        )
+        .route(
+            "/xrpc/app.bsky.notification.putPreferences",
+            post(app_bsky_notification::put_preferences),
+        )
+        .route(
+            "/xrpc/app.bsky.notification.putPreferencesV2",
+            post(app_bsky_notification::put_preferences_v2),
+        )
+        .route(
             "/xrpc/app.bsky.notification.registerPush",
             post(app_bsky_notification::register_push),
         )
         .route(
             "/xrpc/app.bsky.notification.unregisterPush",
             post(app_bsky_notification::unregister_push),
+        )
+        .route(
+            "/xrpc/app.bsky.bookmark.createBookmark",
+            post(app_bsky_bookmark::create_bookmark),
+        )
+        .route(
+            "/xrpc/app.bsky.bookmark.deleteBookmark",
+            post(app_bsky_bookmark::delete_bookmark),
+        )
+        .route(
+            "/xrpc/app.bsky.bookmark.getBookmarks",
+            get(app_bsky_bookmark::get_bookmarks),
         )
         .route(
             "/xrpc/app.bsky.labeler.getServices",
