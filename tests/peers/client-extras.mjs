@@ -67,6 +67,8 @@ async function main() {
     }
   })
   const { alice, bob, carol } = users
+  check(alice.proxied.proxy === `${serviceDid}#bsky_appview`, `the proxied agent sends ${alice.proxied.proxy}`)
+  check(alice.plain.proxy === undefined, `the plain agent sends ${alice.plain.proxy}`)
   const modes = ['plain', 'proxied']
 
   const posts = {}
@@ -224,6 +226,24 @@ async function main() {
       )
     })
   }
+
+  await step('muted words and hidden posts in the account preferences', async () => {
+    await alice.plain.addMutedWord({ value: 'rust', targets: ['content', 'tag'], actorTarget: 'all' })
+    await alice.proxied.addMutedWord({ value: 'spoilers', targets: ['content'], actorTarget: 'exclude-following' })
+    await alice.proxied.hidePost(posts.c1.uri)
+    const { data } = await alice.plain.app.bsky.actor.getPreferences({})
+    valid('app.bsky.actor.getPreferences', data)
+    const prefs = await alice.proxied.getPreferences()
+    eq(
+      prefs.moderationPrefs.mutedWords.map((w) => [w.value, w.actorTarget]),
+      [
+        ['rust', 'all'],
+        ['spoilers', 'exclude-following'],
+      ],
+      'muted words',
+    )
+    eq(prefs.moderationPrefs.hiddenPosts, [posts.c1.uri], 'hidden posts')
+  })
 
   const reports = []
   await step('reports', async () => {
