@@ -743,6 +743,40 @@ async fn every_view_validates_against_the_official_lexicons() {
         "muted carol"
     );
     check("app.bsky.notification.getUnreadCount", &[], a).await;
+    // Bookmarks, notification preferences and reports (the web UI's calls).
+    for (uri, cid) in [&p1, &quote] {
+        let (status, body) = c
+            .post(
+                "app.bsky.bookmark.createBookmark",
+                &json!({"uri": uri, "cid": cid}),
+                b,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let marks = check("app.bsky.bookmark.getBookmarks", &[], b).await;
+    assert_eq!(marks["bookmarks"][0]["subject"]["uri"], quote.0);
+    assert_eq!(marks["bookmarks"][1]["item"]["bookmarkCount"], 1);
+    check("app.bsky.notification.getPreferences", &[], a).await;
+    let (status, put) = c
+        .post(
+            "app.bsky.notification.putPreferencesV2",
+            &json!({"quote": {"include": "follows", "list": true, "push": false}}),
+            a,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{put}");
+    lex.output("app.bsky.notification.putPreferencesV2", put);
+    let (status, report) = c
+        .post(
+            "com.atproto.moderation.createReport",
+            &json!({"reasonType": "com.atproto.moderation.defs#reasonRude", "reason": "rude",
+                    "subject": {"$type": "com.atproto.repo.strongRef", "uri": quote.0, "cid": quote.1}}),
+            a,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    lex.output("com.atproto.moderation.createReport", report);
     let admin = http()
         .post(node.xrpc("com.atproto.admin.updateSubjectStatus"))
         .basic_auth("admin", Some(&node.admin_password))

@@ -6,6 +6,7 @@ mod appview_federation;
 mod appview_labels;
 mod atproto_api;
 mod backup;
+mod client_extras;
 mod did_web;
 mod durability;
 mod email;
