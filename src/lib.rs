@@ -14,6 +14,7 @@ mod config;
 pub mod core;
 mod http;
 mod identity;
+mod lexicons;
 mod net;
 mod pds;
 mod relay;

@@ -38,9 +38,13 @@ impl From<PdsError> for XrpcError {
                 let status = match error {
                     "AccountDeactivated" | "AuthMissing" => StatusCode::UNAUTHORIZED,
                     "AccountNotFound" => StatusCode::FORBIDDEN,
+                    "ReportNotFound" => StatusCode::NOT_FOUND,
                     _ => StatusCode::BAD_REQUEST,
                 };
                 XrpcError::new(status, error, message)
+            }
+            PdsError::Forbidden { error, message } => {
+                XrpcError::new(StatusCode::FORBIDDEN, error, message)
             }
             PdsError::PayloadTooLarge(m) => {
                 XrpcError::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", m)

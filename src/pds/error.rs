@@ -62,6 +62,13 @@ pub enum PdsError {
         error: &'static str,
         message: String,
     },
+    /// 403 with a lexicon or reference error name (`Forbidden`, `AccountTakedown`,
+    /// `AlreadyAppealed`): the caller may not do this.
+    #[error("{message}")]
+    Forbidden {
+        error: &'static str,
+        message: String,
+    },
     /// 413 PayloadTooLarge.
     #[error("{0}")]
     PayloadTooLarge(String),
