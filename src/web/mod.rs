@@ -44,6 +44,7 @@ pub const CLIENT_ROUTES: &[&str] = &[
     "invite",
     "reset-password",
     "moderation",
+    "saved",
 ];
 
 #[derive(rust_embed::RustEmbed)]

@@ -17,6 +17,7 @@ function badgeText(n) {
   return n > 30 ? '30+' : String(n);
 }
 
+/** The main links; `wide` ones are left out of the phone's bottom bar (Settings leads to them). */
 function navItems() {
   const s = session.value;
   if (!s) {
@@ -31,6 +32,7 @@ function navItems() {
     { id: 'search', href: '/search', icon: 'search', label: t('nav.search') },
     { id: 'notifications', href: '/notifications', icon: 'bell', label: t('nav.notifications'), badge: unreadCount.value },
     { id: 'profile', href: profile, icon: 'person', label: t('nav.profile') },
+    { id: 'saved', href: '/saved', icon: 'bookmark', label: t('nav.saved'), wide: true },
     { id: 'settings', href: '/settings', icon: 'settings', label: t('nav.settings') },
   ];
 }
@@ -73,7 +75,7 @@ function SideNav() {
 
 function BottomBar() {
   return html`<nav class="bottom-bar" aria-label=${t('nav.main')}>
-    ${navItems().map((item) => html`<${NavLink} item=${item} compact />`)}
+    ${navItems().filter((item) => !item.wide).map((item) => html`<${NavLink} item=${item} compact />`)}
   </nav>`;
 }
 

@@ -6,7 +6,7 @@ import { html, useState } from '../lib/html.js';
 import { t, locale } from '../lib/i18n.js';
 import { session } from '../lib/auth.js';
 import { postShadow, withShadow, actorShadow, actorWithShadow, openDialog, toast, mutedWords } from '../lib/state.js';
-import { setLiked, setReposted, deletePost, setMuted, setBlocking } from '../lib/api.js';
+import { setLiked, setReposted, setBookmarked, deletePost, setMuted, setBlocking } from '../lib/api.js';
 import { navigate, postPath, profilePath } from '../lib/router.js';
 import { mutedWordMatch } from '../lib/muted-words.js';
 import { compactNumber, fullTime } from '../lib/time.js';
@@ -45,6 +45,7 @@ export function PostActions({ post, big = false }) {
   const mine = session.value && post.author.did === session.value.did;
   const liked = !!post.viewer?.like;
   const reposted = !!post.viewer?.repost;
+  const bookmarked = !!post.viewer?.bookmarked;
   const author = actorWithShadow(post.author, actorShadow(post.author.did).value);
   const count = (n) => (n > 0 ? compactNumber(n, locale) : '');
   const copyLink = () => {
@@ -69,6 +70,10 @@ export function PostActions({ post, big = false }) {
     <button type="button" class=${liked ? 'action like active' : 'action like'} aria-pressed=${liked ? 'true' : 'false'}
       onClick=${() => requireSignIn() && run(setLiked(post, !liked))}>
       <${Icon} name="heart" filled=${liked} /><span class="visually-hidden">${t('post.like')}</span>${count(post.likeCount)}
+    </button>
+    <button type="button" class=${bookmarked ? 'action bookmark active' : 'action bookmark'} aria-pressed=${bookmarked ? 'true' : 'false'}
+      onClick=${() => requireSignIn() && run(setBookmarked(post, !bookmarked).then(() => toast(bookmarked ? t('post.unsaved') : t('post.saved'), { link: bookmarked ? undefined : { href: '/saved', label: t('post.savedLink') } })))}>
+      <${Icon} name="bookmark" filled=${bookmarked} /><span class="visually-hidden">${t('post.save')}</span>
     </button>
     <${Menu} label=${t('post.more')} className="action more" items=${[
       { label: t('post.copyLink'), icon: html`<${Icon} name="link" />`, onSelect: copyLink },

@@ -101,6 +101,21 @@ export function setReposted(post, reposted) {
   });
 }
 
+/** Saves `post` to the member's bookmarks (app.bsky.bookmark.*), or removes it. */
+export function setBookmarked(post, bookmarked) {
+  const was = !!post.viewer?.bookmarked;
+  patchPost(post.uri, { bookmarked });
+  return toggle(`bookmark:${post.uri}`, bookmarked, was, async (target) => {
+    try {
+      if (target) await procedure('app.bsky.bookmark.createBookmark', { uri: post.uri, cid: post.cid });
+      else await procedure('app.bsky.bookmark.deleteBookmark', { uri: post.uri });
+    } catch (e) {
+      patchPost(post.uri, { bookmarked: was });
+      throw e;
+    }
+  });
+}
+
 /** Follows or unfollows `actor` (a profile view with the shadow applied). */
 export function setFollowing(actor, following) {
   const was = !!actor.viewer?.following;

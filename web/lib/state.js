@@ -127,7 +127,7 @@ function shadowOf(map, key) {
   return s;
 }
 
-/** The overlay of one post: `{ likeUri, likeCount, repostUri, repostCount, deleted }`. */
+/** The overlay of one post: `{ likeUri, likeCount, repostUri, repostCount, bookmarked, deleted }`. */
 export const postShadow = (uri) => shadowOf(postShadows, uri);
 /** The overlay of one account: `{ followingUri, followersCount, muted, blockingUri }`. */
 export const actorShadow = (did) => shadowOf(actorShadows, did);
@@ -151,6 +151,7 @@ export function withShadow(post, shadow) {
   if ('likeCount' in shadow) out.likeCount = shadow.likeCount;
   if ('repostCount' in shadow) out.repostCount = shadow.repostCount;
   if ('replyCount' in shadow) out.replyCount = shadow.replyCount;
+  if ('bookmarked' in shadow) viewer.bookmarked = shadow.bookmarked;
   return out;
 }
 

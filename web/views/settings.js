@@ -34,6 +34,8 @@ export default function Settings() {
       <${Row} href="/settings/account" icon="user" title=${t('settings.account')} text=${t('settings.accountText')} />
       <${Row} href="/settings/app-passwords" icon="key" title=${t('settings.appPasswords')} text=${t('settings.appPasswordsText')} />
       <${Row} href="/moderation" icon="shield" title=${t('settings.moderation')} text=${t('settings.moderationText')} />
+      <${Row} href="/settings/notifications" icon="bell" title=${t('settings.notifications')} text=${t('settings.notificationsText')} />
+      <${Row} href="/saved" icon="bookmark" title=${t('settings.saved')} text=${t('settings.savedText')} />
     </ul>
     <div class="settings-footer">
       <button type="button" class="button secondary wide" onClick=${out}><${Icon} name="signout" /> ${t('settings.signOut')}</button>

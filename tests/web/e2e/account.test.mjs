@@ -97,6 +97,20 @@ describe('account pages', { concurrency: false }, () => {
     await signInWithForm(page, 'carla-green.test', 'a brand new password');
   });
 
+  it('chooses which notifications to get', async () => {
+    await page.goto('/settings');
+    await page.getByRole('link', { name: /Notifications Which notifications/ }).click();
+    const likes = page.getByRole('group', { name: 'Likes', exact: true });
+    await likes.getByLabel('From').selectOption('follows');
+    await page.getByRole('status').getByText('Notification settings saved').waitFor();
+    await page.getByRole('group', { name: 'Mentions', exact: true }).getByLabel('Show in notifications').uncheck();
+    await check('notification-settings');
+    await page.reload();
+    await page.getByRole('group', { name: 'Likes', exact: true }).getByLabel('From').waitFor();
+    assert.equal(await page.getByRole('group', { name: 'Likes', exact: true }).getByLabel('From').inputValue(), 'follows');
+    assert.equal(await page.getByRole('group', { name: 'Mentions', exact: true }).getByLabel('Show in notifications').isChecked(), false);
+  });
+
   it('deactivates with a banner everywhere, and reactivates', async () => {
     await page.goto('/settings/account');
     await page.getByRole('button', { name: 'Deactivate' }).click();

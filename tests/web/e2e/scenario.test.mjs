@@ -167,6 +167,9 @@ describe('two members use the web UI', { concurrency: false }, () => {
     const post = bo.getByRole('article', { name: 'Post by Ana Gardener' }).first();
     await post.waitFor();
     await check(bo, 'profile-other');
+    const save = post.getByRole('button', { name: 'Save post' });
+    await save.click();
+    assert.equal(await save.getAttribute('aria-pressed'), 'true');
     const like = post.getByRole('button', { name: /^Like/ });
     await like.click();
     assert.equal(await like.getAttribute('aria-pressed'), 'true', 'the like shows at once');
@@ -184,6 +187,10 @@ describe('two members use the web UI', { concurrency: false }, () => {
     await check(bo, 'composer-quote');
     await quote.getByRole('button', { name: 'Post', exact: true }).click();
     await bo.getByRole('status').getByText('Your post was published').waitFor();
+    // Saved posts show Ana's post; only Bo sees them.
+    await bo.goto('/saved');
+    await bo.getByRole('feed', { name: 'Saved posts' }).getByRole('article', { name: 'Post by Ana Gardener' }).waitFor();
+    await check(bo, 'saved');
     // Bo's Following feed now shows Ana's post.
     await bo.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Home' }).click();
     await bo.getByRole('tab', { name: 'Following' }).click();
@@ -241,6 +248,8 @@ describe('two members use the web UI', { concurrency: false }, () => {
       ['account', '/settings/account'],
       ['app-passwords', '/settings/app-passwords'],
       ['moderation', '/moderation'],
+      ['notification-settings', '/settings/notifications'],
+      ['saved', '/saved'],
       ['not-found', '/no/such/page'],
     ];
     try {
@@ -290,10 +299,13 @@ describe('two members use the web UI', { concurrency: false }, () => {
     assert.equal(reports[0].reasonType, 'com.atproto.moderation.defs#reasonSpam');
     assert.equal(reports[0].subject.$type, 'com.atproto.repo.strongRef');
     assert.match(reports[0].subject.uri, /^at:\/\/did:plc:[a-z2-7]+\/app\.bsky\.feed\.post\//);
-    // FIXME(#13): the node answers createReport with 501 until the webui-node branch lands;
-    // then this must be the "Thanks" toast and the dialog must close.
-    await dialog.getByText("This server doesn't support that yet.").or(ana.getByText('Thanks. Your report was sent')).first().waitFor();
-    if (await dialog.isVisible()) await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await ana.getByRole('status').getByText("Thanks. Your report was sent to this server's moderators.").waitFor();
+    await dialog.waitFor({ state: 'detached' });
+    // The server's moderators have it in their queue.
+    const { reports: queue } = await node.admin('admin/reports');
+    assert.equal(queue.length, 1, JSON.stringify(queue));
+    assert.equal(queue[0].reasonType, 'com.atproto.moderation.defs#reasonSpam');
+    assert.equal(queue[0].subject.uri, reports[0].subject.uri);
 
     await ana.goto('/profile/bob.test');
     await ana.getByRole('button', { name: 'More profile options' }).click();

@@ -62,9 +62,10 @@ export async function startNode(args = []) {
     port,
     adminPassword,
     dataDir: join(dir, 'data'),
-    /** An admin XRPC call (HTTP basic auth). */
+    /** An admin call (HTTP basic auth): an XRPC method, or a path under /admin/ (`admin/…`). */
     async admin(nsid, body) {
-      const response = await fetch(`${url}/xrpc/${nsid}`, {
+      const path = nsid.startsWith('admin/') ? `/${nsid}` : `/xrpc/${nsid}`;
+      const response = await fetch(`${url}${path}`, {
         method: body === undefined ? 'GET' : 'POST',
         headers: { authorization: basic, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),

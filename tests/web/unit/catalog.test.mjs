@@ -25,6 +25,7 @@ const dynamic = {
   'notifications.kind.': ['reply', 'mention', 'quote'],
   'profile.empty.': ['posts', 'replies', 'media', 'likes'],
   'report.reason.': ['spam', 'violation', 'misleading', 'sexual', 'rude', 'other'].flatMap((r) => [r, `${r}.hint`]),
+  'notificationSettings.kind.': ['reply', 'mention', 'quote', 'like', 'repost', 'follow', 'likeViaRepost', 'repostViaRepost'],
   'actors.': ['followers', 'follows', 'likedBy', 'repostedBy', 'noFollowers', 'noFollows', 'noLikes', 'noReposts'],
 };
 
