@@ -14,7 +14,8 @@ let toastId = 0;
 /** Shows a short message at the bottom; `kind` is 'info' or 'error'; `link` `{ href, label }`. */
 export function toast(message, { kind = 'info', link, timeout = 5000 } = {}) {
   const id = ++toastId;
-  toasts.value = [...toasts.value, { id, message, kind, link }];
+  // The same message again replaces the earlier one rather than stacking up.
+  toasts.value = [...toasts.value.filter((t) => t.message !== message), { id, message, kind, link }];
   setTimeout(() => dismissToast(id), timeout);
 }
 
