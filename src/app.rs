@@ -34,6 +34,31 @@ const SUSPENSION_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 /// acts on GOAWAY must not keep the process (and its queued writes) from stopping.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// The web UI's files, read on the blocking pool. The UI asks the built-in App View for app.bsky
+/// calls, or the one the operator configured.
+async fn web_ui(config: &Config) -> anyhow::Result<Arc<crate::web::WebUi>> {
+    let shell = crate::web::ShellConfig {
+        service_did: config.service_did.as_str().to_owned(),
+        appview_proxy: match &config.appview {
+            Some(appview) => appview.did_ref.clone(),
+            None => format!("{}#bsky_appview", config.service_did),
+        },
+        public_url: config.public_url.clone(),
+        hostname: config.hostname.clone(),
+    };
+    let web = tokio::task::spawn_blocking(move || crate::web::WebUi::load(shell))
+        .await
+        .context("preparing the web UI")?;
+    let (files, raw, _, _) = web.sizes();
+    tracing::debug!(
+        version = web.version(),
+        files,
+        raw_bytes = raw,
+        "web UI loaded"
+    );
+    Ok(Arc::new(web))
+}
+
 /// Runs the server on an already bound listener.
 pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> {
     let store = Store::open(&config.data_dir).context("opening the data directory")?;
@@ -130,7 +155,9 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         None
     };
 
+    let web = web_ui(&config).await?;
     let state = AppState {
+        web,
         pds,
         appview,
         plc: plc_directory,

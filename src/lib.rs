@@ -21,6 +21,7 @@ mod relay;
 mod store;
 mod telemetry;
 mod tls;
+mod web;
 
 /// Not an API: the App View's hooks for `benches/appview.rs`. A bench target is a separate crate
 /// that can only reach public items, and re-exporting this one facade keeps the App View itself

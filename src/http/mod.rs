@@ -34,6 +34,7 @@ mod redirect;
 mod relay;
 mod subscribe;
 mod tail;
+mod web;
 mod well_known;
 
 pub use forwarded::{PeerAddr, TrustedProxies};
@@ -73,6 +74,8 @@ pub struct AppState {
     pub backups: crate::backup::Backups,
     /// The newest frames of the PDS's stream, shared by its subscribers.
     pub pds_tail: std::sync::Arc<subscribe::Tail>,
+    /// The built-in web UI's files and page shell.
+    pub web: std::sync::Arc<crate::web::WebUi>,
 }
 
 /// The built-in App View's routes. A call that names another App View (`atproto-proxy`, or a
@@ -596,9 +599,13 @@ pub fn router(state: AppState) -> Router {
             post(com_atproto_moderation::resolve_report),
         )
         .route("/admin/backup", post(backup::backup))
-        .route("/", get(well_known::index))
+        .route("/assets/{version}/{*path}", get(web::asset))
+        .route("/profile/{actor}", get(web::profile))
+        .route("/profile/{actor}/post/{rkey}", get(web::post))
+        .route("/", get(web::shell))
         .nest("/plc", plc::router())
-        .route("/{did}", get(plc::root_document))
+        .route("/{segment}", get(web::root_segment))
+        .fallback(web::shell)
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(xrpc::XrpcError::internal(
                 "a handler panicked",

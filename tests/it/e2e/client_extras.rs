@@ -9,7 +9,6 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::fixtures;
 use crate::harness::{Node, peer_command, skyhold};
 use crate::xrpc::{Xrpc, expect};
 
@@ -32,7 +31,8 @@ async fn bookmarks_notification_preferences_and_reports_with_atproto_api() {
     let mut command = peer_command("client-extras.mjs");
     command
         .arg(&node.url)
-        .arg(fixtures::shared_dir().join("lexicons"))
+        // The official schemas vendored in the clone (lexicons/), as the node itself uses.
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lexicons"))
         .arg(&service_did);
     let output = tokio::time::timeout(PEER_TIMEOUT, command.output())
         .await

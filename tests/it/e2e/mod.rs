@@ -24,3 +24,4 @@ mod relay_scenarios;
 mod repo_verify;
 mod tls;
 mod upstream;
+mod web;
