@@ -38,7 +38,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Runs the server on an already bound listener.
 pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> {
     let store = Store::open(&config.data_dir).context("opening the data directory")?;
-    let http = crate::net::http_client();
+    let http = crate::net::Outbound::new(config.local_mode);
     let plc_directory = config
         .embedded_plc
         .then(|| PlcDirectory::new(store.clone()));

@@ -78,6 +78,18 @@ pub struct ServeArgs {
     /// Accept commits without `prevData` from hosts that predate sync 1.1.
     #[arg(long, env = "SKYHOLD_RELAY_LENIENT")]
     pub relay_lenient: bool,
+    /// New hosts `requestCrawl` may add per day.
+    #[arg(long, env = "SKYHOLD_RELAY_NEW_HOSTS_PER_DAY", default_value_t = 50)]
+    pub relay_new_hosts_per_day: u32,
+    /// Accounts a host the operator did not configure may bring to the relay.
+    #[arg(long, env = "SKYHOLD_RELAY_HOST_ACCOUNT_LIMIT", default_value_t = 100)]
+    pub relay_host_account_limit: u64,
+    /// Repo exports the relay fetches at once (resyncs and backfills).
+    #[arg(long, env = "SKYHOLD_RELAY_RESYNC_CONCURRENCY", default_value_t = 2)]
+    pub relay_resync_concurrency: usize,
+    /// MiB of repo exports the relay holds in memory at once (also the largest export it takes).
+    #[arg(long, env = "SKYHOLD_RELAY_RESYNC_MEMORY_MB", default_value_t = 256)]
+    pub relay_resync_memory_mb: usize,
     /// Hours of events kept for cursor replay (PDS and relay streams).
     #[arg(long, env = "SKYHOLD_EVENT_RETENTION_HOURS", default_value_t = 72)]
     pub event_retention_hours: u32,
@@ -289,6 +301,10 @@ impl Config {
             followed_dids,
             lenient: args.relay_lenient,
             retention_micros: i64::from(args.event_retention_hours.max(1)) * 60 * 60 * 1_000_000,
+            new_hosts_per_day: args.relay_new_hosts_per_day,
+            host_account_limit: args.relay_host_account_limit,
+            resync_concurrency: args.relay_resync_concurrency.max(1),
+            resync_memory: args.relay_resync_memory_mb.clamp(1, 64 * 1024) * 1024 * 1024,
         };
         if args.smtp_url.is_some() != args.smtp_from.is_some() {
             problems.push("--smtp-url and --smtp-from go together".into());

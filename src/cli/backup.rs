@@ -103,13 +103,13 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
 fn client() -> anyhow::Result<reqwest::Client> {
     // No overall timeout: a large backup takes as long as it takes. A stalled one fails on the read
     // timeout.
-    reqwest::Client::builder()
-        .use_preconfigured_tls(crate::net::tls_client_config())
-        .user_agent(concat!("skyhold-backup/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(300))
-        .build()
-        .context("building the HTTP client")
+    Ok(crate::net::OperatorClient {
+        user_agent: concat!("skyhold-backup/", env!("CARGO_PKG_VERSION")),
+        timeout: None,
+        read_timeout: Some(Duration::from_secs(300)),
+        connect_timeout: Duration::from_secs(10),
+    }
+    .build())
 }
 
 async fn server_answers(url: &str) -> bool {

@@ -42,6 +42,9 @@ impl From<RelayError> for XrpcError {
             RelayError::Upstream(m) => {
                 XrpcError::new(StatusCode::BAD_GATEWAY, "UpstreamFailure", m)
             }
+            RelayError::RateLimited(m) => {
+                XrpcError::new(StatusCode::TOO_MANY_REQUESTS, "RateLimitExceeded", m)
+            }
             RelayError::Internal(m) => XrpcError::internal(m),
         }
     }
@@ -74,6 +77,7 @@ pub fn router(state: RelayState) -> Router {
         .route("/subscribe", get(super::jetstream::subscribe))
         .route("/admin/hosts/{host}/ban", post(ban_host))
         .route("/admin/hosts/{host}/unban", post(unban_host))
+        .route("/admin/hosts/{host}/account-limit", post(set_account_limit))
         .route("/admin/stats", get(stats))
         .layer(tower_http::cors::CorsLayer::very_permissive())
         .with_state(state)
@@ -278,6 +282,23 @@ async fn unban_host(
 ) -> Result<(), XrpcError> {
     check_admin(&state, &headers)?;
     state.relay.unban_host(&host).await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct AccountLimitInput {
+    /// Most accounts the host may bring; `null` for the host's default.
+    limit: Option<u64>,
+}
+
+async fn set_account_limit(
+    State(state): State<RelayState>,
+    headers: axum::http::HeaderMap,
+    Path(host): Path<String>,
+    XrpcJson(input): XrpcJson<AccountLimitInput>,
+) -> Result<(), XrpcError> {
+    check_admin(&state, &headers)?;
+    state.relay.set_account_limit(&host, input.limit).await?;
     Ok(())
 }
 

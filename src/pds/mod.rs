@@ -102,7 +102,7 @@ struct Inner {
     plc: PlcClient,
     resolver: Resolver,
     handles: HandleResolver,
-    http: reqwest::Client,
+    http: crate::net::Outbound,
     clock: Mutex<TidClock>,
     /// Lexicons records are validated against.
     catalog: Arc<Catalog>,
@@ -119,7 +119,7 @@ impl Pds {
         config: PdsConfig,
         plc: PlcClient,
         resolver: Resolver,
-        http: reqwest::Client,
+        http: crate::net::Outbound,
         catalog: Arc<Catalog>,
     ) -> Result<Pds, PdsError> {
         let secrets = secrets::Secrets::load_or_create(&store).await?;
