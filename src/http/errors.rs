@@ -1,7 +1,7 @@
 //! The one place service errors become XRPC errors: names and HTTP statuses follow the reference
 //! PDS (token errors are 400, a missing token 401, internal failures a generic 500).
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 
 use super::xrpc::XrpcError;
 use crate::appview::AppviewError;
@@ -41,6 +41,14 @@ impl From<PdsError> for XrpcError {
                     _ => StatusCode::BAD_REQUEST,
                 };
                 XrpcError::new(status, error, message)
+            }
+            PdsError::RateLimited(m) => {
+                let mut error =
+                    XrpcError::new(StatusCode::TOO_MANY_REQUESTS, "RateLimitExceeded", m);
+                error
+                    .headers
+                    .push((header::RETRY_AFTER, HeaderValue::from_static("1")));
+                error
             }
             PdsError::PayloadTooLarge(m) => {
                 XrpcError::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", m)

@@ -62,6 +62,9 @@ pub enum PdsError {
         error: &'static str,
         message: String,
     },
+    /// 429 RateLimitExceeded (the server is too busy for this now).
+    #[error("{0}")]
+    RateLimited(String),
     /// 413 PayloadTooLarge.
     #[error("{0}")]
     PayloadTooLarge(String),

@@ -26,6 +26,7 @@ mod invites;
 mod lifecycle;
 mod mailer;
 mod migration;
+mod password_hashing;
 mod preferences;
 mod proxy;
 mod repo_read;
@@ -103,6 +104,8 @@ struct Inner {
     resolver: Resolver,
     handles: HandleResolver,
     http: crate::net::Outbound,
+    /// Argon2 on its own bounded pool.
+    hashing: password_hashing::PasswordHashing,
     clock: Mutex<TidClock>,
     /// Lexicons records are validated against.
     catalog: Arc<Catalog>,
@@ -139,6 +142,7 @@ impl Pds {
                 resolver,
                 handles: HandleResolver::new(http.clone()),
                 http,
+                hashing: password_hashing::PasswordHashing::start(),
                 clock: Mutex::new(TidClock::new(clock_id)),
                 catalog,
                 mailer,

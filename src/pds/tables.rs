@@ -52,6 +52,10 @@ pub const REFRESH_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("p
 pub const APP_PASSWORDS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("pds.app_passwords");
 
+/// (did, app password digest) → app password name: the indexed lookup of a login's candidate.
+pub const APP_PASSWORD_DIGESTS: TableDefinition<(&str, &[u8]), &str> =
+    TableDefinition::new("pds.app_password_digests");
+
 /// invite code → invite row.
 pub const INVITES: TableDefinition<&str, &[u8]> = TableDefinition::new("pds.invites");
 /// (invite code, did that used it) → use time (micros).
