@@ -12,7 +12,7 @@ use data_encoding::BASE64;
 
 use super::AppState;
 use super::xrpc::XrpcError;
-use crate::pds::AuthedAccount;
+use crate::pds::{AuthedAccount, Call};
 
 /// The bearer token of a request, or why there is none.
 fn bearer(parts: &Parts) -> Result<Option<&str>, XrpcError> {
@@ -47,6 +47,11 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, XrpcError> {
     }
 }
 
+/// The bearer token a request must carry (401 `AuthMissing` without one).
+pub fn bearer_token(parts: &Parts) -> Result<&str, XrpcError> {
+    bearer(parts)?.ok_or_else(missing)
+}
+
 fn missing() -> XrpcError {
     XrpcError::new(
         StatusCode::UNAUTHORIZED,
@@ -55,7 +60,17 @@ fn missing() -> XrpcError {
     )
 }
 
-/// A caller with a valid access token (any scope, app passwords included).
+/// The XRPC method a request calls (`/xrpc/<nsid>`).
+fn method_of(parts: &Parts) -> &str {
+    parts
+        .uri
+        .path()
+        .strip_prefix("/xrpc/")
+        .unwrap_or_default()
+}
+
+/// A caller with an access token that may call this method: which credentials reach which method
+/// is decided in one place, `pds::access`.
 pub struct AccessAuth(pub AuthedAccount);
 
 impl FromRequestParts<AppState> for AccessAuth {
@@ -66,34 +81,11 @@ impl FromRequestParts<AppState> for AccessAuth {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?.ok_or_else(missing)?;
-        let account = state.pds.verify_access(token)?;
-        // A token outlives a takedown or deletion by up to its lifetime; the account decides.
-        if account.scope != crate::pds::AccessScope::Takendown {
-            state.pds.check_not_taken_down(&account.did).await?;
-        }
+        let account = state
+            .pds
+            .authorize(token, Call::Xrpc(method_of(parts)))
+            .await?;
         Ok(AccessAuth(account))
-    }
-}
-
-/// A caller with a full-access token (a password login, not an app password).
-pub struct FullAccessAuth(pub AuthedAccount);
-
-impl FromRequestParts<AppState> for FullAccessAuth {
-    type Rejection = XrpcError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let AccessAuth(account) = AccessAuth::from_request_parts(parts, state).await?;
-        if !account.is_full() {
-            return Err(XrpcError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidToken",
-                "Bad token scope",
-            ));
-        }
-        Ok(FullAccessAuth(account))
     }
 }
 
@@ -259,15 +251,12 @@ impl FromRequestParts<AppState> for AppviewViewer {
         let session = crate::core::jwt::parse(token)
             .ok()
             .is_some_and(|t| t.header.typ.as_deref() == Some("at+jwt"));
+        let method = method_of(parts).to_owned();
         if session {
-            return Ok(AppviewViewer(Some(state.pds.verify_access(token)?.did)));
+            // The same rule as any session call: a taken-down account's token reads nothing.
+            let account = state.pds.authorize(token, Call::Xrpc(&method)).await?;
+            return Ok(AppviewViewer(Some(account.did)));
         }
-        let method = parts
-            .uri
-            .path()
-            .strip_prefix("/xrpc/")
-            .unwrap_or_default()
-            .to_owned();
         let issuer = state.appview.verify_service_token(token, &method).await?;
         Ok(AppviewViewer(Some(issuer)))
     }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::auth::{AccessAuth, AdminAuth, BearerToken, FullAccessAuth, RefreshToken};
+use super::auth::{AccessAuth, AdminAuth, BearerToken, RefreshToken};
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
 use crate::pds::{AccountStatus, InviteInfo, NewAccount, SessionOutput};
 
@@ -163,7 +163,7 @@ pub struct CreateAppPasswordInput {
 
 pub async fn create_app_password(
     State(state): State<AppState>,
-    FullAccessAuth(auth): FullAccessAuth,
+    AccessAuth(auth): AccessAuth,
     XrpcJson(input): XrpcJson<CreateAppPasswordInput>,
 ) -> Result<Json<Value>, XrpcError> {
     let (info, password) = state
@@ -277,7 +277,7 @@ fn yes() -> bool {
 
 pub async fn get_account_invite_codes(
     State(state): State<AppState>,
-    FullAccessAuth(auth): FullAccessAuth,
+    AccessAuth(auth): AccessAuth,
     XrpcQuery(params): XrpcQuery<GetAccountInviteCodesParams>,
 ) -> Result<Json<Value>, XrpcError> {
     let codes: Vec<Value> = state

@@ -85,11 +85,6 @@ pub struct AuthedAccount {
     pub scope: AccessScope,
 }
 
-impl AuthedAccount {
-    pub fn is_full(&self) -> bool {
-        self.scope == AccessScope::Full
-    }
-}
 
 /// The tokens and account facts a session call returns.
 #[derive(Clone, Debug)]

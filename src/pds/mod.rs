@@ -9,6 +9,7 @@
 //! signs the commit and writes blocks, records, blob references and the `#commit` event in the same
 //! transaction. The writer thread serialises all writes, so two writes to one repo can never race.
 
+mod access;
 mod account_email;
 mod accounts;
 mod admin;
@@ -41,6 +42,7 @@ mod tables;
 
 use std::sync::{Arc, Mutex};
 
+pub use access::Call;
 pub use accounts::NewAccount;
 pub use admin::AdminAccount;
 pub use auth::{AccessScope, AuthedAccount, SessionOutput};

@@ -3,7 +3,8 @@
 //! minted for the caller.
 //!
 //! Spec: <https://atproto.com/specs/xrpc#service-proxying>. Behaviour follows the reference PDS:
-//! only authenticated calls are proxied; chat needs a privileged session; the token's `aud` is the
+//! only authenticated calls are proxied (who may call what is `access`'s, chat needs a privileged
+//! session); the token's `aud` is the
 //! bare service DID (what deployed App Views accept); upstream 500s become 502s; a response is
 //! limited to 10 MiB, read while it streams. Only the origin of a DID document's service endpoint is
 //! used (a path, query or fragment in it could otherwise choose the path called), and an endpoint
@@ -14,8 +15,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::auth::{AccessScope, AuthedAccount};
-use super::service_auth::{is_privileged, is_protected};
+use super::auth::AuthedAccount;
+use super::service_auth::is_protected;
 use super::{Pds, PdsError};
 use crate::clock::now_secs;
 use crate::core::syntax::Did;
@@ -146,14 +147,6 @@ impl Pds {
         let (aud, base, trust) = self
             .proxy_target(&request.nsid, request.proxy_header.as_deref())
             .await?;
-        if is_privileged(&request.nsid)
-            && !matches!(
-                caller.scope,
-                AccessScope::Full | AccessScope::AppPasswordPrivileged
-            )
-        {
-            return Err(PdsError::InvalidToken("Bad token method".into()));
-        }
         let token = self
             .sign_service_token(&caller.did, &aud, Some(&request.nsid), now_secs() + 60)
             .await?;
