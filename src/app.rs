@@ -21,6 +21,7 @@ use crate::http::{
 };
 use crate::identity::{PlcClient, PlcDirectory, Resolver};
 use crate::pds::{Pds, PdsConfig, Reader};
+use crate::ratelimit::RateLimits;
 use crate::relay::{CarStream, Frames, LocalSource, Relay};
 use crate::store::Store;
 use crate::tls::{HostPolicy, HttpsListener, Tls};
@@ -66,6 +67,10 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     .context("opening the PDS")?;
     resolver.serve_local_documents(Arc::new(pds.clone()));
     let admin_password = admin_password(&config)?;
+    let limits = RateLimits::open(store.clone(), config.rate_limits.clone())
+        .await
+        .context("loading the rate limits")?;
+    limits.spawn_flush();
 
     spawn_background(pds.clone(), config.relay.retention_micros);
 
@@ -106,6 +111,8 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
             let state = RelayState {
                 relay,
                 admin_password: admin_password.clone(),
+                limits: limits.clone(),
+                proxies: config.trusted_proxies.clone(),
                 tail: Default::default(),
             };
             let address = relay_listener.local_addr()?;
@@ -122,7 +129,10 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     appview.start(appview_source).await;
 
     let tls = if config.tls.enabled() {
-        let policy: Arc<dyn HostPolicy> = Arc::new(HostedHandles { pds: pds.clone() });
+        let policy: Arc<dyn HostPolicy> = Arc::new(HostedHandles {
+            pds: pds.clone(),
+            limits: limits.clone(),
+        });
         let tls = Tls::open(store.clone(), config.tls.clone(), policy)
             .await
             .context("starting TLS")?;
@@ -140,6 +150,8 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         pds_tail: Default::default(),
         tls: tls.clone(),
         proxies: config.trusted_proxies.clone(),
+        limits: limits.clone(),
+        outbound: http.clone(),
     };
     let app = router(state);
     let tls_servers = match &tls {
@@ -171,6 +183,9 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         }
     }
     tracing::info!("shutting down: committing queued writes");
+    if let Err(error) = limits.flush().await {
+        tracing::warn!(%error, "saving rate limit windows failed");
+    }
     store.shutdown().await;
     Ok(())
 }
@@ -217,9 +232,12 @@ async fn serve_tls(
     Ok(servers)
 }
 
-/// Which names get TLS certificates on demand: handles of active accounts hosted on this PDS.
+/// Which names get TLS certificates on demand: handles of active accounts hosted on this PDS, each
+/// account ordering at most `handle-cert-week` new names a week (its handle changes cannot use up
+/// everyone's budget).
 struct HostedHandles {
     pds: Pds,
+    limits: RateLimits,
 }
 
 impl HostPolicy for HostedHandles {
@@ -232,6 +250,18 @@ impl HostPolicy for HostedHandles {
                     tracing::warn!(%error, "handle lookup for a TLS certificate failed");
                     false
                 }
+            }
+        })
+    }
+
+    fn may_issue<'a>(&'a self, name: &'a str) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            match self.pds.local_handle(name).await {
+                Ok(Some((did, _))) => self
+                    .limits
+                    .consume(crate::ratelimit::LimitId::HandleCertWeek, &did, 1)
+                    .is_ok(),
+                _ => false,
             }
         })
     }

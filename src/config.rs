@@ -143,6 +143,11 @@ pub struct ServeArgs {
     /// Private key (PEM) for `--tls files`.
     #[arg(long, env = "SKYHOLD_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Rate limits other than the defaults, as `name=points/window` (window: a number with s, m, h,
+    /// d or w), comma separated, e.g. `global-ip=6000/5m,repo-write-hour=20000/1h`. The names and
+    /// defaults are in docs/SECURITY.md.
+    #[arg(long, env = "SKYHOLD_RATE_LIMITS", value_delimiter = ',')]
+    pub rate_limits: Vec<String>,
     /// Reverse proxies (IP addresses or CIDR ranges, comma separated) whose `X-Forwarded-For` and
     /// `X-Forwarded-Proto` headers are believed; from anyone else they are ignored.
     #[arg(long, env = "SKYHOLD_TRUSTED_PROXIES", value_delimiter = ',')]
@@ -189,6 +194,7 @@ pub struct Config {
     pub log_json: bool,
     pub tls: TlsConfig,
     pub trusted_proxies: TrustedProxies,
+    pub rate_limits: crate::ratelimit::RateLimitConfig,
 }
 
 /// A secret string whose `Debug` and `Display` never show it.
@@ -336,6 +342,11 @@ impl Config {
             problems.push(format!("--trusted-proxies: {e}"));
             TrustedProxies::default()
         });
+        let rate_limits =
+            crate::ratelimit::parse_overrides(&args.rate_limits).unwrap_or_else(|mut bad| {
+                problems.append(&mut bad);
+                crate::ratelimit::RateLimitConfig::default()
+            });
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -364,6 +375,7 @@ impl Config {
             log_json: args.log_json,
             tls,
             trusted_proxies,
+            rate_limits,
         })
     }
 }

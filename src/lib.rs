@@ -16,6 +16,7 @@ mod http;
 mod identity;
 mod net;
 mod pds;
+mod ratelimit;
 mod relay;
 mod store;
 mod telemetry;

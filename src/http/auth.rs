@@ -11,7 +11,10 @@ use axum::http::{StatusCode, header};
 use data_encoding::BASE64;
 
 use super::AppState;
+use super::limits::{client_key, exceeded};
 use super::xrpc::XrpcError;
+use crate::core::crypto::constant_time_eq;
+use crate::ratelimit::RateLimits;
 use crate::pds::{AuthedAccount, Call};
 
 /// The bearer token of a request, or why there is none.
@@ -81,10 +84,9 @@ impl FromRequestParts<AppState> for AccessAuth {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?.ok_or_else(missing)?;
-        let account = state
-            .pds
-            .authorize(token, Call::Xrpc(method_of(parts)))
-            .await?;
+        let method = method_of(parts);
+        let account = state.pds.authorize(token, Call::Xrpc(method)).await?;
+        super::limits::spend_for_account(state, parts, method, &account.did)?;
         Ok(AccessAuth(account))
     }
 }
@@ -138,39 +140,73 @@ impl FromRequestParts<AppState> for RefreshToken {
     }
 }
 
-/// Whether the request carries `Basic admin:<password>` with the right password.
-pub fn is_admin(parts: &Parts, state: &AppState) -> bool {
-    let expected = state.admin_password.expose();
+/// What a request's `Authorization` says about the admin password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminAttempt {
+    /// No `Basic` credentials (or no admin password is set).
+    Absent,
+    Right,
+    Wrong,
+}
+
+/// Reads `Basic admin:<password>` and compares it with the admin password in constant time.
+pub fn admin_attempt(headers: &axum::http::HeaderMap, expected: &str) -> AdminAttempt {
     if expected.is_empty() {
-        return false;
+        return AdminAttempt::Absent;
     }
-    let Some(value) = parts
-        .headers
+    let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     else {
-        return false;
+        return AdminAttempt::Absent;
     };
     let Some(encoded) = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))
+        .get(..6)
+        .filter(|kind| kind.eq_ignore_ascii_case("basic "))
+        .map(|_| &value[6..])
     else {
-        return false;
+        return AdminAttempt::Absent;
     };
-    let Ok(decoded) = BASE64.decode(encoded.trim().as_bytes()) else {
-        return false;
+    let decoded = BASE64.decode(encoded.trim().as_bytes()).unwrap_or_default();
+    let (user, password) = match decoded.iter().position(|b| *b == b':') {
+        Some(i) => (&decoded[..i], &decoded[i + 1..]),
+        None => (&decoded[..], &[][..]),
     };
-    let Ok(text) = String::from_utf8(decoded) else {
-        return false;
-    };
-    let Some((user, password)) = text.split_once(':') else {
-        return false;
-    };
-    // Compare in constant time so the response time says nothing about the password.
-    let a = password.as_bytes();
-    let b = expected.as_bytes();
-    let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
-    user == "admin" && same
+    // Both compares always run, so the time says nothing about which part was wrong.
+    let user_ok = constant_time_eq(user, b"admin");
+    let password_ok = constant_time_eq(password, expected.as_bytes());
+    if user_ok && password_ok {
+        AdminAttempt::Right
+    } else {
+        AdminAttempt::Wrong
+    }
+}
+
+/// The admin gate with its back-off (`ratelimit::AdminBackoff`): an address that failed too often
+/// is refused (429) before its password is even compared; failures and successes are recorded.
+/// `Ok(true)` for the admin, `Ok(false)` for a request without admin credentials.
+pub fn admin_gate(
+    limits: &RateLimits,
+    extensions: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+    expected: &str,
+) -> Result<bool, XrpcError> {
+    let attempt = admin_attempt(headers, expected);
+    if attempt == AdminAttempt::Absent {
+        return Ok(false);
+    }
+    let (ip, key) = client_key(extensions);
+    limits.admin().check(ip, &key).map_err(exceeded)?;
+    match attempt {
+        AdminAttempt::Right => {
+            limits.admin().succeeded(&key);
+            Ok(true)
+        }
+        _ => {
+            limits.admin().failed(&key);
+            Err(XrpcError::auth_required("Authentication Required"))
+        }
+    }
 }
 
 /// The admin (HTTP basic auth with the admin password).
@@ -183,7 +219,12 @@ impl FromRequestParts<AppState> for AdminAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if is_admin(parts, state) {
+        if admin_gate(
+            &state.limits,
+            &parts.extensions,
+            &parts.headers,
+            state.admin_password.expose(),
+        )? {
             Ok(AdminAuth)
         } else {
             Err(XrpcError::auth_required("Authentication Required"))
@@ -217,7 +258,12 @@ impl FromRequestParts<AppState> for SyncReader {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if is_admin(parts, state) {
+        if admin_gate(
+            &state.limits,
+            &parts.extensions,
+            &parts.headers,
+            state.admin_password.expose(),
+        )? {
             return Ok(SyncReader {
                 admin: true,
                 account: None,

@@ -97,8 +97,10 @@ pub struct CreateSessionInput {
 
 pub async fn create_session(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     XrpcJson(input): XrpcJson<CreateSessionInput>,
 ) -> Result<Json<Value>, XrpcError> {
+    super::limits::spend_for_login(&state, &extensions, &input.identifier)?;
     let session = state
         .pds
         .create_session(&input.identifier, &input.password, input.allow_takendown)

@@ -147,11 +147,22 @@ fn in_range(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
 }
 
 /// Adds [`Client`] to the request and strips forwarded headers an untrusted peer sent.
-pub async fn client_info(
-    State(state): State<AppState>,
+pub async fn client_info(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    attach_client(&state.proxies, &mut request);
+    next.run(request).await
+}
+
+/// The same for the relay's listener.
+pub async fn relay_client_info(
+    State(state): State<super::RelayState>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    attach_client(&state.proxies, &mut request);
+    next.run(request).await
+}
+
+fn attach_client(proxies: &TrustedProxies, request: &mut Request) {
     let peer = request
         .extensions()
         .get::<ConnectInfo<PeerAddr>>()
@@ -159,8 +170,8 @@ pub async fn client_info(
     let (ip, tls) = peer.map_or((IpAddr::from([127, 0, 0, 1]), false), |p| {
         (p.addr.ip(), p.tls)
     });
-    let client = state.proxies.client(ip, tls, request.headers());
-    if !state.proxies.trusts(ip) {
+    let client = proxies.client(ip, tls, request.headers());
+    if !proxies.trusts(ip) {
         let headers = request.headers_mut();
         for name in [
             "x-forwarded-for",
@@ -172,7 +183,6 @@ pub async fn client_info(
         }
     }
     request.extensions_mut().insert(client);
-    next.run(request).await
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 //! URL parser has turned `2130706433`, `127.1`, `0x7f000001` and `0177.0.0.1` into `127.0.0.1`).
 //! Refused: loopback, unspecified, private (RFC 1918), shared (RFC 6598), link-local, unique-local,
 //! site-local, multicast, broadcast, reserved, documentation and benchmarking ranges, and IPv6 forms
-//! that carry an IPv4 address (mapped, compatible, NAT64, 6to4) when the IPv4 address is refused;
-//! Teredo and everything outside `2000::/3` are refused outright.
+//! that carry an IPv4 address (mapped, NAT64, 6to4) when the IPv4 address is refused; IPv4-compatible
+//! addresses, Teredo and everything outside `2000::/3` are refused outright.
 //!
 //! Registries: <https://www.iana.org/assignments/iana-ipv4-special-registry> and
 //! <https://www.iana.org/assignments/iana-ipv6-special-registry>.
@@ -78,8 +78,11 @@ fn refusal_v6(ip: Ipv6Addr) -> Option<&'static str> {
         return Some("loopback");
     }
     // Forms that carry an IPv4 address are judged by it.
-    if in_v6(ip, [0, 0, 0, 0, 0, 0xffff, 0, 0], 96) || in_v6(ip, [0; 8], 96) {
-        return refusal_v4(low_v4(ip)).or(Some("IPv4-mapped or -compatible"));
+    if in_v6(ip, [0, 0, 0, 0, 0, 0xffff, 0, 0], 96) {
+        return refusal_v4(low_v4(ip));
+    }
+    if in_v6(ip, [0; 8], 96) {
+        return Some("IPv4-compatible (deprecated)");
     }
     if in_v6(ip, [0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96) {
         return refusal_v4(low_v4(ip));

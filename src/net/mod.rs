@@ -11,5 +11,5 @@ mod resolve;
 mod tls;
 mod websocket;
 
-pub use outbound::{CounterValues, Outbound, OutboundError, Trust, endpoint_origin};
+pub use outbound::{Outbound, OutboundError, Trust, endpoint_origin};
 pub use tls::{OperatorClient, acme_client, web_pki_roots};

@@ -176,7 +176,10 @@ impl Pds {
                 for row in tokens.iter()? {
                     let (k, v) = row.map_err(StoreError::from)?;
                     if k.value().1 == Purpose::ResetPassword.as_str()
-                        && rows::decode::<EmailTokenRow>(v.value())?.token == wanted
+                        && crate::core::crypto::constant_time_eq(
+                            rows::decode::<EmailTokenRow>(v.value())?.token.as_bytes(),
+                            wanted.as_bytes(),
+                        )
                     {
                         return Ok(true);
                     }
@@ -203,7 +206,7 @@ impl Pds {
                         continue;
                     }
                     let row: EmailTokenRow = rows::decode(v.value())?;
-                    if row.token == token {
+                    if crate::core::crypto::constant_time_eq(row.token.as_bytes(), token.as_bytes()) {
                         found = Some((did.to_owned(), row.expires_at));
                         break;
                     }
