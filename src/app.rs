@@ -17,7 +17,8 @@ use crate::appview::{Appview, AppviewConfig, EventSource, RepoPage};
 use crate::config::{Config, Secret};
 use crate::core::lexicon::Catalog;
 use crate::http::{
-    AppState, PeerAddr, RedirectState, RelayState, redirect_router, relay_router, router,
+    AppState, ListenerLimits, RedirectState, RelayState, fit_descriptor_limit, redirect_router,
+    relay_router, router,
 };
 use crate::identity::{PlcClient, PlcDirectory, Resolver};
 use crate::pds::{Pds, PdsConfig, Reader};
@@ -38,6 +39,24 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Runs the server on an already bound listener.
 pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> {
+    let listeners = 1
+        + usize::from(config.relay_listen.is_some())
+        + if config.tls.enabled() {
+            1 + usize::from(config.tls.http_listen.is_some())
+        } else {
+            0
+        };
+    let bounds = ListenerLimits {
+        max_connections: fit_descriptor_limit(config.max_connections, listeners),
+        header_timeout: config.header_timeout,
+    };
+    if bounds.max_connections < config.max_connections {
+        tracing::warn!(
+            configured = config.max_connections,
+            used = bounds.max_connections,
+            "the file-descriptor limit is too low for SKYHOLD_MAX_CONNECTIONS; raise LimitNOFILE"
+        );
+    }
     let store = Store::open(&config.data_dir).context("opening the data directory")?;
     let http = crate::net::Outbound::new(config.local_mode);
     let plc_directory = config
@@ -117,11 +136,13 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
             };
             let address = relay_listener.local_addr()?;
             println!("skyhold relay listening on http://{address}");
-            Some(tokio::spawn(async move {
-                axum::serve(relay_listener, relay_router(state))
-                    .with_graceful_shutdown(shutdown_signal())
-                    .await
-            }))
+            Some(tokio::spawn(crate::http::serve(
+                relay_listener,
+                relay_router(state),
+                bounds,
+                false,
+                shutdown_signal(),
+            )))
         }
         None => None,
     };
@@ -155,7 +176,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     };
     let app = router(state);
     let tls_servers = match &tls {
-        Some(tls) => serve_tls(&config, tls, app.clone()).await?,
+        Some(tls) => serve_tls(&config, tls, app.clone(), bounds).await?,
         None => Vec::new(),
     };
     let address = listener.local_addr()?;
@@ -168,13 +189,9 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     );
     // The readiness line tests and scripts wait for.
     println!("skyhold listening on http://{address}");
-    let main_server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<PeerAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal());
+    let main_server = crate::http::serve(listener, app, bounds, false, shutdown_signal());
     tokio::select! {
-        result = std::future::IntoFuture::into_future(main_server) => result.context("serving HTTP")?,
+        () = main_server => {}
         () = grace_expired() => tracing::warn!("connections still open after the shutdown grace period; closing them"),
     }
     for server in relay_server.into_iter().chain(tls_servers) {
@@ -196,7 +213,8 @@ async fn serve_tls(
     config: &Config,
     tls: &Tls,
     app: axum::Router,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<std::io::Result<()>>>> {
+    bounds: ListenerLimits,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut servers = Vec::new();
     let https_address = config.tls.https_listen;
     let tcp = TcpListener::bind(https_address)
@@ -204,11 +222,13 @@ async fn serve_tls(
         .with_context(|| format!("binding the HTTPS listener {https_address}"))?;
     let bound = tcp.local_addr()?;
     let https = HttpsListener::new(tcp, tls.clone())?;
-    servers.push(tokio::spawn(async move {
-        axum::serve(https, app.into_make_service_with_connect_info::<PeerAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-    }));
+    servers.push(tokio::spawn(crate::http::serve(
+        https,
+        app,
+        bounds,
+        true,
+        shutdown_signal(),
+    )));
     println!("skyhold listening on https://{bound}");
     if let Some(http_address) = config.tls.http_listen {
         let tcp = TcpListener::bind(http_address)
@@ -220,11 +240,13 @@ async fn serve_tls(
             public_url: config.public_url.clone(),
             handle_domains: config.handle_domains.clone(),
         };
-        servers.push(tokio::spawn(async move {
-            axum::serve(tcp, redirect_router(state))
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-        }));
+        servers.push(tokio::spawn(crate::http::serve(
+            tcp,
+            redirect_router(state),
+            bounds,
+            false,
+            shutdown_signal(),
+        )));
         println!("skyhold listening on http://{bound} (ACME HTTP-01, redirects to HTTPS)");
     }
     // Orders start only now: their challenges are answered on the listeners just bound.

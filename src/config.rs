@@ -148,6 +148,14 @@ pub struct ServeArgs {
     /// defaults are in docs/SECURITY.md.
     #[arg(long, env = "SKYHOLD_RATE_LIMITS", value_delimiter = ',')]
     pub rate_limits: Vec<String>,
+    /// Connections each listener serves at once; more wait until one closes. Lowered to fit the
+    /// process's file-descriptor limit.
+    #[arg(long, env = "SKYHOLD_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (also between requests on a kept-alive
+    /// connection) before the connection is closed.
+    #[arg(long, env = "SKYHOLD_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
     /// Reverse proxies (IP addresses or CIDR ranges, comma separated) whose `X-Forwarded-For` and
     /// `X-Forwarded-Proto` headers are believed; from anyone else they are ignored.
     #[arg(long, env = "SKYHOLD_TRUSTED_PROXIES", value_delimiter = ',')]
@@ -195,6 +203,9 @@ pub struct Config {
     pub tls: TlsConfig,
     pub trusted_proxies: TrustedProxies,
     pub rate_limits: crate::ratelimit::RateLimitConfig,
+    /// Connections per listener, before fitting the descriptor limit.
+    pub max_connections: usize,
+    pub header_timeout: std::time::Duration,
 }
 
 /// A secret string whose `Debug` and `Display` never show it.
@@ -376,6 +387,8 @@ impl Config {
             tls,
             trusted_proxies,
             rate_limits,
+            max_connections: args.max_connections.max(1),
+            header_timeout: std::time::Duration::from_secs(args.header_timeout_secs.clamp(1, 3600)),
         })
     }
 }

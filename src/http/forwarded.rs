@@ -7,16 +7,13 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::serve::IncomingStream;
-use tokio::net::TcpListener;
 
 use super::AppState;
-use crate::tls::HttpsListener;
 
 /// Most `X-Forwarded-For` entries examined; a longer chain is cut (bounded work per request).
 const MAX_FORWARDED_HOPS: usize = 16;
@@ -27,24 +24,6 @@ pub struct PeerAddr {
     pub addr: SocketAddr,
     /// Whether the connection is TLS (the HTTPS listener).
     pub tls: bool,
-}
-
-impl Connected<IncomingStream<'_, TcpListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
-        PeerAddr {
-            addr: *stream.remote_addr(),
-            tls: false,
-        }
-    }
-}
-
-impl Connected<IncomingStream<'_, HttpsListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, HttpsListener>) -> Self {
-        PeerAddr {
-            addr: *stream.remote_addr(),
-            tls: true,
-        }
-    }
 }
 
 /// The client as far as we can tell, added to every request's extensions.

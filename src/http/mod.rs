@@ -31,6 +31,7 @@ mod operator;
 mod plc;
 mod redirect;
 mod relay;
+mod serve;
 mod subscribe;
 mod tail;
 mod well_known;
@@ -38,6 +39,7 @@ mod well_known;
 pub use forwarded::{PeerAddr, TrustedProxies};
 pub use redirect::{RedirectState, router as redirect_router};
 pub use relay::{RelayState, router as relay_router};
+pub use serve::{ListenerLimits, fit_descriptor_limit, serve};
 mod xrpc;
 
 use axum::Router;
