@@ -58,6 +58,14 @@ impl From<PdsError> for XrpcError {
                 XrpcError::new(StatusCode::BAD_GATEWAY, "UpstreamFailure", m)
             }
             PdsError::Internal(m) => XrpcError::internal(m),
+            PdsError::Unavailable(why) => {
+                tracing::error!(%why, "a write was refused: the store cannot write");
+                XrpcError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "NotEnoughResources",
+                    "The server cannot store writes right now; try again later",
+                )
+            }
         }
     }
 }

@@ -160,4 +160,9 @@ impl Pds {
     fn store(&self) -> &Store {
         &self.inner.store
     }
+
+    /// Why the store cannot write now, if it cannot (a full disk).
+    pub fn store_failure(&self) -> Option<String> {
+        self.inner.store.write_failure()
+    }
 }
