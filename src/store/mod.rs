@@ -166,11 +166,18 @@ impl Store {
     /// Opens (or creates) the store in `data_dir`: `skyhold.redb` and `blobs/`.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir)?;
+        // The database holds every signing key and the session key: the owner alone reads it,
+        // whatever the umask (systemd's UMask= protects packaged installs, not a hand-run serve).
+        if let Err(error) = private_dir(data_dir) {
+            // A directory another user owns (a mount point): say so, and go on.
+            tracing::warn!(dir = %data_dir.display(), %error, "cannot make the data directory private (0700)");
+        }
         let path = data_dir.join(DATABASE_FILE);
         let db = Arc::new(database::Database::open(
             &path,
             cache_bytes(total_memory()),
         )?);
+        private_file(&path)?;
         let blobs = BlobFiles::open(&data_dir.join("blobs"))?;
         let writer = writer::Writer::start(db.clone());
         Ok(Store {
@@ -257,6 +264,20 @@ impl Store {
     pub async fn shutdown(&self) {
         self.writer.shutdown().await;
     }
+}
+
+/// Makes `dir` readable by its owner alone (0700).
+pub fn private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    Ok(())
+}
+
+/// Makes `file` readable by its owner alone (0600).
+pub fn private_file(file: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
 }
 
 /// Opens a table in a read transaction, treating a table that does not exist yet as empty.
