@@ -116,7 +116,11 @@ fn work(receiver: &Mutex<Receiver<Job>>) {
             receiver.recv()
         };
         match job {
-            Ok(job) => job(),
+            // A panicking job drops its reply (its caller gets an internal error); the thread
+            // stays for the next one.
+            Ok(job) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
             Err(_) => return,
         }
     }

@@ -58,7 +58,17 @@ impl Writer {
         let watched = db.clone();
         std::thread::Builder::new()
             .name("skyhold-writer".into())
-            .spawn(move || run(&db, receiver, &commit_tx))
+            .spawn(move || {
+                // A panic here would leave the node up with no writer: stop the process instead
+                // (systemd restarts it; every acknowledged write is durable).
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(&db, receiver, &commit_tx);
+                }));
+                if outcome.is_err() {
+                    eprintln!("the store's writer thread panicked; stopping");
+                    std::process::abort();
+                }
+            })
             .unwrap_or_else(|e| panic!("cannot start the writer thread: {e}"));
         let writer = Writer { jobs, commits };
         // A failed store recovers even when no write comes to try it.
