@@ -18,8 +18,8 @@ use rand_core::{OsRng, RngCore};
 use redb::ReadableTable;
 use sha2::Sha256;
 
-use super::rows::{self, AppPasswordRow, RefreshRow};
-use super::tables::{APP_PASSWORD_DIGESTS, APP_PASSWORDS, REFRESH_TOKENS};
+use super::rows::{self, AppPasswordRow};
+use super::tables::{APP_PASSWORD_DIGESTS, APP_PASSWORDS};
 use super::{Pds, PdsError};
 use crate::clock::now_datetime;
 use crate::store::{StoreError, open_read_table};
@@ -273,18 +273,7 @@ impl Pds {
                     txn.open_table(APP_PASSWORD_DIGESTS)?
                         .remove((did.as_str(), digest.as_slice()))?;
                 }
-                let mut tokens = txn.open_table(REFRESH_TOKENS)?;
-                let mut revoked = Vec::new();
-                for row in tokens.iter()? {
-                    let (key, value) = row?;
-                    let row: RefreshRow = rows::decode(value.value())?;
-                    if row.did == did && row.app_password.as_deref() == Some(name.as_str()) {
-                        revoked.push(key.value().to_owned());
-                    }
-                }
-                for key in revoked {
-                    tokens.remove(key.as_str())?;
-                }
+                super::refresh_tokens::revoke(txn, &did, Some(&name))?;
                 Ok(Ok::<_, PdsError>(()))
             })
             .await

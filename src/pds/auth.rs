@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rows::{self, AccountRow, AccountStatus, AppPasswordRow, RefreshRow};
 use super::tables::{ACCOUNTS, APP_PASSWORDS, EMAILS, HANDLES, REFRESH_TOKENS};
-use super::{Pds, PdsError};
+use super::{Pds, PdsError, refresh_tokens};
 use crate::clock::{now_micros, now_secs};
 use crate::core::jwt;
 use crate::store::{StoreError, open_read_table};
@@ -180,12 +180,11 @@ impl Pds {
                 next_id: None,
                 used_at: None,
             };
-            let bytes = rows::encode(&row)?;
             let key = jti.clone();
             self.store()
                 .write(move |txn| {
-                    txn.open_table(REFRESH_TOKENS)?
-                        .insert(key.as_str(), bytes.as_slice())?;
+                    refresh_tokens::make_room(txn, &row.did)?;
+                    refresh_tokens::insert(txn, &key, &row)?;
                     Ok(Ok::<_, PdsError>(()))
                 })
                 .await?;
@@ -320,7 +319,7 @@ impl Pds {
         let outcome = self
             .store()
             .write(move |txn| {
-                let mut table = txn.open_table(REFRESH_TOKENS)?;
+                let table = txn.open_table(REFRESH_TOKENS)?;
                 let Some(row) = table.get(jti.as_str())?.map(|v| v.value().to_vec()) else {
                     return Ok(Err(revoked()));
                 };
@@ -343,9 +342,11 @@ impl Pds {
                             None => Err(revoked()),
                         });
                     }
-                    table.remove(jti.as_str())?;
+                    drop(table);
+                    refresh_tokens::remove(txn, &jti)?;
                     return Ok(Err(revoked()));
                 }
+                drop(table);
                 let successor = RefreshRow {
                     did: row.did.clone(),
                     expires_at: next_exp,
@@ -353,10 +354,12 @@ impl Pds {
                     next_id: None,
                     used_at: None,
                 };
+                // The used token lives on only for its replay grace.
                 row.next_id = Some(next_jti.clone());
                 row.used_at = Some(now);
-                table.insert(jti.as_str(), rows::encode(&row)?.as_slice())?;
-                table.insert(next_jti.as_str(), rows::encode(&successor)?.as_slice())?;
+                row.expires_at = row.expires_at.min(now + REFRESH_GRACE_SECS);
+                refresh_tokens::insert(txn, &jti, &row)?;
+                refresh_tokens::insert(txn, &next_jti, &successor)?;
                 Ok(Ok((next_jti, next_exp, successor.app_password)))
             })
             .await;
@@ -423,7 +426,7 @@ impl Pds {
         let jti = claims.jti;
         self.store()
             .write(move |txn| {
-                txn.open_table(REFRESH_TOKENS)?.remove(jti.as_str())?;
+                refresh_tokens::remove(txn, &jti)?;
                 Ok(Ok::<_, PdsError>(()))
             })
             .await
@@ -434,9 +437,8 @@ impl Pds {
         let now = now_micros() / 1_000_000;
         self.store()
             .write(move |txn| {
-                let mut table = txn.open_table(REFRESH_TOKENS)?;
                 let mut expired = Vec::new();
-                for row in table.iter()? {
+                for row in txn.open_table(REFRESH_TOKENS)?.iter()? {
                     let (key, value) = row?;
                     let row: RefreshRow = rows::decode(value.value())?;
                     if row.expires_at <= now {
@@ -444,7 +446,7 @@ impl Pds {
                     }
                 }
                 for key in &expired {
-                    table.remove(key.as_str())?;
+                    refresh_tokens::remove(txn, key)?;
                 }
                 Ok(Ok::<_, PdsError>(expired.len()))
             })
@@ -458,16 +460,5 @@ pub(super) fn revoke_sessions(
     txn: &crate::store::WriteTransaction,
     did: &str,
 ) -> Result<(), StoreError> {
-    let mut tokens = txn.open_table(REFRESH_TOKENS)?;
-    let mut revoked = Vec::new();
-    for row in tokens.iter()? {
-        let (k, v) = row?;
-        if rows::decode::<RefreshRow>(v.value())?.did == did {
-            revoked.push(k.value().to_owned());
-        }
-    }
-    for k in revoked {
-        tokens.remove(k.as_str())?;
-    }
-    Ok(())
+    refresh_tokens::revoke(txn, did, None)
 }

@@ -30,6 +30,7 @@ mod migration;
 mod password_hashing;
 mod preferences;
 mod proxy;
+mod refresh_tokens;
 mod repo_read;
 mod repo_write;
 mod rows;
@@ -128,6 +129,12 @@ impl Pds {
         catalog: Arc<Catalog>,
     ) -> Result<Pds, PdsError> {
         let secrets = secrets::Secrets::load_or_create(&store).await?;
+        let indexed = store
+            .write(|txn| Ok(Ok::<_, PdsError>(refresh_tokens::index_existing(txn)?)))
+            .await?;
+        if indexed > 0 {
+            tracing::info!(count = indexed, "indexed the stored refresh tokens by account");
+        }
         let mailer = match &config.smtp {
             Some((url, from)) => {
                 Some(mailer::Mailer::new(url, from).map_err(PdsError::InvalidRequest)?)

@@ -48,6 +48,9 @@ pub const SEQ: TableDefinition<u64, &[u8]> = TableDefinition::new("pds.seq");
 
 /// refresh token id → refresh row.
 pub const REFRESH_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("pds.refresh_tokens");
+/// (did, refresh token id) → expiry (seconds): an account's sessions.
+pub const REFRESH_BY_ACCOUNT: TableDefinition<(&str, &str), i64> =
+    TableDefinition::new("pds.refresh_by_account");
 /// (did, app password name) → app password row.
 pub const APP_PASSWORDS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("pds.app_passwords");
