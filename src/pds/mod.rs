@@ -109,6 +109,8 @@ struct Inner {
     http: crate::net::Outbound,
     /// Argon2 on its own bounded pool.
     hashing: password_hashing::PasswordHashing,
+    /// Repo imports running (each holds its whole repo in memory).
+    imports: Arc<tokio::sync::Semaphore>,
     clock: Mutex<TidClock>,
     /// Lexicons records are validated against.
     catalog: Arc<Catalog>,
@@ -152,6 +154,7 @@ impl Pds {
                 handles: HandleResolver::new(http.clone()),
                 http,
                 hashing: password_hashing::PasswordHashing::start(),
+                imports: Arc::new(tokio::sync::Semaphore::new(migration::MAX_CONCURRENT_IMPORTS)),
                 clock: Mutex::new(TidClock::new(clock_id)),
                 catalog,
                 mailer,
