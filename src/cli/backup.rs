@@ -28,7 +28,8 @@ pub struct BackupArgs {
     #[arg(long)]
     url: Option<String>,
     /// Admin password (default: from the configuration, or the data directory's admin-password).
-    #[arg(long, hide_env_values = true)]
+    /// Prefer the variable to the flag: a flag's value shows in the process list.
+    #[arg(long, env = "SKYHOLD_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
     /// Back up the data directory directly; the server must be stopped.
     #[arg(long, conflicts_with = "url")]
