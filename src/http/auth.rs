@@ -14,8 +14,8 @@ use super::AppState;
 use super::limits::{client_key, exceeded};
 use super::xrpc::XrpcError;
 use crate::core::crypto::constant_time_eq;
-use crate::ratelimit::RateLimits;
 use crate::pds::{AuthedAccount, Call};
+use crate::ratelimit::RateLimits;
 
 /// The bearer token of a request, or why there is none.
 fn bearer(parts: &Parts) -> Result<Option<&str>, XrpcError> {
@@ -65,11 +65,7 @@ fn missing() -> XrpcError {
 
 /// The XRPC method a request calls (`/xrpc/<nsid>`).
 fn method_of(parts: &Parts) -> &str {
-    parts
-        .uri
-        .path()
-        .strip_prefix("/xrpc/")
-        .unwrap_or_default()
+    parts.uri.path().strip_prefix("/xrpc/").unwrap_or_default()
 }
 
 /// A caller with an access token that may call this method: which credentials reach which method

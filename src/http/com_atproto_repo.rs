@@ -1,17 +1,17 @@
 //! `com.atproto.repo.*` handlers: record writes and reads, describeRepo, uploadBlob.
 
-use axum::http::Extensions;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
+use axum::http::Extensions;
 use axum::http::{HeaderMap, header};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::limits;
 use super::auth::AccessAuth;
+use super::limits;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
 use crate::core::data::{self, Cid};
 use crate::core::syntax::{Nsid, RecordKey};

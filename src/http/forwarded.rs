@@ -126,7 +126,11 @@ fn in_range(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
 }
 
 /// Adds [`Client`] to the request and strips forwarded headers an untrusted peer sent.
-pub async fn client_info(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn client_info(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     attach_client(&state.proxies, &mut request);
     next.run(request).await
 }

@@ -29,8 +29,14 @@ const ADDRESS_LIMITS: &[(&str, &[LimitId])] = &[
         "com.atproto.server.requestPasswordReset",
         &[LimitId::PasswordResetHour, LimitId::PasswordResetDay],
     ),
-    ("com.atproto.server.resetPassword", &[LimitId::ResetPassword]),
-    ("com.atproto.server.deleteAccount", &[LimitId::DeleteAccount]),
+    (
+        "com.atproto.server.resetPassword",
+        &[LimitId::ResetPassword],
+    ),
+    (
+        "com.atproto.server.deleteAccount",
+        &[LimitId::DeleteAccount],
+    ),
     ("com.atproto.repo.uploadBlob", &[LimitId::BlobDay]),
     ("com.atproto.sync.getRepo", &[LimitId::SyncGetRepo]),
 ];
@@ -71,14 +77,20 @@ pub struct Spent(Arc<Mutex<Option<Status>>>);
 impl Spent {
     fn record(&self, status: Option<Status>) {
         let Some(status) = status else { return };
-        let mut slot = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if slot.is_none_or(|s| status.remaining < s.remaining) {
             *slot = Some(status);
         }
     }
 
     fn get(&self) -> Option<Status> {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -147,7 +159,11 @@ fn limits_of<'a>(table: &'a [(&str, &'a [LimitId])], nsid: &str) -> &'a [LimitId
 
 /// Every XRPC call: the global limit and the method's address limits, before the handler runs;
 /// afterwards the tightest status any limit reported goes into the answer's headers.
-pub async fn rate_limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn rate_limit(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let Some(nsid) = request.uri().path().strip_prefix("/xrpc/") else {
         return next.run(request).await;
     };

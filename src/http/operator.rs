@@ -1,7 +1,8 @@
 //! Operator endpoints outside XRPC, behind the admin password: the codes waiting for members when
 //! no mail is configured, suspensions with an end date, a test email, and `GET /admin/tls`: every
 //! certificate, when it renews, and any failing renewal (the server keeps serving the current
-//! certificate while renewal fails); `GET /admin/stats`: outbound traffic counters.
+//! certificate while renewal fails); `GET /admin/stats`: outbound traffic counters, password
+//! hashes computed, whether the store can write.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -94,5 +95,7 @@ pub async fn tls_status(State(state): State<AppState>, _admin: AdminAuth) -> Jso
 pub async fn stats(State(state): State<AppState>, _admin: AdminAuth) -> Json<Value> {
     Json(json!({
         "outbound": state.outbound.counters().values(),
+        "passwordHashes": state.pds.password_hashes(),
+        "store": {"writable": state.pds.store_failure().is_none()},
     }))
 }

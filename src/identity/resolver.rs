@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 
 use super::PlcClient;
-use crate::net::{Outbound, OutboundError, Trust};
 use crate::core::did_document::DidDocument;
 use crate::core::syntax::Did;
+use crate::net::{Outbound, OutboundError, Trust};
 
 /// Largest DID document accepted.
 pub const MAX_DOCUMENT_LEN: usize = 256 * 1024;

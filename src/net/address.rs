@@ -100,7 +100,11 @@ fn refusal_v6(ip: Ipv6Addr) -> Option<&'static str> {
     const RANGES: &[([u16; 8], u32, &str)] = &[
         ([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48, "local-use NAT64"),
         ([0x100, 0, 0, 0, 0, 0, 0, 0], 64, "discard-only"),
-        ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23, "IETF protocol assignments (Teredo, ...)"),
+        (
+            [0x2001, 0, 0, 0, 0, 0, 0, 0],
+            23,
+            "IETF protocol assignments (Teredo, ...)",
+        ),
         ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, "documentation"),
         ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, "documentation"),
         ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, "unique-local"),
@@ -201,7 +205,11 @@ mod tests {
             "https://[2002:101:101::1]/",
         ] {
             let ip = url_ip(url);
-            assert!(is_public(ip), "{url} ({ip}) must be allowed: {:?}", refusal(ip));
+            assert!(
+                is_public(ip),
+                "{url} ({ip}) must be allowed: {:?}",
+                refusal(ip)
+            );
         }
     }
 }

@@ -8,10 +8,10 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::Outbound;
 use super::outbound::{CONNECT_TIMEOUT, OutboundError, Trust, check_public_url};
 use super::resolve::public_addresses;
 use super::tls::tls_client_config_http1;
-use super::Outbound;
 
 /// An open WebSocket.
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -37,12 +37,12 @@ impl Outbound {
         };
         let port = parsed.port().unwrap_or(default_port);
         let addresses = match parsed.host() {
-            Some(url::Host::Domain(name)) if checked => public_addresses(name, port)
-                .await
-                .map_err(|e| {
+            Some(url::Host::Domain(name)) if checked => {
+                public_addresses(name, port).await.map_err(|e| {
                     self.counters().refused();
                     OutboundError::Refused(e.to_string())
-                })?,
+                })?
+            }
             Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port))
                 .await
                 .map_err(|e| OutboundError::Unreachable(format!("looking up {name}: {e}")))?

@@ -65,7 +65,10 @@ const RULES: &[(&str, Rule)] = &[
     ("com.atproto.server.getAccountInviteCodes", FULL),
     ("com.atproto.repo.importRepo", FULL),
     // PLC operations: a full session (and an emailed code to sign).
-    ("com.atproto.identity.requestPlcOperationSignature", FULL_OR_TAKENDOWN),
+    (
+        "com.atproto.identity.requestPlcOperationSignature",
+        FULL_OR_TAKENDOWN,
+    ),
     ("com.atproto.identity.signPlcOperation", FULL_OR_TAKENDOWN),
     ("com.atproto.identity.submitPlcOperation", FULL),
     // What a taken-down account may still do: leave, and appeal.
@@ -125,11 +128,7 @@ impl Pds {
     /// The caller of `method` with access token `token`, if it may call it: a valid token, a
     /// credential the method takes, and (except for the takendown scope, which exists for taken
     /// down accounts) an account that is not taken down, suspended or deleted.
-    pub async fn authorize(
-        &self,
-        token: &str,
-        call: Call<'_>,
-    ) -> Result<AuthedAccount, PdsError> {
+    pub async fn authorize(&self, token: &str, call: Call<'_>) -> Result<AuthedAccount, PdsError> {
         let account = self.verify_access(token)?;
         if !allows(call, Credential::Session(account.scope)) {
             return Err(PdsError::InvalidToken("Bad token scope".into()));
@@ -205,7 +204,10 @@ mod tests {
         assert!(!proxied("com.example.ping", AccessScope::Takendown));
         assert!(proxied("com.example.ping", AccessScope::AppPassword));
         // Chat needs a privileged session.
-        assert!(!proxied("chat.bsky.convo.listConvos", AccessScope::AppPassword));
+        assert!(!proxied(
+            "chat.bsky.convo.listConvos",
+            AccessScope::AppPassword
+        ));
         assert!(proxied(
             "chat.bsky.convo.listConvos",
             AccessScope::AppPasswordPrivileged

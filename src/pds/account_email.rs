@@ -206,7 +206,8 @@ impl Pds {
                         continue;
                     }
                     let row: EmailTokenRow = rows::decode(v.value())?;
-                    if crate::core::crypto::constant_time_eq(row.token.as_bytes(), token.as_bytes()) {
+                    if crate::core::crypto::constant_time_eq(row.token.as_bytes(), token.as_bytes())
+                    {
                         found = Some((did.to_owned(), row.expires_at));
                         break;
                     }

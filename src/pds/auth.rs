@@ -85,7 +85,6 @@ pub struct AuthedAccount {
     pub scope: AccessScope,
 }
 
-
 /// The tokens and account facts a session call returns.
 #[derive(Clone, Debug)]
 pub struct SessionOutput {

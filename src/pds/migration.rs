@@ -133,9 +133,16 @@ impl Pds {
             }
             Some(_) => {}
         }
-        let _slot = self.inner.imports.clone().try_acquire_owned().map_err(|_| {
-            PdsError::RateLimited("Another repo import is running; try again in a minute".into())
-        })?;
+        let _slot = self
+            .inner
+            .imports
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                PdsError::RateLimited(
+                    "Another repo import is running; try again in a minute".into(),
+                )
+            })?;
         let expected = did.to_owned();
         let repo = tokio::task::spawn_blocking(move || -> Result<LoadedRepo, PdsError> {
             let mut limited = LimitedReader {

@@ -135,7 +135,10 @@ impl Pds {
             .write(|txn| Ok(Ok::<_, PdsError>(refresh_tokens::index_existing(txn)?)))
             .await?;
         if indexed > 0 {
-            tracing::info!(count = indexed, "indexed the stored refresh tokens by account");
+            tracing::info!(
+                count = indexed,
+                "indexed the stored refresh tokens by account"
+            );
         }
         let mailer = match &config.smtp {
             Some((url, from)) => {
@@ -154,7 +157,9 @@ impl Pds {
                 handles: HandleResolver::new(http.clone()),
                 http,
                 hashing: password_hashing::PasswordHashing::start(),
-                imports: Arc::new(tokio::sync::Semaphore::new(migration::MAX_CONCURRENT_IMPORTS)),
+                imports: Arc::new(tokio::sync::Semaphore::new(
+                    migration::MAX_CONCURRENT_IMPORTS,
+                )),
                 clock: Mutex::new(TidClock::new(clock_id)),
                 catalog,
                 mailer,
@@ -169,6 +174,11 @@ impl Pds {
 
     fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Password hashes (argon2) computed since the start.
+    pub fn password_hashes(&self) -> u64 {
+        self.inner.hashing.hashes()
     }
 
     /// Why the store cannot write now, if it cannot (a full disk).

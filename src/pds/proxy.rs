@@ -164,7 +164,10 @@ impl Pds {
         };
         let client = &self.inner.http;
         let mut outbound = if request.post {
-            client.post(&url, trust).map_err(unreachable)?.body(request.body)
+            client
+                .post(&url, trust)
+                .map_err(unreachable)?
+                .body(request.body)
         } else {
             client.get(&url, trust).map_err(unreachable)?
         };

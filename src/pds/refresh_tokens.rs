@@ -12,12 +12,20 @@ use crate::store::{StoreError, WriteTransaction};
 /// Sessions an account keeps at most.
 pub const MAX_SESSIONS_PER_ACCOUNT: usize = 100;
 
+/// The index's order of a token: its expiry, then (within a second) when it was stored, in
+/// microseconds, so the session that expires first is also the oldest of its second.
+fn order(row: &RefreshRow) -> i64 {
+    row.expires_at
+        .saturating_mul(1_000_000)
+        .saturating_add(crate::clock::now_micros() % 1_000_000)
+}
+
 /// Stores a token row and indexes it under its account.
 pub fn insert(txn: &WriteTransaction, jti: &str, row: &RefreshRow) -> Result<(), StoreError> {
     txn.open_table(REFRESH_TOKENS)?
         .insert(jti, rows::encode(row)?.as_slice())?;
     txn.open_table(REFRESH_BY_ACCOUNT)?
-        .insert((row.did.as_str(), jti), row.expires_at)?;
+        .insert((row.did.as_str(), jti), order(row))?;
     Ok(())
 }
 
@@ -35,7 +43,7 @@ pub fn remove(txn: &WriteTransaction, jti: &str) -> Result<Option<RefreshRow>, S
     Ok(removed)
 }
 
-/// The account's tokens as (id, expiry).
+/// The account's tokens as (id, order: expiry first).
 pub fn of_account(txn: &WriteTransaction, did: &str) -> Result<Vec<(String, i64)>, StoreError> {
     let index = txn.open_table(REFRESH_BY_ACCOUNT)?;
     let mut out = Vec::new();
@@ -104,7 +112,7 @@ pub fn index_existing(txn: &WriteTransaction) -> Result<usize, StoreError> {
     for entry in tokens.iter()? {
         let (key, value) = entry?;
         let row: RefreshRow = rows::decode(value.value())?;
-        index.insert((row.did.as_str(), key.value()), row.expires_at)?;
+        index.insert((row.did.as_str(), key.value()), order(&row))?;
         count += 1;
     }
     Ok(count)

@@ -48,7 +48,7 @@ pub const SEQ: TableDefinition<u64, &[u8]> = TableDefinition::new("pds.seq");
 
 /// refresh token id → refresh row.
 pub const REFRESH_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("pds.refresh_tokens");
-/// (did, refresh token id) → expiry (seconds): an account's sessions.
+/// (did, refresh token id) → expiry in microseconds: an account's sessions, soonest to end first.
 pub const REFRESH_BY_ACCOUNT: TableDefinition<(&str, &str), i64> =
     TableDefinition::new("pds.refresh_by_account");
 /// (did, app password name) → app password row.

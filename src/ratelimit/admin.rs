@@ -1,5 +1,5 @@
-//! The admin password's back-off: an address may fail [`FREE_FAILURES`] times, then waits twice as
-//! long after each further failure (up to [`MAX_DELAY_SECS`]) before it may try again, even with
+//! The admin password's back-off: an address may fail [`FREE_FAILURES`] times, then waits a second
+//! after the next failure and twice as long after each further one (up to [`MAX_DELAY_SECS`]) before it may try again, even with
 //! the right password; a success clears it. When all addresses together have failed
 //! [`GLOBAL_FAILURES_PER_HOUR`] times in an hour, only loopback addresses (the command line on the
 //! machine itself) may try until the hour ends, so a guesser with many addresses gets no further.
@@ -41,10 +41,10 @@ pub struct AdminBackoff {
 
 /// How long an address that failed `count` times waits after its last failure.
 fn delay(count: u32) -> u64 {
-    if count < FREE_FAILURES {
+    if count <= FREE_FAILURES {
         return 0;
     }
-    let doublings = (count - FREE_FAILURES).min(20);
+    let doublings = (count - FREE_FAILURES - 1).min(20);
     (1u64 << doublings).min(MAX_DELAY_SECS)
 }
 
@@ -201,8 +201,8 @@ mod tests {
     #[test]
     fn the_wait_doubles_after_the_free_failures() {
         assert_eq!(
-            (0..9).map(delay).collect::<Vec<_>>(),
-            [0, 0, 0, 0, 0, 1, 2, 4, 8]
+            (0..10).map(delay).collect::<Vec<_>>(),
+            [0, 0, 0, 0, 0, 0, 1, 2, 4, 8]
         );
         assert_eq!(delay(40), MAX_DELAY_SECS);
     }
@@ -211,23 +211,38 @@ mod tests {
     fn an_address_waits_and_loopback_outlasts_a_distributed_guesser() {
         let backoff = AdminBackoff::restore(Vec::new(), crate::clock::now_secs_u64());
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
-        for _ in 0..FREE_FAILURES {
+        for _ in 0..=FREE_FAILURES {
             assert!(backoff.check(ip, "192.0.2.7").is_ok());
             backoff.failed("192.0.2.7");
         }
         let refused = backoff.check(ip, "192.0.2.7").unwrap_err();
         assert_eq!(refused.0.remaining, 0);
-        assert!(backoff.check("192.0.2.8".parse().unwrap(), "192.0.2.8").is_ok());
+        assert!(
+            backoff
+                .check("192.0.2.8".parse().unwrap(), "192.0.2.8")
+                .is_ok()
+        );
         backoff.succeeded("192.0.2.7");
         assert!(backoff.check(ip, "192.0.2.7").is_ok());
         // Many addresses, one failure each.
         for n in 0..GLOBAL_FAILURES_PER_HOUR {
             backoff.failed(&format!("198.51.100.{n}"));
         }
-        assert!(backoff.check("203.0.113.1".parse().unwrap(), "203.0.113.1").is_err());
-        assert!(backoff.check("127.0.0.1".parse().unwrap(), "127.0.0.1").is_ok());
+        assert!(
+            backoff
+                .check("203.0.113.1".parse().unwrap(), "203.0.113.1")
+                .is_err()
+        );
+        assert!(
+            backoff
+                .check("127.0.0.1".parse().unwrap(), "127.0.0.1")
+                .is_ok()
+        );
         assert!(backoff.check("::1".parse().unwrap(), "::1").is_ok());
-        assert_eq!(backoff.take_dirty().len(), GLOBAL_FAILURES_PER_HOUR as usize + 2);
+        assert_eq!(
+            backoff.take_dirty().len(),
+            GLOBAL_FAILURES_PER_HOUR as usize + 2
+        );
         assert!(backoff.take_dirty().is_empty(), "flushed rows are clean");
     }
 }

@@ -220,9 +220,7 @@ pub fn parse_overrides(entries: &[String]) -> Result<RateLimitConfig, Vec<String
 }
 
 fn parse_override(entry: &str) -> Result<(LimitId, Limit), String> {
-    let (name, value) = entry
-        .split_once('=')
-        .ok_or("expected name=points/window")?;
+    let (name, value) = entry.split_once('=').ok_or("expected name=points/window")?;
     let id = LimitId::from_name(name.trim()).ok_or_else(|| {
         let names: Vec<&str> = LimitId::ALL.iter().map(|id| id.name()).collect();
         format!("unknown limit (known: {})", names.join(", "))
@@ -319,8 +317,10 @@ impl RateLimits {
     pub async fn open(store: Store, config: RateLimitConfig) -> Result<RateLimits, StoreError> {
         let now = crate::clock::now_secs_u64();
         let stored = table::load(&store).await?;
-        let mut buckets: HashMap<LimitId, HashMap<String, Bucket>> =
-            LimitId::ALL.into_iter().map(|id| (id, HashMap::new())).collect();
+        let mut buckets: HashMap<LimitId, HashMap<String, Bucket>> = LimitId::ALL
+            .into_iter()
+            .map(|id| (id, HashMap::new()))
+            .collect();
         let mut admin = Vec::new();
         for (name, key, start, used) in stored {
             if name == admin::STORE_NAME {
@@ -369,7 +369,9 @@ impl RateLimits {
                 window_secs: limit.window_secs,
             });
         };
-        let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if !map.contains_key(key) && map.len() >= MAX_KEYS {
             make_room(&mut map, now, limit.window_secs);
         }
@@ -435,7 +437,9 @@ impl RateLimits {
             if window < PERSISTED_FROM {
                 continue;
             }
-            let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut map = map
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             for (key, bucket) in map.iter_mut().filter(|(_, b)| b.dirty) {
                 bucket.dirty = false;
                 rows.push((id.name().to_owned(), key.clone(), bucket.start, bucket.used));

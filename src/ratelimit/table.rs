@@ -51,7 +51,10 @@ pub async fn save(
         .write(move |txn| {
             let mut table = txn.open_table(WINDOWS)?;
             for (name, key, start, used) in &rows {
-                table.insert((name.as_str(), key.as_str()), encode(*start, *used).as_slice())?;
+                table.insert(
+                    (name.as_str(), key.as_str()),
+                    encode(*start, *used).as_slice(),
+                )?;
             }
             let mut expired = Vec::new();
             for row in table.iter()? {

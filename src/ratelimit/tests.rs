@@ -19,7 +19,10 @@ fn overrides_parse_and_every_problem_is_reported() {
     );
     assert_eq!(config.get(LimitId::RepoWriteHour).points, 20_000);
     assert_eq!(config.get(LimitId::HandleCertWeek).window_secs, WEEK);
-    assert_eq!(config.get(LimitId::Login5m), LimitId::Login5m.default_limit());
+    assert_eq!(
+        config.get(LimitId::Login5m),
+        LimitId::Login5m.default_limit()
+    );
     let problems = parse_overrides(&[
         "nope=1/1m".into(),
         "login-5m=0/5m".into(),
@@ -59,7 +62,10 @@ fn the_reference_numbers_are_the_defaults() {
 #[test]
 fn ipv6_addresses_share_their_64() {
     assert_eq!(address_key("192.0.2.1".parse().unwrap()), "192.0.2.1");
-    assert_eq!(address_key("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1");
+    assert_eq!(
+        address_key("::ffff:192.0.2.1".parse().unwrap()),
+        "192.0.2.1"
+    );
     assert_eq!(
         address_key("2001:db8:1:2:3:4:5:6".parse().unwrap()),
         address_key("2001:db8:1:2:ffff::1".parse().unwrap())
@@ -80,7 +86,8 @@ async fn open(dir: &std::path::Path, config: RateLimitConfig) -> (Store, RateLim
 async fn points_are_spent_refused_and_remembered_across_a_restart() {
     let dir = std::env::temp_dir().join(format!("skyhold-ratelimit-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let config = parse_overrides(&["repo-write-hour=10/1h".into(), "login-5m=2/5m".into()]).unwrap();
+    let config =
+        parse_overrides(&["repo-write-hour=10/1h".into(), "login-5m=2/5m".into()]).unwrap();
     let (store, limits) = open(&dir, config.clone()).await;
     let status = limits.consume(LimitId::RepoWriteHour, "did:a", 3).unwrap();
     assert_eq!((status.limit, status.remaining), (10, 7));
@@ -104,7 +111,10 @@ async fn points_are_spent_refused_and_remembered_across_a_restart() {
     assert_eq!(tightest.remaining, 6);
     assert!(
         limits
-            .consume_all(&[(LimitId::GlobalIp, "192.0.2.1", 1), (LimitId::Login5m, "x", 1)])
+            .consume_all(&[
+                (LimitId::GlobalIp, "192.0.2.1", 1),
+                (LimitId::Login5m, "x", 1)
+            ])
             .is_err()
     );
     limits.admin().failed("192.0.2.9");

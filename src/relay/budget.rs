@@ -43,7 +43,10 @@ impl Reservation {
     /// Holds `more` bytes besides those held already; false when the budget cannot cover them.
     pub fn grow(&mut self, more: usize) -> bool {
         let wanted_units = (self.bytes + more).div_ceil(UNIT);
-        let held_units = self.held.as_ref().map_or(0, OwnedSemaphorePermit::num_permits);
+        let held_units = self
+            .held
+            .as_ref()
+            .map_or(0, OwnedSemaphorePermit::num_permits);
         if wanted_units > held_units {
             let Ok(extra) = u32::try_from(wanted_units - held_units) else {
                 return false;

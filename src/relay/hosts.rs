@@ -12,6 +12,8 @@
 //! every other host is a public destination and may bring at most
 //! [`RelayConfig::host_account_limit`] accounts unless the admin sets another limit.
 
+use std::collections::HashSet;
+
 use redb::ReadableTable;
 
 use super::RelayConfig;
@@ -301,6 +303,7 @@ impl Relay {
 
     fn counts_against_budget(&self, host: &str, row: &HostRow) -> bool {
         host != LOCAL_HOST
+            && row.status != "banned"
             && row.added_at > crate::clock::now_micros() - DAY_MICROS
             && self.trust_for(host) == Trust::Public
     }
@@ -344,7 +347,11 @@ impl Relay {
     }
 
     /// Sets the most accounts `host` may bring (`None`: the default for the host).
-    pub async fn set_account_limit(&self, host: &str, limit: Option<u64>) -> Result<(), RelayError> {
+    pub async fn set_account_limit(
+        &self,
+        host: &str,
+        limit: Option<u64>,
+    ) -> Result<(), RelayError> {
         let host = normalize_host(host)?;
         if self.host_row(&host).await?.is_none() {
             return Err(RelayError::HostNotFound(format!("host not found: {host}")));
@@ -359,8 +366,9 @@ impl Relay {
     }
 
     /// Whether an event for `did` from `host` may be processed: a host with an account limit
-    /// brings new accounts only while it is under the limit (counted once per host from the
-    /// stored repos, then as new accounts arrive).
+    /// brings new accounts only while it is under the limit. The accounts a host has are those
+    /// stored when it was first counted plus the new DIDs admitted since (remembered, so that a
+    /// DID admitted once stays admitted even if its events were dropped for another reason).
     pub(super) async fn admits_account(&self, host: &str, did: &str) -> Result<bool, RelayError> {
         let row = self.host_row(host).await?;
         let Some(limit) = self.account_limit(host, row.as_ref()) else {
@@ -369,32 +377,36 @@ impl Relay {
         if self.stored_repo(did).await?.is_some() {
             return Ok(true);
         }
-        let cached = self
+        let known = self
             .inner
             .host_accounts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(host)
-            .copied();
-        if cached.is_none() {
-            let count = self.count_host_accounts(host).await?;
+            .contains_key(host);
+        if !known {
+            let stored = self.count_host_accounts(host).await?;
             self.inner
                 .host_accounts
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .entry(host.to_owned())
-                .or_insert(count);
+                .or_insert_with(|| (stored, HashSet::new()));
         }
-        let mut counts = self
+        let mut accounts = self
             .inner
             .host_accounts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = counts.entry(host.to_owned()).or_insert(0);
-        if *count >= limit {
+        let (stored, admitted) = accounts
+            .entry(host.to_owned())
+            .or_insert_with(|| (0, HashSet::new()));
+        if admitted.contains(did) {
+            return Ok(true);
+        }
+        if *stored + admitted.len() as u64 >= limit {
             return Ok(false);
         }
-        *count += 1;
+        admitted.insert(did.to_owned());
         Ok(true)
     }
 

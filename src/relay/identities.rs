@@ -153,12 +153,21 @@ mod tests {
         );
         assert!(cache.cached(did, false).is_some(), "a plain use is cached");
         for _ in 0..FRESH_PER_WINDOW {
-            assert!(cache.cached(did, true).is_none(), "within the budget: resolve");
+            assert!(
+                cache.cached(did, true).is_none(),
+                "within the budget: resolve"
+            );
         }
         assert!(cache.cached(did, true).is_some(), "budget spent: cached");
         cache.forget(did);
-        assert!(cache.cached(did, false).is_some(), "stale, but the budget is spent");
+        assert!(
+            cache.cached(did, false).is_some(),
+            "stale, but the budget is spent"
+        );
         cache.entries.lock().unwrap().get_mut(did).unwrap().window.0 -= WINDOW_MICROS;
-        assert!(cache.cached(did, false).is_none(), "a new window: stale resolves again");
+        assert!(
+            cache.cached(did, false).is_none(),
+            "a new window: stale resolves again"
+        );
     }
 }

@@ -147,8 +147,9 @@ struct Inner {
     resync_slots: Arc<tokio::sync::Semaphore>,
     /// Memory for the exports being fetched.
     resync_memory: budget::ByteBudget,
-    /// Accounts of each host with an account limit, counted once per host from the stored repos.
-    host_accounts: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// Accounts of each host with an account limit: those stored when it was first counted, and
+    /// the new DIDs admitted since.
+    host_accounts: std::sync::Mutex<std::collections::HashMap<String, (u64, HashSet<String>)>>,
     /// Hosts with a running subscription task.
     running: std::sync::Mutex<HashSet<String>>,
 }

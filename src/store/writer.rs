@@ -207,7 +207,8 @@ fn run(db: &Database, mut queue: mpsc::Receiver<Message>, commits: &watch::Sende
                 commits.send_modify(|n| *n += 1);
             } else {
                 let why = StoreError::Unavailable(
-                    db.failure().unwrap_or_else(|| "the store is recovering".into()),
+                    db.failure()
+                        .unwrap_or_else(|| "the store is recovering".into()),
                 );
                 answer_all(batch.drain(..), &why);
             }
@@ -225,7 +226,10 @@ fn run(db: &Database, mut queue: mpsc::Receiver<Message>, commits: &watch::Sende
 }
 
 fn commit_batch(db: &Database, batch: &mut Vec<Job>) {
-    let txn = match db.current().and_then(|db| db.begin_write().map_err(StoreError::from)) {
+    let txn = match db
+        .current()
+        .and_then(|db| db.begin_write().map_err(StoreError::from))
+    {
         Ok(txn) => txn,
         Err(error) => {
             answer_all(batch.drain(..), &error);

@@ -10,6 +10,7 @@ mod did_web;
 mod durability;
 mod email;
 mod federation;
+mod hardening;
 mod init_doctor;
 mod lifecycle;
 mod migration;
