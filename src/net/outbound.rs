@@ -236,7 +236,7 @@ pub(super) fn check_public_url(url: &url::Url, schemes: &[&str]) -> Result<(), O
             Some(why) => Err(refused(why)),
             None => Ok(()),
         },
-        Some(url::Host::Domain(name)) => check_public_name(name).map_err(|why| refused(why)),
+        Some(url::Host::Domain(name)) => check_public_name(name).map_err(refused),
     }
 }
 
