@@ -55,18 +55,24 @@ impl Writer {
     pub fn start(db: Arc<Database>) -> Writer {
         let (jobs, receiver) = mpsc::channel::<Message>(QUEUE_DEPTH);
         let (commit_tx, commits) = watch::channel(0u64);
-        let watched = db.clone();
+        // Weak: the watcher must not keep a closed store's file open.
+        let watched = Arc::downgrade(&db);
         std::thread::Builder::new()
             .name("skyhold-writer".into())
             .spawn(move || {
                 // A panic here would leave the node up with no writer: stop the process instead
                 // (systemd restarts it; every acknowledged write is durable).
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run(&db, receiver, &commit_tx);
+                    run(&db, receiver, &commit_tx)
                 }));
-                if outcome.is_err() {
+                let Ok(stopped) = outcome else {
                     eprintln!("the store's writer thread panicked; stopping");
                     std::process::abort();
+                };
+                // The database closes (its file unlocks) before `shutdown` returns.
+                drop(db);
+                if let Some(done) = stopped {
+                    let _ = done.send(());
                 }
             })
             .unwrap_or_else(|e| panic!("cannot start the writer thread: {e}"));
@@ -78,7 +84,8 @@ impl Writer {
             .spawn(move || {
                 while !nudges.is_closed() {
                     std::thread::sleep(RECOVERY_INTERVAL);
-                    if watched.failure().is_some() {
+                    let Some(db) = watched.upgrade() else { return };
+                    if db.failure().is_some() {
                         let _ = nudges.try_send(Message::Recover);
                     }
                 }
@@ -179,7 +186,12 @@ impl Writer {
     }
 }
 
-fn run(db: &Database, mut queue: mpsc::Receiver<Message>, commits: &watch::Sender<u64>) {
+/// Runs jobs until stopped; returns the stopper to answer once the database is closed.
+fn run(
+    db: &Database,
+    mut queue: mpsc::Receiver<Message>,
+    commits: &watch::Sender<u64>,
+) -> Option<oneshot::Sender<()>> {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut stop = None;
     while let Some(first) = queue.blocking_recv() {
@@ -219,10 +231,10 @@ fn run(db: &Database, mut queue: mpsc::Receiver<Message>, commits: &watch::Sende
         }
         if let Some(done) = stop {
             queue.close();
-            let _ = done.send(());
-            return;
+            return Some(done);
         }
     }
+    None
 }
 
 fn commit_batch(db: &Database, batch: &mut Vec<Job>) {
