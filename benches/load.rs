@@ -1,5 +1,5 @@
 //! Whole-server write load: skyhold and the reference PDS (`@atproto/pds`) under the same client and
-//! the same load shape, in one run, as `../shared/refpds/README.md` describes.
+//! the same load shape, in one run (the shape of the reference figures in docs/PERFORMANCE.md).
 //!
 //! Run with `cargo bench --bench load` (`-- --test` for a smoke run of a few seconds against skyhold
 //! alone). Phases, each a fixed number of requests:
@@ -12,7 +12,7 @@
 //! plus the time from spawn until `/xrpc/_health` answers and the server's RSS (`VmRSS` of its PID)
 //! after start and after the load. skyhold is the binary cargo built for this bench
 //! (`CARGO_BIN_EXE_skyhold`, bench profile) unless `SKYHOLD_BIN` names another. The reference PDS is
-//! started with `../shared/refpds/start.sh` (mock PLC); when it is not installed (or
+//! started with `tests/refpds/start.sh` (a minimal PLC directory beside it); when it is not installed (or
 //! `SKYHOLD_LOAD_REFERENCE=0`), skyhold runs alone and the output says so. Servers are killed by PID at the end, and their data directories removed.
 //!
 //! This prints numbers; it asserts nothing about them (STYLE.md: no timing assertions).
@@ -43,7 +43,7 @@ struct Shape {
     get_repo_runs: usize,
 }
 
-/// The shape of `../shared/refpds/README.md`'s measurements (`cargo bench --bench load`).
+/// The shape of the reference measurements (`cargo bench --bench load`).
 const FULL: Shape = Shape {
     warmup_writes: 50,
     sequential_writes: 1000,
@@ -74,19 +74,9 @@ const SETTLE: Duration = Duration::from_secs(1);
 
 const PASSWORD: &str = "load-test-password-long";
 
-fn shared_dir() -> PathBuf {
-    std::env::var_os("SKYHOLD_SHARED_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-        PathBuf::from,
-    )
-}
-
 /// Where `setup.sh` installs the reference PDS, if it did.
 fn reference_installed() -> Result<PathBuf, String> {
-    let script = shared_dir().join("refpds/start.sh");
-    if !script.is_file() {
-        return Err(format!("{} is missing", script.display()));
-    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/refpds/start.sh");
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
@@ -94,7 +84,7 @@ fn reference_installed() -> Result<PathBuf, String> {
         .join("skyhold-refpds/pds/node_modules/@atproto/pds");
     if !cache.is_dir() {
         return Err(format!(
-            "{} is missing (run ../shared/refpds/setup.sh)",
+            "{} is missing (run tests/refpds/setup.sh)",
             cache.display()
         ));
     }

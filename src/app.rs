@@ -15,7 +15,6 @@ use tokio::net::TcpListener;
 
 use crate::appview::{Appview, AppviewConfig, EventSource, RepoPage};
 use crate::config::{Config, Secret};
-use crate::core::lexicon::Catalog;
 use crate::http::{
     AppState, ListenerLimits, RedirectState, RelayState, fit_descriptor_limit, redirect_router,
     relay_router, router,
@@ -36,6 +35,31 @@ const SUSPENSION_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 /// How long open connections may hold up shutdown after SIGTERM: an HTTP/2 client that never
 /// acts on GOAWAY must not keep the process (and its queued writes) from stopping.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The web UI's files, read on the blocking pool. The UI asks the built-in App View for app.bsky
+/// calls, or the one the operator configured.
+async fn web_ui(config: &Config) -> anyhow::Result<Arc<crate::web::WebUi>> {
+    let shell = crate::web::ShellConfig {
+        service_did: config.service_did.as_str().to_owned(),
+        appview_proxy: match &config.appview {
+            Some(appview) => appview.did_ref.clone(),
+            None => format!("{}#bsky_appview", config.service_did),
+        },
+        public_url: config.public_url.clone(),
+        hostname: config.hostname.clone(),
+    };
+    let web = tokio::task::spawn_blocking(move || crate::web::WebUi::load(shell))
+        .await
+        .context("preparing the web UI")?;
+    let (files, raw, _, _) = web.sizes();
+    tracing::debug!(
+        version = web.version(),
+        files,
+        raw_bytes = raw,
+        "web UI loaded"
+    );
+    Ok(Arc::new(web))
+}
 
 /// Runs the server on an already bound listener.
 pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> {
@@ -71,8 +95,8 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     };
     let resolver = Resolver::new(http.clone(), plc.clone(), &config.plc_url);
     let catalog = Arc::new(match &config.lexicon_dir {
-        Some(dir) => load_lexicons(dir)?,
-        None => Catalog::new(),
+        Some(dir) => crate::lexicons::with_operator_schemas(dir)?,
+        None => crate::lexicons::official()?,
     });
     let pds = Pds::open(
         store.clone(),
@@ -162,7 +186,9 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         None
     };
 
+    let web = web_ui(&config).await?;
     let state = AppState {
+        web,
         pds,
         appview,
         plc: plc_directory,
@@ -287,48 +313,6 @@ impl HostPolicy for HostedHandles {
             }
         })
     }
-}
-
-/// Loads every Lexicon schema file under `dir`; a file that is not a valid schema, or a reference
-/// to a definition no file provides, stops the start with a message naming it.
-fn load_lexicons(dir: &std::path::Path) -> anyhow::Result<Catalog> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                walk(&path, out)?;
-            } else if path.extension().is_some_and(|e| e == "json") {
-                out.push(path);
-            }
-        }
-        Ok(())
-    }
-    let mut files = Vec::new();
-    walk(dir, &mut files).with_context(|| format!("reading lexicons in {}", dir.display()))?;
-    files.sort();
-    let mut catalog = Catalog::new();
-    for file in &files {
-        let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        let json: serde_json::Value = serde_json::from_slice(&text)
-            .with_context(|| format!("{} is not JSON", file.display()))?;
-        catalog
-            .add_json(&json)
-            .with_context(|| format!("{} is not a valid Lexicon schema", file.display()))?;
-    }
-    if let Err(problems) = catalog.check_refs() {
-        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        anyhow::bail!(
-            "lexicons in {} have unresolved references:
-  {}",
-            dir.display(),
-            list.join(
-                "
-  "
-            )
-        );
-    }
-    tracing::info!(count = catalog.len(), dir = %dir.display(), "loaded lexicons");
-    Ok(catalog)
 }
 
 /// The admin password: configured, or (local mode only) generated once and kept in the data

@@ -58,9 +58,9 @@ pub struct ServeArgs {
     /// DIDs of labelers whose labels the built-in App View applies (comma separated).
     #[arg(long, env = "SKYHOLD_APPVIEW_LABELERS", value_delimiter = ',')]
     pub appview_labelers: Vec<String>,
-    /// Directory of Lexicon schema files (JSON, searched recursively) that records are validated
-    /// against, e.g. a checkout of the official `lexicons/` folder. Without it, records of every type
-    /// are accepted with `validationStatus: "unknown"`.
+    /// Directory of extra Lexicon schema files (JSON, searched recursively), e.g. a community's own
+    /// record types. They are added to the official schemas built into the binary; a file whose id
+    /// is an official schema's replaces it.
     #[arg(long, env = "SKYHOLD_LEXICON_DIR")]
     pub lexicon_dir: Option<PathBuf>,
     /// Address the relay listens on (default in local mode: the port after the PDS's; otherwise off).

@@ -14,6 +14,7 @@ mod config;
 pub mod core;
 mod http;
 mod identity;
+mod lexicons;
 mod net;
 mod pds;
 mod ratelimit;
@@ -21,6 +22,7 @@ mod relay;
 mod store;
 mod telemetry;
 mod tls;
+mod web;
 
 /// Not an API: the App View's hooks for `benches/appview.rs`. A bench target is a separate crate
 /// that can only reach public items, and re-exporting this one facade keeps the App View itself

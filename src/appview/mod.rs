@@ -1,6 +1,6 @@
 //! The App View: indexes `app.bsky.*` records from the relay's verified stream into `appview.*`
 //! tables and serves the views Bluesky clients need (profiles, timelines, threads, likes, reposts,
-//! follows, lists, notifications, search, feeds), with the viewer's state, blocks, mutes and
+//! follows, lists, notifications, search, feeds, bookmarks), with the viewer's state, blocks, mutes and
 //! labels applied.
 //!
 //! Specs and references: the `app.bsky.*` lexicons (`../shared/lexicons/app/bsky/`), the account
@@ -22,6 +22,7 @@ mod auth;
 mod backfill;
 #[doc(hidden)]
 pub mod bench_support;
+mod bookmark;
 mod consumer;
 mod cursor;
 mod error;
@@ -35,6 +36,7 @@ mod kind;
 mod labeler;
 mod moderation;
 mod notification;
+mod notification_prefs;
 mod read;
 mod records;
 mod rows;
@@ -52,6 +54,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{Mutex as AsyncMutex, mpsc, watch};
 
 pub use actor::{ProfileParams, ProfilesParams, SuggestionsParams};
+pub use bookmark::{BookmarksParams, CreateBookmarkInput, DeleteBookmarkInput};
 pub use error::AppviewError;
 pub use feed::{
     ActorPageParams, AuthorFeedParams, ListFeedParams, SubjectParams, TimelineParams, UrisParams,
@@ -64,6 +67,7 @@ pub use graph::{
 pub use labeler::ServicesParams;
 pub use moderation::{StatusAttr as AppviewStatusAttr, SubjectStatusInput, SubjectStatusParams};
 pub use notification::{ListNotificationsParams, PushInput, UnreadCountParams, UpdateSeenInput};
+pub use notification_prefs::PutPriorityInput;
 pub use search::{SearchActorsParams, SearchPostsParams};
 pub use thread::ThreadParams;
 

@@ -4,8 +4,9 @@
 //! Notifications are written at indexing time (`index/`): likes and reposts of the recipient's
 //! records, follows, mentions, replies to the recipient's posts (parent and root authors), and
 //! quotes. Reading them leaves out those from accounts the viewer blocks or mutes, from hidden
-//! accounts, and posts in threads the viewer muted, as the reference does. `isRead` compares the
-//! notification time with the last `updateSeen` time.
+//! accounts, and posts in threads the viewer muted, as the reference does, and those the
+//! recipient's preferences leave out (`notification_prefs`: `priority`, and per category `list`
+//! and `include`). `isRead` compares the notification time with the last `updateSeen` time.
 
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
@@ -13,9 +14,10 @@ use serde_json::{Value as Json, json};
 use super::hydrate::{Ctx, datetime, self_labels};
 use super::index::{Index, RKEY_MAX};
 use super::kind::{NOTIF_POST, notif_collection};
+use super::notification_prefs;
 use super::read::{self, Tables};
 use super::records;
-use super::rows::{self, NotificationRow, Reason, RefRow};
+use super::rows::{self, NotificationPrefsRow, NotificationRow, Reason, RefRow};
 use super::{Appview, AppviewError, cursor};
 use crate::core::data;
 use crate::core::syntax::Datetime;
@@ -74,11 +76,25 @@ fn seen_micros(t: &Tables, me: u64, given: Option<&str>) -> Result<Option<u64>, 
     Ok(t.notification_seen.get(me)?.map(|v| v.value()))
 }
 
+/// What the recipient asked to see: `priority` (only from followed accounts) and the per-category
+/// preferences.
+struct Wanted {
+    priority: bool,
+    prefs: NotificationPrefsRow,
+}
+
 /// Whether a notification is left out for its recipient.
-fn skipped(ctx: &Ctx<'_>, n: &Stored, priority: bool) -> Result<bool, AppviewError> {
+fn skipped(ctx: &Ctx<'_>, n: &Stored, wanted: &Wanted) -> Result<bool, AppviewError> {
     let Some(viewer) = &ctx.viewer else {
         return Ok(true);
     };
+    let Some(reason) = Reason::from_byte(n.row.reason) else {
+        return Ok(true);
+    };
+    let pref = notification_prefs::category(&wanted.prefs, reason);
+    if !pref.list {
+        return Ok(true);
+    }
     if ctx.visible_actor(n.author)?.is_none() {
         return Ok(true);
     }
@@ -86,7 +102,7 @@ fn skipped(ctx: &Ctx<'_>, n: &Stored, priority: bool) -> Result<bool, AppviewErr
     if rel.block_exists() || rel.mute_exists() {
         return Ok(true);
     }
-    if priority && rel.following.is_none() {
+    if (wanted.priority || pref.follows_only) && rel.following.is_none() {
         return Ok(true);
     }
     // A notification about a post that is gone (deleted, taken down, hidden) goes with it.
@@ -135,7 +151,12 @@ impl Appview {
                 .iter()
                 .filter_map(|r| Reason::parse(r))
                 .collect();
-            let priority = params.priority.unwrap_or(false);
+            let prefs = notification_prefs::load(t, me)?;
+            let wanted = Wanted {
+                priority: params.priority.unwrap_or(prefs.priority),
+                prefs,
+            };
+            let priority = wanted.priority;
             let seen = seen_micros(t, me, params.seen_at.as_deref())?;
             let limit = cursor::limit(params.limit, 50);
             let before = cursor::parse::<3>(params.cursor.as_deref())?;
@@ -173,7 +194,7 @@ impl Appview {
                 if !reasons.is_empty() && !reasons.contains(&reason) {
                     continue;
                 }
-                if skipped(&ctx, &stored, priority)? {
+                if skipped(&ctx, &stored, &wanted)? {
                     continue;
                 }
                 if let Some(view) = notification_view(&ctx, &stored, reason, seen)? {
@@ -210,7 +231,11 @@ impl Appview {
                 return Ok(json!({"count": 0}));
             };
             let seen = seen_micros(t, me, params.seen_at.as_deref())?.unwrap_or(0);
-            let priority = params.priority.unwrap_or(false);
+            let prefs = notification_prefs::load(t, me)?;
+            let wanted = Wanted {
+                priority: params.priority.unwrap_or(prefs.priority),
+                prefs,
+            };
             let mut count = 0u64;
             for row in t
                 .notifications
@@ -230,7 +255,7 @@ impl Appview {
                     rkey: rkey.to_owned(),
                     row: rows::decode(v.value())?,
                 };
-                if !skipped(&ctx, &stored, priority)? {
+                if !skipped(&ctx, &stored, &wanted)? {
                     count += 1;
                 }
             }

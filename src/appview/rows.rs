@@ -252,6 +252,77 @@ pub struct MuteRow {
     pub only_quoteposts: bool,
 }
 
+/// A private bookmark of a post (`app.bsky.bookmark.defs#bookmark`): the strong ref given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookmarkRow {
+    #[serde(rename = "u")]
+    pub uri: String,
+    #[serde(rename = "c")]
+    pub cid: String,
+}
+
+/// A notification category that can be limited to accounts the recipient follows
+/// (`app.bsky.notification.defs#filterablePreference`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterablePref {
+    /// `include: "follows"` (otherwise `"all"`).
+    #[serde(rename = "f")]
+    pub follows_only: bool,
+    /// Shown in the notification list.
+    #[serde(rename = "l")]
+    pub list: bool,
+    #[serde(rename = "p")]
+    pub push: bool,
+}
+
+impl Default for FilterablePref {
+    fn default() -> Self {
+        FilterablePref {
+            follows_only: false,
+            list: true,
+            push: true,
+        }
+    }
+}
+
+/// `app.bsky.notification.defs#preference`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimplePref {
+    #[serde(rename = "l")]
+    pub list: bool,
+    #[serde(rename = "p")]
+    pub push: bool,
+}
+
+impl Default for SimplePref {
+    fn default() -> Self {
+        SimplePref {
+            list: true,
+            push: true,
+        }
+    }
+}
+
+/// An account's notification preferences: the legacy `priority` switch and the per-category
+/// preferences of `putPreferencesV2`. Defaults are the reference's: everything, from everyone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotificationPrefsRow {
+    pub priority: bool,
+    pub follow: FilterablePref,
+    pub like: FilterablePref,
+    pub like_via_repost: FilterablePref,
+    pub mention: FilterablePref,
+    pub quote: FilterablePref,
+    pub reply: FilterablePref,
+    pub repost: FilterablePref,
+    pub repost_via_repost: FilterablePref,
+    pub starterpack_joined: SimplePref,
+    pub subscribed_post: SimplePref,
+    pub unverified: SimplePref,
+    pub verified: SimplePref,
+}
+
 /// A label from a configured labeler (`com.atproto.label.defs#label`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabelRow {

@@ -149,6 +149,14 @@ tables! {
     list_mutes: LIST_MUTES = "appview.list_mutes" => (u64, u64, &'static str), ();
     /// (viewer, root author, root rkey) → (): threads muted with muteThread.
     thread_mutes: THREAD_MUTES = "appview.thread_mutes" => (u64, u64, &'static str), ();
+    /// (viewer, bookmark time) → [`super::rows::BookmarkRow`]: private bookmarks, newest last.
+    bookmarks: BOOKMARKS = "appview.bookmarks" => (u64, u64), &'static [u8];
+    /// (viewer, post URI) → bookmark time: whether the viewer bookmarked a post.
+    bookmark_of: BOOKMARK_OF = "appview.bookmark_of" => (u64, &'static str), u64;
+    /// Post URI → how many accounts bookmarked it (`bookmarkCount`).
+    bookmark_counts: BOOKMARK_COUNTS = "appview.bookmark_counts" => &'static str, u64;
+    /// Actor id → [`super::rows::NotificationPrefsRow`]: notification preferences, when set.
+    notification_prefs: NOTIFICATION_PREFS = "appview.notification_prefs" => u64, &'static [u8];
     /// (subject URI or DID, labeler DID, value) → [`super::rows::LabelRow`].
     labels: LABELS = "appview.labels" => (&'static str, &'static str, &'static str), &'static [u8];
     /// Actor id → rev of the newest commit (or repo snapshot) indexed: older ones are skipped.

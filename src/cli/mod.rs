@@ -13,6 +13,7 @@ mod invite;
 mod key;
 mod recover;
 mod repo;
+mod report;
 mod restore;
 mod serve;
 
@@ -47,6 +48,9 @@ enum Command {
     /// Manage invite codes on the running server (admin).
     #[command(subcommand)]
     Invite(invite::InviteCommand),
+    /// Reports members filed about accounts and posts (admin).
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// Check the running server's email settings (admin).
     #[command(subcommand)]
     Email(email::EmailCommand),
@@ -73,6 +77,7 @@ pub fn run() -> i32 {
         Some(Command::Repo(command)) => repo::run(command),
         Some(Command::Account(command)) => account::run(command),
         Some(Command::Invite(command)) => invite::run(command),
+        Some(Command::Report(command)) => report::run(command),
         Some(Command::Email(command)) => email::run(command),
         Some(Command::Key(command)) => key::run(command),
         Some(Command::Recover(args)) => recover::run(*args),
@@ -92,6 +97,7 @@ fn print_overview() {
          skyhold repo verify FILE.car    check signature, MST structure and every block hash\n  \
          skyhold account list|create|info|takedown|suspend|reset-password|codes|delete\n  \
          skyhold invite create|list|disable\n  \
+         skyhold report list|show|resolve  what members reported\n  \
          skyhold email test ADDRESS\n  \
          skyhold key generate --out FILE  a recovery key you hold\n  \
          skyhold recover …               move your account with that key, even if its server is gone\n\n\

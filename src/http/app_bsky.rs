@@ -82,6 +82,32 @@ pub async fn appview_gate(State(state): State<AppState>, request: Request, next:
     next.run(request).await
 }
 
+/// In front of methods this node answers as its own service (`createReport`: skyhold is its own
+/// moderation service): a call whose `atproto-proxy` names another service DID is proxied there,
+/// as the reference PDS does; no header, or this node's service DID with any service id, is
+/// answered here.
+pub async fn own_service_gate(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let elsewhere = request
+        .headers()
+        .get("atproto-proxy")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|header| {
+            let did = header.split_once('#').map_or(header, |(did, _)| did);
+            did != state.pds.config().service_did.as_str()
+        });
+    if elsewhere {
+        return match proxy(State(state), request).await {
+            Ok(response) => response,
+            Err(e) => e.into_response(),
+        };
+    }
+    next.run(request).await
+}
+
 /// Any `/xrpc/<nsid>` this server does not implement: proxied to the service the caller names (or
 /// the configured App View), as the reference PDS does.
 pub async fn proxy(State(state): State<AppState>, request: Request) -> Result<Response, XrpcError> {

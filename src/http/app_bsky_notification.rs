@@ -9,7 +9,9 @@ use serde_json::Value;
 use super::AppState;
 use super::auth::RequiredViewer;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
-use crate::appview::{ListNotificationsParams, PushInput, UnreadCountParams, UpdateSeenInput};
+use crate::appview::{
+    ListNotificationsParams, PushInput, PutPriorityInput, UnreadCountParams, UpdateSeenInput,
+};
 
 pub async fn list_notifications(
     State(state): State<AppState>,
@@ -53,5 +55,38 @@ pub async fn unregister_push(
     XrpcJson(input): XrpcJson<PushInput>,
 ) -> Result<(), XrpcError> {
     state.appview.set_push_token(viewer, input, false).await?;
+    Ok(())
+}
+
+pub async fn get_preferences(
+    State(state): State<AppState>,
+    RequiredViewer(viewer): RequiredViewer,
+) -> Result<Json<Value>, XrpcError> {
+    Ok(Json(state.appview.notification_preferences(viewer).await?))
+}
+
+pub async fn put_preferences_v2(
+    State(state): State<AppState>,
+    RequiredViewer(viewer): RequiredViewer,
+    XrpcJson(input): XrpcJson<Value>,
+) -> Result<Json<Value>, XrpcError> {
+    Ok(Json(
+        state
+            .appview
+            .put_notification_preferences(viewer, input)
+            .await?,
+    ))
+}
+
+/// The legacy putPreferences (`priority`).
+pub async fn put_preferences(
+    State(state): State<AppState>,
+    RequiredViewer(viewer): RequiredViewer,
+    XrpcJson(input): XrpcJson<PutPriorityInput>,
+) -> Result<(), XrpcError> {
+    state
+        .appview
+        .put_notification_priority(viewer, input)
+        .await?;
     Ok(())
 }

@@ -38,6 +38,7 @@ impl From<PdsError> for XrpcError {
                 let status = match error {
                     "AccountDeactivated" | "AuthMissing" => StatusCode::UNAUTHORIZED,
                     "AccountNotFound" => StatusCode::FORBIDDEN,
+                    "ReportNotFound" => StatusCode::NOT_FOUND,
                     _ => StatusCode::BAD_REQUEST,
                 };
                 XrpcError::new(status, error, message)
@@ -49,6 +50,9 @@ impl From<PdsError> for XrpcError {
                     .headers
                     .push((header::RETRY_AFTER, HeaderValue::from_static("1")));
                 error
+            }
+            PdsError::Forbidden { error, message } => {
+                XrpcError::new(StatusCode::FORBIDDEN, error, message)
             }
             PdsError::PayloadTooLarge(m) => {
                 XrpcError::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", m)

@@ -10,6 +10,7 @@
 mod account;
 mod app_bsky;
 mod app_bsky_actor;
+mod app_bsky_bookmark;
 mod app_bsky_feed;
 mod app_bsky_graph;
 mod app_bsky_labeler;
@@ -18,6 +19,7 @@ mod auth;
 mod backup;
 mod com_atproto_admin;
 mod com_atproto_identity;
+mod com_atproto_moderation;
 mod com_atproto_repo;
 mod com_atproto_server;
 mod com_atproto_sync;
@@ -34,6 +36,7 @@ mod relay;
 mod serve;
 mod subscribe;
 mod tail;
+mod web;
 mod well_known;
 
 pub use forwarded::{PeerAddr, TrustedProxies};
@@ -78,6 +81,8 @@ pub struct AppState {
     pub limits: crate::ratelimit::RateLimits,
     /// The outbound client (its counters are on `/admin/stats`).
     pub outbound: crate::net::Outbound,
+    /// The built-in web UI's files and page shell.
+    pub web: std::sync::Arc<crate::web::WebUi>,
 }
 
 /// Cross-origin access as the reference PDS allows it (the `cors` package's defaults): any
@@ -263,12 +268,36 @@ fn appview_routes(state: &AppState) -> Router<AppState> {
             post(app_bsky_notification::update_seen),
         )
         .route(
+            "/xrpc/app.bsky.notification.getPreferences",
+            get(app_bsky_notification::get_preferences),
+        )
+        .route(
+            "/xrpc/app.bsky.notification.putPreferences",
+            post(app_bsky_notification::put_preferences),
+        )
+        .route(
+            "/xrpc/app.bsky.notification.putPreferencesV2",
+            post(app_bsky_notification::put_preferences_v2),
+        )
+        .route(
             "/xrpc/app.bsky.notification.registerPush",
             post(app_bsky_notification::register_push),
         )
         .route(
             "/xrpc/app.bsky.notification.unregisterPush",
             post(app_bsky_notification::unregister_push),
+        )
+        .route(
+            "/xrpc/app.bsky.bookmark.createBookmark",
+            post(app_bsky_bookmark::create_bookmark),
+        )
+        .route(
+            "/xrpc/app.bsky.bookmark.deleteBookmark",
+            post(app_bsky_bookmark::delete_bookmark),
+        )
+        .route(
+            "/xrpc/app.bsky.bookmark.getBookmarks",
+            get(app_bsky_bookmark::get_bookmarks),
         )
         .route(
             "/xrpc/app.bsky.labeler.getServices",
@@ -281,6 +310,20 @@ fn appview_routes(state: &AppState) -> Router<AppState> {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             app_bsky::appview_gate,
+        ))
+}
+
+/// Methods this node answers as its own service unless the caller names another one
+/// ([`app_bsky::own_service_gate`]).
+fn own_service_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/xrpc/com.atproto.moderation.createReport",
+            post(com_atproto_moderation::create_report),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            app_bsky::own_service_gate,
         ))
 }
 
@@ -549,6 +592,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::any(subscribe::subscribe_repos),
         )
         .merge(appview_routes(&state))
+        .merge(own_service_routes(&state))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
     let api = Router::new()
         .merge(writes)
@@ -558,9 +602,12 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/atproto-did", get(well_known::atproto_did))
         .route("/.well-known/did.json", get(well_known::did_json))
         .route("/robots.txt", get(well_known::robots))
-        .route("/", get(well_known::index))
+        .route("/assets/{version}/{*path}", get(web::asset))
+        .route("/profile/{actor}", get(web::profile))
+        .route("/profile/{actor}/post/{rkey}", get(web::post))
+        .route("/", get(web::shell))
         .nest("/plc", plc::router())
-        .route("/{did}", get(plc::root_document))
+        .route("/{segment}", get(web::root_segment))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::rate_limit,
@@ -576,10 +623,20 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/email/test", post(operator::test_email))
         .route("/admin/tls", get(operator::tls_status))
         .route("/admin/stats", get(operator::stats))
+        .route("/admin/reports", get(com_atproto_moderation::list_reports))
+        .route(
+            "/admin/reports/{id}",
+            get(com_atproto_moderation::get_report),
+        )
+        .route(
+            "/admin/reports/{id}/resolve",
+            post(com_atproto_moderation::resolve_report),
+        )
         .route("/admin/backup", post(backup::backup));
     Router::new()
         .merge(api)
         .merge(operator)
+        .fallback(web::shell)
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(xrpc::XrpcError::internal(
                 "a handler panicked",

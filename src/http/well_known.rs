@@ -1,5 +1,5 @@
 //! Plain HTTP endpoints: health, `/.well-known/atproto-did` for handle hosts, the server's own
-//! `did.json`, `robots.txt` and the index page.
+//! `did.json` and `robots.txt`.
 //!
 //! Spec: <https://atproto.com/specs/handle#https-well-known-method>.
 
@@ -99,16 +99,5 @@ pub async fn robots() -> Response {
     text(
         StatusCode::OK,
         "# Hello!\n\n# Crawling the public API is allowed\nUser-agent: *\nAllow: /\n".into(),
-    )
-}
-
-pub async fn index() -> Response {
-    text(
-        StatusCode::OK,
-        format!(
-            "This is an AT Protocol Personal Data Server (skyhold {}).\n\n\
-             Most API routes are under /xrpc/\n",
-            env!("CARGO_PKG_VERSION")
-        ),
     )
 }

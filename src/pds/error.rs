@@ -65,6 +65,13 @@ pub enum PdsError {
     /// 429 RateLimitExceeded (the server is too busy for this now).
     #[error("{0}")]
     RateLimited(String),
+    /// 403 with a lexicon or reference error name (`Forbidden`, `AccountTakedown`,
+    /// `AlreadyAppealed`): the caller may not do this.
+    #[error("{message}")]
+    Forbidden {
+        error: &'static str,
+        message: String,
+    },
     /// 413 PayloadTooLarge.
     #[error("{0}")]
     PayloadTooLarge(String),

@@ -33,6 +33,7 @@ mod proxy;
 mod refresh_tokens;
 mod repo_read;
 mod repo_write;
+mod reports;
 mod rows;
 mod secrets;
 mod sequencer;
@@ -54,7 +55,8 @@ pub use lifecycle::Moderation;
 pub use proxy::ProxyRequest;
 pub use repo_read::MAX_LIST_LIMIT;
 pub use repo_write::{CommitResult, WriteOp, WriteResult};
-pub use rows::AccountStatus;
+pub use reports::{MAX_REPORTS_PAGE, ReportFilter};
+pub use rows::{AccountStatus, ReportRow, ReportState, ReportSubject};
 pub use sync_read::Reader;
 
 use crate::config::{Config, ServiceRef};

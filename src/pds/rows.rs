@@ -143,3 +143,65 @@ pub struct EmailTokenRow {
     pub token: String,
     pub expires_at: i64,
 }
+
+/// What a report is about: an account, or one version of a record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReportSubject {
+    /// `com.atproto.admin.defs#repoRef`.
+    Repo { did: String },
+    /// `com.atproto.repo.strongRef`.
+    Record { uri: String, cid: String },
+}
+
+impl ReportSubject {
+    /// The key reports about this subject are found by: the DID, or the record URI.
+    pub fn key(&self) -> &str {
+        match self {
+            ReportSubject::Repo { did } => did,
+            ReportSubject::Record { uri, .. } => uri,
+        }
+    }
+}
+
+/// Where a report is in the admin's queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportState {
+    Open,
+    Resolved,
+}
+
+impl ReportState {
+    /// The byte of `REPORTS_BY_STATE` keys.
+    pub fn byte(self) -> u8 {
+        match self {
+            ReportState::Open => 0,
+            ReportState::Resolved => 1,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportState::Open => "open",
+            ReportState::Resolved => "resolved",
+        }
+    }
+}
+
+/// A moderation report a member filed with `com.atproto.moderation.createReport`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportRow {
+    pub id: u64,
+    pub reason_type: String,
+    pub reason: Option<String>,
+    pub subject: ReportSubject,
+    pub reported_by: String,
+    /// RFC 3339, the server's clock.
+    pub created_at: String,
+    /// `modTool.name`: which client filed it.
+    pub mod_tool: Option<String>,
+    pub state: ReportState,
+    pub resolved_at: Option<String>,
+    /// The admin's note when resolving (what was done).
+    pub resolution: Option<String>,
+}

@@ -76,3 +76,15 @@ pub const EMAIL_TOKENS: TableDefinition<(&str, &str), &[u8]> =
 /// (account id, record path) → takedown reference: records hidden from every read.
 pub const RECORD_TAKEDOWNS: TableDefinition<(u64, &str), &str> =
     TableDefinition::new("pds.record_takedowns");
+
+/// report id → report row (`createReport`): what members reported, for the admin.
+pub const REPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("pds.reports");
+/// (state, report id) → (): reports by state (open, resolved), newest last.
+pub const REPORTS_BY_STATE: TableDefinition<(u8, u64), ()> =
+    TableDefinition::new("pds.reports_by_state");
+/// (subject DID or record URI, report id) → (): reports about one subject.
+pub const REPORTS_BY_SUBJECT: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("pds.reports_by_subject");
+/// (reporting DID, report id) → (): reports one account made.
+pub const REPORTS_BY_REPORTER: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("pds.reports_by_reporter");

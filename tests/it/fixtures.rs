@@ -1,32 +1,39 @@
-//! Finding and reading the shared conformance fixtures.
+//! Finding and reading the conformance fixtures.
 //!
-//! The fixtures live beside the project in `../shared/` (override with `SKYHOLD_SHARED_DIR`). They are
-//! read in place, never copied. A missing fixture is a test failure that says where it looked: a
-//! conformance suite must never pass by finding nothing to check.
+//! The official fixtures are vendored in `tests/fixtures/` and the official Lexicon schemas in the
+//! top-level `lexicons/` (the binary embeds them), so a clone alone runs every test. The shared
+//! conformance folder beside the clone (`../shared/`, or `SKYHOLD_SHARED_DIR`) is read only by the
+//! drift test, which checks that the vendored copies have not drifted from it. A missing fixture is
+//! a test failure that says where it looked: a conformance suite must never pass by finding nothing
+//! to check.
 
 use std::path::PathBuf;
 
-/// The root of the shared fixture folder.
-pub fn shared_dir() -> PathBuf {
+/// The root of the vendored fixtures (`tests/fixtures/`).
+pub fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The official Lexicon schemas the binary embeds (`lexicons/`).
+pub fn lexicons_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lexicons")
+}
+
+/// The shared conformance folder beside the clone, when it is there.
+pub fn shared_dir() -> Option<PathBuf> {
     let dir = match std::env::var_os("SKYHOLD_SHARED_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
     };
-    assert!(
-        dir.is_dir(),
-        "conformance fixtures are missing: looked for the shared folder at {} \
-         (set SKYHOLD_SHARED_DIR to point elsewhere)",
-        dir.display()
-    );
-    dir
+    dir.is_dir().then_some(dir)
 }
 
-/// The full path of one fixture file, which must exist.
+/// The full path of one vendored fixture file, which must exist.
 pub fn path(relative: &str) -> PathBuf {
-    let path = shared_dir().join(relative);
+    let path = dir().join(relative);
     assert!(
         path.is_file(),
-        "conformance fixture is missing: looked for {}",
+        "conformance fixture is missing: looked for {} (tests/fixtures/refresh.sh vendors it)",
         path.display()
     );
     path

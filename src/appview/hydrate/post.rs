@@ -146,6 +146,8 @@ impl Ctx<'_> {
                 )),
             );
         }
+        let bookmarked = self.t.bookmark_of.get((viewer.id, uri))?.is_some();
+        out.insert("bookmarked".into(), json!(bookmarked));
         let root = read::root_of(post, row);
         let thread_muted = self
             .t
@@ -224,7 +226,12 @@ impl Ctx<'_> {
                 self.embed_view(post, row, &author.row, embed, depth + 1)?,
             );
         }
-        out.insert("bookmarkCount".into(), json!(0));
+        let bookmarks = self
+            .t
+            .bookmark_counts
+            .get(uri.as_str())?
+            .map_or(0, |v| v.value());
+        out.insert("bookmarkCount".into(), json!(bookmarks));
         out.insert("replyCount".into(), json!(counts.0[rows::REPLIES]));
         out.insert("repostCount".into(), json!(counts.0[rows::REPOSTS]));
         out.insert("likeCount".into(), json!(counts.0[rows::LIKES]));

@@ -163,6 +163,8 @@ impl Index<'_> {
             self.t.mutes.remove((actor, subject))?;
         }
         self.t.notification_seen.remove(actor)?;
+        self.t.notification_prefs.remove(actor)?;
+        self.purge_bookmarks(actor)?;
         Ok(())
     }
 }

@@ -46,8 +46,8 @@ fn read_json(path: &Path) -> serde_json::Value {
 }
 
 /// Loads every file of a catalog folder; returns the catalog and one message per file that failed.
-fn load_catalog(relative_dir: &str, recursive: bool) -> (Catalog, usize, Vec<String>) {
-    let files = json_files(&fixtures::shared_dir().join(relative_dir), recursive);
+fn load_catalog(dir: &Path, recursive: bool) -> (Catalog, usize, Vec<String>) {
+    let files = json_files(dir, recursive);
     let mut catalog = Catalog::new();
     let mut failures = Vec::new();
     for path in &files {
@@ -60,7 +60,8 @@ fn load_catalog(relative_dir: &str, recursive: bool) -> (Catalog, usize, Vec<Str
 
 /// The interop catalog, which every record-data case is validated against.
 fn interop_catalog() -> Catalog {
-    let (catalog, total, failures) = load_catalog(&format!("{DIR}/catalog"), false);
+    let (catalog, total, failures) =
+        load_catalog(&fixtures::dir().join(format!("{DIR}/catalog")), false);
     assert!(failures.is_empty(), "{failures:#?}");
     fixtures::report(&format!("{DIR}/catalog"), total, total);
     catalog
@@ -154,7 +155,7 @@ fn record_data_validates_or_fails() {
 #[test]
 fn indigo_catalog_loads() {
     let dir = "indigo-testdata/atproto/lexicon/testdata/catalog";
-    let (catalog, total, failures) = load_catalog(dir, false);
+    let (catalog, total, failures) = load_catalog(&fixtures::dir().join(dir), false);
     fixtures::report(dir, total - failures.len(), total);
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(catalog.len(), total);
@@ -163,7 +164,7 @@ fn indigo_catalog_loads() {
 #[test]
 fn official_lexicons_load_and_every_ref_resolves() {
     let dir = "lexicons";
-    let (catalog, total, mut failures) = load_catalog(dir, true);
+    let (catalog, total, mut failures) = load_catalog(&fixtures::lexicons_dir(), true);
     fixtures::report(dir, total - failures.len(), total);
     if let Err(problems) = catalog.check_refs() {
         failures.extend(problems.iter().map(ToString::to_string));

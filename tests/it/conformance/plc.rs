@@ -8,10 +8,10 @@ use crate::fixtures;
 
 const DIR: &str = "did-plc-interop-tests/audit_log";
 
-/// The JSON files of one vector folder, as paths relative to the shared folder.
+/// The JSON files of one vector folder, as paths relative to the fixtures folder.
 fn vector_files(folder: &str) -> Vec<String> {
     let relative = format!("{DIR}/{folder}");
-    let dir = fixtures::shared_dir().join(&relative);
+    let dir = fixtures::dir().join(&relative);
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .map(|entry| entry.expect("directory entry").file_name())

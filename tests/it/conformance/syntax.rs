@@ -115,7 +115,7 @@ fn syntax_fixtures() {
 /// Every file in the fixture folder has an entry in [`FILES`].
 #[test]
 fn syntax_fixture_folder_is_fully_covered() {
-    let dir = fixtures::shared_dir().join(DIR);
+    let dir = fixtures::dir().join(DIR);
     let entries =
         std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
     let mut unknown = Vec::new();

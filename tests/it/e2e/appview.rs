@@ -207,7 +207,7 @@ pub struct Lexicons {
 impl Lexicons {
     pub fn load() -> Lexicons {
         let mut catalog = Catalog::new();
-        let mut pending = vec![fixtures::shared_dir().join("lexicons")];
+        let mut pending = vec![fixtures::lexicons_dir()];
         while let Some(dir) = pending.pop() {
             for entry in std::fs::read_dir(&dir).unwrap() {
                 let path = entry.unwrap().path();
@@ -246,9 +246,7 @@ impl Lexicons {
 async fn atproto_api_social_scenario() {
     let mut command = peer_command("appview-client.mjs");
     let node = Node::start(&[]).await;
-    command
-        .arg(&node.url)
-        .arg(fixtures::shared_dir().join("lexicons"));
+    command.arg(&node.url).arg(fixtures::lexicons_dir());
     let output = tokio::time::timeout(PEER_TIMEOUT, command.output())
         .await
         .expect("appview-client.mjs did not finish within the timeout")
@@ -745,6 +743,40 @@ async fn every_view_validates_against_the_official_lexicons() {
         "muted carol"
     );
     check("app.bsky.notification.getUnreadCount", &[], a).await;
+    // Bookmarks, notification preferences and reports (the web UI's calls).
+    for (uri, cid) in [&p1, &quote] {
+        let (status, body) = c
+            .post(
+                "app.bsky.bookmark.createBookmark",
+                &json!({"uri": uri, "cid": cid}),
+                b,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let marks = check("app.bsky.bookmark.getBookmarks", &[], b).await;
+    assert_eq!(marks["bookmarks"][0]["subject"]["uri"], quote.0);
+    assert_eq!(marks["bookmarks"][1]["item"]["bookmarkCount"], 1);
+    check("app.bsky.notification.getPreferences", &[], a).await;
+    let (status, put) = c
+        .post(
+            "app.bsky.notification.putPreferencesV2",
+            &json!({"quote": {"include": "follows", "list": true, "push": false}}),
+            a,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{put}");
+    lex.output("app.bsky.notification.putPreferencesV2", put);
+    let (status, report) = c
+        .post(
+            "com.atproto.moderation.createReport",
+            &json!({"reasonType": "com.atproto.moderation.defs#reasonRude", "reason": "rude",
+                    "subject": {"$type": "com.atproto.repo.strongRef", "uri": quote.0, "cid": quote.1}}),
+            a,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    lex.output("com.atproto.moderation.createReport", report);
     let admin = http()
         .post(node.xrpc("com.atproto.admin.updateSubjectStatus"))
         .basic_auth("admin", Some(&node.admin_password))

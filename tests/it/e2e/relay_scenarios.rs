@@ -124,7 +124,7 @@ async fn stats(node: &Node, relay_port: u16) -> Value {
 
 #[tokio::test]
 async fn indigo_relay_scenarios() {
-    let dir = fixtures::shared_dir().join("indigo-testdata/cmd/relay/testing/testdata");
+    let dir = fixtures::dir().join("indigo-testdata/cmd/relay/testing/testdata");
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

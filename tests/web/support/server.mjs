@@ -1,0 +1,92 @@
+// Starts the real skyhold binary as a user would (`skyhold serve`, no test-only flags, no
+// --lexicon-dir) on free loopback ports with a fresh data directory, and stops it by PID.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The binary under test: SKYHOLD_BIN, or the debug build `cargo test` makes. */
+export const binary = process.env.SKYHOLD_BIN || join(root, 'target/debug/skyhold');
+
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitFor(url, timeoutMs) {
+  const start = Date.now();
+  for (;;) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() - start > timeoutMs) throw new Error(`${url} did not come up within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A running node: `{ url, port, adminPassword, dataDir, admin(nsid, body), stop() }`.
+ * `args` are extra `serve` flags a user could pass (e.g. `--invite-required true`).
+ */
+export async function startNode(args = []) {
+  if (!existsSync(binary)) throw new Error(`no skyhold binary at ${binary}: run cargo build (or set SKYHOLD_BIN)`);
+  const dir = mkdtempSync(join(tmpdir(), 'skyhold-web-'));
+  const port = await freePort();
+  const relayPort = await freePort();
+  const adminPassword = 'web-test-admin-password';
+  const child = spawn(binary, ['serve', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--relay-listen', `127.0.0.1:${relayPort}`, ...args], {
+    env: { ...process.env, SKYHOLD_ADMIN_PASSWORD: adminPassword, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  // The public URL in local mode is http://localhost:PORT; the UI is opened there.
+  const url = `http://localhost:${port}`;
+  await waitFor(`${url}/xrpc/_health`, 30_000);
+  const basic = `Basic ${Buffer.from(`admin:${adminPassword}`).toString('base64')}`;
+  return {
+    url,
+    port,
+    adminPassword,
+    dataDir: join(dir, 'data'),
+    /** An admin call (HTTP basic auth): an XRPC method, or a path under /admin/ (`admin/…`). */
+    async admin(nsid, body) {
+      const path = nsid.startsWith('admin/') ? `/${nsid}` : `/xrpc/${nsid}`;
+      const response = await fetch(`${url}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { authorization: basic, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (!response.ok) throw new Error(`${nsid}: ${response.status} ${await response.text()}`);
+      return response.json();
+    },
+    /** Codes the server would have emailed (no SMTP configured): the admin's list. */
+    async pendingCodes() {
+      const response = await fetch(`${url}/admin/codes`, { headers: { authorization: basic } });
+      if (!response.ok) throw new Error(`/admin/codes: ${response.status}`);
+      return response.json();
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        process.kill(child.pid, 'SIGTERM');
+        const timer = setTimeout(() => child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
