@@ -17,6 +17,7 @@ mod identity;
 mod lexicons;
 mod net;
 mod pds;
+mod ratelimit;
 mod relay;
 mod store;
 mod telemetry;

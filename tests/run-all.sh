@@ -109,7 +109,7 @@ if [ "$fuzz_seconds" -gt 0 ]; then
   command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
   # cargo-fuzz passes -Z flags to rustc; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
   export RUSTC_BOOTSTRAP=1
-  for target in drisl_decode car_reader firehose_frame atproto_json; do
+  for target in drisl_decode car_reader firehose_frame atproto_json xrpc_input; do
     log=$(mktemp)
     if (cd tests/fuzz && cargo fuzz run --fuzz-dir . -O "$target" -- \
         -max_total_time="$fuzz_seconds" -max_len=65536 >"$log" 2>&1); then
