@@ -58,7 +58,9 @@ pub fn verify_assertion(
     now: i64,
 ) -> Result<VerifiedAssertion, String> {
     if assertion_type != ASSERTION_TYPE {
-        return Err(format!("unsupported client_assertion_type {assertion_type:?}"));
+        return Err(format!(
+            "unsupported client_assertion_type {assertion_type:?}"
+        ));
     }
     let parsed = jwt::parse(assertion).map_err(|_| "client_assertion is not a JWT".to_owned())?;
     let alg = parsed.header.alg.clone();
@@ -74,7 +76,8 @@ pub fn verify_assertion(
     if key.alg.as_deref().is_some_and(|a| a != alg) {
         return Err(format!("key {kid:?} is not for {alg}"));
     }
-    jwt::verify_jose(&parsed, &key.key).map_err(|_| "client_assertion signature is invalid".to_owned())?;
+    jwt::verify_jose(&parsed, &key.key)
+        .map_err(|_| "client_assertion signature is invalid".to_owned())?;
     let claims: Claims = parsed
         .claims_unchecked()
         .map_err(|_| "client_assertion claims are not valid".to_owned())?;
@@ -134,11 +137,19 @@ mod tests {
         let issuer = "https://pds.example.com";
         let now = 10_000;
         let claims = serde_json::json!({"iss": client, "sub": client, "aud": issuer, "jti": "a", "iat": now});
-        let ok = verify_assertion(ASSERTION_TYPE, &assertion(&key, "k1", claims.clone()), client, issuer, &keys, now)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let ok = verify_assertion(
+            ASSERTION_TYPE,
+            &assertion(&key, "k1", claims.clone()),
+            client,
+            issuer,
+            &keys,
+            now,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(ok.key.kid, "k1");
         assert_eq!(ok.key.alg, "ES256");
-        let check = |token: String| verify_assertion(ASSERTION_TYPE, &token, client, issuer, &keys, now);
+        let check =
+            |token: String| verify_assertion(ASSERTION_TYPE, &token, client, issuer, &keys, now);
         assert!(check(assertion(&key, "k2", claims.clone())).is_err());
         let mut c = claims.clone();
         c["aud"] = "https://other.example".into();

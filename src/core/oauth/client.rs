@@ -142,7 +142,9 @@ pub fn parse_client_id(text: &str, local_mode: bool) -> Result<ClientIdKind, Cli
     }
     let url = url::Url::parse(text).map_err(|_| bad("client_id is not a URL"))?;
     if url.scheme() != "https" {
-        return Err(bad("client_id must be an https URL (or the http://localhost form)"));
+        return Err(bad(
+            "client_id must be an https URL (or the http://localhost form)",
+        ));
     }
     if url.as_str() != text {
         return Err(bad("client_id must be in canonical form"));
@@ -279,7 +281,8 @@ fn check_redirect(
     client_host: Option<&str>,
     local_mode: bool,
 ) -> Result<(), ClientError> {
-    let parsed = url::Url::parse(uri).map_err(|_| bad(format!("redirect_uri {uri} is not a URL")))?;
+    let parsed =
+        url::Url::parse(uri).map_err(|_| bad(format!("redirect_uri {uri} is not a URL")))?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(bad("redirect_uri must not contain credentials"));
     }
@@ -342,7 +345,11 @@ pub fn validate_metadata(
         Some("native") => true,
         Some(other) => return Err(bad(format!("application_type {other:?}"))),
     };
-    if json.get("dpop_bound_access_tokens").and_then(Value::as_bool) != Some(true) {
+    if json
+        .get("dpop_bound_access_tokens")
+        .and_then(Value::as_bool)
+        != Some(true)
+    {
         return Err(bad("dpop_bound_access_tokens must be true"));
     }
     let scope = optional_string(json, "scope")?.ok_or_else(|| bad("scope is required"))?;
@@ -381,7 +388,11 @@ pub fn validate_metadata(
     let auth_method = match optional_string(json, "token_endpoint_auth_method")?.as_deref() {
         None | Some("none") => AuthMethod::None,
         Some("private_key_jwt") => AuthMethod::PrivateKeyJwt,
-        Some(other) => return Err(bad(format!("token_endpoint_auth_method {other:?} is not supported"))),
+        Some(other) => {
+            return Err(bad(format!(
+                "token_endpoint_auth_method {other:?} is not supported"
+            )));
+        }
     };
     let auth_alg = optional_string(json, "token_endpoint_auth_signing_alg")?;
     let jwks_uri = optional_string(json, "jwks_uri")?;
@@ -406,7 +417,11 @@ pub fn validate_metadata(
             }
             match auth_alg.as_deref() {
                 Some(alg) if SIGNING_ALGS.contains(&alg) => {}
-                Some(alg) => return Err(bad(format!("token_endpoint_auth_signing_alg {alg:?} is not supported"))),
+                Some(alg) => {
+                    return Err(bad(format!(
+                        "token_endpoint_auth_signing_alg {alg:?} is not supported"
+                    )));
+                }
                 None => return Err(bad("token_endpoint_auth_signing_alg is required")),
             }
             match (&jwks, &jwks_uri) {
@@ -429,7 +444,12 @@ pub fn validate_metadata(
         }
     }
     let client_name = optional_string(json, "client_name")?
-        .map(|n| n.chars().filter(|c| !c.is_control()).take(100).collect::<String>())
+        .map(|n| {
+            n.chars()
+                .filter(|c| !c.is_control())
+                .take(100)
+                .collect::<String>()
+        })
         .filter(|n| !n.trim().is_empty());
     Ok(ClientMetadata {
         client_id: client_id.to_owned(),
@@ -484,12 +504,18 @@ mod tests {
         assert_eq!(meta.scope, "atproto transition:generic");
         assert!(meta.native && !meta.confidential());
         assert_eq!(
-            meta.redirect_uri(Some("http://127.0.0.1:54321/callback")).ok(),
+            meta.redirect_uri(Some("http://127.0.0.1:54321/callback"))
+                .ok(),
             Some("http://127.0.0.1:54321/callback".to_owned())
         );
-        assert!(meta.redirect_uri(Some("http://127.0.0.1:54321/other")).is_err());
+        assert!(
+            meta.redirect_uri(Some("http://127.0.0.1:54321/other"))
+                .is_err()
+        );
         assert_eq!(
-            loopback_metadata("http://localhost").map(|m| m.redirect_uris.len()).ok(),
+            loopback_metadata("http://localhost")
+                .map(|m| m.redirect_uris.len())
+                .ok(),
             Some(2)
         );
         for bad in [
@@ -500,8 +526,7 @@ mod tests {
             "http://localhost?scope=transition%3Ageneric",
         ] {
             assert!(
-                matches!(parse_client_id(bad, false), Err(_))
-                    || loopback_metadata(bad).is_err(),
+                parse_client_id(bad, false).is_err() || loopback_metadata(bad).is_err(),
                 "{bad}"
             );
         }
@@ -538,18 +563,45 @@ mod tests {
         let refuse = |edit: &dyn Fn(&mut Value), why: &str| {
             let mut json = statusphere();
             edit(&mut json);
-            assert!(validate_metadata(id, &json, false).is_err(), "accepted: {why}");
+            assert!(
+                validate_metadata(id, &json, false).is_err(),
+                "accepted: {why}"
+            );
         };
         refuse(&|j| j["dpop_bound_access_tokens"] = false.into(), "no DPoP");
         refuse(&|j| j["scope"] = "transition:generic".into(), "no atproto");
-        refuse(&|j| j["client_id"] = "https://other.example/m.json".into(), "other id");
-        refuse(&|j| j["redirect_uris"] = serde_json::json!(["http://127.0.0.1/cb"]), "web loopback");
-        refuse(&|j| j["redirect_uris"] = serde_json::json!(["https://localhost/cb"]), "local host");
-        refuse(&|j| j["grant_types"] = serde_json::json!(["implicit"]), "implicit");
-        refuse(&|j| j["client_uri"] = "https://elsewhere.example".into(), "client_uri origin");
-        refuse(&|j| j["token_endpoint_auth_method"] = "private_key_jwt".into(), "no keys");
-        refuse(&|j| j["token_endpoint_auth_method"] = "client_secret_basic".into(), "secret");
-        refuse(&|j| j["scope"] = "atproto atproto".into(), "duplicate scope");
+        refuse(
+            &|j| j["client_id"] = "https://other.example/m.json".into(),
+            "other id",
+        );
+        refuse(
+            &|j| j["redirect_uris"] = serde_json::json!(["http://127.0.0.1/cb"]),
+            "web loopback",
+        );
+        refuse(
+            &|j| j["redirect_uris"] = serde_json::json!(["https://localhost/cb"]),
+            "local host",
+        );
+        refuse(
+            &|j| j["grant_types"] = serde_json::json!(["implicit"]),
+            "implicit",
+        );
+        refuse(
+            &|j| j["client_uri"] = "https://elsewhere.example".into(),
+            "client_uri origin",
+        );
+        refuse(
+            &|j| j["token_endpoint_auth_method"] = "private_key_jwt".into(),
+            "no keys",
+        );
+        refuse(
+            &|j| j["token_endpoint_auth_method"] = "client_secret_basic".into(),
+            "secret",
+        );
+        refuse(
+            &|j| j["scope"] = "atproto atproto".into(),
+            "duplicate scope",
+        );
     }
 
     #[test]

@@ -173,7 +173,8 @@ impl DpopNonces {
     /// Whether `nonce` is the previous, current or next period's.
     pub fn accepts(&self, nonce: &str, now: i64) -> bool {
         let counter = now.div_euclid(NONCE_PERIOD_SECS);
-        (counter - 1..=counter + 1).any(|c| crate::core::crypto::constant_time_eq(self.at(c).as_bytes(), nonce.as_bytes()))
+        (counter - 1..=counter + 1)
+            .any(|c| crate::core::crypto::constant_time_eq(self.at(c).as_bytes(), nonce.as_bytes()))
     }
 }
 
@@ -217,9 +218,19 @@ pub(crate) mod tests {
     fn a_good_proof_passes_and_names_its_key() {
         let key = Keypair::generate(Algorithm::P256, &mut rand_core::OsRng);
         let url = "https://pds.example.com/oauth/token";
-        let p = proof(&key, "POST", "https://PDS.example.com:443/oauth/token?x=1", 1_000_000, Some("n"), None);
+        let p = proof(
+            &key,
+            "POST",
+            "https://PDS.example.com:443/oauth/token?x=1",
+            1_000_000,
+            Some("n"),
+            None,
+        );
         let checked = verify_proof(&p, &expected(url, None)).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(checked.jkt, super::super::jwk::key_thumbprint(&key.public_key()));
+        assert_eq!(
+            checked.jkt,
+            super::super::jwk::key_thumbprint(&key.public_key())
+        );
         assert_eq!(checked.nonce.as_deref(), Some("n"));
     }
 
@@ -233,14 +244,62 @@ pub(crate) mod tests {
             assert!(e.is_err(), "accepted: {why}");
         };
         refuse(proof(&key, "GET", url, now, None, None), None, "wrong htm");
-        refuse(proof(&key, "POST", "https://pds.example.com/xrpc/a.b.d", now, None, None), None, "wrong htu");
-        refuse(proof(&key, "POST", "https://other.example.com/xrpc/a.b.c", now, None, None), None, "wrong origin");
-        refuse(proof(&key, "POST", url, now - MAX_PROOF_AGE_SECS - 1, None, None), None, "too old");
-        refuse(proof(&key, "POST", url, now + CLOCK_SKEW_SECS + 1, None, None), None, "future");
-        refuse(proof(&key, "POST", url, now, None, Some("other")), Some("token"), "wrong ath");
-        refuse(proof(&key, "POST", url, now, None, None), Some("token"), "missing ath");
-        refuse(proof(&key, "POST", url, now, None, Some("token")), None, "ath without token");
-        assert!(verify_proof(&proof(&key, "POST", url, now, None, Some("token")), &expected(url, Some("token"))).is_ok());
+        refuse(
+            proof(
+                &key,
+                "POST",
+                "https://pds.example.com/xrpc/a.b.d",
+                now,
+                None,
+                None,
+            ),
+            None,
+            "wrong htu",
+        );
+        refuse(
+            proof(
+                &key,
+                "POST",
+                "https://other.example.com/xrpc/a.b.c",
+                now,
+                None,
+                None,
+            ),
+            None,
+            "wrong origin",
+        );
+        refuse(
+            proof(&key, "POST", url, now - MAX_PROOF_AGE_SECS - 1, None, None),
+            None,
+            "too old",
+        );
+        refuse(
+            proof(&key, "POST", url, now + CLOCK_SKEW_SECS + 1, None, None),
+            None,
+            "future",
+        );
+        refuse(
+            proof(&key, "POST", url, now, None, Some("other")),
+            Some("token"),
+            "wrong ath",
+        );
+        refuse(
+            proof(&key, "POST", url, now, None, None),
+            Some("token"),
+            "missing ath",
+        );
+        refuse(
+            proof(&key, "POST", url, now, None, Some("token")),
+            None,
+            "ath without token",
+        );
+        assert!(
+            verify_proof(
+                &proof(&key, "POST", url, now, None, Some("token")),
+                &expected(url, Some("token"))
+            )
+            .is_ok()
+        );
         // A tampered signature.
         let mut p = proof(&key, "POST", url, now, None, None);
         p.pop();

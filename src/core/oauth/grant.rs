@@ -38,15 +38,22 @@ pub enum Need<'a> {
         action: RepoAction,
     },
     /// A blob upload of this MIME type.
-    Blob { mime: &'a str },
+    Blob {
+        mime: &'a str,
+    },
     /// A call to another service (or to this node acting as one): method and `did#service`.
     /// `lxm` is `*` for a service token without a method.
-    Rpc { lxm: &'a str, aud: &'a str },
+    Rpc {
+        lxm: &'a str,
+        aud: &'a str,
+    },
     Account {
         attr: AccountAttr,
         action: AccountAction,
     },
-    Identity { attr: IdentityAttr },
+    Identity {
+        attr: IdentityAttr,
+    },
 }
 
 impl Need<'_> {
@@ -219,7 +226,11 @@ pub fn within_authority(set: &Nsid, other: &Nsid) -> bool {
 /// `repo` and `rpc` entries within the set's namespace authority, `rpc` audiences inherited from
 /// `audience` where the set says so. Entries that break a rule, or whose `inheritAud` has no
 /// audience to inherit, are dropped, as the spec says.
-pub fn expand_include(nsid: &Nsid, audience: Option<&str>, def: &PermissionSetDef) -> Vec<Permission> {
+pub fn expand_include(
+    nsid: &Nsid,
+    audience: Option<&str>,
+    def: &PermissionSetDef,
+) -> Vec<Permission> {
     use crate::core::lexicon::Permission as SetPermission;
     let mut out = Vec::new();
     for entry in &def.permissions {
@@ -231,8 +242,12 @@ pub fn expand_include(nsid: &Nsid, audience: Option<&str>, def: &PermissionSetDe
                 let mut actions = repo.actions.clone();
                 actions.sort();
                 actions.dedup();
-                let mut collections: Vec<Collection> =
-                    repo.collections.iter().cloned().map(Collection::Nsid).collect();
+                let mut collections: Vec<Collection> = repo
+                    .collections
+                    .iter()
+                    .cloned()
+                    .map(Collection::Nsid)
+                    .collect();
                 collections.sort();
                 out.push(Permission::Repo {
                     collections,
@@ -306,7 +321,10 @@ mod tests {
             lxm: "app.bsky.feed.getTimeline",
             aud: appview
         }));
-        assert!(g.allows(&Need::Rpc { lxm: "*", aud: appview }));
+        assert!(g.allows(&Need::Rpc {
+            lxm: "*",
+            aud: appview
+        }));
         let chat = Need::Rpc {
             lxm: "chat.bsky.convo.listConvos",
             aud: "did:web:api.example.com#bsky_chat",
@@ -365,7 +383,8 @@ mod tests {
     #[test]
     fn namespace_authority_is_the_sets_group_and_below() {
         let set = Nsid::parse("app.example.authFull").unwrap_or_else(|e| panic!("{e}"));
-        let ok = |s: &str| within_authority(&set, &Nsid::parse(s).unwrap_or_else(|e| panic!("{e}")));
+        let ok =
+            |s: &str| within_authority(&set, &Nsid::parse(s).unwrap_or_else(|e| panic!("{e}")));
         assert!(ok("app.example.post"));
         assert!(ok("app.example.feed.post"));
         assert!(!ok("app.other.post"));

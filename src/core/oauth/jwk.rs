@@ -62,7 +62,9 @@ impl Jwk {
             return Err(invalid("only EC keys are supported"));
         }
         if map.contains_key("d") {
-            return Err(invalid("a private key was given where a public key belongs"));
+            return Err(invalid(
+                "a private key was given where a public key belongs",
+            ));
         }
         let crv = map.get("crv").and_then(Value::as_str).unwrap_or_default();
         let algorithm = match crv {

@@ -43,7 +43,10 @@ mod tests {
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(is_s256_challenge(challenge));
         assert!(verify_s256(challenge, verifier));
-        assert!(!verify_s256(challenge, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx"));
+        assert!(!verify_s256(
+            challenge,
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx"
+        ));
         assert!(!verify_s256(challenge, "short"));
         assert!(!is_s256_challenge("plain-challenge"));
     }

@@ -87,7 +87,11 @@ impl GenericScope {
     }
 
     fn only_params(&self, allowed: &[&str]) -> Result<(), ScopeError> {
-        match self.params.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+        match self
+            .params
+            .iter()
+            .find(|(k, _)| !allowed.contains(&k.as_str()))
+        {
             Some((k, _)) => Err(params(format!(
                 "{:?} is not a parameter of {}",
                 k, self.resource
@@ -301,12 +305,16 @@ pub enum Permission {
         audience: Audience,
     },
     /// Blob uploads of these MIME types or patterns (`image/*`, `*/*`).
-    Blob { accept: Vec<String> },
+    Blob {
+        accept: Vec<String>,
+    },
     Account {
         attr: AccountAttr,
         action: AccountAction,
     },
-    Identity { attr: IdentityAttr },
+    Identity {
+        attr: IdentityAttr,
+    },
     /// A permission set by NSID, with the audience its `inheritAud` permissions get.
     Include {
         nsid: Nsid,
@@ -371,8 +379,7 @@ fn parse_repo(g: &GenericScope) -> Result<Permission, ScopeError> {
             Collection::Any
         } else {
             Collection::Nsid(
-                Nsid::parse(&name)
-                    .map_err(|e| params(format!("collection {name:?}: {e}")))?,
+                Nsid::parse(&name).map_err(|e| params(format!("collection {name:?}: {e}")))?,
             )
         };
         collections.push(collection);
@@ -387,9 +394,7 @@ fn parse_repo(g: &GenericScope) -> Result<Permission, ScopeError> {
         Some(values) => {
             let mut actions = values
                 .iter()
-                .map(|v| {
-                    RepoAction::from_name(v).ok_or_else(|| params(format!("action {v:?}")))
-                })
+                .map(|v| RepoAction::from_name(v).ok_or_else(|| params(format!("action {v:?}"))))
                 .collect::<Result<Vec<_>, _>>()?;
             actions.sort();
             actions.dedup();
@@ -425,9 +430,7 @@ fn parse_rpc(g: &GenericScope) -> Result<Permission, ScopeError> {
     methods.dedup();
     if methods.contains(&Method::Any) {
         if audience == Audience::Any {
-            return Err(params(
-                "rpc may not allow any method on any service".into(),
-            ));
+            return Err(params("rpc may not allow any method on any service".into()));
         }
         methods = vec![Method::Any];
     }
@@ -622,9 +625,15 @@ mod tests {
             ("blob?accept=image/*&accept=*/*", "blob:*/*"),
             ("blob?accept=Image/PNG", "blob:image/png"),
             ("account:email?action=read", "account:email"),
-            ("account?attr=repo&action=manage", "account:repo?action=manage"),
+            (
+                "account?attr=repo&action=manage",
+                "account:repo?action=manage",
+            ),
             ("identity:*?", "identity:*"),
-            ("include?nsid=app.example.authFull", "include:app.example.authFull"),
+            (
+                "include?nsid=app.example.authFull",
+                "include:app.example.authFull",
+            ),
             (
                 "include:app.example.authFull?aud=did:web:x.example#svc",
                 "include:app.example.authFull?aud=did:web:x.example%23svc",
@@ -658,7 +667,8 @@ mod tests {
 
     #[test]
     fn generic_syntax_decodes_and_keeps_order() {
-        let g = GenericScope::parse("res:a%3Ab?x=1&y=a+b&x=2&flag").unwrap_or_else(|e| panic!("{e}"));
+        let g =
+            GenericScope::parse("res:a%3Ab?x=1&y=a+b&x=2&flag").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(g.resource, "res");
         assert_eq!(g.positional, "a:b");
         assert_eq!(

@@ -28,8 +28,14 @@ fn generic_scope_syntax() {
                 let params: BTreeMap<String, Vec<String>> = g.params.into_iter().collect();
                 let want_params: BTreeMap<String, Vec<String>> =
                     serde_json::from_value(want["params"].clone()).expect("params");
-                if g.resource != want["resource"] || g.positional != want["positional"] || params != want_params {
-                    bad.push(format!("{scope}: got {} {:?} {params:?}", g.resource, g.positional));
+                if g.resource != want["resource"]
+                    || g.positional != want["positional"]
+                    || params != want_params
+                {
+                    bad.push(format!(
+                        "{scope}: got {} {:?} {params:?}",
+                        g.resource, g.positional
+                    ));
                 }
             }
         }
@@ -37,11 +43,21 @@ fn generic_scope_syntax() {
     let invalid = fixtures::lines(&format!("{DIR}/generic_scopes_invalid.txt"));
     for scope in &invalid {
         if GenericScope::parse(scope).is_ok() {
-            bad.push(format!("{scope}: accepted, the fixture says invalid syntax"));
+            bad.push(format!(
+                "{scope}: accepted, the fixture says invalid syntax"
+            ));
         }
     }
-    assert!(bad.is_empty(), "generic scope syntax:\n  {}", bad.join("\n  "));
-    println!("generic scope syntax: {} valid, {} invalid", cases.len(), invalid.len());
+    assert!(
+        bad.is_empty(),
+        "generic scope syntax:\n  {}",
+        bad.join("\n  ")
+    );
+    println!(
+        "generic scope syntax: {} valid, {} invalid",
+        cases.len(),
+        invalid.len()
+    );
 }
 
 #[test]
@@ -55,7 +71,9 @@ fn permission_scopes_valid_and_invalid() {
             Ok(p) => {
                 let rendered = p.to_string();
                 if Permission::parse(&rendered).as_ref() != Ok(&p) {
-                    bad.push(format!("{scope}: renders as {rendered}, which does not parse back"));
+                    bad.push(format!(
+                        "{scope}: renders as {rendered}, which does not parse back"
+                    ));
                 }
             }
         }
@@ -66,8 +84,17 @@ fn permission_scopes_valid_and_invalid() {
         }
     }
     assert!(bad.is_empty(), "permission scopes:\n  {}", bad.join("\n  "));
-    assert!(valid.len() > 40 && invalid.len() > 70, "{} {}", valid.len(), invalid.len());
-    println!("permission scopes: {} valid, {} invalid", valid.len(), invalid.len());
+    assert!(
+        valid.len() > 40 && invalid.len() > 70,
+        "{} {}",
+        valid.len(),
+        invalid.len()
+    );
+    println!(
+        "permission scopes: {} valid, {} invalid",
+        valid.len(),
+        invalid.len()
+    );
 }
 
 #[test]
