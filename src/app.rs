@@ -375,6 +375,9 @@ fn spawn_background(pds: Pds, event_retention_micros: i64) {
             if let Err(e) = pds.sweep_refresh_tokens().await {
                 tracing::warn!(error = %e, "refresh token sweep failed");
             }
+            if let Err(e) = pds.sweep_oauth().await {
+                tracing::warn!(error = %e, "OAuth session sweep failed");
+            }
             if let Err(e) = pds.prune_events(event_retention_micros).await {
                 tracing::warn!(error = %e, "event log pruning failed");
             }

@@ -454,10 +454,12 @@ impl Pds {
 }
 
 /// Ends every session of `did` (password change, takedown, deletion): its refresh tokens go, so
-/// no new access token can be minted.
+/// no new access token can be minted, and its OAuth sessions end (their access tokens with them).
 pub(super) fn revoke_sessions(
     txn: &crate::store::WriteTransaction,
     did: &str,
 ) -> Result<(), StoreError> {
-    refresh_tokens::revoke(txn, did, None)
+    refresh_tokens::revoke(txn, did, None)?;
+    super::oauth::store::delete_account_sessions(txn, did)?;
+    Ok(())
 }

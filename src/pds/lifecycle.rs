@@ -104,6 +104,8 @@ impl Pds {
                 account.deactivated_at = Some(now_datetime());
                 save_account(txn, &account)?;
                 account_event(txn, &account)?;
+                // Apps lose access at once; a reactivated account authorizes them again.
+                super::oauth::store::delete_account_sessions(txn, &did)?;
                 Ok(Ok(()))
             })
             .await

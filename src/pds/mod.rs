@@ -27,6 +27,7 @@ mod invites;
 mod lifecycle;
 mod mailer;
 mod migration;
+mod oauth;
 mod password_hashing;
 mod preferences;
 mod proxy;
@@ -52,6 +53,9 @@ pub use blobs::MAX_BLOB_SIZE;
 pub use error::PdsError;
 pub use invites::InviteInfo;
 pub use lifecycle::Moderation;
+pub use oauth::{
+    AuthorizationView, AuthorizedApp, OAuthCaller, OAuthError, Params as OAuthParams, TokenResponse,
+};
 pub use proxy::ProxyRequest;
 pub use repo_read::MAX_LIST_LIMIT;
 pub use repo_write::{CommitResult, WriteOp, WriteResult};
@@ -120,6 +124,8 @@ struct Inner {
     mailer: Option<mailer::Mailer>,
     /// Parsed signing keys, so the writer thread does not re-derive a public key per commit.
     signing_keys: signing_keys::SigningKeys,
+    /// The OAuth server's keys, nonces and caches.
+    oauth: oauth::Runtime,
 }
 
 impl Pds {
@@ -148,6 +154,7 @@ impl Pds {
             }
             None => None,
         };
+        let oauth = oauth::Runtime::open(&store, http.clone(), !http.guarded()).await?;
         let clock_id = u16::from_be_bytes([secrets.jwt_key[0], secrets.jwt_key[1]]) & 0x3ff;
         Ok(Pds {
             inner: Arc::new(Inner {
@@ -166,6 +173,7 @@ impl Pds {
                 catalog,
                 mailer,
                 signing_keys: signing_keys::SigningKeys::default(),
+                oauth,
             }),
         })
     }

@@ -8,6 +8,7 @@
 
 pub mod assertion;
 pub mod client;
+pub mod describe;
 pub mod dpop;
 pub mod grant;
 pub mod jwk;
