@@ -36,6 +36,8 @@ pub enum AccessScope {
     AppPasswordPrivileged,
     /// A taken-down account that logged in with `allowTakendown`: read-only account management.
     Takendown,
+    /// An OAuth access token: what it may do is its grant ([`AuthedAccount::grant`]).
+    OAuth,
 }
 
 impl AccessScope {
@@ -45,6 +47,7 @@ impl AccessScope {
             AccessScope::AppPassword => "com.atproto.appPass",
             AccessScope::AppPasswordPrivileged => "com.atproto.appPassPrivileged",
             AccessScope::Takendown => "com.atproto.takendown",
+            AccessScope::OAuth => "atproto",
         }
     }
 
@@ -83,6 +86,9 @@ struct RefreshClaims {
 pub struct AuthedAccount {
     pub did: String,
     pub scope: AccessScope,
+    /// The permissions of an OAuth token (`None` for session tokens, which the access rules
+    /// decide alone).
+    pub grant: Option<std::sync::Arc<crate::core::oauth::grant::Grant>>,
 }
 
 /// The tokens and account facts a session call returns.
@@ -158,6 +164,7 @@ impl Pds {
         Ok(AuthedAccount {
             did: claims.sub,
             scope,
+            grant: None,
         })
     }
 

@@ -53,9 +53,7 @@ pub use blobs::MAX_BLOB_SIZE;
 pub use error::PdsError;
 pub use invites::InviteInfo;
 pub use lifecycle::Moderation;
-pub use oauth::{
-    AuthorizationView, AuthorizedApp, OAuthCaller, OAuthError, Params as OAuthParams, TokenResponse,
-};
+pub use oauth::{AuthorizationView, OAuthError, Params as OAuthParams};
 pub use proxy::ProxyRequest;
 pub use repo_read::MAX_LIST_LIMIT;
 pub use repo_write::{CommitResult, WriteOp, WriteResult};

@@ -205,21 +205,7 @@ struct AccessClaims {
 #[derive(Clone, Debug)]
 pub struct OAuthCaller {
     pub did: String,
-    pub client_id: String,
     pub grant: Grant,
-}
-
-/// An authorized app, as its account sees it.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthorizedApp {
-    pub id: String,
-    pub client_id: String,
-    pub client_name: Option<String>,
-    pub scope: String,
-    pub created_at: i64,
-    pub last_refreshed_at: i64,
-    pub expires_at: i64,
 }
 
 impl Pds {
@@ -894,51 +880,7 @@ impl Pds {
         Ok(OAuthCaller {
             grant: self.oauth_grant(&claims.scope),
             did: claims.sub,
-            client_id: claims.client_id,
         })
-    }
-
-    /// The apps an account authorized.
-    pub async fn oauth_apps(&self, did: &str) -> Result<Vec<AuthorizedApp>, PdsError> {
-        let did = did.to_owned();
-        self.store()
-            .read(move |txn| {
-                let mut apps = Vec::new();
-                for id in store::account_session_ids(txn, &did)? {
-                    if let Some(s) = store::read_session(txn, &id)? {
-                        apps.push(AuthorizedApp {
-                            id,
-                            client_id: s.client_id,
-                            client_name: s.client_name,
-                            scope: s.scope,
-                            created_at: s.created_at,
-                            last_refreshed_at: s.last_refreshed_at,
-                            expires_at: s.expires_at,
-                        });
-                    }
-                }
-                Ok::<_, PdsError>(apps)
-            })
-            .await
-    }
-
-    /// Ends one of an account's app sessions (`None`: all of them); returns how many ended.
-    pub async fn oauth_revoke_app(&self, did: &str, id: Option<&str>) -> Result<usize, PdsError> {
-        let (did, id) = (did.to_owned(), id.map(str::to_owned));
-        self.store()
-            .write(move |txn| {
-                let n = match id {
-                    None => store::delete_account_sessions(txn, &did)?,
-                    Some(id) => match store::get_session(txn, &id)? {
-                        Some(s) if s.did == did => {
-                            usize::from(store::delete_session(txn, &id)?.is_some())
-                        }
-                        _ => 0,
-                    },
-                };
-                Ok(Ok::<_, PdsError>(n))
-            })
-            .await
     }
 
     /// Drops expired requests and sessions.

@@ -200,26 +200,6 @@ pub fn delete_session(txn: &WriteTransaction, id: &str) -> Result<Option<Session
     Ok(Some(row))
 }
 
-/// The ids of an account's sessions.
-pub fn account_session_ids(
-    txn: &redb::ReadTransaction,
-    did: &str,
-) -> Result<Vec<String>, StoreError> {
-    let Some(table) = open_read_table(txn, BY_ACCOUNT)? else {
-        return Ok(Vec::new());
-    };
-    let mut ids = Vec::new();
-    for entry in table.range((did, "")..)? {
-        let (key, _) = entry?;
-        let (owner, id) = key.value();
-        if owner != did {
-            break;
-        }
-        ids.push(id.to_owned());
-    }
-    Ok(ids)
-}
-
 /// Deletes every session of an account (takedown, deactivation, deletion); returns how many.
 pub fn delete_account_sessions(txn: &WriteTransaction, did: &str) -> Result<usize, StoreError> {
     let ids: Vec<String> = {

@@ -459,3 +459,208 @@ async fn oauth_authorization_code_flow_with_dpop_refresh_and_revocation() {
         "{body}"
     );
 }
+
+/// A full authorization: the token response.
+async fn sign_in(node: &Node, http: &reqwest::Client, dpop: &mut Dpop, scope: &str) -> Value {
+    let code = authorize(node, http, dpop, scope).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("code_verifier", VERIFIER),
+        ("redirect_uri", REDIRECT),
+        ("client_id", CLIENT_ID),
+    ];
+    let (status, tokens) = post_form(http, dpop, &format!("{}/oauth/token", node.url), &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    tokens
+}
+
+/// An XRPC procedure with an OAuth token and a proof made with `dpop`'s key.
+async fn dpop_post(
+    http: &reqwest::Client,
+    dpop: &mut Dpop,
+    url: &str,
+    token: &str,
+    body: &Value,
+    proof_url: Option<&str>,
+) -> (StatusCode, Value, String) {
+    let proof = dpop.proof("POST", proof_url.unwrap_or(url), Some(token));
+    let response = http
+        .post(url)
+        .header("Authorization", format!("DPoP {token}"))
+        .header("DPoP", &proof)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null), proof)
+}
+
+#[tokio::test]
+async fn oauth_tokens_on_xrpc_with_dpop_and_granular_scopes() {
+    let node = Node::start(&[]).await;
+    let xrpc = Xrpc::new(&node);
+    let (did, _) = xrpc.account("alice.test").await;
+    let http = client();
+    let create = node.xrpc("com.atproto.repo.createRecord");
+    let now = "2026-01-01T00:00:00.000Z";
+    let post = json!({"repo": did, "collection": "app.bsky.feed.post",
+                      "record": {"$type": "app.bsky.feed.post", "text": "hello over OAuth", "createdAt": now}});
+
+    // transition:generic writes any record.
+    let mut dpop = Dpop::new();
+    let tokens = sign_in(&node, &http, &mut dpop, "atproto transition:generic").await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let (status, body, proof) = dpop_post(&http, &mut dpop, &create, &access, &post, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let subject = json!({"uri": body["uri"], "cid": body["cid"]});
+    // The same proof again is a replay.
+    let replayed = http
+        .post(&create)
+        .header("Authorization", format!("DPoP {access}"))
+        .header("DPoP", proof)
+        .header("content-type", "application/json")
+        .body(post.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        replayed.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_dpop_proof")
+    );
+    // A proof for another URL (htu) is refused.
+    let (status, _, _) = dpop_post(
+        &http,
+        &mut dpop,
+        &create,
+        &access,
+        &post,
+        Some(&node.xrpc("com.atproto.repo.putRecord")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Another key cannot use the token.
+    let mut thief = Dpop::new();
+    thief.nonce = dpop.nonce.clone();
+    let (status, body, _) = dpop_post(&http, &mut thief, &create, &access, &post, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "InvalidToken");
+    // A stale nonce is answered with a fresh one to retry with.
+    let kept = dpop.nonce.replace("stale".into());
+    let (status, body, _) = dpop_post(&http, &mut dpop, &create, &access, &post, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("use_dpop_nonce")),
+        "{body}"
+    );
+    dpop.nonce = kept;
+    // Without its proof the token is not a bearer token.
+    let (status, _) = xrpc
+        .post("com.atproto.repo.createRecord", Some(&access), post.clone())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Granted only likes: likes work, posts are refused naming the permission.
+    let mut liker = Dpop::new();
+    let tokens = sign_in(&node, &http, &mut liker, "atproto repo:app.bsky.feed.like").await;
+    assert_eq!(tokens["scope"], "atproto repo:app.bsky.feed.like");
+    let like_token = tokens["access_token"].as_str().unwrap().to_owned();
+    let like = json!({"repo": did, "collection": "app.bsky.feed.like",
+                      "record": {"$type": "app.bsky.feed.like", "subject": subject, "createdAt": now}});
+    let (status, body, _) = dpop_post(&http, &mut liker, &create, &like_token, &like, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body, _) = dpop_post(&http, &mut liker, &create, &like_token, &post, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("repo:app.bsky.feed.post?action=create"),
+        "{body}"
+    );
+    let blob = http
+        .post(node.xrpc("com.atproto.repo.uploadBlob"))
+        .header("Authorization", format!("DPoP {like_token}"))
+        .header(
+            "DPoP",
+            liker.proof(
+                "POST",
+                &node.xrpc("com.atproto.repo.uploadBlob"),
+                Some(&like_token),
+            ),
+        )
+        .header("content-type", "image/png")
+        .body(vec![0x89, b'P', b'N', b'G'])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blob.status(), StatusCode::FORBIDDEN);
+    // Account settings are not for OAuth apps without a permission.
+    let (status, body, _) = dpop_post(
+        &http,
+        &mut liker,
+        &node.xrpc("com.atproto.server.updateEmail"),
+        &like_token,
+        &json!({"email": "new@example.com"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // Revoked: the access token stops working at once.
+    let revoked = http
+        .post(format!("{}/oauth/revoke", node.url))
+        .form_body(encode(&[
+            ("token", like_token.as_str()),
+            ("client_id", CLIENT_ID),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let (status, body, _) = dpop_post(&http, &mut liker, &create, &like_token, &like, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "InvalidToken");
+
+    // Deactivation ends every app session.
+    let (status, body) = xrpc
+        .post(
+            "com.atproto.server.deactivateAccount",
+            Some(&xrpc_login(&xrpc).await),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, _) = dpop_post(&http, &mut dpop, &create, &access, &post, None).await;
+    assert_ne!(status, StatusCode::OK);
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ("client_id", CLIENT_ID),
+    ];
+    let (status, _) = post_form(
+        &http,
+        &mut liker,
+        &format!("{}/oauth/token", node.url),
+        &refresh,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+async fn xrpc_login(xrpc: &Xrpc) -> String {
+    let (status, body) = xrpc
+        .post(
+            "com.atproto.server.createSession",
+            None,
+            json!({"identifier": "alice.test", "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["accessJwt"].as_str().unwrap().to_owned()
+}
