@@ -513,6 +513,7 @@ async fn oauth_tokens_on_xrpc_with_dpop_and_granular_scopes() {
     let mut dpop = Dpop::new();
     let tokens = sign_in(&node, &http, &mut dpop, "atproto transition:generic").await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let generic_refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     let (status, body, proof) = dpop_post(&http, &mut dpop, &create, &access, &post, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let subject = json!({"uri": body["uri"], "cid": body["cid"]});
@@ -640,17 +641,21 @@ async fn oauth_tokens_on_xrpc_with_dpop_and_granular_scopes() {
     assert_ne!(status, StatusCode::OK);
     let refresh = [
         ("grant_type", "refresh_token"),
-        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ("refresh_token", generic_refresh.as_str()),
         ("client_id", CLIENT_ID),
     ];
-    let (status, _) = post_form(
+    let (status, body) = post_form(
         &http,
-        &mut liker,
+        &mut dpop,
         &format!("{}/oauth/token", node.url),
         &refresh,
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{body}"
+    );
 }
 
 async fn xrpc_login(xrpc: &Xrpc) -> String {
