@@ -14,7 +14,7 @@ use super::AppState;
 use super::limits::{client_key, exceeded};
 use super::xrpc::XrpcError;
 use crate::core::crypto::constant_time_eq;
-use crate::pds::{AuthedAccount, Call};
+use crate::pds::{AuthedAccount, Call, PdsError};
 use crate::ratelimit::RateLimits;
 
 /// The bearer token of a request, or why there is none.
@@ -111,7 +111,23 @@ pub async fn authenticate(
         .pds
         .oauth_check_dpop(proof, parts.method.as_str(), parts.uri.path(), Some(token))
         .map_err(|e| dpop_rejection(state, e))?;
-    Ok(state.pds.authorize_oauth(token, &dpop, call, aud).await?)
+    match state.pds.authorize_oauth(token, &dpop, call, aud).await {
+        Ok(account) => Ok(account),
+        // A bad, expired or revoked OAuth token is 401 `invalid_token` (RFC 6750 §3.1), which
+        // tells a client to refresh, then to sign in again.
+        Err(e @ (PdsError::InvalidToken(_) | PdsError::ExpiredToken)) => {
+            let mut error = XrpcError::new(StatusCode::UNAUTHORIZED, "InvalidToken", e.to_string());
+            let challenge = format!(
+                "DPoP error=\"invalid_token\", error_description=\"{}\"",
+                e.to_string().replace('"', "'")
+            );
+            if let Ok(value) = axum::http::HeaderValue::from_str(&challenge) {
+                error.headers.push((header::WWW_AUTHENTICATE, value));
+            }
+            Err(error)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A caller with an access token that may call this method: which credentials reach which method

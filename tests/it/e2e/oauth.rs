@@ -549,7 +549,7 @@ async fn oauth_tokens_on_xrpc_with_dpop_and_granular_scopes() {
     let mut thief = Dpop::new();
     thief.nonce = dpop.nonce.clone();
     let (status, body, _) = dpop_post(&http, &mut thief, &create, &access, &post, None).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["error"], "InvalidToken");
     // A stale nonce is answered with a fresh one to retry with.
     let kept = dpop.nonce.replace("stale".into());
@@ -625,7 +625,7 @@ async fn oauth_tokens_on_xrpc_with_dpop_and_granular_scopes() {
         .unwrap();
     assert_eq!(revoked.status(), StatusCode::OK);
     let (status, body, _) = dpop_post(&http, &mut liker, &create, &like_token, &like, None).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["error"], "InvalidToken");
 
     // Deactivation ends every app session.
@@ -668,4 +668,25 @@ async fn xrpc_login(xrpc: &Xrpc) -> String {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["accessJwt"].as_str().unwrap().to_owned()
+}
+
+/// The official `@atproto/oauth-client-node` (tests/peers/oauth-client.mjs) signs in as a loopback
+/// public client through the node's page, posts with DPoP through `Agent`, refreshes, signs out,
+/// and the revoked tokens are refused.
+#[tokio::test]
+async fn official_oauth_client_node_signs_in_posts_refreshes_and_is_revoked() {
+    let node = Node::start(&[]).await;
+    let xrpc = Xrpc::new(&node);
+    let (did, _) = xrpc.account("alice.test").await;
+    let mut command = crate::harness::peer_command("oauth-client.mjs");
+    command.args([node.url.as_str(), "alice.test", "correct horse battery"]);
+    let summary = crate::harness::run_peer(
+        "oauth-client.mjs",
+        command,
+        std::time::Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(summary["did"], did.as_str(), "{summary}");
+    assert_eq!(summary["ok"], true);
+    println!("oauth-client-node: {summary}");
 }
