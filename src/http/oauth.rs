@@ -202,6 +202,7 @@ pub async fn authorize_page(
 /// `POST /oauth/authorize`: the form of the page, sign-in and decision together.
 pub async fn authorize_submit(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -213,6 +214,10 @@ pub async fn authorize_submit(
     let (client_id, request_uri) = (field("client_id"), field("request_uri"));
     let outcome = if field("decision") == "deny" {
         state.pds.oauth_deny(client_id, request_uri).await.map(Ok)
+    } else if let Err(e) = super::limits::spend_for_login(&state, &extensions, field("identifier"))
+    {
+        // The same budget as createSession: the page is no way around its limit.
+        return oauth_page::too_many(&e.message);
     } else {
         state
             .pds

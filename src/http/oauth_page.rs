@@ -187,6 +187,21 @@ pub fn error(message: &str) -> Response {
     )
 }
 
+/// Too many sign-in attempts (the login rate limit): 429, try later.
+pub fn too_many(message: &str) -> Response {
+    let body = format!(
+        "<div class=\"card\"><h1>Too many sign-in attempts</h1><p class=\"error\">{}</p>\
+         <p>Wait a few minutes, then start again from the app.</p></div>",
+        escape(message)
+    );
+    page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many sign-in attempts",
+        &body,
+        None,
+    )
+}
+
 /// A 303 to the app's redirect URI (with the code or the refusal).
 pub fn redirect(location: &str) -> Response {
     match HeaderValue::from_str(location) {
