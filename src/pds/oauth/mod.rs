@@ -6,7 +6,8 @@
 //!
 //! Lifetimes: requests 5 minutes, codes 1 minute, access tokens 15 minutes (they are also
 //! checked against the session on every use, so revocation is immediate), refresh tokens rotate on
-//! every use and a reused one ends the session; public clients' sessions end after 2 weeks,
+//! every use and a reuse of the one just replaced ends the session (older ones are forgotten and
+//! merely refused); public clients' sessions end after 2 weeks,
 //! confidential clients' after 180 days (refresh tokens last 90 days each).
 //!
 //! Spec: <https://atproto.com/specs/oauth>; where it is silent, the reference provider
@@ -723,6 +724,7 @@ impl Pds {
                     expires_at: now + lifetime,
                     refresh_expires_at: (now + REFRESH_TTL_SECS).min(now + lifetime),
                     refresh_digest,
+                    previous_digest: None,
                     last_refreshed_at: now,
                 };
                 store::put_session(txn, &sid, &row)?;
@@ -793,14 +795,14 @@ impl Pds {
                     store::delete_session(txn, &id)?;
                     return fail("the session has expired");
                 }
-                let old = row.refresh_digest.clone();
-                row.refresh_digest = new_digest;
+                let forgotten = row.previous_digest.take();
+                row.previous_digest = Some(std::mem::replace(&mut row.refresh_digest, new_digest));
                 row.refresh_expires_at = (now + REFRESH_TTL_SECS).min(row.expires_at);
                 row.last_refreshed_at = now;
                 if client_key.is_some() {
                     row.client_key = client_key;
                 }
-                store::rotate_refresh(txn, &id, &old, &row)?;
+                store::rotate_refresh(txn, &id, forgotten.as_deref(), &row)?;
                 Ok(Ok((id, row)))
             })
             .await?;

@@ -65,6 +65,10 @@ pub struct SessionRow {
     /// When the current refresh token stops being valid.
     pub refresh_expires_at: i64,
     pub refresh_digest: Vec<u8>,
+    /// The refresh token used last: kept (marked used) so its reuse ends the session. Older
+    /// ones are forgotten, so a session holds at most two refresh rows.
+    #[serde(default)]
+    pub previous_digest: Option<Vec<u8>>,
     pub last_refreshed_at: i64,
 }
 
@@ -163,18 +167,26 @@ pub fn find_refresh(
     }))
 }
 
-/// Marks the session's current refresh token used and makes `row`'s the current one.
+/// Makes `row.refresh_digest` the session's refresh token: the one it replaces
+/// (`row.previous_digest`) stays, marked used; the one before that is forgotten.
 pub fn rotate_refresh(
     txn: &WriteTransaction,
     id: &str,
-    old: &[u8],
+    forgotten: Option<&[u8]>,
     row: &SessionRow,
 ) -> Result<(), StoreError> {
-    txn.open_table(REFRESH)?.insert(old, (id, true))?;
+    let mut refresh = txn.open_table(REFRESH)?;
+    if let Some(digest) = forgotten {
+        refresh.remove(digest)?;
+    }
+    if let Some(previous) = &row.previous_digest {
+        refresh.insert(previous.as_slice(), (id, true))?;
+    }
+    drop(refresh);
     put_session(txn, id, row)
 }
 
-/// Deletes a session and every refresh token it had.
+/// Deletes a session and its refresh tokens.
 pub fn delete_session(txn: &WriteTransaction, id: &str) -> Result<Option<SessionRow>, StoreError> {
     let row = {
         let mut sessions = txn.open_table(SESSIONS)?;
@@ -188,14 +200,9 @@ pub fn delete_session(txn: &WriteTransaction, id: &str) -> Result<Option<Session
     };
     txn.open_table(BY_ACCOUNT)?.remove((row.did.as_str(), id))?;
     let mut refresh = txn.open_table(REFRESH)?;
-    let stale: Vec<Vec<u8>> = refresh
-        .iter()?
-        .filter_map(Result::ok)
-        .filter(|(_, v)| v.value().0 == id)
-        .map(|(k, _)| k.value().to_vec())
-        .collect();
-    for key in stale {
-        refresh.remove(key.as_slice())?;
+    refresh.remove(row.refresh_digest.as_slice())?;
+    if let Some(previous) = &row.previous_digest {
+        refresh.remove(previous.as_slice())?;
     }
     Ok(Some(row))
 }
