@@ -22,6 +22,8 @@ use crate::relay::{Relay, RelayError};
 #[derive(Clone)]
 pub struct RelayState {
     pub relay: Relay,
+    /// Where host bans and lifts are written to the audit log.
+    pub pds: crate::pds::Pds,
     pub admin_password: Secret,
     /// The newest frames of the relay's stream, shared by its subscribers.
     pub tail: std::sync::Arc<super::subscribe::Tail>,
@@ -268,6 +270,8 @@ async fn ban_host(
 ) -> Result<(), XrpcError> {
     check_admin(&state, &headers)?;
     state.relay.ban_host(&host).await?;
+    let actor = crate::pds::Actor::Password;
+    super::audit::record(&state.pds, &actor, "host.ban", Some(host), None).await;
     Ok(())
 }
 
@@ -278,6 +282,8 @@ async fn unban_host(
 ) -> Result<(), XrpcError> {
     check_admin(&state, &headers)?;
     state.relay.unban_host(&host).await?;
+    let actor = crate::pds::Actor::Password;
+    super::audit::record(&state.pds, &actor, "host.unban", Some(host), None).await;
     Ok(())
 }
 

@@ -12,10 +12,13 @@
 mod account_email;
 mod accounts;
 mod admin;
+mod admin_roles;
 mod app_passwords;
+mod audit;
 mod auth;
 mod blobs;
 mod blocks;
+mod crawlers;
 mod did_web;
 mod email;
 mod error;
@@ -41,8 +44,10 @@ mod tables;
 
 use std::sync::{Arc, Mutex};
 
+pub use crate::store::Usage as StorageUsage;
 pub use accounts::NewAccount;
 pub use admin::AdminAccount;
+pub use audit::{Actor, AuditEntry, MAX_AUDIT_PAGE};
 pub use auth::{AccessScope, AuthedAccount, SessionOutput};
 pub use blobs::MAX_BLOB_SIZE;
 pub use error::PdsError;
