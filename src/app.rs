@@ -16,10 +16,12 @@ use tokio::net::TcpListener;
 use crate::appview::{Appview, AppviewConfig, EventSource, RepoPage};
 use crate::config::{Config, Secret};
 use crate::http::{
-    AppState, PeerAddr, RedirectState, RelayState, redirect_router, relay_router, router,
+    AppState, ListenerLimits, RedirectState, RelayState, fit_descriptor_limit, redirect_router,
+    relay_router, router,
 };
 use crate::identity::{PlcClient, PlcDirectory, Resolver};
 use crate::pds::{Pds, PdsConfig, Reader};
+use crate::ratelimit::RateLimits;
 use crate::relay::{CarStream, Frames, LocalSource, Relay};
 use crate::store::Store;
 use crate::tls::{HostPolicy, HttpsListener, Tls};
@@ -61,8 +63,26 @@ async fn web_ui(config: &Config) -> anyhow::Result<Arc<crate::web::WebUi>> {
 
 /// Runs the server on an already bound listener.
 pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> {
+    let listeners = 1
+        + usize::from(config.relay_listen.is_some())
+        + if config.tls.enabled() {
+            1 + usize::from(config.tls.http_listen.is_some())
+        } else {
+            0
+        };
+    let bounds = ListenerLimits {
+        max_connections: fit_descriptor_limit(config.max_connections, listeners),
+        header_timeout: config.header_timeout,
+    };
+    if bounds.max_connections < config.max_connections {
+        tracing::warn!(
+            configured = config.max_connections,
+            used = bounds.max_connections,
+            "the file-descriptor limit is too low for SKYHOLD_MAX_CONNECTIONS; raise LimitNOFILE"
+        );
+    }
     let store = Store::open(&config.data_dir).context("opening the data directory")?;
-    let http = crate::net::http_client();
+    let http = crate::net::Outbound::new(config.local_mode);
     let plc_directory = config
         .embedded_plc
         .then(|| PlcDirectory::new(store.clone()));
@@ -90,6 +110,10 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     .context("opening the PDS")?;
     resolver.serve_local_documents(Arc::new(pds.clone()));
     let admin_password = admin_password(&config)?;
+    let limits = RateLimits::open(store.clone(), config.rate_limits.clone())
+        .await
+        .context("loading the rate limits")?;
+    limits.spawn_flush();
 
     spawn_background(pds.clone(), config.relay.retention_micros);
 
@@ -133,15 +157,19 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
                 relay,
                 pds: pds.clone(),
                 admin_password: admin_password.clone(),
+                limits: limits.clone(),
+                proxies: config.trusted_proxies.clone(),
                 tail: Default::default(),
             };
             let address = relay_listener.local_addr()?;
             println!("skyhold relay listening on http://{address}");
-            Some(tokio::spawn(async move {
-                axum::serve(relay_listener, relay_router(state))
-                    .with_graceful_shutdown(shutdown_signal())
-                    .await
-            }))
+            Some(tokio::spawn(crate::http::serve(
+                relay_listener,
+                relay_router(state),
+                bounds,
+                false,
+                shutdown_signal(),
+            )))
         }
         None => None,
     };
@@ -149,7 +177,10 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     appview.start(appview_source).await;
 
     let tls = if config.tls.enabled() {
-        let policy: Arc<dyn HostPolicy> = Arc::new(HostedHandles { pds: pds.clone() });
+        let policy: Arc<dyn HostPolicy> = Arc::new(HostedHandles {
+            pds: pds.clone(),
+            limits: limits.clone(),
+        });
         let tls = Tls::open(store.clone(), config.tls.clone(), policy)
             .await
             .context("starting TLS")?;
@@ -169,13 +200,15 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         pds_tail: Default::default(),
         tls: tls.clone(),
         proxies: config.trusted_proxies.clone(),
+        limits: limits.clone(),
+        outbound: http.clone(),
         relay: relay_service,
         usage: Default::default(),
     };
     crate::http::start_sampler(&state);
     let app = router(state);
     let tls_servers = match &tls {
-        Some(tls) => serve_tls(&config, tls, app.clone()).await?,
+        Some(tls) => serve_tls(&config, tls, app.clone(), bounds).await?,
         None => Vec::new(),
     };
     let address = listener.local_addr()?;
@@ -188,13 +221,9 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     );
     // The readiness line tests and scripts wait for.
     println!("skyhold listening on http://{address}");
-    let main_server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<PeerAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal());
+    let main_server = crate::http::serve(listener, app, bounds, false, shutdown_signal());
     tokio::select! {
-        result = std::future::IntoFuture::into_future(main_server) => result.context("serving HTTP")?,
+        () = main_server => {}
         () = grace_expired() => tracing::warn!("connections still open after the shutdown grace period; closing them"),
     }
     for server in relay_server.into_iter().chain(tls_servers) {
@@ -203,6 +232,9 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         }
     }
     tracing::info!("shutting down: committing queued writes");
+    if let Err(error) = limits.flush().await {
+        tracing::warn!(%error, "saving rate limit windows failed");
+    }
     store.shutdown().await;
     Ok(())
 }
@@ -213,7 +245,8 @@ async fn serve_tls(
     config: &Config,
     tls: &Tls,
     app: axum::Router,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<std::io::Result<()>>>> {
+    bounds: ListenerLimits,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut servers = Vec::new();
     let https_address = config.tls.https_listen;
     let tcp = TcpListener::bind(https_address)
@@ -221,11 +254,13 @@ async fn serve_tls(
         .with_context(|| format!("binding the HTTPS listener {https_address}"))?;
     let bound = tcp.local_addr()?;
     let https = HttpsListener::new(tcp, tls.clone())?;
-    servers.push(tokio::spawn(async move {
-        axum::serve(https, app.into_make_service_with_connect_info::<PeerAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-    }));
+    servers.push(tokio::spawn(crate::http::serve(
+        https,
+        app,
+        bounds,
+        true,
+        shutdown_signal(),
+    )));
     println!("skyhold listening on https://{bound}");
     if let Some(http_address) = config.tls.http_listen {
         let tcp = TcpListener::bind(http_address)
@@ -237,11 +272,13 @@ async fn serve_tls(
             public_url: config.public_url.clone(),
             handle_domains: config.handle_domains.clone(),
         };
-        servers.push(tokio::spawn(async move {
-            axum::serve(tcp, redirect_router(state))
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-        }));
+        servers.push(tokio::spawn(crate::http::serve(
+            tcp,
+            redirect_router(state),
+            bounds,
+            false,
+            shutdown_signal(),
+        )));
         println!("skyhold listening on http://{bound} (ACME HTTP-01, redirects to HTTPS)");
     }
     // Orders start only now: their challenges are answered on the listeners just bound.
@@ -249,9 +286,12 @@ async fn serve_tls(
     Ok(servers)
 }
 
-/// Which names get TLS certificates on demand: handles of active accounts hosted on this PDS.
+/// Which names get TLS certificates on demand: handles of active accounts hosted on this PDS, each
+/// account ordering at most `handle-cert-week` new names a week (its handle changes cannot use up
+/// everyone's budget).
 struct HostedHandles {
     pds: Pds,
+    limits: RateLimits,
 }
 
 impl HostPolicy for HostedHandles {
@@ -264,6 +304,18 @@ impl HostPolicy for HostedHandles {
                     tracing::warn!(%error, "handle lookup for a TLS certificate failed");
                     false
                 }
+            }
+        })
+    }
+
+    fn may_issue<'a>(&'a self, name: &'a str) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            match self.pds.local_handle(name).await {
+                Ok(Some((did, _))) => self
+                    .limits
+                    .consume(crate::ratelimit::LimitId::HandleCertWeek, &did, 1)
+                    .is_ok(),
+                _ => false,
             }
         })
     }

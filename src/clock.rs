@@ -15,6 +15,11 @@ pub fn now_secs() -> i64 {
     now_micros() / 1_000_000
 }
 
+/// Seconds since the Unix epoch, unsigned (0 before it).
+pub fn now_secs_u64() -> u64 {
+    u64::try_from(now_secs()).unwrap_or(0)
+}
+
 /// The current time as an atproto datetime string (`toISOString` form, milliseconds, `Z`).
 pub fn now_datetime() -> String {
     crate::core::syntax::Datetime::from_unix_millis(now_micros() / 1000)

@@ -78,6 +78,18 @@ pub struct ServeArgs {
     /// Accept commits without `prevData` from hosts that predate sync 1.1.
     #[arg(long, env = "SKYHOLD_RELAY_LENIENT")]
     pub relay_lenient: bool,
+    /// New hosts `requestCrawl` may add per day.
+    #[arg(long, env = "SKYHOLD_RELAY_NEW_HOSTS_PER_DAY", default_value_t = 50)]
+    pub relay_new_hosts_per_day: u32,
+    /// Accounts a host the operator did not configure may bring to the relay.
+    #[arg(long, env = "SKYHOLD_RELAY_HOST_ACCOUNT_LIMIT", default_value_t = 100)]
+    pub relay_host_account_limit: u64,
+    /// Repo exports the relay fetches at once (resyncs and backfills).
+    #[arg(long, env = "SKYHOLD_RELAY_RESYNC_CONCURRENCY", default_value_t = 2)]
+    pub relay_resync_concurrency: usize,
+    /// MiB of repo exports the relay holds in memory at once (also the largest export it takes).
+    #[arg(long, env = "SKYHOLD_RELAY_RESYNC_MEMORY_MB", default_value_t = 256)]
+    pub relay_resync_memory_mb: usize,
     /// Hours of events kept for cursor replay (PDS and relay streams).
     #[arg(long, env = "SKYHOLD_EVENT_RETENTION_HOURS", default_value_t = 72)]
     pub event_retention_hours: u32,
@@ -131,6 +143,19 @@ pub struct ServeArgs {
     /// Private key (PEM) for `--tls files`.
     #[arg(long, env = "SKYHOLD_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Rate limits other than the defaults, as `name=points/window` (window: a number with s, m, h,
+    /// d or w), comma separated, e.g. `global-ip=6000/5m,repo-write-hour=20000/1h`. The names and
+    /// defaults are in docs/SECURITY.md.
+    #[arg(long, env = "SKYHOLD_RATE_LIMITS", value_delimiter = ',')]
+    pub rate_limits: Vec<String>,
+    /// Connections each listener serves at once; more wait until one closes. Lowered to fit the
+    /// process's file-descriptor limit.
+    #[arg(long, env = "SKYHOLD_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (also between requests on a kept-alive
+    /// connection) before the connection is closed.
+    #[arg(long, env = "SKYHOLD_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
     /// Reverse proxies (IP addresses or CIDR ranges, comma separated) whose `X-Forwarded-For` and
     /// `X-Forwarded-Proto` headers are believed; from anyone else they are ignored.
     #[arg(long, env = "SKYHOLD_TRUSTED_PROXIES", value_delimiter = ',')]
@@ -177,6 +202,10 @@ pub struct Config {
     pub log_json: bool,
     pub tls: TlsConfig,
     pub trusted_proxies: TrustedProxies,
+    pub rate_limits: crate::ratelimit::RateLimitConfig,
+    /// Connections per listener, before fitting the descriptor limit.
+    pub max_connections: usize,
+    pub header_timeout: std::time::Duration,
 }
 
 /// A secret string whose `Debug` and `Display` never show it.
@@ -289,6 +318,10 @@ impl Config {
             followed_dids,
             lenient: args.relay_lenient,
             retention_micros: i64::from(args.event_retention_hours.max(1)) * 60 * 60 * 1_000_000,
+            new_hosts_per_day: args.relay_new_hosts_per_day,
+            host_account_limit: args.relay_host_account_limit,
+            resync_concurrency: args.relay_resync_concurrency.max(1),
+            resync_memory: args.relay_resync_memory_mb.clamp(1, 64 * 1024) * 1024 * 1024,
         };
         if args.smtp_url.is_some() != args.smtp_from.is_some() {
             problems.push("--smtp-url and --smtp-from go together".into());
@@ -320,6 +353,11 @@ impl Config {
             problems.push(format!("--trusted-proxies: {e}"));
             TrustedProxies::default()
         });
+        let rate_limits =
+            crate::ratelimit::parse_overrides(&args.rate_limits).unwrap_or_else(|mut bad| {
+                problems.append(&mut bad);
+                crate::ratelimit::RateLimitConfig::default()
+            });
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -348,6 +386,9 @@ impl Config {
             log_json: args.log_json,
             tls,
             trusted_proxies,
+            rate_limits,
+            max_connections: args.max_connections.max(1),
+            header_timeout: std::time::Duration::from_secs(args.header_timeout_secs.clamp(1, 3600)),
         })
     }
 }

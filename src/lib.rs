@@ -18,6 +18,7 @@ mod lexicons;
 mod metrics;
 mod net;
 mod pds;
+mod ratelimit;
 mod relay;
 mod store;
 mod telemetry;

@@ -12,7 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzz_seconds=${SKYHOLD_FUZZ_SECONDS:-15}
 
-step() { printf '\n=== %s\n' "$*"; }
+started=$SECONDS
+# Each step's header says how long the run has taken so far, so CI logs show where time goes.
+step() { printf '\n=== [%dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*"; }
 
 step "reference PDS and Node 22 for end-to-end peers (tests/refpds/setup.sh)"
 bash tests/refpds/setup.sh
@@ -109,7 +111,7 @@ if [ "$fuzz_seconds" -gt 0 ]; then
   command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
   # cargo-fuzz passes -Z flags to rustc; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
   export RUSTC_BOOTSTRAP=1
-  for target in drisl_decode car_reader firehose_frame atproto_json; do
+  for target in drisl_decode car_reader firehose_frame atproto_json xrpc_input; do
     log=$(mktemp)
     if (cd tests/fuzz && cargo fuzz run --fuzz-dir . -O "$target" -- \
         -max_total_time="$fuzz_seconds" -max_len=65536 >"$log" 2>&1); then

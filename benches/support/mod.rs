@@ -84,6 +84,12 @@ pub fn skyhold_binary() -> PathBuf {
     )
 }
 
+/// Rate limits for a load run, set as an operator would (`SKYHOLD_RATE_LIMITS`): one client on one
+/// address writing tens of thousands of records measures throughput, not the limits (the reference
+/// PDS it is compared with runs with its limits off).
+const LOAD_RATE_LIMITS: &str =
+    "global-ip=10000000/5m,repo-write-hour=10000000/1h,repo-write-day=10000000/1d";
+
 /// Starts `skyhold serve` on a fresh data directory and a free port, with `extra` flags. With
 /// `cpu`, the process (every thread it starts) runs on that one CPU only (`taskset`).
 pub async fn start_skyhold(
@@ -110,6 +116,7 @@ pub async fn start_skyhold(
         .arg(data.join("data"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(extra)
+        .env("SKYHOLD_RATE_LIMITS", LOAD_RATE_LIMITS)
         .env("SKYHOLD_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

@@ -35,7 +35,12 @@ impl Appview {
         }
         let parsed = Did::parse(did)
             .map_err(|_| AppviewError::auth("BadJwtIssuer", "jwt issuer is not a DID"))?;
-        let document = self.inner.resolver.resolve(&parsed).await.map_err(|e| {
+        let resolved = if fresh {
+            self.inner.resolver.resolve_fresh(&parsed).await
+        } else {
+            self.inner.resolver.resolve(&parsed).await
+        };
+        let document = resolved.map_err(|e| {
             AppviewError::auth("BadJwtIssuer", format!("could not resolve jwt issuer: {e}"))
         })?;
         let key = document

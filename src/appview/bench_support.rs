@@ -37,7 +37,7 @@ impl BenchAppview {
     /// Opens a new store in `dir` and records `accounts` as (DID, handle) with verified handles.
     pub async fn open(dir: &Path, accounts: &[(String, String)]) -> Result<Self, String> {
         let store = Store::open(dir).map_err(|e| e.to_string())?;
-        let http = crate::net::http_client();
+        let http = crate::net::Outbound::new(true);
         let unreachable = "http://127.0.0.1:9";
         let plc = PlcClient::Remote {
             http: http.clone(),

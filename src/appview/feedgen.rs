@@ -24,6 +24,7 @@ use super::records;
 use super::rows::{self, RefRow};
 use super::{Appview, AppviewError, cursor};
 use crate::core::syntax::Did;
+use crate::net::{OutboundError, Trust, endpoint_origin};
 
 /// The built-in feeds: (rkey, display name, description).
 pub const BUILTIN_FEEDS: &[(&str, &str, &str)] = &[
@@ -228,11 +229,10 @@ impl Appview {
             .map_err(|e| AppviewError::Upstream(format!("feed generator {service}: {e}")))?;
         let endpoint = document
             .service_endpoint("#bsky_fg", "BskyFeedGenerator")
+            .and_then(endpoint_origin)
             .ok_or_else(|| {
                 AppviewError::Upstream(format!("{service} names no feed generator service"))
-            })?
-            .trim_end_matches('/')
-            .to_owned();
+            })?;
         let limit_text = limit.to_string();
         let mut query = vec![("feed", feed), ("limit", limit_text.as_str())];
         if let Some(c) = cursor_text {
@@ -240,29 +240,30 @@ impl Appview {
         }
         let query = serde_html_form::to_string(&query)
             .map_err(|e| AppviewError::Internal(format!("encoding a query: {e}")))?;
+        let upstream = |e: OutboundError| match e {
+            OutboundError::TooLarge(_) => AppviewError::Upstream("feed skeleton too large".into()),
+            other => AppviewError::Upstream(format!("feed generator unreachable: {other}")),
+        };
         let response = self
             .inner
             .http
-            .get(format!(
-                "{endpoint}/xrpc/app.bsky.feed.getFeedSkeleton?{query}"
-            ))
+            .get(
+                &format!("{endpoint}/xrpc/app.bsky.feed.getFeedSkeleton?{query}"),
+                Trust::Public,
+            )
+            .map_err(upstream)?
+            .limit(MAX_SKELETON_BYTES)
             .timeout(SKELETON_TIMEOUT)
             .send()
             .await
-            .map_err(|e| AppviewError::Upstream(format!("feed generator unreachable: {e}")))?;
+            .map_err(upstream)?;
         if !response.status().is_success() {
             return Err(AppviewError::Upstream(format!(
                 "feed generator answered {}",
                 response.status()
             )));
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| AppviewError::Upstream(format!("feed generator: {e}")))?;
-        if body.len() > MAX_SKELETON_BYTES {
-            return Err(AppviewError::Upstream("feed skeleton too large".into()));
-        }
+        let body = response.bytes().await.map_err(upstream)?;
         let skeleton: Json = serde_json::from_slice(&body)
             .map_err(|e| AppviewError::Upstream(format!("feed skeleton is not JSON: {e}")))?;
         let items = skeleton["feed"]

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use super::index::{AccountChange, Index};
 use super::{Appview, AppviewError};
 use crate::core::syntax::{Did, Handle};
+use crate::net::Trust;
 
 /// DIDs resolved at once.
 const CONCURRENCY: usize = 8;
@@ -24,6 +25,8 @@ const CONCURRENCY: usize = 8;
 const WRITE_BATCH: usize = 64;
 /// How long the local-network handle check may take.
 const LOCAL_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+/// Largest well-known answer read (a DID and a newline).
+const MAX_WELL_KNOWN_LEN: usize = 2048;
 
 /// Whether a URL points at this machine (local networks only check handles there).
 fn is_loopback_url(url: &str) -> bool {
@@ -123,14 +126,21 @@ impl Appview {
         if self.inner.config.local_mode
             && let Some(pds) = pds.filter(|p| is_loopback_url(p))
         {
-            let answer = self
+            let answer = match self
                 .inner
                 .http
-                .get(format!("{pds}/.well-known/atproto-did"))
-                .header(reqwest::header::HOST, handle.as_str())
-                .timeout(LOCAL_CHECK_TIMEOUT)
-                .send()
-                .await;
+                .get(&format!("{pds}/.well-known/atproto-did"), Trust::Public)
+            {
+                Ok(request) => {
+                    request
+                        .header("host", handle.as_str())
+                        .limit(MAX_WELL_KNOWN_LEN)
+                        .timeout(LOCAL_CHECK_TIMEOUT)
+                        .send()
+                        .await
+                }
+                Err(e) => Err(e),
+            };
             if let Ok(response) = answer
                 && response.status().is_success()
                 && let Ok(body) = response.text().await

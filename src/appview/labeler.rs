@@ -8,7 +8,6 @@
 //! `!takedown` hides the labeled content, as the reference treats its moderation labeler's
 //! takedowns.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::hydrate::{Ctx, typed};
 use super::index::Index;
@@ -25,11 +25,14 @@ use super::{Appview, AppviewError};
 use crate::core::crypto::PublicKey;
 use crate::core::label::{Label, LabelFrame, decode_label_frame};
 use crate::core::syntax::Did;
+use crate::net::Trust;
 
 /// How long a labeler connection may stay silent before it is reopened.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Largest label frame read (a frame of many labels; the connection ends on a larger one).
+const MAX_LABEL_FRAME: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ServicesParams {
@@ -83,15 +86,15 @@ impl Appview {
             .replacen("https://", "wss://", 1)
             .replacen("http://", "ws://", 1);
         let url = format!("{ws}/xrpc/com.atproto.label.subscribeLabels?cursor={cursor}");
-        let connector =
-            tokio_tungstenite::Connector::Rustls(Arc::new(crate::net::tls_client_config_http1()));
-        let (mut socket, _) = tokio::time::timeout(
-            Duration::from_secs(30),
-            tokio_tungstenite::connect_async_tls_with_config(&url, None, false, Some(connector)),
-        )
-        .await
-        .map_err(|_| AppviewError::Upstream("connect timed out".into()))?
-        .map_err(|e| AppviewError::Upstream(format!("connect: {e}")))?;
+        let mut config = WebSocketConfig::default();
+        config.max_message_size = Some(MAX_LABEL_FRAME);
+        config.max_frame_size = Some(MAX_LABEL_FRAME);
+        let mut socket = self
+            .inner
+            .http
+            .websocket(&url, Trust::Public, config)
+            .await
+            .map_err(|e| AppviewError::Upstream(format!("connect: {e}")))?;
         tracing::info!(labeler = %did, cursor, "following labeler");
         loop {
             let next = tokio::time::timeout(IDLE_TIMEOUT, socket.next())

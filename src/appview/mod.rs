@@ -136,7 +136,7 @@ struct Inner {
     config: AppviewConfig,
     resolver: Resolver,
     handles: HandleResolver,
-    http: reqwest::Client,
+    http: crate::net::Outbound,
     /// DIDs whose handle needs (re)checking.
     identity_queue: mpsc::Sender<String>,
     identity_receiver: AsyncMutex<Option<mpsc::Receiver<String>>>,
@@ -154,7 +154,7 @@ impl Appview {
         store: Store,
         config: AppviewConfig,
         resolver: Resolver,
-        http: reqwest::Client,
+        http: crate::net::Outbound,
     ) -> Result<Appview, AppviewError> {
         store
             .write(|txn| {

@@ -20,7 +20,10 @@ pub async fn receive(
 ) -> Result<Manifest, BackupError> {
     read_magic(&mut input).await?;
     let blobs_dir = dest.join("blobs");
-    tokio::fs::create_dir_all(&blobs_dir)
+    tokio::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&blobs_dir)
         .await
         .map_err(BackupError::io(format!("creating {}", blobs_dir.display())))?;
     let mut database_sha256 = None;
@@ -74,9 +77,11 @@ async fn copy_exact(
     size: u64,
 ) -> Result<[u8; 32], BackupError> {
     let context = format!("writing {}", path.display());
+    // Every file of a backup (the database holds every key) is readable by its owner alone.
     let mut file = tokio::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o600)
         .open(path)
         .await
         .map_err(BackupError::io(&context))?;

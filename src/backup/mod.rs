@@ -170,7 +170,16 @@ fn write_manifest(dest: &Path, manifest: &Manifest) -> Result<(), BackupError> {
         .map_err(|e| BackupError::Invalid(format!("encoding the manifest: {e}")))?;
     let temp = dest.join(".manifest.json.tmp");
     let context = format!("writing {}", dest.join(MANIFEST_FILE).display());
-    let mut file = std::fs::File::create(&temp).map_err(BackupError::io(&context))?;
+    let mut file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temp)
+            .map_err(BackupError::io(&context))?
+    };
     file.write_all(&text)
         .and_then(|()| file.write_all(b"\n"))
         .and_then(|()| file.sync_all())

@@ -57,10 +57,13 @@ impl AdminApi {
                     .to_owned()
             }
         };
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
-            .context("building the HTTP client")?;
+        let http = crate::net::OperatorClient {
+            user_agent: concat!("skyhold-cli/", env!("CARGO_PKG_VERSION")),
+            timeout: Some(std::time::Duration::from_secs(60)),
+            read_timeout: None,
+            connect_timeout: std::time::Duration::from_secs(10),
+        }
+        .build();
         Ok(AdminApi {
             base,
             password,

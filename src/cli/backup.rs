@@ -28,7 +28,8 @@ pub struct BackupArgs {
     #[arg(long)]
     url: Option<String>,
     /// Admin password (default: from the configuration, or the data directory's admin-password).
-    #[arg(long, hide_env_values = true)]
+    /// Prefer the variable to the flag: a flag's value shows in the process list.
+    #[arg(long, env = "SKYHOLD_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
     /// Back up the data directory directly; the server must be stopped.
     #[arg(long, conflicts_with = "url")]
@@ -103,13 +104,13 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
 fn client() -> anyhow::Result<reqwest::Client> {
     // No overall timeout: a large backup takes as long as it takes. A stalled one fails on the read
     // timeout.
-    reqwest::Client::builder()
-        .use_preconfigured_tls(crate::net::tls_client_config())
-        .user_agent(concat!("skyhold-backup/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(300))
-        .build()
-        .context("building the HTTP client")
+    Ok(crate::net::OperatorClient {
+        user_agent: concat!("skyhold-backup/", env!("CARGO_PKG_VERSION")),
+        timeout: None,
+        read_timeout: Some(Duration::from_secs(300)),
+        connect_timeout: Duration::from_secs(10),
+    }
+    .build())
 }
 
 async fn server_answers(url: &str) -> bool {

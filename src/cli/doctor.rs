@@ -637,13 +637,15 @@ fn judge_https(url: &str, outcome: &Https) -> Finding {
 // ---- probes ----
 
 fn http_client() -> Option<reqwest::Client> {
-    reqwest::Client::builder()
-        .use_preconfigured_tls(crate::net::tls_client_config())
-        .user_agent(concat!("skyhold-doctor/", env!("CARGO_PKG_VERSION")))
-        .timeout(PROBE_TIMEOUT)
-        .connect_timeout(PROBE_TIMEOUT)
-        .build()
-        .ok()
+    Some(
+        crate::net::OperatorClient {
+            user_agent: concat!("skyhold-doctor/", env!("CARGO_PKG_VERSION")),
+            timeout: Some(PROBE_TIMEOUT),
+            read_timeout: None,
+            connect_timeout: PROBE_TIMEOUT,
+        }
+        .build(),
+    )
 }
 
 async fn probe_health(url: &str) -> Result<(), String> {

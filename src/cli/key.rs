@@ -118,7 +118,7 @@ async fn tombstone(
     }
     let key = read_key(&rotation_key)?;
     let plc = crate::identity::PlcClient::Remote {
-        http: crate::net::http_client(),
+        http: crate::net::Outbound::new(true),
         url: plc_url.trim_end_matches('/').to_owned(),
     };
     let last = plc

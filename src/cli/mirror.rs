@@ -222,7 +222,7 @@ async fn resolve_did(account: &str) -> anyhow::Result<Did> {
         return Did::parse(account).context("invalid DID");
     }
     let handle = Handle::parse(&account.to_ascii_lowercase()).context("invalid handle")?;
-    HandleResolver::new(crate::net::http_client())
+    HandleResolver::new(crate::net::Outbound::new(true))
         .resolve(&handle)
         .await
         .with_context(|| format!("{handle} does not resolve to a DID (give the DID instead)"))
@@ -232,7 +232,8 @@ async fn mirror(args: MirrorArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(args.dir.join(BLOBS_DIR))
         .with_context(|| format!("creating {}", args.dir.display()))?;
     let previous = read_state(&args.dir)?;
-    let http = crate::net::http_client();
+    // The member's own tool: it fetches what the member names, as given.
+    let http = crate::net::Outbound::new(true);
     let plc_url = args.plc_url.trim_end_matches('/').to_owned();
     let plc = PlcClient::Remote {
         http: http.clone(),
@@ -275,7 +276,13 @@ async fn mirror(args: MirrorArgs) -> anyhow::Result<()> {
     let source = Source {
         base,
         did: did.as_str().to_owned(),
-        http,
+        http: crate::net::OperatorClient {
+            user_agent: concat!("skyhold-mirror/", env!("CARGO_PKG_VERSION")),
+            timeout: Some(std::time::Duration::from_secs(300)),
+            read_timeout: None,
+            connect_timeout: std::time::Duration::from_secs(10),
+        }
+        .build(),
     };
 
     // The repository: what changed since the last run, merged and verified as a whole.

@@ -181,14 +181,19 @@ async fn recover(args: RecoverArgs) -> anyhow::Result<()> {
     }
     let user_key = super::key::read_key(&args.rotation_key)?;
     let user_did_key = user_key.public_key().to_did_key();
-    let http = crate::net::http_client();
     let plc = PlcClient::Remote {
-        http: http.clone(),
+        http: crate::net::Outbound::new(true),
         url: args.plc_url.trim_end_matches('/').to_owned(),
     };
     let server = NewServer {
         base: args.pds.trim_end_matches('/').to_owned(),
-        http,
+        http: crate::net::OperatorClient {
+            user_agent: concat!("skyhold-recover/", env!("CARGO_PKG_VERSION")),
+            timeout: Some(std::time::Duration::from_secs(300)),
+            read_timeout: None,
+            connect_timeout: std::time::Duration::from_secs(10),
+        }
+        .build(),
     };
 
     let last = plc

@@ -114,7 +114,7 @@ fn resolve_key(did: &str, plc_url: &str) -> anyhow::Result<PublicKey> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let http = crate::net::http_client();
+    let http = crate::net::Outbound::new(true);
     let plc = PlcClient::Remote {
         http: http.clone(),
         url: plc_url.trim_end_matches('/').to_owned(),

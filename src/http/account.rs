@@ -7,12 +7,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::auth::{AccessAuth, FullAccessAuth};
+use super::auth::AccessAuth;
 use super::xrpc::{XrpcError, XrpcJson};
 
 pub async fn activate_account(
     State(state): State<AppState>,
-    FullAccessAuth(auth): FullAccessAuth,
+    AccessAuth(auth): AccessAuth,
 ) -> Result<(), XrpcError> {
     state.pds.activate_account(&auth.did).await?;
     Ok(())
@@ -26,7 +26,7 @@ pub struct DeactivateAccountInput {
 
 pub async fn deactivate_account(
     State(state): State<AppState>,
-    FullAccessAuth(auth): FullAccessAuth,
+    AccessAuth(auth): AccessAuth,
     body: axum::body::Bytes,
 ) -> Result<(), XrpcError> {
     // The input is optional: clients send `{}`, nothing, or `{"deleteAfter": …}`.
@@ -68,7 +68,7 @@ pub async fn check_account_status(
 
 pub async fn request_account_delete(
     State(state): State<AppState>,
-    FullAccessAuth(auth): FullAccessAuth,
+    AccessAuth(auth): AccessAuth,
 ) -> Result<(), XrpcError> {
     state.pds.request_account_delete(&auth.did).await?;
     Ok(())

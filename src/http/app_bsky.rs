@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::AccessAuth;
 use super::xrpc::{XrpcError, XrpcJson};
-use crate::pds::{AccessScope, ProxyRequest};
+use crate::pds::{AccessScope, Call, ProxyRequest};
 
 /// Largest body passed on to a proxied procedure.
 const MAX_PROXY_BODY: usize = 5 * 1024 * 1024;
@@ -139,12 +139,9 @@ pub async fn proxy(State(state): State<AppState>, request: Request) -> Result<Re
             "Method Not Implemented",
         ));
     }
-    let (mut parts, body) = request.into_parts();
-    let AccessAuth(caller) =
-        <AccessAuth as axum::extract::FromRequestParts<AppState>>::from_request_parts(
-            &mut parts, &state,
-        )
-        .await?;
+    let (parts, body) = request.into_parts();
+    let token = super::auth::bearer_token(&parts)?;
+    let caller = state.pds.authorize(token, Call::Proxied(&nsid)).await?;
     let body = axum::body::to_bytes(body, MAX_PROXY_BODY)
         .await
         .map_err(|_| {

@@ -11,8 +11,11 @@ use axum::http::{StatusCode, header};
 use data_encoding::BASE64;
 
 use super::AppState;
+use super::limits::{client_key, exceeded};
 use super::xrpc::XrpcError;
-use crate::pds::{Actor, AuthedAccount};
+use crate::core::crypto::constant_time_eq;
+use crate::pds::{Actor, AuthedAccount, Call};
+use crate::ratelimit::RateLimits;
 
 /// The bearer token of a request, or why there is none.
 fn bearer(parts: &Parts) -> Result<Option<&str>, XrpcError> {
@@ -47,6 +50,11 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, XrpcError> {
     }
 }
 
+/// The bearer token a request must carry (401 `AuthMissing` without one).
+pub fn bearer_token(parts: &Parts) -> Result<&str, XrpcError> {
+    bearer(parts)?.ok_or_else(missing)
+}
+
 fn missing() -> XrpcError {
     XrpcError::new(
         StatusCode::UNAUTHORIZED,
@@ -55,7 +63,13 @@ fn missing() -> XrpcError {
     )
 }
 
-/// A caller with a valid access token (any scope, app passwords included).
+/// The XRPC method a request calls (`/xrpc/<nsid>`).
+fn method_of(parts: &Parts) -> &str {
+    parts.uri.path().strip_prefix("/xrpc/").unwrap_or_default()
+}
+
+/// A caller with an access token that may call this method: which credentials reach which method
+/// is decided in one place, `pds::access`.
 pub struct AccessAuth(pub AuthedAccount);
 
 impl FromRequestParts<AppState> for AccessAuth {
@@ -66,34 +80,10 @@ impl FromRequestParts<AppState> for AccessAuth {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?.ok_or_else(missing)?;
-        let account = state.pds.verify_access(token)?;
-        // A token outlives a takedown or deletion by up to its lifetime; the account decides.
-        if account.scope != crate::pds::AccessScope::Takendown {
-            state.pds.check_not_taken_down(&account.did).await?;
-        }
+        let method = method_of(parts);
+        let account = state.pds.authorize(token, Call::Xrpc(method)).await?;
+        super::limits::spend_for_account(state, parts, method, &account.did)?;
         Ok(AccessAuth(account))
-    }
-}
-
-/// A caller with a full-access token (a password login, not an app password).
-pub struct FullAccessAuth(pub AuthedAccount);
-
-impl FromRequestParts<AppState> for FullAccessAuth {
-    type Rejection = XrpcError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let AccessAuth(account) = AccessAuth::from_request_parts(parts, state).await?;
-        if !account.is_full() {
-            return Err(XrpcError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidToken",
-                "Bad token scope",
-            ));
-        }
-        Ok(FullAccessAuth(account))
     }
 }
 
@@ -146,39 +136,73 @@ impl FromRequestParts<AppState> for RefreshToken {
     }
 }
 
-/// Whether the request carries `Basic admin:<password>` with the right password.
-pub fn is_admin(parts: &Parts, state: &AppState) -> bool {
-    let expected = state.admin_password.expose();
+/// What a request's `Authorization` says about the admin password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminAttempt {
+    /// No `Basic` credentials (or no admin password is set).
+    Absent,
+    Right,
+    Wrong,
+}
+
+/// Reads `Basic admin:<password>` and compares it with the admin password in constant time.
+pub fn admin_attempt(headers: &axum::http::HeaderMap, expected: &str) -> AdminAttempt {
     if expected.is_empty() {
-        return false;
+        return AdminAttempt::Absent;
     }
-    let Some(value) = parts
-        .headers
+    let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     else {
-        return false;
+        return AdminAttempt::Absent;
     };
     let Some(encoded) = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))
+        .get(..6)
+        .filter(|kind| kind.eq_ignore_ascii_case("basic "))
+        .map(|_| &value[6..])
     else {
-        return false;
+        return AdminAttempt::Absent;
     };
-    let Ok(decoded) = BASE64.decode(encoded.trim().as_bytes()) else {
-        return false;
+    let decoded = BASE64.decode(encoded.trim().as_bytes()).unwrap_or_default();
+    let (user, password) = match decoded.iter().position(|b| *b == b':') {
+        Some(i) => (&decoded[..i], &decoded[i + 1..]),
+        None => (&decoded[..], &[][..]),
     };
-    let Ok(text) = String::from_utf8(decoded) else {
-        return false;
-    };
-    let Some((user, password)) = text.split_once(':') else {
-        return false;
-    };
-    // Compare in constant time so the response time says nothing about the password.
-    let a = password.as_bytes();
-    let b = expected.as_bytes();
-    let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
-    user == "admin" && same
+    // Both compares always run, so the time says nothing about which part was wrong.
+    let user_ok = constant_time_eq(user, b"admin");
+    let password_ok = constant_time_eq(password, expected.as_bytes());
+    if user_ok && password_ok {
+        AdminAttempt::Right
+    } else {
+        AdminAttempt::Wrong
+    }
+}
+
+/// The admin gate with its back-off (`ratelimit::AdminBackoff`): an address that failed too often
+/// is refused (429) before its password is even compared; failures and successes are recorded.
+/// `Ok(true)` for the admin, `Ok(false)` for a request without admin credentials.
+pub fn admin_gate(
+    limits: &RateLimits,
+    extensions: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+    expected: &str,
+) -> Result<bool, XrpcError> {
+    let attempt = admin_attempt(headers, expected);
+    if attempt == AdminAttempt::Absent {
+        return Ok(false);
+    }
+    let (ip, key) = client_key(extensions);
+    limits.admin().check(ip, &key).map_err(exceeded)?;
+    match attempt {
+        AdminAttempt::Right => {
+            limits.admin().succeeded(&key);
+            Ok(true)
+        }
+        _ => {
+            limits.admin().failed(&key);
+            Err(XrpcError::auth_required("Authentication Required"))
+        }
+    }
 }
 
 /// The admin: HTTP basic auth with the admin password, or the full-access session of an account
@@ -197,7 +221,7 @@ impl FromRequestParts<AppState> for AdminAuth {
             let AccessAuth(account) = AccessAuth::from_request_parts(parts, state).await?;
             return admin_member(state, account).await.map(AdminAuth);
         }
-        if is_admin(parts, state) {
+        if password_admin(parts, state)? {
             Ok(AdminAuth(Actor::Password))
         } else {
             Err(XrpcError::auth_required("Authentication Required"))
@@ -205,9 +229,19 @@ impl FromRequestParts<AppState> for AdminAuth {
     }
 }
 
+/// Whether the request carries the right admin password (through the back-off of [`admin_gate`]).
+fn password_admin(parts: &Parts, state: &AppState) -> Result<bool, XrpcError> {
+    admin_gate(
+        &state.limits,
+        &parts.extensions,
+        &parts.headers,
+        state.admin_password.expose(),
+    )
+}
+
 /// The actor for a session of an account with the admin role.
 async fn admin_member(state: &AppState, account: AuthedAccount) -> Result<Actor, XrpcError> {
-    if !account.is_full() {
+    if !(account.scope == crate::pds::AccessScope::Full) {
         return Err(XrpcError::new(
             StatusCode::FORBIDDEN,
             "Forbidden",
@@ -235,7 +269,7 @@ impl FromRequestParts<AppState> for PasswordAdmin {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if is_admin(parts, state) {
+        if password_admin(parts, state)? {
             Ok(PasswordAdmin)
         } else if bearer(parts)?.is_some() {
             Err(XrpcError::new(
@@ -275,7 +309,12 @@ impl FromRequestParts<AppState> for SyncReader {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if is_admin(parts, state) {
+        if admin_gate(
+            &state.limits,
+            &parts.extensions,
+            &parts.headers,
+            state.admin_password.expose(),
+        )? {
             return Ok(SyncReader {
                 admin: true,
                 account: None,
@@ -309,15 +348,12 @@ impl FromRequestParts<AppState> for AppviewViewer {
         let session = crate::core::jwt::parse(token)
             .ok()
             .is_some_and(|t| t.header.typ.as_deref() == Some("at+jwt"));
+        let method = method_of(parts).to_owned();
         if session {
-            return Ok(AppviewViewer(Some(state.pds.verify_access(token)?.did)));
+            // The same rule as any session call: a taken-down account's token reads nothing.
+            let account = state.pds.authorize(token, Call::Xrpc(&method)).await?;
+            return Ok(AppviewViewer(Some(account.did)));
         }
-        let method = parts
-            .uri
-            .path()
-            .strip_prefix("/xrpc/")
-            .unwrap_or_default()
-            .to_owned();
         let issuer = state.appview.verify_service_token(token, &method).await?;
         Ok(AppviewViewer(Some(issuer)))
     }

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
+use axum::http::Extensions;
 use axum::http::{HeaderMap, header};
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::AccessAuth;
+use super::limits;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
 use crate::core::data::{self, Cid};
 use crate::core::syntax::{Nsid, RecordKey};
@@ -67,8 +69,10 @@ pub struct CreateRecordInput {
 pub async fn create_record(
     State(state): State<AppState>,
     AccessAuth(auth): AccessAuth,
+    extensions: Extensions,
     XrpcJson(input): XrpcJson<CreateRecordInput>,
 ) -> Result<Json<Value>, XrpcError> {
+    limits::spend_for_writes(&state, &extensions, &auth.did, limits::CREATE_POINTS)?;
     let did = state.pds.repo_did_for_write(&input.repo, &auth.did).await?;
     let op = WriteOp::Create {
         collection: input.collection,
@@ -111,8 +115,10 @@ fn present_or_null<'de, D: serde::Deserializer<'de>>(
 pub async fn put_record(
     State(state): State<AppState>,
     AccessAuth(auth): AccessAuth,
+    extensions: Extensions,
     XrpcJson(input): XrpcJson<PutRecordInput>,
 ) -> Result<Json<Value>, XrpcError> {
+    limits::spend_for_writes(&state, &extensions, &auth.did, limits::UPDATE_POINTS)?;
     let did = state.pds.repo_did_for_write(&input.repo, &auth.did).await?;
     let swap_record = match input.swap_record {
         None => None,
@@ -150,8 +156,10 @@ pub struct DeleteRecordInput {
 pub async fn delete_record(
     State(state): State<AppState>,
     AccessAuth(auth): AccessAuth,
+    extensions: Extensions,
     XrpcJson(input): XrpcJson<DeleteRecordInput>,
 ) -> Result<Json<Value>, XrpcError> {
+    limits::spend_for_writes(&state, &extensions, &auth.did, limits::DELETE_POINTS)?;
     let did = state.pds.repo_did_for_write(&input.repo, &auth.did).await?;
     let op = WriteOp::Delete {
         collection: input.collection,
@@ -199,8 +207,19 @@ pub struct ApplyWritesInput {
 pub async fn apply_writes(
     State(state): State<AppState>,
     AccessAuth(auth): AccessAuth,
+    extensions: Extensions,
     XrpcJson(input): XrpcJson<ApplyWritesInput>,
 ) -> Result<Json<Value>, XrpcError> {
+    let points = input
+        .writes
+        .iter()
+        .map(|w| match w {
+            ApplyWrite::Create { .. } => limits::CREATE_POINTS,
+            ApplyWrite::Update { .. } => limits::UPDATE_POINTS,
+            ApplyWrite::Delete { .. } => limits::DELETE_POINTS,
+        })
+        .fold(0u32, u32::saturating_add);
+    limits::spend_for_writes(&state, &extensions, &auth.did, points)?;
     let did = state.pds.repo_did_for_write(&input.repo, &auth.did).await?;
     let ops = input
         .writes

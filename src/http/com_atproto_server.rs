@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::audit;
-use super::auth::{AccessAuth, AdminAuth, BearerToken, FullAccessAuth, RefreshToken};
+use super::auth::{AccessAuth, AdminAuth, BearerToken, RefreshToken};
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
 use crate::pds::{AccountStatus, InviteInfo, NewAccount, SessionOutput};
 
@@ -98,8 +98,10 @@ pub struct CreateSessionInput {
 
 pub async fn create_session(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     XrpcJson(input): XrpcJson<CreateSessionInput>,
 ) -> Result<Json<Value>, XrpcError> {
+    super::limits::spend_for_login(&state, &extensions, &input.identifier)?;
     let session = state
         .pds
         .create_session(&input.identifier, &input.password, input.allow_takendown)
@@ -164,7 +166,7 @@ pub struct CreateAppPasswordInput {
 
 pub async fn create_app_password(
     State(state): State<AppState>,
-    FullAccessAuth(auth): FullAccessAuth,
+    AccessAuth(auth): AccessAuth,
     XrpcJson(input): XrpcJson<CreateAppPasswordInput>,
 ) -> Result<Json<Value>, XrpcError> {
     let (info, password) = state
@@ -300,7 +302,7 @@ fn yes() -> bool {
 
 pub async fn get_account_invite_codes(
     State(state): State<AppState>,
-    FullAccessAuth(auth): FullAccessAuth,
+    AccessAuth(auth): AccessAuth,
     XrpcQuery(params): XrpcQuery<GetAccountInviteCodesParams>,
 ) -> Result<Json<Value>, XrpcError> {
     let codes: Vec<Value> = state

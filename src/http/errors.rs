@@ -1,7 +1,7 @@
 //! The one place service errors become XRPC errors: names and HTTP statuses follow the reference
 //! PDS (token errors are 400, a missing token 401, internal failures a generic 500).
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 
 use super::xrpc::XrpcError;
 use crate::appview::AppviewError;
@@ -43,6 +43,14 @@ impl From<PdsError> for XrpcError {
                 };
                 XrpcError::new(status, error, message)
             }
+            PdsError::RateLimited(m) => {
+                let mut error =
+                    XrpcError::new(StatusCode::TOO_MANY_REQUESTS, "RateLimitExceeded", m);
+                error
+                    .headers
+                    .push((header::RETRY_AFTER, HeaderValue::from_static("1")));
+                error
+            }
             PdsError::Forbidden { error, message } => {
                 XrpcError::new(StatusCode::FORBIDDEN, error, message)
             }
@@ -54,6 +62,14 @@ impl From<PdsError> for XrpcError {
                 XrpcError::new(StatusCode::BAD_GATEWAY, "UpstreamFailure", m)
             }
             PdsError::Internal(m) => XrpcError::internal(m),
+            PdsError::Unavailable(why) => {
+                tracing::error!(%why, "a write was refused: the store cannot write");
+                XrpcError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "NotEnoughResources",
+                    "The server cannot store writes right now; try again later",
+                )
+            }
         }
     }
 }

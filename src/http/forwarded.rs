@@ -7,16 +7,13 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::serve::IncomingStream;
-use tokio::net::TcpListener;
 
 use super::AppState;
-use crate::tls::HttpsListener;
 
 /// Most `X-Forwarded-For` entries examined; a longer chain is cut (bounded work per request).
 const MAX_FORWARDED_HOPS: usize = 16;
@@ -27,24 +24,6 @@ pub struct PeerAddr {
     pub addr: SocketAddr,
     /// Whether the connection is TLS (the HTTPS listener).
     pub tls: bool,
-}
-
-impl Connected<IncomingStream<'_, TcpListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
-        PeerAddr {
-            addr: *stream.remote_addr(),
-            tls: false,
-        }
-    }
-}
-
-impl Connected<IncomingStream<'_, HttpsListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, HttpsListener>) -> Self {
-        PeerAddr {
-            addr: *stream.remote_addr(),
-            tls: true,
-        }
-    }
 }
 
 /// The client as far as we can tell, added to every request's extensions.
@@ -152,6 +131,21 @@ pub async fn client_info(
     mut request: Request,
     next: Next,
 ) -> Response {
+    attach_client(&state.proxies, &mut request);
+    next.run(request).await
+}
+
+/// The same for the relay's listener.
+pub async fn relay_client_info(
+    State(state): State<super::RelayState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    attach_client(&state.proxies, &mut request);
+    next.run(request).await
+}
+
+fn attach_client(proxies: &TrustedProxies, request: &mut Request) {
     let peer = request
         .extensions()
         .get::<ConnectInfo<PeerAddr>>()
@@ -159,8 +153,8 @@ pub async fn client_info(
     let (ip, tls) = peer.map_or((IpAddr::from([127, 0, 0, 1]), false), |p| {
         (p.addr.ip(), p.tls)
     });
-    let client = state.proxies.client(ip, tls, request.headers());
-    if !state.proxies.trusts(ip) {
+    let client = proxies.client(ip, tls, request.headers());
+    if !proxies.trusts(ip) {
         let headers = request.headers_mut();
         for name in [
             "x-forwarded-for",
@@ -172,7 +166,6 @@ pub async fn client_info(
         }
     }
     request.extensions_mut().insert(client);
-    next.run(request).await
 }
 
 #[cfg(test)]

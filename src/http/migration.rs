@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use super::AppState;
-use super::auth::{AccessAuth, FullAccessAuth};
+use super::auth::AccessAuth;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
 use crate::core::plc::Operation;
 
@@ -67,7 +67,7 @@ pub async fn get_recommended_did_credentials(
 
 pub async fn request_plc_operation_signature(
     State(state): State<AppState>,
-    FullAccessAuth(auth): FullAccessAuth,
+    AccessAuth(auth): AccessAuth,
 ) -> Result<(), XrpcError> {
     state.pds.request_plc_operation_signature(&auth.did).await?;
     Ok(())
@@ -82,7 +82,7 @@ pub struct SignPlcOperationInput {
 
 pub async fn sign_plc_operation(
     State(state): State<AppState>,
-    FullAccessAuth(auth): FullAccessAuth,
+    AccessAuth(auth): AccessAuth,
     XrpcJson(input): XrpcJson<SignPlcOperationInput>,
 ) -> Result<Json<Value>, XrpcError> {
     let token = input.token.ok_or_else(|| {
@@ -103,7 +103,7 @@ pub struct SubmitPlcOperationInput {
 
 pub async fn submit_plc_operation(
     State(state): State<AppState>,
-    FullAccessAuth(auth): FullAccessAuth,
+    AccessAuth(auth): AccessAuth,
     XrpcJson(input): XrpcJson<SubmitPlcOperationInput>,
 ) -> Result<(), XrpcError> {
     let operation: Operation = serde_json::from_value(input.operation)

@@ -28,12 +28,14 @@ mod errors;
 mod forwarded;
 mod handle_host;
 mod jetstream;
+mod limits;
 mod metrics;
 mod migration;
 mod operator;
 mod plc;
 mod redirect;
 mod relay;
+mod serve;
 mod skyhold_admin;
 mod subscribe;
 mod tail;
@@ -44,6 +46,7 @@ pub use forwarded::{PeerAddr, TrustedProxies};
 pub use metrics::start_sampler;
 pub use redirect::{RedirectState, router as redirect_router};
 pub use relay::{RelayState, router as relay_router};
+pub use serve::{ListenerLimits, fit_descriptor_limit, serve};
 mod xrpc;
 
 use axum::Router;
@@ -78,12 +81,29 @@ pub struct AppState {
     pub backups: crate::backup::Backups,
     /// The newest frames of the PDS's stream, shared by its subscribers.
     pub pds_tail: std::sync::Arc<subscribe::Tail>,
+    /// Rate limits and the admin back-off.
+    pub limits: crate::ratelimit::RateLimits,
+    /// The outbound client (its counters are on `/admin/stats`).
+    pub outbound: crate::net::Outbound,
     /// The built-in web UI's files and page shell.
     pub web: std::sync::Arc<crate::web::WebUi>,
     /// The mini relay, when it runs (the console's hosts and federation pages).
     pub relay: Option<crate::relay::Relay>,
     /// The room the store takes, measured at most once a minute.
     pub usage: std::sync::Arc<metrics::UsageCache>,
+}
+
+/// Cross-origin access as the reference PDS allows it (the `cors` package's defaults): any
+/// origin, any method, the request's headers, no credentials, so a page elsewhere can call the API
+/// with a token it holds but never with a browser's ambient credentials. Not on operator routes.
+pub fn cors() -> CorsLayer {
+    use tower_http::cors::{AllowHeaders, Any};
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods(Any)
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers(Any)
+        .max_age(std::time::Duration::from_secs(86_400))
 }
 
 /// The built-in App View's routes. A call that names another App View (`atproto-proxy`, or a
@@ -662,7 +682,7 @@ pub fn router(state: AppState) -> Router {
         .merge(appview_routes(&state))
         .merge(own_service_routes(&state))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
-    Router::new()
+    let api = Router::new()
         .merge(writes)
         .merge(blobs)
         .merge(xrpc)
@@ -670,6 +690,19 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/atproto-did", get(well_known::atproto_did))
         .route("/.well-known/did.json", get(well_known::did_json))
         .route("/robots.txt", get(well_known::robots))
+        .route("/assets/{version}/{*path}", get(web::asset))
+        .route("/profile/{actor}", get(web::profile))
+        .route("/profile/{actor}/post/{rkey}", get(web::post))
+        .route("/", get(web::shell))
+        .nest("/plc", plc::router())
+        .route("/{segment}", get(web::root_segment))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate_limit,
+        ))
+        .layer(cors());
+    // Operator routes answer no cross-origin request (no CORS headers, not even to a preflight).
+    let operator = Router::new()
         .route("/admin/codes", get(operator::pending_codes))
         .route(
             "/admin/accounts/{did}/suspend",
@@ -677,6 +710,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/email/test", post(operator::test_email))
         .route("/admin/tls", get(operator::tls_status))
+        .route("/admin/stats", get(operator::stats))
         .route("/admin/reports", get(com_atproto_moderation::list_reports))
         .route(
             "/admin/reports/{id}",
@@ -687,13 +721,10 @@ pub fn router(state: AppState) -> Router {
             post(com_atproto_moderation::resolve_report),
         )
         .route("/admin/backup", post(backup::backup))
-        .route("/metrics", get(metrics::metrics))
-        .route("/assets/{version}/{*path}", get(web::asset))
-        .route("/profile/{actor}", get(web::profile))
-        .route("/profile/{actor}/post/{rkey}", get(web::post))
-        .route("/", get(web::shell))
-        .nest("/plc", plc::router())
-        .route("/{segment}", get(web::root_segment))
+        .route("/metrics", get(metrics::metrics));
+    Router::new()
+        .merge(api)
+        .merge(operator)
         .fallback(web::shell)
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(xrpc::XrpcError::internal(
@@ -701,7 +732,6 @@ pub fn router(state: AppState) -> Router {
             ))
         }))
         .layer(axum::middleware::from_fn(metrics::track))
-        .layer(CorsLayer::very_permissive().max_age(std::time::Duration::from_secs(86_400)))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             handle_host::route,

@@ -1,7 +1,8 @@
 //! Operator endpoints outside XRPC, behind the admin password: the codes waiting for members when
 //! no mail is configured, suspensions with an end date, a test email, and `GET /admin/tls`: every
 //! certificate, when it renews, and any failing renewal (the server keeps serving the current
-//! certificate while renewal fails).
+//! certificate while renewal fails); `GET /admin/stats`: outbound traffic counters, password
+//! hashes computed, whether the store can write.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -109,4 +110,14 @@ pub async fn tls_status(State(state): State<AppState>, _admin: AdminAuth) -> Jso
         Some(tls) => Json(serde_json::to_value(tls.status()).unwrap_or(Value::Null)),
         None => Json(json!({"mode": "off"})),
     }
+}
+
+/// `GET /admin/stats`: what the node fetched from elsewhere (requests, refusals, failures,
+/// oversized answers, bytes).
+pub async fn stats(State(state): State<AppState>, _admin: AdminAuth) -> Json<Value> {
+    Json(json!({
+        "outbound": state.outbound.counters().values(),
+        "passwordHashes": state.pds.password_hashes(),
+        "store": {"writable": state.pds.store_failure().is_none()},
+    }))
 }

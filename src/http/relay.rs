@@ -25,6 +25,10 @@ pub struct RelayState {
     /// Where host bans and lifts are written to the audit log.
     pub pds: crate::pds::Pds,
     pub admin_password: Secret,
+    /// The node's rate limits (crawl requests, the admin back-off).
+    pub limits: crate::ratelimit::RateLimits,
+    /// Reverse proxies whose forwarded headers are believed.
+    pub proxies: super::TrustedProxies,
     /// The newest frames of the relay's stream, shared by its subscribers.
     pub tail: std::sync::Arc<super::subscribe::Tail>,
 }
@@ -43,6 +47,9 @@ impl From<RelayError> for XrpcError {
             RelayError::HostBanned(m) => XrpcError::new(StatusCode::BAD_REQUEST, "HostBanned", m),
             RelayError::Upstream(m) => {
                 XrpcError::new(StatusCode::BAD_GATEWAY, "UpstreamFailure", m)
+            }
+            RelayError::RateLimited(m) => {
+                XrpcError::new(StatusCode::TOO_MANY_REQUESTS, "RateLimitExceeded", m)
             }
             RelayError::Internal(m) => XrpcError::internal(m),
         }
@@ -74,10 +81,16 @@ pub fn router(state: RelayState) -> Router {
         )
         .route("/xrpc/com.atproto.sync.requestCrawl", post(request_crawl))
         .route("/subscribe", get(super::jetstream::subscribe))
+        .layer(super::cors())
+        // Operator routes answer no cross-origin request.
         .route("/admin/hosts/{host}/ban", post(ban_host))
         .route("/admin/hosts/{host}/unban", post(unban_host))
+        .route("/admin/hosts/{host}/account-limit", post(set_account_limit))
         .route("/admin/stats", get(stats))
-        .layer(tower_http::cors::CorsLayer::very_permissive())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::forwarded::relay_client_info,
+        ))
         .with_state(state)
 }
 
@@ -241,22 +254,30 @@ struct CrawlInput {
 
 async fn request_crawl(
     State(state): State<RelayState>,
+    extensions: axum::http::Extensions,
     XrpcJson(input): XrpcJson<CrawlInput>,
 ) -> Result<(), XrpcError> {
+    let (_, key) = super::limits::client_key(&extensions);
+    super::limits::spend(
+        &state.limits,
+        &extensions,
+        &[(crate::ratelimit::LimitId::Crawl, &key, 1)],
+    )?;
     state.relay.request_crawl(&input.hostname).await?;
     Ok(())
 }
 
-fn check_admin(state: &RelayState, headers: &axum::http::HeaderMap) -> Result<(), XrpcError> {
-    let expected = state.admin_password.expose();
-    let authorised = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| data_encoding::BASE64.decode(b.trim().as_bytes()).ok())
-        .and_then(|b| String::from_utf8(b).ok())
-        .is_some_and(|text| !expected.is_empty() && text == format!("admin:{expected}"));
-    if authorised {
+fn check_admin(
+    state: &RelayState,
+    extensions: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+) -> Result<(), XrpcError> {
+    if super::auth::admin_gate(
+        &state.limits,
+        extensions,
+        headers,
+        state.admin_password.expose(),
+    )? {
         Ok(())
     } else {
         Err(XrpcError::auth_required("Authentication Required"))
@@ -265,10 +286,11 @@ fn check_admin(state: &RelayState, headers: &axum::http::HeaderMap) -> Result<()
 
 async fn ban_host(
     State(state): State<RelayState>,
+    extensions: axum::http::Extensions,
     headers: axum::http::HeaderMap,
     Path(host): Path<String>,
 ) -> Result<(), XrpcError> {
-    check_admin(&state, &headers)?;
+    check_admin(&state, &extensions, &headers)?;
     state.relay.ban_host(&host).await?;
     let actor = crate::pds::Actor::Password;
     super::audit::record(&state.pds, &actor, "host.ban", Some(host), None).await;
@@ -277,21 +299,41 @@ async fn ban_host(
 
 async fn unban_host(
     State(state): State<RelayState>,
+    extensions: axum::http::Extensions,
     headers: axum::http::HeaderMap,
     Path(host): Path<String>,
 ) -> Result<(), XrpcError> {
-    check_admin(&state, &headers)?;
+    check_admin(&state, &extensions, &headers)?;
     state.relay.unban_host(&host).await?;
     let actor = crate::pds::Actor::Password;
     super::audit::record(&state.pds, &actor, "host.unban", Some(host), None).await;
     Ok(())
 }
 
+#[derive(Deserialize)]
+struct AccountLimitInput {
+    /// Most accounts the host may bring; `null` for the host's default.
+    limit: Option<u64>,
+}
+
+async fn set_account_limit(
+    State(state): State<RelayState>,
+    extensions: axum::http::Extensions,
+    headers: axum::http::HeaderMap,
+    Path(host): Path<String>,
+    XrpcJson(input): XrpcJson<AccountLimitInput>,
+) -> Result<(), XrpcError> {
+    check_admin(&state, &extensions, &headers)?;
+    state.relay.set_account_limit(&host, input.limit).await?;
+    Ok(())
+}
+
 async fn stats(
     State(state): State<RelayState>,
+    extensions: axum::http::Extensions,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<Value>, XrpcError> {
-    check_admin(&state, &headers)?;
+    check_admin(&state, &extensions, &headers)?;
     let c = state.relay.counters();
     Ok(Json(json!({
         "accepted": c.accepted.load(std::sync::atomic::Ordering::Relaxed),

@@ -89,9 +89,9 @@ pub async fn get_role(
 ) -> Result<Json<Value>, XrpcError> {
     let role = state.pds.has_admin_role(&account.did).await?;
     Ok(Json(json!({
-        "admin": role && account.is_full(),
+        "admin": role && (account.scope == crate::pds::AccessScope::Full),
         // An admin signed in with an app password: the role is there, its powers are not.
-        "roleWithoutPowers": role && !account.is_full(),
+        "roleWithoutPowers": role && (account.scope != crate::pds::AccessScope::Full),
     })))
 }
 

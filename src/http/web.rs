@@ -203,7 +203,15 @@ pub async fn profile(
         ),
         Err(e) => (status_of(&e), None),
     };
-    page(&state, status, &Page { meta, ..Page::default() }, &headers)
+    page(
+        &state,
+        status,
+        &Page {
+            meta,
+            ..Page::default()
+        },
+        &headers,
+    )
 }
 
 /// `GET /profile/{actor}/post/{rkey}`: the shell with the post's meta tags.
@@ -233,5 +241,13 @@ pub async fn post(
         ),
         None => (StatusCode::NOT_FOUND, None),
     };
-    page(&state, status, &Page { meta, ..Page::default() }, &headers)
+    page(
+        &state,
+        status,
+        &Page {
+            meta,
+            ..Page::default()
+        },
+        &headers,
+    )
 }

@@ -11,8 +11,18 @@ use serde_json::{Value, json};
 
 use super::AppState;
 
-pub async fn health() -> Json<Value> {
-    Json(json!({"version": env!("CARGO_PKG_VERSION")}))
+/// `/xrpc/_health`: 200 while the node works; 503 (as the reference answers when its database
+/// fails) while the store cannot write, so a supervisor sees it.
+pub async fn health(State(state): State<AppState>) -> Response {
+    let version = env!("CARGO_PKG_VERSION");
+    match state.pds.store_failure() {
+        None => Json(json!({"version": version})).into_response(),
+        Some(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"version": version, "error": "Service Unavailable", "message": why})),
+        )
+            .into_response(),
+    }
 }
 
 fn text(status: StatusCode, body: String) -> Response {

@@ -14,21 +14,22 @@ use hickory_resolver::TokioResolver;
 use hickory_resolver::proto::rr::RData;
 
 use crate::core::syntax::{Did, Handle};
+use crate::net::{Outbound, Trust};
 
 /// How long one resolution method may take.
 pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
-/// Largest well-known body read.
+/// Largest well-known body accepted (a DID and a newline; anything longer is not an answer).
 const MAX_WELL_KNOWN_LEN: usize = 2048;
 
 #[derive(Clone)]
 pub struct HandleResolver {
     dns: Option<TokioResolver>,
-    http: reqwest::Client,
+    http: Outbound,
 }
 
 impl HandleResolver {
     /// Uses the system's DNS configuration; without one, only HTTPS resolution works.
-    pub fn new(http: reqwest::Client) -> HandleResolver {
+    pub fn new(http: Outbound) -> HandleResolver {
         let dns = TokioResolver::builder_tokio().ok().and_then(|mut builder| {
             builder.options_mut().timeout = RESOLVE_TIMEOUT;
             builder.options_mut().attempts = 1;
@@ -85,7 +86,9 @@ impl HandleResolver {
         let url = format!("https://{}/.well-known/atproto-did", handle.as_str());
         let response = self
             .http
-            .get(url)
+            .get(&url, Trust::Public)
+            .ok()?
+            .limit(MAX_WELL_KNOWN_LEN)
             .timeout(RESOLVE_TIMEOUT)
             .send()
             .await
@@ -94,8 +97,7 @@ impl HandleResolver {
             return None;
         }
         let body = response.bytes().await.ok()?;
-        let body = body.get(..body.len().min(MAX_WELL_KNOWN_LEN))?;
-        let text = String::from_utf8_lossy(body);
+        let text = String::from_utf8_lossy(&body);
         let line = text.lines().next()?.trim();
         if !line.starts_with("did:") {
             return None;

@@ -8,11 +8,15 @@ use super::plc_directory::{PlcDirectory, PlcDirectoryError};
 use super::resolver::IdentityError;
 use crate::core::did_document::DidDocument;
 use crate::core::plc::Operation;
+use crate::net::{Outbound, Trust};
+
+/// Largest answer read from a remote directory (an operation or a document).
+const MAX_RESPONSE_LEN: usize = 256 * 1024;
 
 #[derive(Clone)]
 pub enum PlcClient {
     Embedded(PlcDirectory),
-    Remote { http: reqwest::Client, url: String },
+    Remote { http: Outbound, url: String },
 }
 
 fn directory_error(did: &str, e: PlcDirectoryError) -> IdentityError {
@@ -36,15 +40,18 @@ impl PlcClient {
                 .await
                 .map_err(|e| IdentityError::Rejected(e.to_string())),
             PlcClient::Remote { http, url } => {
+                let fail = |reason: String| IdentityError::Fetch {
+                    did: did.to_owned(),
+                    reason,
+                };
                 let response = http
-                    .post(format!("{url}/{did}"))
+                    .post(&format!("{url}/{did}"), Trust::Operator)
+                    .map_err(|e| fail(e.to_string()))?
+                    .limit(MAX_RESPONSE_LEN)
                     .json(op)
                     .send()
                     .await
-                    .map_err(|e| IdentityError::Fetch {
-                        did: did.to_owned(),
-                        reason: e.to_string(),
-                    })?;
+                    .map_err(|e| fail(e.to_string()))?;
                 if response.status().is_success() {
                     return Ok(());
                 }
@@ -83,7 +90,7 @@ impl PlcClient {
 }
 
 async fn fetch_json<T: serde::de::DeserializeOwned>(
-    http: &reqwest::Client,
+    http: &Outbound,
     url: &str,
     did: &str,
 ) -> Result<T, IdentityError> {
@@ -92,7 +99,9 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(
         reason,
     };
     let response = http
-        .get(url)
+        .get(url, Trust::Operator)
+        .map_err(|e| fail(e.to_string()))?
+        .limit(MAX_RESPONSE_LEN)
         .send()
         .await
         .map_err(|e| fail(e.to_string()))?;
@@ -104,9 +113,8 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(
     if !response.status().is_success() {
         return Err(fail(format!("HTTP {}", response.status())));
     }
-    let bytes = response.bytes().await.map_err(|e| fail(e.to_string()))?;
-    if bytes.len() > super::resolver::MAX_DOCUMENT_LEN {
-        return Err(fail("response too large".into()));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| fail(format!("bad response: {e}")))
+    response
+        .json()
+        .await
+        .map_err(|e| fail(format!("bad response: {e}")))
 }

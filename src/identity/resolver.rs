@@ -2,7 +2,8 @@
 //!
 //! Spec: <https://atproto.com/specs/did>. did:plc documents come from `<plc directory>/<did>`; did:web
 //! documents from `https://<host>/.well-known/did.json` (hostname-level only, as atproto allows).
-//! `did:web:localhost%3APORT` is fetched over plain http so local networks work. did:web documents
+//! `did:web:localhost%3APORT` is fetched over plain http in local mode so local networks work (in
+//! production every did:web document is a public https destination, see `net::outbound`). did:web documents
 //! this server hosts itself (accounts created with `--did-method web`) come from the PDS in-process
 //! through [`LocalDocuments`], so the relay and the PDS never fetch their own documents over HTTPS.
 //!
@@ -21,6 +22,7 @@ use futures_util::future::BoxFuture;
 use super::PlcClient;
 use crate::core::did_document::DidDocument;
 use crate::core::syntax::Did;
+use crate::net::{Outbound, OutboundError, Trust};
 
 /// Largest DID document accepted.
 pub const MAX_DOCUMENT_LEN: usize = 256 * 1024;
@@ -59,7 +61,7 @@ pub trait LocalDocuments: Send + Sync {
 /// Resolves DIDs through a PLC directory (embedded or remote) and did:web.
 #[derive(Clone)]
 pub struct Resolver {
-    client: reqwest::Client,
+    client: Outbound,
     plc: PlcClient,
     plc_url: String,
     /// Set once the PDS exists (it needs the resolver to be built first).
@@ -68,7 +70,7 @@ pub struct Resolver {
 }
 
 impl Resolver {
-    pub fn new(client: reqwest::Client, plc: PlcClient, plc_url: &str) -> Resolver {
+    pub fn new(client: Outbound, plc: PlcClient, plc_url: &str) -> Resolver {
         Resolver {
             client,
             plc,
@@ -98,7 +100,12 @@ impl Resolver {
                 if host.contains(':') && !local {
                     return Err(IdentityError::InvalidWeb(did.to_string()));
                 }
-                let scheme = if local { "http" } else { "https" };
+                // Plain http only for a local network's own names.
+                let scheme = if local && !self.client.guarded() {
+                    "http"
+                } else {
+                    "https"
+                };
                 Ok(format!("{scheme}://{host}/.well-known/did.json"))
             }
             other => Err(IdentityError::UnsupportedMethod(other.to_owned())),
@@ -209,7 +216,9 @@ impl Resolver {
         };
         let response = self
             .client
-            .get(&url)
+            .get(&url, Trust::Public)
+            .map_err(|e| fetch_error(e.to_string()))?
+            .limit(MAX_DOCUMENT_LEN)
             .send()
             .await
             .map_err(|e| fetch_error(e.to_string()))?;
@@ -221,13 +230,10 @@ impl Resolver {
         if !response.status().is_success() {
             return Err(fetch_error(format!("HTTP {}", response.status())));
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| fetch_error(e.to_string()))?;
-        if body.len() > MAX_DOCUMENT_LEN {
-            return Err(fetch_error("document too large".into()));
-        }
+        let body = response.bytes().await.map_err(|e| match e {
+            OutboundError::TooLarge(_) => fetch_error("document too large".into()),
+            other => fetch_error(other.to_string()),
+        })?;
         let document: DidDocument =
             serde_json::from_slice(&body).map_err(|e| fetch_error(format!("bad document: {e}")))?;
         if document.id != did.as_str() {

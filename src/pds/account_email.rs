@@ -8,7 +8,7 @@
 use redb::ReadableTable;
 
 use super::accounts::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, is_valid_email};
-use super::auth::{hash_password, revoke_sessions};
+use super::auth::revoke_sessions;
 use super::email::Purpose;
 use super::rows::{self, AccountRow, EmailTokenRow};
 use super::tables::{ACCOUNTS, EMAIL_TOKENS, EMAILS};
@@ -164,10 +164,36 @@ impl Pds {
     pub async fn reset_password(&self, token: &str, password: &str) -> Result<(), PdsError> {
         check_new_password(password)?;
         let token = token.trim().to_ascii_uppercase();
-        let password = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| PdsError::Internal(e.to_string()))??;
+        // The code is looked for before the (costly) hash: a wrong code costs one read. The
+        // write below checks it again.
+        let wanted = token.clone();
+        let known = self
+            .store()
+            .read(move |txn| {
+                let Some(tokens) = open_read_table(txn, EMAIL_TOKENS)? else {
+                    return Ok::<_, PdsError>(false);
+                };
+                for row in tokens.iter()? {
+                    let (k, v) = row.map_err(StoreError::from)?;
+                    if k.value().1 == Purpose::ResetPassword.as_str()
+                        && crate::core::crypto::constant_time_eq(
+                            rows::decode::<EmailTokenRow>(v.value())?.token.as_bytes(),
+                            wanted.as_bytes(),
+                        )
+                    {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            })
+            .await?;
+        if !known {
+            return Err(PdsError::Named {
+                error: "InvalidToken",
+                message: "Token is invalid".into(),
+            });
+        }
+        let hash = self.inner.hashing.hash(password).await?;
         let now = now_secs();
         self.store()
             .write(move |txn| {
@@ -180,7 +206,8 @@ impl Pds {
                         continue;
                     }
                     let row: EmailTokenRow = rows::decode(v.value())?;
-                    if row.token == token {
+                    if crate::core::crypto::constant_time_eq(row.token.as_bytes(), token.as_bytes())
+                    {
                         found = Some((did.to_owned(), row.expires_at));
                         break;
                     }
@@ -207,10 +234,7 @@ impl Pds {
     /// The admin's `updateAccountPassword`: ends every session.
     pub async fn set_password(&self, did: &str, password: &str) -> Result<(), PdsError> {
         check_new_password(password)?;
-        let password = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| PdsError::Internal(e.to_string()))??;
+        let hash = self.inner.hashing.hash(password).await?;
         let did = did.to_owned();
         self.store()
             .write(move |txn| set_password_hash(txn, &did, hash))

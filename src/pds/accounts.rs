@@ -10,7 +10,7 @@
 use rand_core::OsRng;
 use redb::ReadableTable;
 
-use super::auth::{AccessScope, SessionOutput, hash_password};
+use super::auth::{AccessScope, SessionOutput};
 use super::blocks::block_value;
 use super::handles::check_handle;
 use super::rows::{self, AccountRow, AccountStatus, InviteRow, RepoRow};
@@ -174,6 +174,9 @@ impl Pds {
         self.check_identifiers_free(&handle, &email, input.invite_code.as_deref())
             .await?;
 
+        // Hashed before the identity exists: a busy server refuses here, leaving no DID behind.
+        let password_hash = self.inner.hashing.hash(&password).await?;
+
         // Keys and identity.
         let signing_key = Keypair::generate(Algorithm::K256, &mut OsRng);
         let did = match migrating {
@@ -199,9 +202,6 @@ impl Pds {
             AccountStatus::Active
         };
 
-        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| PdsError::Internal(e.to_string()))??;
         let account = self
             .store_new_account(
                 AccountRow {

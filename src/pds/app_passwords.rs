@@ -4,19 +4,52 @@
 //! Behaviour follows the reference PDS: the password is 16 base32 characters as
 //! `xxxx-xxxx-xxxx-xxxx`; revoking one also revokes the refresh tokens it issued. Unlike the
 //! reference (which answers 500), a duplicate name is a 400.
+//!
+//! Checked as the reference does, by an indexed lookup: the candidate is hashed once with a key and
+//! the account's DID, and the digest is looked up (`APP_PASSWORD_DIGESTS`), so a failed login costs
+//! the same whatever the number of app passwords. The hash is HMAC-SHA256 with a server key rather
+//! than argon2: an app password is 80 random bits, which no offline search can cover, so the slow
+//! hash that protects human passwords buys nothing here. Rows made before digests hold an argon2
+//! hash; they are checked (all in one job on the hashing pool, only for candidates shaped like an
+//! app password) and get a digest at their first successful use.
 
+use hmac::{Hmac, Mac};
 use rand_core::{OsRng, RngCore};
 use redb::ReadableTable;
+use sha2::Sha256;
 
-use super::auth::hash_password;
-use super::rows::{self, AppPasswordRow, RefreshRow};
-use super::tables::{APP_PASSWORDS, REFRESH_TOKENS};
+use super::rows::{self, AppPasswordRow};
+use super::tables::{APP_PASSWORD_DIGESTS, APP_PASSWORDS};
 use super::{Pds, PdsError};
 use crate::clock::now_datetime;
 use crate::store::{StoreError, open_read_table};
 
 /// Longest app password name accepted.
 const MAX_NAME_LEN: usize = 100;
+/// Most app passwords an account may have.
+const MAX_APP_PASSWORDS: usize = 100;
+
+/// The digest of an app password of `did`.
+fn digest(key: &[u8; 32], did: &str, password: &str) -> Vec<u8> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(did.as_bytes());
+    mac.update(&[0]);
+    mac.update(password.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Whether `candidate` has the shape of an app password (`xxxx-xxxx-xxxx-xxxx`, base32).
+pub fn looks_like_app_password(candidate: &str) -> bool {
+    candidate.len() == 19
+        && candidate.split('-').count() == 4
+        && candidate.split('-').all(|group| {
+            group.len() == 4
+                && group
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+        })
+}
 
 /// An app password as listed (the password itself is shown once, at creation).
 #[derive(Clone, Debug)]
@@ -55,15 +88,18 @@ impl Pds {
                 "App password name must have 1 to {MAX_NAME_LEN} characters"
             )));
         }
+        if name.chars().any(char::is_control) {
+            return Err(PdsError::InvalidRequest(
+                "App password name must not contain control characters".into(),
+            ));
+        }
         let password = generate_password();
-        let hashed = password.clone();
-        let password_hash = tokio::task::spawn_blocking(move || hash_password(&hashed))
-            .await
-            .map_err(|e| PdsError::Internal(e.to_string()))??;
+        let digest = digest(&self.inner.secrets.app_password_key, did, &password);
         let row = AppPasswordRow {
-            password_hash,
+            password_hash: String::new(),
             privileged,
             created_at: now_datetime(),
+            digest: Some(data_encoding::HEXLOWER.encode(&digest)),
         };
         let info = AppPasswordInfo {
             name: name.clone(),
@@ -79,14 +115,115 @@ impl Pds {
                         "An app password named {name:?} already exists"
                     ))));
                 }
+                let count = table
+                    .range((did.as_str(), "")..)?
+                    .map_while(Result::ok)
+                    .take_while(|(k, _)| k.value().0 == did)
+                    .take(MAX_APP_PASSWORDS)
+                    .count();
+                if count >= MAX_APP_PASSWORDS {
+                    return Ok(Err(PdsError::InvalidRequest(format!(
+                        "An account may have at most {MAX_APP_PASSWORDS} app passwords; revoke one first"
+                    ))));
+                }
                 table.insert(
                     (did.as_str(), name.as_str()),
                     rows::encode(&row)?.as_slice(),
                 )?;
+                txn.open_table(APP_PASSWORD_DIGESTS)?
+                    .insert((did.as_str(), digest.as_slice()), name.as_str())?;
                 Ok(Ok(()))
             })
             .await?;
         Ok((info, password))
+    }
+
+    /// The app password `password` is, as (name, privileged): one digest and one lookup, or, for
+    /// an account with app passwords made before digests, one pooled check of those.
+    pub(super) async fn check_app_password(
+        &self,
+        did: &str,
+        password: &str,
+    ) -> Result<Option<(String, bool)>, PdsError> {
+        if !looks_like_app_password(password) {
+            return Ok(None);
+        }
+        let digest = digest(&self.inner.secrets.app_password_key, did, password);
+        let key_did = did.to_owned();
+        let (found, legacy) = self
+            .store()
+            .read(move |txn| {
+                let Some(index) = open_read_table(txn, APP_PASSWORD_DIGESTS)? else {
+                    return Ok::<_, PdsError>((None, Vec::new()));
+                };
+                let name = index
+                    .get((key_did.as_str(), digest.as_slice()))?
+                    .map(|v| v.value().to_owned());
+                let Some(table) = open_read_table(txn, APP_PASSWORDS)? else {
+                    return Ok((None, Vec::new()));
+                };
+                if let Some(name) = name {
+                    let row: Option<AppPasswordRow> = table
+                        .get((key_did.as_str(), name.as_str()))?
+                        .map(|v| rows::decode(v.value()))
+                        .transpose()?;
+                    return Ok((row.map(|r| (name, r.privileged)), Vec::new()));
+                }
+                let mut legacy = Vec::new();
+                for row in table.range((key_did.as_str(), "")..)? {
+                    let (key, value) = row.map_err(StoreError::from)?;
+                    let (row_did, name) = key.value();
+                    if row_did != key_did {
+                        break;
+                    }
+                    let row: AppPasswordRow = rows::decode(value.value())?;
+                    if row.digest.is_none() && !row.password_hash.is_empty() {
+                        legacy.push((name.to_owned(), row.password_hash));
+                    }
+                }
+                Ok((None, legacy))
+            })
+            .await?;
+        if found.is_some() || legacy.is_empty() {
+            return Ok(found);
+        }
+        let Some(name) = self.inner.hashing.find_match(password, legacy).await? else {
+            return Ok(None);
+        };
+        self.upgrade_app_password(did, &name, password).await
+    }
+
+    /// Gives a row made before digests its digest (after its password matched once).
+    async fn upgrade_app_password(
+        &self,
+        did: &str,
+        name: &str,
+        password: &str,
+    ) -> Result<Option<(String, bool)>, PdsError> {
+        let digest = digest(&self.inner.secrets.app_password_key, did, password);
+        let (did, name) = (did.to_owned(), name.to_owned());
+        self.store()
+            .write(move |txn| {
+                let mut table = txn.open_table(APP_PASSWORDS)?;
+                let row: Option<AppPasswordRow> = table
+                    .get((did.as_str(), name.as_str()))?
+                    .map(|v| rows::decode(v.value()))
+                    .transpose()?;
+                let Some(mut row) = row else {
+                    // Revoked meanwhile.
+                    return Ok(Ok(None));
+                };
+                row.password_hash = String::new();
+                row.digest = Some(data_encoding::HEXLOWER.encode(&digest));
+                table.insert(
+                    (did.as_str(), name.as_str()),
+                    rows::encode(&row)?.as_slice(),
+                )?;
+                txn.open_table(APP_PASSWORD_DIGESTS)?
+                    .insert((did.as_str(), digest.as_slice()), name.as_str())?;
+                Ok(Ok::<_, PdsError>(Some((name, row.privileged))))
+            })
+            .await
     }
 
     /// The account's app passwords, newest first.
@@ -124,20 +261,19 @@ impl Pds {
         let (did, name) = (did.to_owned(), name.to_owned());
         self.store()
             .write(move |txn| {
-                txn.open_table(APP_PASSWORDS)?
-                    .remove((did.as_str(), name.as_str()))?;
-                let mut tokens = txn.open_table(REFRESH_TOKENS)?;
-                let mut revoked = Vec::new();
-                for row in tokens.iter()? {
-                    let (key, value) = row?;
-                    let row: RefreshRow = rows::decode(value.value())?;
-                    if row.did == did && row.app_password.as_deref() == Some(name.as_str()) {
-                        revoked.push(key.value().to_owned());
-                    }
+                let removed: Option<AppPasswordRow> = txn
+                    .open_table(APP_PASSWORDS)?
+                    .remove((did.as_str(), name.as_str()))?
+                    .map(|v| rows::decode(v.value()))
+                    .transpose()?;
+                if let Some(digest) = removed
+                    .and_then(|r| r.digest)
+                    .and_then(|hex| data_encoding::HEXLOWER.decode(hex.as_bytes()).ok())
+                {
+                    txn.open_table(APP_PASSWORD_DIGESTS)?
+                        .remove((did.as_str(), digest.as_slice()))?;
                 }
-                for key in revoked {
-                    tokens.remove(key.as_str())?;
-                }
+                super::refresh_tokens::revoke(txn, &did, Some(&name))?;
                 Ok(Ok::<_, PdsError>(()))
             })
             .await
@@ -149,6 +285,10 @@ mod tests {
     #[test]
     fn passwords_look_like_the_reference() {
         let p = super::generate_password();
+        assert!(super::looks_like_app_password(&p));
+        assert!(!super::looks_like_app_password("hunter2-hunter2-hunt"));
+        assert!(!super::looks_like_app_password("ABCD-EFGH-IJKL-MNOP"));
+        assert!(!super::looks_like_app_password("abcd-efgh-ijkl-mnop-"));
         assert_eq!(p.len(), 19);
         assert_eq!(p.matches('-').count(), 3);
         assert!(

@@ -6,15 +6,13 @@
 //! use, but reusing it within two hours of its first use returns the same successor (so a client that
 //! lost a response can recover), after which the whole chain is revoked.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand_core::{OsRng, RngCore};
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::rows::{self, AccountRow, AccountStatus, AppPasswordRow, RefreshRow};
 use super::tables::{ACCOUNTS, APP_PASSWORDS, EMAILS, HANDLES, REFRESH_TOKENS};
-use super::{Pds, PdsError};
+use super::{Pds, PdsError, refresh_tokens};
 use crate::clock::{now_micros, now_secs};
 use crate::core::jwt;
 use crate::store::{StoreError, open_read_table};
@@ -87,12 +85,6 @@ pub struct AuthedAccount {
     pub scope: AccessScope,
 }
 
-impl AuthedAccount {
-    pub fn is_full(&self) -> bool {
-        self.scope == AccessScope::Full
-    }
-}
-
 /// The tokens and account facts a session call returns.
 #[derive(Clone, Debug)]
 pub struct SessionOutput {
@@ -126,36 +118,11 @@ fn takedown_message(account: &AccountRow) -> String {
     }
 }
 
-/// Hashes a password (argon2id, random salt) into a PHC string.
-pub fn hash_password(password: &str) -> Result<String, PdsError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| PdsError::Internal(format!("hashing a password: {e}")))
-}
-
-/// Checks a password against a PHC string in constant time.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-}
-
 /// A refresh token id: 32 random bytes, unpadded base64 (as the reference).
 fn random_id() -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     data_encoding::BASE64_NOPAD.encode(&bytes)
-}
-
-/// A hash nobody's password matches, checked when the identifier is unknown so a failed login takes
-/// as long whether or not the account exists.
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default())
 }
 
 /// Longest password accepted at login (the reference's limit).
@@ -233,12 +200,11 @@ impl Pds {
                 next_id: None,
                 used_at: None,
             };
-            let bytes = rows::encode(&row)?;
             let key = jti.clone();
             self.store()
                 .write(move |txn| {
-                    txn.open_table(REFRESH_TOKENS)?
-                        .insert(key.as_str(), bytes.as_slice())?;
+                    refresh_tokens::make_room(txn, &row.did)?;
+                    refresh_tokens::insert(txn, &key, &row)?;
                     Ok(Ok::<_, PdsError>(()))
                 })
                 .await?;
@@ -267,35 +233,36 @@ impl Pds {
             ));
         }
         let invalid = || PdsError::AuthRequired("Invalid identifier or password".into());
+        let hashing = &self.inner.hashing;
         let Some(account) = self.find_account(identifier).await? else {
-            let password = password.to_owned();
-            let _ =
-                tokio::task::spawn_blocking(move || verify_password(&password, dummy_hash())).await;
+            hashing.verify_dummy(password).await?;
             return Err(invalid());
         };
-        let (password_owned, hash) = (password.to_owned(), account.password_hash.clone());
-        let matches = tokio::task::spawn_blocking(move || verify_password(&password_owned, &hash))
-            .await
-            .map_err(|e| PdsError::Internal(e.to_string()))?;
         let takendown = matches!(
             account.status,
             AccountStatus::Takendown | AccountStatus::Suspended
         );
-        let (scope, app_password) = if matches {
-            (AccessScope::Full, None)
-        } else if takendown {
-            return Err(invalid());
+        // An app password is one digest and one lookup; a failed login then costs one argon2,
+        // whatever the number of app passwords. A taken-down account logs in with its password.
+        let app_password = if takendown {
+            None
         } else {
-            match self.check_app_password(&account.did, password).await? {
-                Some((name, privileged)) => (
-                    if privileged {
-                        AccessScope::AppPasswordPrivileged
-                    } else {
-                        AccessScope::AppPassword
-                    },
-                    Some(name),
-                ),
-                None => return Err(invalid()),
+            self.check_app_password(&account.did, password).await?
+        };
+        let (scope, app_password) = match app_password {
+            Some((name, privileged)) => (
+                if privileged {
+                    AccessScope::AppPasswordPrivileged
+                } else {
+                    AccessScope::AppPassword
+                },
+                Some(name),
+            ),
+            None => {
+                if !hashing.verify(password, &account.password_hash).await? {
+                    return Err(invalid());
+                }
+                (AccessScope::Full, None)
             }
         };
         let scope = if takendown {
@@ -347,42 +314,6 @@ impl Pds {
             .await
     }
 
-    /// The app password matching `password`, as (name, privileged).
-    async fn check_app_password(
-        &self,
-        did: &str,
-        password: &str,
-    ) -> Result<Option<(String, bool)>, PdsError> {
-        let did = did.to_owned();
-        let rows: Vec<(String, AppPasswordRow)> = self
-            .store()
-            .read(move |txn| {
-                let Some(table) = open_read_table(txn, APP_PASSWORDS)? else {
-                    return Ok::<_, PdsError>(Vec::new());
-                };
-                let mut out = Vec::new();
-                for row in table.range((did.as_str(), "")..)? {
-                    let (key, value) = row.map_err(StoreError::from)?;
-                    let (row_did, name) = key.value();
-                    if row_did != did {
-                        break;
-                    }
-                    out.push((name.to_owned(), rows::decode(value.value())?));
-                }
-                Ok(out)
-            })
-            .await?;
-        // Hash checks are slow by design; keep them off the reactor.
-        let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
-            rows.into_iter()
-                .find(|(_, row)| verify_password(&password, &row.password_hash))
-                .map(|(name, row)| (name, row.privileged))
-        })
-        .await
-        .map_err(|e| PdsError::Internal(e.to_string()))
-    }
-
     /// `refreshSession`: trades a refresh token for a new pair.
     pub async fn refresh_session(&self, token: &str) -> Result<SessionOutput, PdsError> {
         let claims: RefreshClaims =
@@ -406,7 +337,7 @@ impl Pds {
         let outcome = self
             .store()
             .write(move |txn| {
-                let mut table = txn.open_table(REFRESH_TOKENS)?;
+                let table = txn.open_table(REFRESH_TOKENS)?;
                 let Some(row) = table.get(jti.as_str())?.map(|v| v.value().to_vec()) else {
                     return Ok(Err(revoked()));
                 };
@@ -429,9 +360,11 @@ impl Pds {
                             None => Err(revoked()),
                         });
                     }
-                    table.remove(jti.as_str())?;
+                    drop(table);
+                    refresh_tokens::remove(txn, &jti)?;
                     return Ok(Err(revoked()));
                 }
+                drop(table);
                 let successor = RefreshRow {
                     did: row.did.clone(),
                     expires_at: next_exp,
@@ -439,10 +372,12 @@ impl Pds {
                     next_id: None,
                     used_at: None,
                 };
+                // The used token lives on only for its replay grace.
                 row.next_id = Some(next_jti.clone());
                 row.used_at = Some(now);
-                table.insert(jti.as_str(), rows::encode(&row)?.as_slice())?;
-                table.insert(next_jti.as_str(), rows::encode(&successor)?.as_slice())?;
+                row.expires_at = row.expires_at.min(now + REFRESH_GRACE_SECS);
+                refresh_tokens::insert(txn, &jti, &row)?;
+                refresh_tokens::insert(txn, &next_jti, &successor)?;
                 Ok(Ok((next_jti, next_exp, successor.app_password)))
             })
             .await;
@@ -509,7 +444,7 @@ impl Pds {
         let jti = claims.jti;
         self.store()
             .write(move |txn| {
-                txn.open_table(REFRESH_TOKENS)?.remove(jti.as_str())?;
+                refresh_tokens::remove(txn, &jti)?;
                 Ok(Ok::<_, PdsError>(()))
             })
             .await
@@ -520,9 +455,8 @@ impl Pds {
         let now = now_micros() / 1_000_000;
         self.store()
             .write(move |txn| {
-                let mut table = txn.open_table(REFRESH_TOKENS)?;
                 let mut expired = Vec::new();
-                for row in table.iter()? {
+                for row in txn.open_table(REFRESH_TOKENS)?.iter()? {
                     let (key, value) = row?;
                     let row: RefreshRow = rows::decode(value.value())?;
                     if row.expires_at <= now {
@@ -530,7 +464,7 @@ impl Pds {
                     }
                 }
                 for key in &expired {
-                    table.remove(key.as_str())?;
+                    refresh_tokens::remove(txn, key)?;
                 }
                 Ok(Ok::<_, PdsError>(expired.len()))
             })
@@ -544,16 +478,5 @@ pub(super) fn revoke_sessions(
     txn: &crate::store::WriteTransaction,
     did: &str,
 ) -> Result<(), StoreError> {
-    let mut tokens = txn.open_table(REFRESH_TOKENS)?;
-    let mut revoked = Vec::new();
-    for row in tokens.iter()? {
-        let (k, v) = row?;
-        if rows::decode::<RefreshRow>(v.value())?.did == did {
-            revoked.push(k.value().to_owned());
-        }
-    }
-    for k in revoked {
-        tokens.remove(k.as_str())?;
-    }
-    Ok(())
+    refresh_tokens::revoke(txn, did, None)
 }

@@ -8,6 +8,7 @@
 use serde_json::json;
 
 use super::{Pds, PdsError};
+use crate::net::Trust;
 
 /// The base URL of a relay named by host (`bsky.network`) or URL (`https://relay.example`).
 fn relay_base(relay: &str) -> Result<String, PdsError> {
@@ -34,7 +35,12 @@ impl Pds {
         let response = self
             .inner
             .http
-            .post(format!("{base}/xrpc/com.atproto.sync.requestCrawl"))
+            .post(
+                &format!("{base}/xrpc/com.atproto.sync.requestCrawl"),
+                // The relay is named by an admin of this node, as the operator's configuration would.
+                Trust::Operator,
+            )
+            .map_err(|e| PdsError::InvalidRequest(e.to_string()))?
             .json(&json!({"hostname": self.inner.config.hostname}))
             .timeout(std::time::Duration::from_secs(15))
             .send()
@@ -44,7 +50,8 @@ impl Pds {
             return Ok(());
         }
         let status = response.status();
-        let body = response.text().await.unwrap_or_default();
+        let body = response.bytes().await.unwrap_or_default();
+        let body = String::from_utf8_lossy(&body);
         let message = serde_json::from_str::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))

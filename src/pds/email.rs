@@ -138,7 +138,7 @@ impl Pds {
                         message: "Token is expired".into(),
                     }));
                 }
-                if row.token != token {
+                if !crate::core::crypto::constant_time_eq(row.token.as_bytes(), token.as_bytes()) {
                     return Ok(Err(PdsError::Named {
                         error: "InvalidToken",
                         message: "Token is invalid".into(),

@@ -62,6 +62,9 @@ pub enum PdsError {
         error: &'static str,
         message: String,
     },
+    /// 429 RateLimitExceeded (the server is too busy for this now).
+    #[error("{0}")]
+    RateLimited(String),
     /// 403 with a lexicon or reference error name (`Forbidden`, `AccountTakedown`,
     /// `AlreadyAppealed`): the caller may not do this.
     #[error("{message}")]
@@ -78,11 +81,17 @@ pub enum PdsError {
     /// 500, logged; the client sees a generic message.
     #[error("{0}")]
     Internal(String),
+    /// 503 NotEnoughResources: the store cannot write now (a full disk); logged.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl From<StoreError> for PdsError {
     fn from(e: StoreError) -> Self {
-        PdsError::Internal(e.to_string())
+        match e {
+            StoreError::Unavailable(why) => PdsError::Unavailable(why),
+            other => PdsError::Internal(other.to_string()),
+        }
     }
 }
 

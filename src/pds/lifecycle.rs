@@ -304,12 +304,12 @@ impl Pds {
             .await?
             .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
         if let Some((password, token)) = check {
-            let (password, hash) = (password.to_owned(), account.password_hash.clone());
-            let ok =
-                tokio::task::spawn_blocking(move || super::auth::verify_password(&password, &hash))
-                    .await
-                    .map_err(|e| PdsError::Internal(e.to_string()))?;
-            if !ok {
+            if !self
+                .inner
+                .hashing
+                .verify(password, &account.password_hash)
+                .await?
+            {
                 return Err(PdsError::AuthRequired("Invalid did or password".into()));
             }
             self.consume_code(did, Purpose::DeleteAccount, token)

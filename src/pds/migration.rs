@@ -32,6 +32,9 @@ use crate::store::{StoreError, open_read_table};
 /// Largest repo `importRepo` accepts. The whole repo is held in memory while it is verified, so
 /// this also bounds the memory an import takes on a small machine.
 pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
+/// Imports that run at once; another one is refused (429) until one ends, so imports hold at
+/// most this many repos in memory.
+pub const MAX_CONCURRENT_IMPORTS: usize = 1;
 
 /// Reads at most `left` bytes and remembers whether the input had more.
 struct LimitedReader<R> {
@@ -130,6 +133,16 @@ impl Pds {
             }
             Some(_) => {}
         }
+        let _slot = self
+            .inner
+            .imports
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                PdsError::RateLimited(
+                    "Another repo import is running; try again in a minute".into(),
+                )
+            })?;
         let expected = did.to_owned();
         let repo = tokio::task::spawn_blocking(move || -> Result<LoadedRepo, PdsError> {
             let mut limited = LimitedReader {

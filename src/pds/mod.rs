@@ -9,6 +9,7 @@
 //! signs the commit and writes blocks, records, blob references and the `#commit` event in the same
 //! transaction. The writer thread serialises all writes, so two writes to one repo can never race.
 
+mod access;
 mod account_email;
 mod accounts;
 mod admin;
@@ -29,8 +30,10 @@ mod invites;
 mod lifecycle;
 mod mailer;
 mod migration;
+mod password_hashing;
 mod preferences;
 mod proxy;
+mod refresh_tokens;
 mod repo_read;
 mod repo_write;
 mod reports;
@@ -45,6 +48,7 @@ mod tables;
 use std::sync::{Arc, Mutex};
 
 pub use crate::store::Usage as StorageUsage;
+pub use access::Call;
 pub use accounts::NewAccount;
 pub use admin::AdminAccount;
 pub use audit::{Actor, AuditEntry, MAX_AUDIT_PAGE};
@@ -109,7 +113,11 @@ struct Inner {
     plc: PlcClient,
     resolver: Resolver,
     handles: HandleResolver,
-    http: reqwest::Client,
+    http: crate::net::Outbound,
+    /// Argon2 on its own bounded pool.
+    hashing: password_hashing::PasswordHashing,
+    /// Repo imports running (each holds its whole repo in memory).
+    imports: Arc<tokio::sync::Semaphore>,
     clock: Mutex<TidClock>,
     /// Lexicons records are validated against.
     catalog: Arc<Catalog>,
@@ -126,10 +134,19 @@ impl Pds {
         config: PdsConfig,
         plc: PlcClient,
         resolver: Resolver,
-        http: reqwest::Client,
+        http: crate::net::Outbound,
         catalog: Arc<Catalog>,
     ) -> Result<Pds, PdsError> {
         let secrets = secrets::Secrets::load_or_create(&store).await?;
+        let indexed = store
+            .write(|txn| Ok(Ok::<_, PdsError>(refresh_tokens::index_existing(txn)?)))
+            .await?;
+        if indexed > 0 {
+            tracing::info!(
+                count = indexed,
+                "indexed the stored refresh tokens by account"
+            );
+        }
         let mailer = match &config.smtp {
             Some((url, from)) => {
                 Some(mailer::Mailer::new(url, from).map_err(PdsError::InvalidRequest)?)
@@ -146,6 +163,10 @@ impl Pds {
                 resolver,
                 handles: HandleResolver::new(http.clone()),
                 http,
+                hashing: password_hashing::PasswordHashing::start(),
+                imports: Arc::new(tokio::sync::Semaphore::new(
+                    migration::MAX_CONCURRENT_IMPORTS,
+                )),
                 clock: Mutex::new(TidClock::new(clock_id)),
                 catalog,
                 mailer,
@@ -160,5 +181,15 @@ impl Pds {
 
     fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Password hashes (argon2) computed since the start.
+    pub fn password_hashes(&self) -> u64 {
+        self.inner.hashing.hashes()
+    }
+
+    /// Why the store cannot write now, if it cannot (a full disk).
+    pub fn store_failure(&self) -> Option<String> {
+        self.inner.store.write_failure()
     }
 }

@@ -3,19 +3,24 @@
 //! minted for the caller.
 //!
 //! Spec: <https://atproto.com/specs/xrpc#service-proxying>. Behaviour follows the reference PDS:
-//! only authenticated calls are proxied; chat needs a privileged session; the token's `aud` is the
+//! only authenticated calls are proxied (who may call what is `access`'s, chat needs a privileged
+//! session); the token's `aud` is the
 //! bare service DID (what deployed App Views accept); upstream 500s become 502s; a response is
-//! limited to 10 MiB.
+//! limited to 10 MiB, read while it streams. Only the origin of a DID document's service endpoint is
+//! used (a path, query or fragment in it could otherwise choose the path called), and an endpoint
+//! named by a caller's DID document is a public destination (`net::outbound`): https, public
+//! addresses only, no redirects. The configured App View is the operator's and is called as given.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::auth::{AccessScope, AuthedAccount};
-use super::service_auth::{is_privileged, is_protected};
+use super::auth::AuthedAccount;
+use super::service_auth::is_protected;
 use super::{Pds, PdsError};
 use crate::clock::now_secs;
 use crate::core::syntax::Did;
+use crate::net::{OutboundError, Trust, endpoint_origin};
 
 /// Largest upstream response passed back.
 const MAX_RESPONSE_LEN: usize = 10 * 1024 * 1024;
@@ -78,12 +83,12 @@ fn parse_proxy_header(value: &str) -> Result<(String, String), PdsError> {
 }
 
 impl Pds {
-    /// Where a call goes: (service DID, base URL).
+    /// Where a call goes: (service DID, base URL, whose say-so the URL follows).
     async fn proxy_target(
         &self,
         nsid: &str,
         header: Option<&str>,
-    ) -> Result<(String, String), PdsError> {
+    ) -> Result<(String, String, Trust), PdsError> {
         let appview = self.inner.config.appview.as_ref();
         let Some(header) = header else {
             return match appview {
@@ -95,6 +100,7 @@ impl Pds {
                         .unwrap_or_default()
                         .to_owned(),
                     service.url.clone(),
+                    Trust::Operator,
                 )),
                 None => Err(PdsError::InvalidRequest(format!(
                     "No service configured for {nsid}"
@@ -105,7 +111,7 @@ impl Pds {
         if let Some(service) = appview
             && service.did_ref == header
         {
-            return Ok((did, service.url.clone()));
+            return Ok((did, service.url.clone(), Trust::Operator));
         }
         let parsed = Did::parse(&did)
             .map_err(|_| PdsError::InvalidRequest("could not resolve proxy did".into()))?;
@@ -123,7 +129,10 @@ impl Pds {
             .ok_or_else(|| {
                 PdsError::InvalidRequest("could not resolve proxy did service url".into())
             })?;
-        Ok((did, url.trim_end_matches('/').to_owned()))
+        let origin = endpoint_origin(url).ok_or_else(|| {
+            PdsError::InvalidRequest("could not resolve proxy did service url".into())
+        })?;
+        Ok((did, origin, Trust::Public))
     }
 
     /// Proxies an authenticated call.
@@ -135,17 +144,9 @@ impl Pds {
         if is_protected(&request.nsid) {
             return Err(PdsError::InvalidToken("Bad token method".into()));
         }
-        let (aud, base) = self
+        let (aud, base, trust) = self
             .proxy_target(&request.nsid, request.proxy_header.as_deref())
             .await?;
-        if is_privileged(&request.nsid)
-            && !matches!(
-                caller.scope,
-                AccessScope::Full | AccessScope::AppPasswordPrivileged
-            )
-        {
-            return Err(PdsError::InvalidToken("Bad token method".into()));
-        }
         let token = self
             .sign_service_token(&caller.did, &aud, Some(&request.nsid), now_secs() + 60)
             .await?;
@@ -154,22 +155,32 @@ impl Pds {
             url.push('?');
             url.push_str(query);
         }
+        let unreachable = |e: OutboundError| match e {
+            OutboundError::TooLarge(_) => PdsError::Upstream("Upstream response too large".into()),
+            OutboundError::Refused(_) | OutboundError::BadUrl(_) => {
+                PdsError::InvalidRequest("could not resolve proxy did service url".into())
+            }
+            other => PdsError::Upstream(format!("Upstream service unreachable: {other}")),
+        };
         let client = &self.inner.http;
         let mut outbound = if request.post {
-            client.post(&url).body(request.body)
+            client
+                .post(&url, trust)
+                .map_err(unreachable)?
+                .body(request.body)
         } else {
-            client.get(&url)
+            client.get(&url, trust).map_err(unreachable)?
         };
-        outbound = outbound.bearer_auth(token).timeout(UPSTREAM_TIMEOUT);
+        outbound = outbound
+            .bearer_auth(&token)
+            .timeout(UPSTREAM_TIMEOUT)
+            .limit(MAX_RESPONSE_LEN);
         for (name, value) in &request.headers {
             if FORWARD_REQUEST.contains(&name.as_str()) {
-                outbound = outbound.header(name.as_str(), value.as_str());
+                outbound = outbound.header(name, value);
             }
         }
-        let response = outbound
-            .send()
-            .await
-            .map_err(|e| PdsError::Upstream(format!("Upstream service unreachable: {e}")))?;
+        let response = outbound.send().await.map_err(unreachable)?;
         let status = response.status().as_u16();
         let headers: Vec<(String, String)> = response
             .headers()
@@ -179,19 +190,7 @@ impl Pds {
                 Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
             })
             .collect();
-        if response
-            .content_length()
-            .is_some_and(|l| l > MAX_RESPONSE_LEN as u64)
-        {
-            return Err(PdsError::Upstream("Upstream response too large".into()));
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| PdsError::Upstream(format!("Upstream service unreachable: {e}")))?;
-        if body.len() > MAX_RESPONSE_LEN {
-            return Err(PdsError::Upstream("Upstream response too large".into()));
-        }
+        let body = response.bytes().await.map_err(unreachable)?;
         Ok(ProxyResponse {
             status: if status == 500 { 502 } else { status },
             headers,
@@ -203,6 +202,25 @@ impl Pds {
 #[cfg(test)]
 mod tests {
     use super::parse_proxy_header;
+    use crate::net::endpoint_origin;
+
+    #[test]
+    fn only_the_origin_of_an_endpoint_is_used() {
+        assert_eq!(
+            endpoint_origin("https://feed.example.com/").as_deref(),
+            Some("https://feed.example.com")
+        );
+        assert_eq!(
+            endpoint_origin("http://127.0.0.1:47103/latest/meta-data/secret-path#").as_deref(),
+            Some("http://127.0.0.1:47103")
+        );
+        assert_eq!(
+            endpoint_origin("https://svc.example.com:8443/x?y=1").as_deref(),
+            Some("https://svc.example.com:8443")
+        );
+        assert_eq!(endpoint_origin("file:///etc/passwd"), None);
+        assert_eq!(endpoint_origin("not a url"), None);
+    }
 
     #[test]
     fn proxy_headers() {

@@ -118,9 +118,13 @@ pub struct RefreshRow {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AppPasswordRow {
+    /// An argon2 PHC string for rows made before digests; empty once the row has a digest.
     pub password_hash: String,
     pub privileged: bool,
     pub created_at: String,
+    /// The key of the row in `APP_PASSWORD_DIGESTS` (hex), for rows made since.
+    #[serde(default)]
+    pub digest: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -11,12 +11,15 @@ use crate::store::{Store, StoreError};
 
 const JWT_KEY: &str = "jwt_hs256_key";
 const PLC_ROTATION_KEY: &str = "plc_rotation_key_k256";
+const APP_PASSWORD_KEY: &str = "app_password_hmac_key";
 
 pub struct Secrets {
     /// HMAC key for access and refresh tokens.
     pub jwt_key: [u8; 32],
     /// Rotation key listed first in the did:plc documents of accounts created here.
     pub plc_rotation: Keypair,
+    /// HMAC key of app password digests (see `app_passwords`).
+    pub app_password_key: [u8; 32],
 }
 
 impl Secrets {
@@ -24,7 +27,9 @@ impl Secrets {
         let mut fresh_jwt = [0u8; 32];
         OsRng.fill_bytes(&mut fresh_jwt);
         let fresh_rotation = Keypair::generate(Algorithm::K256, &mut OsRng).to_bytes();
-        let (jwt, rotation) = store
+        let mut fresh_app_password = [0u8; 32];
+        OsRng.fill_bytes(&mut fresh_app_password);
+        let (jwt, rotation, app_password) = store
             .write(move |txn| {
                 let mut table = txn.open_table(SECRETS)?;
                 let mut get_or_insert = |name: &str, fresh: &[u8]| -> Result<Vec<u8>, StoreError> {
@@ -36,7 +41,8 @@ impl Secrets {
                 };
                 let jwt = get_or_insert(JWT_KEY, &fresh_jwt)?;
                 let rotation = get_or_insert(PLC_ROTATION_KEY, &fresh_rotation)?;
-                Ok(Ok::<_, PdsError>((jwt, rotation)))
+                let app_password = get_or_insert(APP_PASSWORD_KEY, &fresh_app_password)?;
+                Ok(Ok::<_, PdsError>((jwt, rotation, app_password)))
             })
             .await?;
         let jwt_key: [u8; 32] = jwt
@@ -44,9 +50,13 @@ impl Secrets {
             .map_err(|_| PdsError::Internal("stored JWT key has the wrong length".into()))?;
         let plc_rotation = Keypair::from_bytes(Algorithm::K256, &rotation)
             .map_err(|e| PdsError::Internal(format!("stored rotation key: {e}")))?;
+        let app_password_key: [u8; 32] = app_password.try_into().map_err(|_| {
+            PdsError::Internal("stored app password key has the wrong length".into())
+        })?;
         Ok(Secrets {
             jwt_key,
             plc_rotation,
+            app_password_key,
         })
     }
 }

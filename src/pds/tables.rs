@@ -48,9 +48,16 @@ pub const SEQ: TableDefinition<u64, &[u8]> = TableDefinition::new("pds.seq");
 
 /// refresh token id → refresh row.
 pub const REFRESH_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("pds.refresh_tokens");
+/// (did, refresh token id) → expiry in microseconds: an account's sessions, soonest to end first.
+pub const REFRESH_BY_ACCOUNT: TableDefinition<(&str, &str), i64> =
+    TableDefinition::new("pds.refresh_by_account");
 /// (did, app password name) → app password row.
 pub const APP_PASSWORDS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("pds.app_passwords");
+
+/// (did, app password digest) → app password name: the indexed lookup of a login's candidate.
+pub const APP_PASSWORD_DIGESTS: TableDefinition<(&str, &[u8]), &str> =
+    TableDefinition::new("pds.app_password_digests");
 
 /// invite code → invite row.
 pub const INVITES: TableDefinition<&str, &[u8]> = TableDefinition::new("pds.invites");

@@ -6,6 +6,12 @@
 //! relay has not copied yet, a broken commit chain, a failed verification, and a `#sync` that moves
 //! the repo somewhere its copy does not know. Local repos are read from the PDS in-process.
 //!
+//! Bounded: at most [`super::RelayConfig::resync_concurrency`] exports are fetched at once, every export
+//! being fetched shares one memory budget ([`super::RelayConfig::resync_memory`], also the largest export
+//! taken), and at most [`MAX_PENDING_RESYNCS`] repos wait; a hostile host with many DIDs therefore
+//! costs a bounded amount of memory, and resyncs beyond the queue are counted and dropped (the
+//! next event that needs one schedules it again).
+//!
 //! An export is taken at whatever rev the host has reached, which may be ahead of (or, by the time
 //! it is applied, behind) the relay's position in the host's stream. [`plan`] decides what it may
 //! change, so that a backfill never skips or rewinds the stream: see docs/BEHAVIORS.md.
@@ -14,7 +20,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cid::Cid;
-use futures_util::StreamExt;
 use redb::ReadableTable;
 
 use super::ingest::count_collection;
@@ -27,8 +32,8 @@ use crate::core::mst::{ExportItem, Mst};
 use crate::core::repo::{LoadedRepo, load_car, verify_repo};
 use crate::store::{StoreError, WriteTransaction};
 
-/// Largest repo export the relay fetches.
-const MAX_REPO_BYTES: usize = 256 * 1024 * 1024;
+/// Repos waiting for a resync at most; beyond it a resync is dropped (and counted).
+const MAX_PENDING_RESYNCS: usize = 10_000;
 /// Exports fetched for one backfill before giving up when each turns out older than the stream.
 const MAX_STALE_ATTEMPTS: u32 = 5;
 /// Pause before fetching a newer export, so the host is not asked in a tight loop.
@@ -172,6 +177,11 @@ impl Relay {
                 .resyncing
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if running.len() >= MAX_PENDING_RESYNCS {
+                drop(running);
+                self.inner.counters.drop_event("resync_queue_full");
+                return;
+            }
             if !running.insert(did.to_owned()) {
                 return;
             }
@@ -180,6 +190,8 @@ impl Relay {
         let did = did.to_owned();
         let hint = host_hint.map(str::to_owned);
         tokio::spawn(async move {
+            // The semaphore is never closed, so acquiring only fails if it were.
+            let slot = relay.inner.resync_slots.clone().acquire_owned().await;
             for attempt in 1..=MAX_STALE_ATTEMPTS {
                 match relay.resync(&did, hint.as_deref()).await {
                     Ok(Backfilled {
@@ -197,6 +209,7 @@ impl Relay {
                     }
                 }
             }
+            drop(slot);
             relay
                 .inner
                 .resyncing
@@ -229,10 +242,11 @@ impl Relay {
             .or_else(|| host_hint.map(str::to_owned))
             .ok_or_else(|| RelayError::Upstream(format!("{did} names no PDS")))?;
         let local = self.local_hostname().is_some_and(|h| h == host);
-        let car = if local {
-            self.local_car(did).await?
+        let (car, reservation) = if local {
+            (self.local_car(did).await?, None)
         } else {
-            self.fetch_car(&host, did).await?
+            let (car, reservation) = self.fetch_car(&host, did).await?;
+            (car, Some(reservation))
         };
         let repo = tokio::task::spawn_blocking(move || -> Result<LoadedRepo, RelayError> {
             let repo = load_car(car.as_slice())
@@ -250,6 +264,7 @@ impl Relay {
             )));
         }
         let done = self.apply_export(did, &host, repo, !local).await?;
+        drop(reservation);
         if done.plan != Plan::Stale {
             self.inner
                 .counters
@@ -294,38 +309,49 @@ impl Relay {
         }
     }
 
-    async fn fetch_car(&self, host: &str, did: &str) -> Result<Vec<u8>, RelayError> {
+    /// Fetches `did`'s export from `host`, holding its bytes against the shared memory budget
+    /// (returned when the export is dropped).
+    async fn fetch_car(
+        &self,
+        host: &str,
+        did: &str,
+    ) -> Result<(Vec<u8>, super::budget::Reservation), RelayError> {
         let url = format!(
             "{}://{host}/xrpc/com.atproto.sync.getRepo?did={did}",
             self.scheme(host)
         );
-        let response = self
+        let fail = |e: crate::net::OutboundError| {
+            RelayError::Upstream(format!("getRepo from {host}: {e}"))
+        };
+        let limit = self.inner.config.resync_memory;
+        let mut response = self
             .inner
             .http
-            .get(&url)
+            .get(&url, self.trust_for(host))
+            .map_err(fail)?
+            .limit(limit)
             .timeout(std::time::Duration::from_secs(300))
             .send()
             .await
-            .map_err(|e| RelayError::Upstream(format!("getRepo from {host}: {e}")))?;
+            .map_err(fail)?;
         if !response.status().is_success() {
             return Err(RelayError::Upstream(format!(
                 "getRepo from {host}: HTTP {}",
                 response.status()
             )));
         }
-        let mut body = response.bytes_stream();
+        let mut reservation = self.inner.resync_memory.reserve();
         let mut car = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let chunk =
-                chunk.map_err(|e| RelayError::Upstream(format!("getRepo from {host}: {e}")))?;
-            if car.len() + chunk.len() > MAX_REPO_BYTES {
+        while let Some(chunk) = response.chunk().await.map_err(fail)? {
+            if !reservation.grow(chunk.len()) {
+                self.inner.counters.drop_event("resync_memory_budget");
                 return Err(RelayError::Upstream(format!(
-                    "repo of {did} exceeds {MAX_REPO_BYTES} bytes"
+                    "the export of {did} does not fit the resync memory budget now"
                 )));
             }
             car.extend_from_slice(&chunk);
         }
-        Ok(car)
+        Ok((car, reservation))
     }
 
     /// Applies a verified export of `did` as [`plan`] decides, in one transaction with the read of

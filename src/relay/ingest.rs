@@ -154,6 +154,7 @@ fn set_cursor(txn: &WriteTransaction, host: &str, upstream_seq: u64) -> Result<(
             insecure: false,
             added_at: crate::clock::now_micros(),
             aggregator: false,
+            account_limit: None,
         },
     };
     hosts.insert(host, rows::encode(&row)?.as_slice())?;
@@ -290,7 +291,7 @@ impl Relay {
         Ok(Verdict::Dropped(reason))
     }
 
-    async fn stored_repo(&self, did: &str) -> Result<Option<RepoRow>, RelayError> {
+    pub(super) async fn stored_repo(&self, did: &str) -> Result<Option<RepoRow>, RelayError> {
         let did = did.to_owned();
         self.store()
             .read(move |txn| {
@@ -442,6 +443,13 @@ impl Relay {
         {
             return self.dropped(origin, upstream_seq, "not_followed").await;
         }
+        if let Origin::Host(host) = origin
+            && !self.admits_account(host, &did).await?
+        {
+            return self
+                .dropped(origin, upstream_seq, "host_account_limit")
+                .await;
+        }
         match message {
             Message::Commit(_) => Err(RelayError::Internal(
                 "commits go through ingest_commit".into(),
@@ -583,6 +591,15 @@ impl Relay {
             && !self.inner.config.followed_dids.contains(&did)
         {
             return done(self.dropped(origin, upstream_seq, "not_followed").await);
+        }
+        // Before any resolution: a host at its account limit costs no lookups for new DIDs.
+        if let Origin::Host(host) = origin
+            && !self.admits_account(host, &did).await?
+        {
+            return done(
+                self.dropped(origin, upstream_seq, "host_account_limit")
+                    .await,
+            );
         }
         let identity = match self.identity_for(origin, &did).await {
             Ok(i) => i,

@@ -8,6 +8,7 @@
 //! counted per reason.
 
 mod backfill;
+mod budget;
 mod counters;
 mod hosts;
 mod identities;
@@ -44,6 +45,15 @@ pub struct RelayConfig {
     pub lenient: bool,
     /// How long re-served events are kept for cursor replay.
     pub retention_micros: i64,
+    /// New hosts `requestCrawl` may add per day (indigo's `HostPerDayLimit`).
+    pub new_hosts_per_day: u32,
+    /// Accounts a host the operator did not configure may bring (indigo's `DefaultRepoLimit`).
+    pub host_account_limit: u64,
+    /// Repo exports fetched at once for resyncs and backfills.
+    pub resync_concurrency: usize,
+    /// Bytes of repo exports held in memory at once, all downloads together; also the largest
+    /// export fetched.
+    pub resync_memory: usize,
 }
 
 /// The local PDS as the relay sees it: its event log and its repos. Wired in `app.rs`, so the relay
@@ -88,6 +98,9 @@ pub enum RelayError {
     /// 502 UpstreamFailure.
     #[error("{0}")]
     Upstream(String),
+    /// 429 RateLimitExceeded (the day's budget of new hosts is spent).
+    #[error("{0}")]
+    RateLimited(String),
     /// 500.
     #[error("{0}")]
     Internal(String),
@@ -124,12 +137,19 @@ pub struct Relay {
 struct Inner {
     store: Store,
     config: RelayConfig,
-    http: reqwest::Client,
+    http: crate::net::Outbound,
     identities: identities::IdentityCache,
     local: Option<Arc<dyn LocalSource>>,
     counters: Counters,
-    /// Repos being resynced right now (so one is not fetched twice at once).
+    /// Repos waiting for or in a resync (so one is not fetched twice at once); bounded.
     resyncing: std::sync::Mutex<HashSet<String>>,
+    /// Resyncs that may fetch at once.
+    resync_slots: Arc<tokio::sync::Semaphore>,
+    /// Memory for the exports being fetched.
+    resync_memory: budget::ByteBudget,
+    /// Accounts of each host with an account limit: those stored when it was first counted, and
+    /// the new DIDs admitted since.
+    host_accounts: std::sync::Mutex<std::collections::HashMap<String, (u64, HashSet<String>)>>,
     /// Hosts with a running subscription task.
     running: std::sync::Mutex<HashSet<String>>,
 }
@@ -139,12 +159,16 @@ impl Relay {
         store: Store,
         config: RelayConfig,
         resolver: Resolver,
-        http: reqwest::Client,
+        http: crate::net::Outbound,
         local: Option<Arc<dyn LocalSource>>,
     ) -> Relay {
         Relay {
             inner: Arc::new(Inner {
                 identities: identities::IdentityCache::new(resolver),
+                resync_slots: Arc::new(tokio::sync::Semaphore::new(
+                    config.resync_concurrency.max(1),
+                )),
+                resync_memory: budget::ByteBudget::new(config.resync_memory),
                 store,
                 config,
                 http,
@@ -152,6 +176,7 @@ impl Relay {
                 counters: Counters::default(),
                 resyncing: std::sync::Mutex::new(HashSet::new()),
                 running: std::sync::Mutex::new(HashSet::new()),
+                host_accounts: std::sync::Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }

@@ -29,6 +29,10 @@ pub struct HostRow {
     pub added_at: i64,
     /// An upstream relay rather than a PDS: events for any DID, filtered by the followed set.
     pub aggregator: bool,
+    /// Most accounts the host may bring, as the admin set it (`None`: the default for the host,
+    /// unlimited for configured hosts).
+    #[serde(default)]
+    pub account_limit: Option<u64>,
 }
 
 /// What the relay knows of one repo.

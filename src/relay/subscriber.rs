@@ -6,7 +6,6 @@
 //! connection, which is then re-established after the cursor.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -139,20 +138,12 @@ impl Relay {
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(MAX_FRAME_LEN + 1024);
         config.max_frame_size = Some(MAX_FRAME_LEN + 1024);
-        let connector =
-            tokio_tungstenite::Connector::Rustls(Arc::new(crate::net::tls_client_config_http1()));
-        let (mut socket, _) = tokio::time::timeout(
-            Duration::from_secs(30),
-            tokio_tungstenite::connect_async_tls_with_config(
-                &url,
-                Some(config),
-                false,
-                Some(connector),
-            ),
-        )
-        .await
-        .map_err(|_| RelayError::Upstream("connect timed out".into()))?
-        .map_err(|e| RelayError::Upstream(format!("connect: {e}")))?;
+        let mut socket = self
+            .inner
+            .http
+            .websocket(&url, self.trust_for(host), config)
+            .await
+            .map_err(|e| RelayError::Upstream(format!("connect: {e}")))?;
         *connected = true;
         self.set_host_status(host, "active").await?;
         tracing::info!(%host, cursor = row.cursor, "following host");

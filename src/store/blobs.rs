@@ -33,6 +33,8 @@ impl BlobFiles {
     pub fn open(dir: &Path) -> Result<BlobFiles, StoreError> {
         let tmp = dir.join("tmp");
         std::fs::create_dir_all(&tmp)?;
+        super::private_dir(dir)?;
+        super::private_dir(&tmp)?;
         // Leftovers from uploads interrupted by a crash are never referenced.
         for entry in std::fs::read_dir(&tmp)? {
             let _ = std::fs::remove_file(entry?.path());
@@ -57,7 +59,14 @@ impl BlobFiles {
         let mut name = [0u8; 16];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut name);
         let path = self.tmp.join(data_encoding::HEXLOWER.encode(&name));
-        let file = std::fs::File::create_new(&path)?;
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)?
+        };
         Ok(TempBlob {
             file,
             path,

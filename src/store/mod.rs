@@ -10,6 +10,7 @@
 //! knows nothing of their contents.
 
 mod blobs;
+mod database;
 mod snapshot;
 mod usage;
 mod writer;
@@ -33,25 +34,94 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("the store is shutting down")]
     Closed,
+    /// The storage failed (a full disk): writes are refused until the store recovers (503).
+    #[error("the store cannot write now: {0}")]
+    Unavailable(String),
 }
 
-macro_rules! from_redb {
-    ($($t:ty),*) => {$(
-        impl From<$t> for StoreError {
-            fn from(e: $t) -> Self {
-                StoreError::Database(e.to_string())
-            }
+impl StoreError {
+    /// The same error again (the writer answers every job of a failed batch with it).
+    fn again(&self) -> StoreError {
+        match self {
+            StoreError::Database(m) => StoreError::Database(m.clone()),
+            StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
+            StoreError::Io(e) => StoreError::Database(e.to_string()),
+            StoreError::Closed => StoreError::Closed,
+            StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
         }
-    )*};
+    }
 }
-from_redb!(
-    redb::Error,
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+
+/// A redb error, as unavailable when the storage itself failed (I/O, a latched earlier I/O error).
+fn from_storage(storage: Option<&redb::StorageError>, text: String) -> StoreError {
+    match storage {
+        Some(
+            redb::StorageError::Io(_)
+            | redb::StorageError::PreviousIo
+            | redb::StorageError::DatabaseClosed,
+        ) => StoreError::Unavailable(text),
+        _ => StoreError::Database(text),
+    }
+}
+
+impl From<redb::StorageError> for StoreError {
+    fn from(e: redb::StorageError) -> Self {
+        let text = e.to_string();
+        from_storage(Some(&e), text)
+    }
+}
+
+impl From<redb::TransactionError> for StoreError {
+    fn from(e: redb::TransactionError) -> Self {
+        let text = e.to_string();
+        match &e {
+            redb::TransactionError::Storage(s) => from_storage(Some(s), text),
+            _ => StoreError::Database(text),
+        }
+    }
+}
+
+impl From<redb::TableError> for StoreError {
+    fn from(e: redb::TableError) -> Self {
+        let text = e.to_string();
+        match &e {
+            redb::TableError::Storage(s) => from_storage(Some(s), text),
+            _ => StoreError::Database(text),
+        }
+    }
+}
+
+impl From<redb::CommitError> for StoreError {
+    fn from(e: redb::CommitError) -> Self {
+        let text = e.to_string();
+        match &e {
+            redb::CommitError::Storage(s) => from_storage(Some(s), text),
+            _ => StoreError::Database(text),
+        }
+    }
+}
+
+impl From<redb::DatabaseError> for StoreError {
+    fn from(e: redb::DatabaseError) -> Self {
+        let text = e.to_string();
+        match &e {
+            redb::DatabaseError::Storage(s) => from_storage(Some(s), text),
+            _ => StoreError::Database(text),
+        }
+    }
+}
+
+impl From<redb::Error> for StoreError {
+    fn from(e: redb::Error) -> Self {
+        let text = e.to_string();
+        match &e {
+            redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed => {
+                StoreError::Unavailable(text)
+            }
+            _ => StoreError::Database(text),
+        }
+    }
+}
 
 /// An MST that cannot be read from the store is storage corruption, not bad input.
 impl From<crate::core::mst::MstError> for StoreError {
@@ -63,7 +133,7 @@ impl From<crate::core::mst::MstError> for StoreError {
 /// The handle every service holds: the database, the writer, and the blob directory.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<redb::Database>,
+    db: Arc<database::Database>,
     /// The database file, `<data dir>/skyhold.redb`.
     path: std::path::PathBuf,
     writer: writer::Writer,
@@ -98,18 +168,18 @@ impl Store {
     /// Opens (or creates) the store in `data_dir`: `skyhold.redb` and `blobs/`.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir)?;
+        // The database holds every signing key and the session key: the owner alone reads it,
+        // whatever the umask (systemd's UMask= protects packaged installs, not a hand-run serve).
+        if let Err(error) = private_dir(data_dir) {
+            // A directory another user owns (a mount point): say so, and go on.
+            tracing::warn!(dir = %data_dir.display(), %error, "cannot make the data directory private (0700)");
+        }
         let path = data_dir.join(DATABASE_FILE);
-        let db = redb::Database::builder()
-            .set_cache_size(cache_bytes(total_memory()))
-            .create(&path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Database(format!(
-                    "{} is in use by another skyhold process",
-                    data_dir.display()
-                )),
-                other => StoreError::from(other),
-            })?;
-        let db = Arc::new(db);
+        let db = Arc::new(database::Database::open(
+            &path,
+            cache_bytes(total_memory()),
+        )?);
+        private_file(&path)?;
         let blobs = BlobFiles::open(&data_dir.join("blobs"))?;
         let writer = writer::Writer::start(db.clone());
         Ok(Store {
@@ -164,7 +234,7 @@ impl Store {
     {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || {
-            let txn = db.begin_read().map_err(StoreError::from)?;
+            let txn = db.current()?.begin_read().map_err(StoreError::from)?;
             read(&txn)
         })
         .await
@@ -173,7 +243,17 @@ impl Store {
 
     /// A read transaction for synchronous callers already off the reactor.
     pub fn read_now(&self) -> Result<ReadTransaction, StoreError> {
-        Ok(self.db.begin_read()?)
+        Ok(self.db.current()?.begin_read()?)
+    }
+
+    /// Why the store cannot write now (a full disk), if it cannot: `/xrpc/_health` reports it.
+    /// Asking also nudges the writer to try recovering.
+    pub fn write_failure(&self) -> Option<String> {
+        let failure = self.db.failure();
+        if failure.is_some() {
+            self.writer.nudge();
+        }
+        failure
     }
 
     /// Commit notifications: the value is a counter bumped after every commit; readers of a log
@@ -186,6 +266,20 @@ impl Store {
     pub async fn shutdown(&self) {
         self.writer.shutdown().await;
     }
+}
+
+/// Makes `dir` readable by its owner alone (0700).
+pub fn private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    Ok(())
+}
+
+/// Makes `file` readable by its owner alone (0600).
+pub fn private_file(file: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
 }
 
 /// Opens a table in a read transaction, treating a table that does not exist yet as empty.

@@ -81,8 +81,11 @@ fn take(
     let start = Instant::now();
     let dest_blobs = dest.join("blobs");
     std::fs::create_dir_all(&dest_blobs)?;
+    super::private_dir(dest)?;
+    super::private_dir(&dest_blobs)?;
     let target = dest.join(DATABASE_FILE);
     let database_bytes = std::fs::copy(database, &target)?;
+    super::private_file(&target)?;
     File::open(&target)?.sync_all()?;
     let mut blobs = Vec::new();
     let mut blob_bytes = 0;

@@ -5,12 +5,18 @@
 //! and only then answers each job's caller. A job that refuses (precondition failed) has written
 //! nothing, so it cannot disturb the others; a storage failure aborts the batch and every job in it
 //! gets the error, so nothing unacknowledged is ever half-written and nothing acknowledged is lost.
+//!
+//! After a storage failure (a full disk) the store may refuse writes until it recovers (see
+//! `database`): jobs are then answered with [`StoreError::Unavailable`] without running, and the
+//! writer tries to recover before each batch and when nudged (by a watcher every few seconds, and
+//! by health checks).
 
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::StoreError;
+use super::database::{Database, RECOVERY_INTERVAL};
 
 /// Most jobs committed in one transaction; bounds the latency one commit adds to the first job.
 const MAX_BATCH: usize = 256;
@@ -19,7 +25,11 @@ const QUEUE_DEPTH: usize = 4096;
 
 /// What a job hands back after running: a completion to call with the commit's outcome.
 type Completion = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
-type Job = Box<dyn FnOnce(&redb::WriteTransaction) -> Result<Completion, StoreError> + Send>;
+/// A job runs in a transaction, or (`Err`) is answered with why it cannot run at all.
+type Job = Box<
+    dyn FnOnce(Result<&redb::WriteTransaction, &StoreError>) -> Result<Completion, StoreError>
+        + Send,
+>;
 
 /// Work that runs on the writer thread while no write transaction is open (see
 /// [`Writer::exclusive`]).
@@ -31,6 +41,8 @@ enum Message {
     Exclusive(Exclusive),
     /// Commit everything queued before this, then stop.
     Stop(oneshot::Sender<()>),
+    /// Try recovering a failed store (if it has failed and the last try is old enough).
+    Recover,
 }
 
 #[derive(Clone)]
@@ -40,14 +52,51 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(db: Arc<redb::Database>) -> Writer {
+    pub fn start(db: Arc<Database>) -> Writer {
         let (jobs, receiver) = mpsc::channel::<Message>(QUEUE_DEPTH);
         let (commit_tx, commits) = watch::channel(0u64);
+        // Weak: the watcher must not keep a closed store's file open.
+        let watched = Arc::downgrade(&db);
         std::thread::Builder::new()
             .name("skyhold-writer".into())
-            .spawn(move || run(&db, receiver, &commit_tx))
+            .spawn(move || {
+                // A panic here would leave the node up with no writer: stop the process instead
+                // (systemd restarts it; every acknowledged write is durable).
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(&db, receiver, &commit_tx)
+                }));
+                let Ok(stopped) = outcome else {
+                    eprintln!("the store's writer thread panicked; stopping");
+                    std::process::abort();
+                };
+                // The database closes (its file unlocks) before `shutdown` returns.
+                drop(db);
+                if let Some(done) = stopped {
+                    let _ = done.send(());
+                }
+            })
             .unwrap_or_else(|e| panic!("cannot start the writer thread: {e}"));
-        Writer { jobs, commits }
+        let writer = Writer { jobs, commits };
+        // A failed store recovers even when no write comes to try it.
+        let nudges = writer.jobs.clone();
+        std::thread::Builder::new()
+            .name("skyhold-store-watch".into())
+            .spawn(move || {
+                while !nudges.is_closed() {
+                    std::thread::sleep(RECOVERY_INTERVAL);
+                    let Some(db) = watched.upgrade() else { return };
+                    if db.failure().is_some() {
+                        let _ = nudges.try_send(Message::Recover);
+                    }
+                }
+            })
+            .unwrap_or_else(|e| panic!("cannot start the store watcher thread: {e}"));
+        writer
+    }
+
+    /// Asks the writer to try recovering a failed store now (it ignores a nudge too soon).
+    pub fn nudge(&self) {
+        let _ = self.jobs.try_send(Message::Recover);
     }
 
     pub fn commits(&self) -> watch::Receiver<u64> {
@@ -78,11 +127,25 @@ impl Writer {
     {
         let (reply, answer) = oneshot::channel::<Result<T, E>>();
         let boxed: Job = Box::new(move |txn| {
-            let result = job(txn)?;
+            let txn = match txn {
+                Ok(txn) => txn,
+                Err(cannot) => {
+                    let _ = reply.send(Err(E::from(cannot.again())));
+                    return Ok(Box::new(|_: Result<(), &StoreError>| {}) as Completion);
+                }
+            };
+            let result = match job(txn) {
+                Ok(result) => result,
+                Err(failure) => {
+                    // This job's storage failure aborts the batch; its caller learns why.
+                    let _ = reply.send(Err(E::from(failure.again())));
+                    return Err(failure);
+                }
+            };
             Ok(Box::new(move |commit: Result<(), &StoreError>| {
                 let outcome = match commit {
                     Ok(()) => result,
-                    Err(e) => Err(E::from(StoreError::Database(e.to_string()))),
+                    Err(e) => Err(E::from(e.again())),
                 };
                 let _ = reply.send(outcome);
             }) as Completion)
@@ -123,7 +186,12 @@ impl Writer {
     }
 }
 
-fn run(db: &redb::Database, mut queue: mpsc::Receiver<Message>, commits: &watch::Sender<u64>) {
+/// Runs jobs until stopped; returns the stopper to answer once the database is closed.
+fn run(
+    db: &Database,
+    mut queue: mpsc::Receiver<Message>,
+    commits: &watch::Sender<u64>,
+) -> Option<oneshot::Sender<()>> {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut stop = None;
     while let Some(first) = queue.blocking_recv() {
@@ -132,18 +200,30 @@ fn run(db: &redb::Database, mut queue: mpsc::Receiver<Message>, commits: &watch:
             Message::Job(job) => batch.push(job),
             Message::Exclusive(work) => exclusive = Some(work),
             Message::Stop(done) => stop = Some(done),
+            Message::Recover => {}
         }
         while stop.is_none() && exclusive.is_none() && batch.len() < MAX_BATCH {
             match queue.try_recv() {
                 Ok(Message::Job(job)) => batch.push(job),
                 Ok(Message::Exclusive(work)) => exclusive = Some(work),
                 Ok(Message::Stop(done)) => stop = Some(done),
+                Ok(Message::Recover) => {}
                 Err(_) => break,
             }
         }
+        // No write transaction is open here: a failed store may be closed and reopened.
+        let writable = db.recover_if_due();
         if !batch.is_empty() {
-            commit_batch(db, &mut batch);
-            commits.send_modify(|n| *n += 1);
+            if writable {
+                commit_batch(db, &mut batch);
+                commits.send_modify(|n| *n += 1);
+            } else {
+                let why = StoreError::Unavailable(
+                    db.failure()
+                        .unwrap_or_else(|| "the store is recovering".into()),
+                );
+                answer_all(batch.drain(..), &why);
+            }
         }
         // The batch's transaction is committed (durably) or aborted: none is open now.
         if let Some(work) = exclusive {
@@ -151,25 +231,28 @@ fn run(db: &redb::Database, mut queue: mpsc::Receiver<Message>, commits: &watch:
         }
         if let Some(done) = stop {
             queue.close();
-            let _ = done.send(());
-            return;
+            return Some(done);
         }
     }
+    None
 }
 
-fn commit_batch(db: &redb::Database, batch: &mut Vec<Job>) {
-    let txn = match db.begin_write() {
+fn commit_batch(db: &Database, batch: &mut Vec<Job>) {
+    let txn = match db
+        .current()
+        .and_then(|db| db.begin_write().map_err(StoreError::from))
+    {
         Ok(txn) => txn,
-        Err(e) => {
-            let error = StoreError::from(e);
-            fail_all(batch.drain(..), &error);
+        Err(error) => {
+            answer_all(batch.drain(..), &error);
+            db.check_after_failure(&error);
             return;
         }
     };
     let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
     let mut jobs = batch.drain(..);
     for job in jobs.by_ref() {
-        match job(&txn) {
+        match job(Ok(&txn)) {
             Ok(completion) => completions.push(completion),
             Err(error) => {
                 tracing::error!(%error, "storage failure in a write job; aborting the batch");
@@ -177,7 +260,8 @@ fn commit_batch(db: &redb::Database, batch: &mut Vec<Job>) {
                 for completion in completions {
                     completion(Err(&error));
                 }
-                fail_all(jobs, &error);
+                answer_all(jobs, &error);
+                db.check_after_failure(&error);
                 return;
             }
         }
@@ -188,16 +272,26 @@ fn commit_batch(db: &redb::Database, batch: &mut Vec<Job>) {
             let error = StoreError::from(e);
             tracing::error!(%error, "commit failed");
             completions.into_iter().for_each(|c| c(Err(&error)));
+            db.check_after_failure(&error);
         }
     }
 }
 
-/// Jobs that never ran: run them against nothing and report the failure.
-fn fail_all(jobs: impl Iterator<Item = Job>, error: &StoreError) {
-    // A job's reply channel lives inside its closure; dropping the closure drops the sender, which
-    // the caller sees as `StoreError::Closed`. Log so the cause is visible.
-    let count = jobs.count();
+/// Answers jobs that never ran with `error`.
+fn answer_all(jobs: impl Iterator<Item = Job>, error: &StoreError) {
+    let mut count = 0;
+    for job in jobs {
+        count += 1;
+        if let Ok(completion) = job(Err(error)) {
+            completion(Err(error));
+        }
+    }
     if count > 0 {
-        tracing::error!(%error, count, "write jobs dropped after a storage failure");
+        // While the store cannot write, every write is refused: the failure was logged once.
+        if matches!(error, StoreError::Unavailable(_)) {
+            tracing::debug!(%error, count, "write jobs refused");
+        } else {
+            tracing::warn!(%error, count, "write jobs refused");
+        }
     }
 }

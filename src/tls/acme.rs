@@ -11,10 +11,9 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use instant_acme::{
-    Account, AccountCredentials, AuthorizationStatus, BodyWrapper, CertificateIdentifier,
-    ChallengeType, HttpClient, Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy,
+    Account, AccountCredentials, AuthorizationStatus, CertificateIdentifier, ChallengeType,
+    HttpClient, Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy,
 };
 use rustls::pki_types::Der;
 use rustls::pki_types::pem::PemObject;
@@ -97,19 +96,7 @@ impl Acme {
                     .map_err(|e| TlsError::Config(format!("{}: {e}", path.display())))?;
             }
         }
-        let tls = crate::net::tls_client_config_with_roots(roots);
-        let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_only()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(tcp);
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build::<_, BodyWrapper<Bytes>>(connector);
+        let client = crate::net::acme_client(roots, CONNECT_TIMEOUT);
         Ok(Box::new(client))
     }
 

@@ -345,6 +345,10 @@ impl Tls {
             tracing::warn!(%name, issued, "no certificate on demand: the weekly budget of new names is used up (consider --handle-certs wildcard)");
             return;
         }
+        if !self.inner.policy.may_issue(name).await {
+            tracing::warn!(%name, "no certificate on demand: this account's share of new names is used up for now");
+            return;
+        }
         let request = Request {
             key: name.to_owned(),
             names: vec![name.to_owned()],

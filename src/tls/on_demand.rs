@@ -22,6 +22,13 @@ pub trait HostPolicy: Send + Sync + 'static {
     /// get a certificate. Called at handshakes and before each renewal; a `false` at renewal drops
     /// the stored certificate.
     fn allows<'a>(&'a self, name: &'a str) -> BoxFuture<'a, bool>;
+
+    /// Whether a new certificate may be ordered for `name` now (never asked at renewals): where
+    /// the policy shares the weekly budget of new names fairly, e.g. so that one account changing
+    /// its handle again and again cannot use it up. Yes unless the policy says otherwise.
+    fn may_issue<'a>(&'a self, _name: &'a str) -> BoxFuture<'a, bool> {
+        Box::pin(async { true })
+    }
 }
 
 /// Whether `name` may be issued on demand at all: a single DNS label (letters, digits, hyphens)

@@ -342,6 +342,11 @@ impl Node {
         format!("{}/xrpc/{nsid}", self.url)
     }
 
+    /// The process id (while it runs).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the node is running").id()
+    }
+
     /// Stops the process at once (SIGKILL), keeping the data directory.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -370,4 +375,22 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A field of `/proc/<pid>/status` in kB (`VmRSS`, `VmHWM`).
+pub fn proc_status_kb(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// Open file descriptors of a process.
+pub fn open_descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|entries| entries.count())
+        .unwrap_or(0)
 }

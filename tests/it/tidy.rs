@@ -158,3 +158,44 @@ fn no_stubs_ignored_tests_or_debug_leftovers() {
         bad.join("\n")
     );
 }
+
+#[test]
+fn only_net_builds_http_clients_or_opens_outbound_connections() {
+    // The outbound rules (https and public addresses in production, no redirects, body budgets,
+    // timeouts) hold only if nothing else reaches out: src/net is the one place that may.
+    let forbidden = [
+        "reqwest::Client::builder",
+        "reqwest::Client::new",
+        "ClientBuilder",
+        "hyper_util::client",
+        "connect_async",
+        "client_async",
+        "lookup_host",
+    ];
+    let mut bad = Vec::new();
+    for (path, text) in sources("src") {
+        if path.starts_with("src/net/") {
+            continue;
+        }
+        for line in code_lines(&text) {
+            for word in forbidden {
+                if line.contains(word) {
+                    bad.push(format!("{path}: {}", line.trim()));
+                }
+            }
+            // The command line acts for the operator (its own node, its backups, `doctor`'s probe
+            // of its own public URL), never on someone else's say-so: it may read responses its
+            // own way through `net::OperatorClient`. Services read bodies only within a budget.
+            for word in ["TcpStream::connect", ".bytes_stream()"] {
+                if line.contains(word) && !path.starts_with("src/cli/") {
+                    bad.push(format!("{path}: {}", line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "rule: only src/net builds HTTP clients or opens outbound connections (use net::Outbound):\n{}",
+        bad.join("\n")
+    );
+}

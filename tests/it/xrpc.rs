@@ -19,6 +19,15 @@ async fn answer(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
 }
 
 impl Xrpc {
+    /// A client of a node a test started itself.
+    pub fn with_base(base: &str, admin_password: &str) -> Xrpc {
+        Xrpc {
+            base: base.to_owned(),
+            http: http(),
+            admin_password: admin_password.to_owned(),
+        }
+    }
+
     pub fn new(node: &Node) -> Xrpc {
         Xrpc {
             base: node.url.clone(),

@@ -4,10 +4,12 @@
 //! Spec: <https://atproto.com/specs/cryptography>. Randomness is passed in (`rand_core`), never read
 //! from a global, so callers decide where it comes from.
 
+mod constant_time;
 mod keypair;
 mod multikey;
 mod public_key;
 
+pub use constant_time::constant_time_eq;
 pub use keypair::Keypair;
 pub use public_key::PublicKey;
 

@@ -11,6 +11,7 @@ mod did_web;
 mod durability;
 mod email;
 mod federation;
+mod hardening;
 mod init_doctor;
 mod lexicon_validation;
 mod lifecycle;

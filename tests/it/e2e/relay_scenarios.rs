@@ -13,7 +13,8 @@ use skyhold::core::car::write_car;
 use skyhold::core::crypto::{Algorithm, Keypair};
 use skyhold::core::data::{self, Cid, Value as DataValue};
 use skyhold::core::firehose::{
-    CommitMessage, CommitOp, Frame as StreamFrame, Message, decode_frame, encode_frame,
+    CommitMessage, CommitOp, Frame as StreamFrame, IdentityMessage, Message, decode_frame,
+    encode_frame,
 };
 use skyhold::core::mst::{MemoryBlocks, Mst};
 use skyhold::core::repo::UnsignedCommit;
@@ -578,4 +579,105 @@ async fn an_upstream_relay_is_followed_for_chosen_dids_only_and_jetstream_serves
         );
     }
     assert_eq!(texts, ["followed one", "followed two"]);
+}
+
+/// M2 and M7 of the security review: a crawled host brings at most its account limit (further DIDs
+/// cost no lookups and no repo fetches), and events for a DID whose document names another host
+/// cost a few lookups per minute, not one per frame (the review counted 56 for 55 frames).
+#[tokio::test]
+async fn a_hostile_host_brings_a_bounded_number_of_accounts_and_lookups() {
+    let upstream = Upstream::start().await;
+    let pds_url = format!("http://localhost:{}", upstream.port);
+    let mut repos: Vec<FakeRepo> = (0..4)
+        .map(|n| FakeRepo::new(&format!("did:plc:limitedhost{n}aaaaaaaaaaaa")))
+        .collect();
+    for repo in &repos {
+        upstream.add_identity(
+            &repo.did,
+            "limited.test",
+            &pds_url,
+            &repo.key.public_key().to_multikey(),
+        );
+    }
+    let elsewhere = "did:plc:elsewherelimitedhostaaaa";
+    upstream.add_identity(
+        elsewhere,
+        "elsewhere.test",
+        "https://other.example.com",
+        &Keypair::generate(Algorithm::K256, &mut rand_core::OsRng)
+            .public_key()
+            .to_multikey(),
+    );
+    let relay_port = free_port();
+    let relay_listen = format!("127.0.0.1:{relay_port}");
+    let plc = upstream.plc_url();
+    let node = Node::start(&[
+        "--relay-listen",
+        &relay_listen,
+        "--plc-url",
+        &plc,
+        "--relay-host-account-limit",
+        "3",
+    ])
+    .await;
+    // Two accounts, then 55 events for a DID this host does not serve (the third account the
+    // host brings), then two more accounts: over the limit of three.
+    let mut frames = Vec::new();
+    for repo in repos.iter_mut().take(2) {
+        let seq = frames.len() as u64 + 1;
+        frames.push((seq, frame(repo.post(seq as i64, "hello", None))));
+    }
+    for _ in 0..55 {
+        let seq = frames.len() as u64 + 1;
+        let identity = Message::Identity(IdentityMessage {
+            seq: seq as i64,
+            did: elsewhere.to_owned(),
+            time: "2026-11-24T10:00:00.000Z".into(),
+            handle: None,
+        });
+        frames.push((seq, encode_frame(&identity).unwrap()));
+    }
+    for repo in repos.iter_mut().skip(2) {
+        let seq = frames.len() as u64 + 1;
+        frames.push((seq, frame(repo.post(seq as i64, "hello", None))));
+    }
+    for (seq, bytes) in frames {
+        upstream.push(Frame {
+            seq,
+            bytes,
+            once: false,
+        });
+    }
+    crawl(relay_port, &upstream).await;
+    let accepted = read_exactly(relay_port, 2).await;
+    assert!(
+        accepted.iter().all(|m| matches!(m, Message::Commit(_))),
+        "{accepted:#?}"
+    );
+    let mut stats_now = Value::Null;
+    for _ in 0..100 {
+        stats_now = stats(&node, relay_port).await;
+        if stats_now["dropped"]["host_account_limit"].as_u64() == Some(2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        stats_now["dropped"]["host_account_limit"].as_u64(),
+        Some(2),
+        "two of four accounts over the limit: {stats_now}"
+    );
+    for repo in &repos[2..] {
+        assert_eq!(
+            upstream.document_fetches(&repo.did),
+            0,
+            "an account over the limit was looked up"
+        );
+    }
+    let lookups = upstream.document_fetches(elsewhere);
+    println!("55 events for a DID elsewhere: {lookups} lookups; relay stats {stats_now}");
+    assert!(
+        (1..=6).contains(&lookups),
+        "{lookups} lookups for 55 events"
+    );
 }

@@ -447,6 +447,59 @@ async fn certificates_on_demand_only_for_existing_handles() {
     .await;
 }
 
+/// M8 of the security review: each handle change names a new host, and each new name spends one of
+/// the CA's weekly new names; one account may order at most three a week, so it cannot spend
+/// everyone's budget.
+#[tokio::test]
+async fn one_account_cannot_spend_the_weekly_budget_of_new_names() {
+    bounded(async {
+        let ports = Ports::new();
+        let pebble = Pebble::start(&ports, None).await;
+        let dir = TempDir::new("tls-handle-budget");
+        let node = start_node(&dir.0.join("data"), &pebble, &ports, &[]).await;
+        let account: Value = http()
+            .post(node.xrpc("com.atproto.server.createAccount"))
+            .json(&json!({"handle": "dana.node.test", "email": "dana@example.com", "password": "dana-password"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = account["accessJwt"].as_str().expect("createAccount").to_owned();
+        wait_for_certificate(&node, HOST, |_| true).await;
+        let orders_before = pebble.orders();
+        let names = ["dana.node.test", "dana1.node.test", "dana2.node.test", "dana3.node.test"];
+        let client = client_trusting(&pebble.root_pem, &names);
+        for (n, name) in names.iter().enumerate() {
+            if n > 0 {
+                let status = http()
+                    .post(node.xrpc("com.atproto.identity.updateHandle"))
+                    .bearer_auth(&token)
+                    .json(&json!({"handle": name}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert_eq!(status, 200, "updateHandle {name}");
+            }
+            let url = format!("https://{name}:{}/.well-known/atproto-did", ports.https);
+            if n < 3 {
+                assert_eq!(get(&client, &url).await.status(), 200, "{name}");
+            } else {
+                let error = client.get(&url).send().await.expect_err(&url);
+                assert!(error.is_connect(), "{url}: {error:?}");
+            }
+        }
+        assert_eq!(
+            pebble.orders(),
+            orders_before + 3,
+            "a fourth name of one account was ordered in the same week"
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn short_lived_certificates_are_renewed_and_kept_while_renewal_fails() {
     bounded(async {

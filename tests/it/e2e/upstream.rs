@@ -28,6 +28,8 @@ struct Shared {
     frames: Vec<Frame>,
     sent_once: std::collections::HashSet<u64>,
     documents: HashMap<String, Value>,
+    /// DID documents served, per DID.
+    document_fetches: HashMap<String, usize>,
     connections: usize,
 }
 
@@ -103,10 +105,23 @@ impl Upstream {
     pub fn connections(&self) -> usize {
         self.shared.lock().unwrap().connections
     }
+
+    /// How often `did`'s document was asked for.
+    pub fn document_fetches(&self, did: &str) -> usize {
+        self.shared
+            .lock()
+            .unwrap()
+            .document_fetches
+            .get(did)
+            .copied()
+            .unwrap_or(0)
+    }
 }
 
 async fn document(State(up): State<Upstream>, Path(did): Path<String>) -> axum::response::Response {
-    match up.shared.lock().unwrap().documents.get(&did) {
+    let mut shared = up.shared.lock().unwrap();
+    *shared.document_fetches.entry(did.clone()).or_default() += 1;
+    match shared.documents.get(&did) {
         Some(doc) => Json(doc.clone()).into_response(),
         None => (
             axum::http::StatusCode::NOT_FOUND,

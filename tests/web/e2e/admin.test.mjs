@@ -126,7 +126,7 @@ describe('an admin runs the community from the console', { concurrency: false },
     await boss.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Invites' }).click();
     await boss.getByLabel('How many people can use it').fill('1');
     await boss.getByRole('button', { name: 'Create invite link' }).click();
-    const link = boss.getByLabel('Invite link');
+    const link = boss.getByLabel('Invite link', { exact: true });
     await link.waitFor();
     inviteUrl = await link.textContent();
     assert.match(inviteUrl, /\/invite\/[a-z0-9-]+$/);
@@ -145,7 +145,7 @@ describe('an admin runs the community from the console', { concurrency: false },
   });
 
   step('the new member posts', async () => {
-    await cleo.getByRole('button', { name: 'New post' }).click();
+    await cleo.getByLabel('New post', { exact: true }).click();
     const composer = cleo.getByRole('dialog', { name: 'New post' });
     await composer.getByLabel('Post text').fill('Buy cheap watches at totally-legit.example!!!');
     await composer.getByRole('button', { name: 'Post', exact: true }).click();

@@ -1,0 +1,182 @@
+//! The open redb database, and its recovery after a storage failure without a restart.
+//!
+//! After one failed write (a full disk: `ENOSPC`), redb refuses every later write with "Previous
+//! I/O error occurred. Please close and re-open the database". So after a batch fails the writer
+//! asks redb for a write transaction; if that fails for a storage reason, the store is marked
+//! unavailable for writes (writes answer 503 at once, `/xrpc/_health` says why) while reads go on
+//! from the old handle, and every [`RECOVERY_INTERVAL`] (or sooner when a write or a health check
+//! asks) the store is closed and opened again, once the file system has [`MIN_FREE_BYTES`] free.
+//! redb then recovers the file as after a power cut; every acknowledged write was durable before it
+//! was acknowledged, so none is lost.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use super::StoreError;
+
+/// How often a failed store is tried again.
+pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(5);
+/// Free space needed before the database is reopened (redb's recovery writes, and the writes
+/// after it should not fail again at once).
+const MIN_FREE_BYTES: u64 = 4 * 1024 * 1024;
+/// How long a reopen waits for reads in progress to let go of the old handle.
+const RELEASE_WAIT: Duration = Duration::from_secs(10);
+
+/// The database handle, replaceable.
+pub struct Database {
+    path: PathBuf,
+    cache_bytes: usize,
+    /// `None` only while a reopen failed: reads and writes then answer "unavailable".
+    current: RwLock<Option<Arc<redb::Database>>>,
+    /// Why writes fail now (`None`: they work), and when recovery was last tried.
+    failure: Mutex<Option<(String, Instant)>>,
+}
+
+impl Database {
+    pub fn open(path: &Path, cache_bytes: usize) -> Result<Database, StoreError> {
+        let db = open_file(path, cache_bytes)?;
+        Ok(Database {
+            path: path.to_owned(),
+            cache_bytes,
+            current: RwLock::new(Some(Arc::new(db))),
+            failure: Mutex::new(None),
+        })
+    }
+
+    /// The handle to use now.
+    pub fn current(&self) -> Result<Arc<redb::Database>, StoreError> {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| {
+                StoreError::Unavailable(
+                    self.failure()
+                        .unwrap_or_else(|| "the database is being reopened".into()),
+                )
+            })
+    }
+
+    /// Why writes fail now, if they do.
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(|(why, _)| why.clone())
+    }
+
+    /// After a failed batch: whether the database still takes writes; if not, it is marked
+    /// failed (and recovery starts at the next chance).
+    pub fn check_after_failure(&self, error: &StoreError) {
+        let broken = match self.current() {
+            Err(_) => true,
+            Ok(db) => match db.begin_write() {
+                Ok(txn) => {
+                    let _ = txn.abort();
+                    false
+                }
+                Err(e) => is_storage_failure(&e),
+            },
+        };
+        if broken {
+            tracing::error!(%error, "the store cannot write; writes answer 503 until it recovers");
+            *self
+                .failure
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((
+                format!("storage failure: {error}"),
+                Instant::now() - RECOVERY_INTERVAL,
+            ));
+        }
+    }
+
+    /// Runs on the writer thread with no write transaction open: when the store has failed and
+    /// the last attempt is old enough, closes and reopens the database if there is room now.
+    /// Returns whether the store takes writes.
+    pub fn recover_if_due(&self) -> bool {
+        let mut failure = self
+            .failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some((why, tried)) = failure.as_mut() else {
+            return true;
+        };
+        if tried.elapsed() < RECOVERY_INTERVAL {
+            return false;
+        }
+        *tried = Instant::now();
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        match free_bytes(dir) {
+            Some(free) if free < MIN_FREE_BYTES => {
+                *why = format!("the disk is full ({free} bytes free at {})", dir.display());
+                return false;
+            }
+            _ => {}
+        }
+        match self.reopen() {
+            Ok(()) => {
+                tracing::info!("the store recovered: writes work again");
+                *failure = None;
+                true
+            }
+            Err(e) => {
+                *why = format!("reopening the database failed: {e}");
+                tracing::warn!(error = %e, "the store did not recover yet");
+                false
+            }
+        }
+    }
+
+    /// Closes the database and opens it again (redb recovers it).
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut current = self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Until the new handle is in place, new readers wait on the lock; those already reading
+        // hold the old handle, which closes (and unlocks the file) when the last of them lets go.
+        if let Some(old) = current.take() {
+            let started = Instant::now();
+            while Arc::strong_count(&old) > 1 && started.elapsed() < RELEASE_WAIT {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            drop(old);
+        }
+        let db = open_file(&self.path, self.cache_bytes)?;
+        *current = Some(Arc::new(db));
+        Ok(())
+    }
+}
+
+fn open_file(path: &Path, cache_bytes: usize) -> Result<redb::Database, StoreError> {
+    redb::Database::builder()
+        .set_cache_size(cache_bytes)
+        .create(path)
+        .map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Database(format!(
+                "{} is in use by another skyhold process",
+                path.display()
+            )),
+            other => StoreError::from(other),
+        })
+}
+
+/// Free bytes for an unprivileged user on the file system of `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let stat = rustix::fs::statvfs(dir).ok()?;
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// Whether a transaction error means the storage failed (I/O), not a refusal.
+fn is_storage_failure(e: &redb::TransactionError) -> bool {
+    matches!(
+        e,
+        redb::TransactionError::Storage(
+            redb::StorageError::Io(_)
+                | redb::StorageError::PreviousIo
+                | redb::StorageError::DatabaseClosed
+        )
+    )
+}
