@@ -168,6 +168,7 @@ describe('an admin runs the community from the console', { concurrency: false },
     await post.getByRole('button', { name: 'More options' }).click();
     await dan.getByRole('menuitem', { name: 'Report post' }).click();
     const dialog = dan.getByRole('dialog', { name: 'Report this post' });
+    await dialog.getByRole('radio', { name: /^Spam/ }).check();
     await dialog.getByLabel('Details (optional)').fill('Spam links to a scam shop');
     await dialog.getByRole('button', { name: 'Send report' }).click();
     await dan.getByRole('status').getByText("Thanks. Your report was sent to this server's moderators.").waitFor();
