@@ -3,7 +3,7 @@
 //! subscribed to the firehose, and a short history of samples the console turns into rates.
 //!
 //! A small hand-written registry rather than the `metrics` crate and its Prometheus exporter
-//! (docs/DECISIONS.md has the measurements): most figures are read from the services when
+//! (docs/DECISIONS.md says why): most figures are read from the services when
 //! `/metrics` is scraped (store size, seq heads, relay hosts, certificate expiry), so only a few
 //! counters live here, and one process-wide registry is all the binary needs.
 //!

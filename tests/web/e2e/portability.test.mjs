@@ -160,6 +160,14 @@ describe('a member keeps their account safe and recovers it elsewhere', { concur
     await page.getByRole('status').getByText(/Ready/).waitFor();
   });
 
+  step('the move-out page says what moves and what the new server asks for', async () => {
+    await page.goto('/settings/move-out');
+    await page.getByRole('heading', { name: 'Move to another server', level: 1 }).waitFor();
+    await page.getByText(a.url, { exact: true }).waitFor();
+    await page.getByText(gus.did, { exact: true }).waitFor();
+    await check('move-out', { phoneToo: true });
+  });
+
   step('skyhold mirror keeps a verified copy and fetches only what changed', async () => {
     const mirror = join(dir, 'mirror');
     const args = ['mirror', '--account', 'gus.test', '--dir', mirror, '--pds', a.url, '--plc-url', `${b.url}/plc`];
