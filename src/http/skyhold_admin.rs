@@ -185,6 +185,12 @@ pub async fn get_account(
     if let Some(code) = &account.invite_code
         && let Some(info) = state.pds.invite_code(code).await?
     {
+        if let Some(handle) = handles(&state, vec![info.created_by.clone()])
+            .await
+            .remove(&info.created_by)
+        {
+            out["invitedByHandle"] = json!(handle);
+        }
         out["invitedBy"] = json!(info.created_by);
     }
     let filter = ReportFilter {

@@ -27,6 +27,12 @@ function current(section) {
 /** A console page: its title, the sections, and the content. */
 export function ConsoleFrame({ title, back = false, children }) {
   useTitle(title);
+  // On a phone the sections scroll sideways: keep the current one in sight.
+  const path = location$.value.path;
+  useEffect(() => {
+    const current = document.querySelector('.console-nav [aria-current="page"]');
+    if (current) current.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }, [path]);
   return html`<div class="console">
     <${ViewHeader} title=${title} back=${back}>
       <nav class="console-nav" aria-label=${t('console.sections')}>
@@ -78,7 +84,8 @@ export function formatBytes(n) {
     value /= 1000;
     unit++;
   }
-  return new Intl.NumberFormat(locale, { style: 'unit', unit: byteUnits[unit], unitDisplay: 'short', maximumFractionDigits: unit ? 1 : 0 }).format(value);
+  // Plain bytes read best spelled out ("0 bytes"); larger units short ("1.2 MB").
+  return new Intl.NumberFormat(locale, { style: 'unit', unit: byteUnits[unit], unitDisplay: unit ? 'short' : 'long', maximumFractionDigits: unit ? 1 : 0 }).format(value);
 }
 
 export function formatNumber(n, digits = 0) {

@@ -266,6 +266,31 @@ describe('an admin runs the community from the console', { concurrency: false },
     await check(boss, 'console-server', { phoneToo: true });
   });
 
+  step('the admin has the relay follow another server, then bans it', async () => {
+    const other = await startNode();
+    try {
+      const host = `localhost:${other.port}`;
+      await boss.goto('/console/network');
+      await boss.getByLabel('Server to follow').fill(host);
+      await boss.getByRole('button', { name: 'Follow', exact: true }).click();
+      await boss.getByRole('status').getByText(`Following ${host}`).waitFor();
+      const row = boss.getByRole('row').filter({ hasText: host });
+      await row.getByText('Active').waitFor();
+      await row.getByRole('button', { name: `Ban ${host}` }).click();
+      await boss.getByRole('dialog', { name: `Ban ${host}?` }).getByRole('button', { name: 'Ban' }).click();
+      await row.getByRole('button', { name: 'Lift the ban' }).waitFor();
+      await check(boss, 'console-network-banned');
+      // The node's own PDS cannot be banned from its own console.
+      assert.equal(await boss.getByRole('row').filter({ hasText: new URL(node.url).host }).getByRole('button').count(), 0);
+      await boss.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Audit log' }).click();
+      const log = boss.getByRole('list', { name: 'Admin actions' });
+      await log.getByText(`@boss.test had the relay follow ${host}`).waitFor();
+      await log.getByText(`@boss.test banned ${host}`).waitFor();
+    } finally {
+      await other.stop();
+    }
+  });
+
   step('/metrics serves the same figures to the operator', async () => {
     const basic = `Basic ${Buffer.from(`admin:${node.adminPassword}`).toString('base64')}`;
     assert.equal((await fetch(`${node.url}/metrics`)).status, 401);

@@ -163,7 +163,7 @@ function Account({ did }) {
         <dt>${t('console.account.did')}</dt><dd class="mono">${a.did}</dd>
         <dt>${t('console.account.email')}</dt><dd>${a.email || '–'} ${a.email && html`<span class=${a.emailConfirmedAt ? 'pill ok' : 'pill'}>${a.emailConfirmedAt ? t('console.account.confirmed') : t('console.account.unconfirmed')}</span>`}</dd>
         <dt>${t('console.account.joined')}</dt><dd>${fullTime(a.createdAt, locale)}</dd>
-        ${a.inviteCode && html`<dt>${t('console.account.invitedWith')}</dt><dd><span class="mono">${a.inviteCode}</span>${a.invitedBy && html` · ${who(a.invitedBy, {})}`}</dd>`}
+        ${a.inviteCode && html`<dt>${t('console.account.invitedWith')}</dt><dd><span class="mono">${a.inviteCode}</span>${a.invitedBy && html` · ${t('console.account.invitedBy', { who: who(a.invitedBy, { [a.invitedBy]: a.invitedByHandle }) })}`}</dd>`}
         ${a.deactivatedAt && html`<dt>${t('console.account.deactivatedAt')}</dt><dd>${fullTime(a.deactivatedAt, locale)}</dd>`}
       </dl>
       ${a.status === 'active' && html`<p><a href=${`/profile/${encodeURIComponent(a.handle)}`}>${t('console.account.viewProfile')}</a></p>`}

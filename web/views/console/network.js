@@ -4,6 +4,7 @@
 // (blue.skyhold.admin.getServerStatus / listHosts / addHost / banHost / unbanHost / requestCrawl).
 
 import { html, useState } from '../../lib/html.js';
+import { config } from '../../lib/config.js';
 import { t } from '../../lib/i18n.js';
 import { query, procedure } from '../../lib/xrpc.js';
 import { openDialog, toast } from '../../lib/state.js';
@@ -135,12 +136,14 @@ function Hosts() {
             <td><span class=${h.status === 'active' ? 'pill ok' : 'pill warn'}>${hostState(h.status)}</span></td>
             <td>${formatNumber(h.accountCount)}</td>
             <td>${formatNumber(h.seq)}</td>
-            <td>${h.status === 'banned'
+            <td>${h.hostname === config.hostname
+              ? html`<span class="muted small">${t('console.network.thisServer')}</span>`
+              : h.status === 'banned'
               ? html`<button type="button" class="button secondary small" disabled=${busy} onClick=${() => act('blue.skyhold.admin.unbanHost', h.hostname, t('console.network.unbanned', { host: h.hostname }))}>${t('console.network.unban')}</button>`
               : html`<button type="button" class="button secondary small danger-text" aria-label=${t('console.network.banHost', { host: h.hostname })} disabled=${busy} onClick=${() => ban(h.hostname)}>${t('console.network.ban')}</button>`}</td>
           </tr>`)}</tbody>
         </table></div>`}
-    ${drops.length > 0 && html`<p class="small">${t('console.network.dropped')} ${drops.map(([reason, n]) => `${reason}: ${formatNumber(n)}`).join(' · ')}</p>`}
+    ${drops.length > 0 && html`<p class="small">${t('console.network.dropped')} ${drops.map(([reason, n]) => `${reason.replace(/_/g, ' ')}: ${formatNumber(n)}`).join(' · ')}</p>`}
   </section>`;
 }
 
