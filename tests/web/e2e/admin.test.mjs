@@ -3,7 +3,9 @@
 // member signs up through it and posts, a second member reports the post, the report is in the
 // inbox, the admin takes the post down with a reason and it disappears for everyone (timeline,
 // thread, public page), and the audit log shows both actions. A suspended member cannot sign in
-// and reads why and until when. An app-password session of the admin carries no admin powers.
+// and reads why and until when. The admin sets a new password for a member and deletes an account,
+// has the relay follow a second node and bans it. An app-password session of the admin carries no
+// admin powers; /metrics answers the operator with the same figures.
 // Every console view is checked with axe-core and photographed at phone and desktop width.
 
 import { describe, it, before, after } from 'node:test';
@@ -253,6 +255,40 @@ describe('an admin runs the community from the console', { concurrency: false },
     const alert = cleo.getByRole('alert');
     await alert.getByText(/Your account is suspended until .+\. The moderators said: “Spamming after a warning”/).waitFor();
     await check(cleo, 'signin-suspended');
+  });
+
+  step('the admin sets a new password for a locked-out member, then deletes the account', async () => {
+    await boss.goto('/console/accounts');
+    await boss.getByLabel('Search accounts').fill('dan');
+    await boss.getByRole('button', { name: 'Search', exact: true }).click();
+    await boss.getByRole('link', { name: /@dan\.test/ }).click();
+    await boss.getByRole('heading', { name: /@dan\.test/ }).waitFor();
+    await boss.getByRole('button', { name: 'Set a new password' }).click();
+    await boss.getByRole('dialog', { name: 'New password for @dan.test?' }).getByRole('button', { name: 'Set a new password' }).click();
+    const fresh = (await boss.getByLabel('New password', { exact: true }).textContent()).trim();
+    assert.match(fresh, /^[a-z2-9]{4}(-[a-z2-9]{4}){3}$/);
+    // The old password no longer works; the new one does.
+    const login = (password) =>
+      fetch(`${node.url}/xrpc/com.atproto.server.createSession`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ identifier: 'dan.test', password }),
+      });
+    assert.equal((await login(PASSWORD)).status, 401);
+    assert.equal((await login(fresh)).status, 200);
+
+    await boss.getByRole('button', { name: 'Delete', exact: true }).click();
+    const dialog = boss.getByRole('dialog', { name: 'Delete @dan.test?' });
+    const confirm = dialog.getByRole('button', { name: 'Delete', exact: true });
+    assert.equal(await confirm.isDisabled(), true, 'not before the handle is typed');
+    await dialog.getByLabel('Type dan.test to confirm').fill('dan.test');
+    await confirm.click();
+    await boss.getByRole('status').getByText('@dan.test deleted').waitFor();
+    assert.equal((await login(fresh)).status, 401, 'the account is gone');
+    await boss.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: 'Audit log' }).click();
+    const log = boss.getByRole('list', { name: 'Admin actions' });
+    await log.getByText(/set a new password for /).waitFor();
+    await log.getByText(/^@boss\.test deleted /).waitFor();
   });
 
   step('the other console pages: network, server', async () => {
