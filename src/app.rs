@@ -133,6 +133,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
 
     // The App View indexes the relay's verified stream; without a relay, the local PDS's own log.
     let mut appview_source: Arc<dyn EventSource> = Arc::new(PdsSource(pds.clone()));
+    let mut relay_service = None;
     let relay_server = match config.relay_listen {
         Some(address) => {
             let relay_listener = TcpListener::bind(address)
@@ -151,8 +152,10 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
             );
             relay.start().await.context("starting the relay")?;
             appview_source = Arc::new(RelaySource(relay.clone()));
+            relay_service = Some(relay.clone());
             let state = RelayState {
                 relay,
+                pds: pds.clone(),
                 admin_password: admin_password.clone(),
                 limits: limits.clone(),
                 proxies: config.trusted_proxies.clone(),
@@ -199,7 +202,10 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         proxies: config.trusted_proxies.clone(),
         limits: limits.clone(),
         outbound: http.clone(),
+        relay: relay_service,
+        usage: Default::default(),
     };
+    crate::http::start_sampler(&state);
     let app = router(state);
     let tls_servers = match &tls {
         Some(tls) => serve_tls(&config, tls, app.clone(), bounds).await?,

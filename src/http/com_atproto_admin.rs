@@ -10,12 +10,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit;
 use super::auth::AdminAuth;
 use super::com_atproto_server::invite_json;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
 use crate::appview::{AppviewStatusAttr, SubjectStatusInput, SubjectStatusParams};
 use crate::core::syntax::{AtUri, Did};
-use crate::pds::{AdminAccount, Moderation};
+use crate::pds::{Actor, AdminAccount, Moderation};
 
 /// `com.atproto.admin.defs#accountView`.
 async fn account_view(state: &AppState, account: &AdminAccount) -> Result<Value, XrpcError> {
@@ -116,6 +117,7 @@ pub async fn search_accounts(
         .pds
         .search_accounts(
             params.email.as_deref(),
+            None,
             params.limit.unwrap_or(50),
             params.cursor.as_deref(),
         )
@@ -242,9 +244,32 @@ pub struct UpdateSubjectStatusInput {
 
 pub async fn update_subject_status(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<UpdateSubjectStatusInput>,
 ) -> Result<Json<Value>, XrpcError> {
+    Ok(Json(change_subject_status(&state, &actor, input).await?))
+}
+
+impl UpdateSubjectStatusInput {
+    /// A takedown (or its lifting) of `subject`, a `repoRef` or `strongRef`, for `reference`.
+    pub(super) fn takedown(subject: Value, applied: bool, reference: Option<String>) -> Self {
+        UpdateSubjectStatusInput {
+            subject,
+            takedown: Some(StatusAttr { applied, reference }),
+            deactivated: None,
+        }
+    }
+}
+
+/// `updateSubjectStatus` for any admin caller (the report inbox's actions take this path too),
+/// audited.
+pub(super) async fn change_subject_status(
+    state: &AppState,
+    actor: &Actor,
+    input: UpdateSubjectStatusInput,
+) -> Result<Value, XrpcError> {
+    let state = state.clone();
+    let actor = actor.clone();
     let subject = Subject::from_json(&input.subject)?;
     let appview_input = || SubjectStatusInput {
         subject: input.subject.clone(),
@@ -262,9 +287,9 @@ pub async fn update_subject_status(
                 "Account not found",
             ));
         }
-        return Ok(Json(
-            state.appview.update_subject_status(appview_input()).await?,
-        ));
+        let out = state.appview.update_subject_status(appview_input()).await?;
+        audit_status(&state, &actor, &subject, &input).await;
+        return Ok(out);
     }
     if input.takedown.is_some() && !matches!(subject, Subject::Blob { .. }) {
         // The App View hides it at once, not only when the relay passes the account's new status on
@@ -314,6 +339,7 @@ pub async fn update_subject_status(
             state.pds.activate_account(did).await?;
         }
     }
+    audit_status(&state, &actor, &subject, &input).await;
     let mut out = json!({"subject": subject.to_json()});
     if let Some(takedown) = input.takedown {
         out["takedown"] = json!({"applied": takedown.applied, "ref": takedown.reference});
@@ -321,7 +347,53 @@ pub async fn update_subject_status(
             out["takedown"] = json!({"applied": takedown.applied});
         }
     }
-    Ok(Json(out))
+    Ok(out)
+}
+
+/// The audit entries of a status change: one per attribute changed.
+async fn audit_status(
+    state: &AppState,
+    actor: &Actor,
+    subject: &Subject,
+    input: &UpdateSubjectStatusInput,
+) {
+    let (kind, name) = match subject {
+        Subject::Repo(did) => ("account", did.clone()),
+        Subject::Record { uri, .. } => ("record", uri.clone()),
+        Subject::Blob { did, cid } => ("blob", format!("{did} {cid}")),
+    };
+    if let Some(takedown) = &input.takedown {
+        let action = if takedown.applied {
+            "takedown"
+        } else {
+            "restore"
+        };
+        let detail = audit::reason(takedown.reference.as_deref());
+        audit::record(
+            &state.pds,
+            actor,
+            &format!("{kind}.{action}"),
+            Some(name.clone()),
+            detail,
+        )
+        .await;
+    }
+    if let Some(deactivated) = &input.deactivated {
+        let action = if deactivated.applied {
+            "deactivate"
+        } else {
+            "activate"
+        };
+        let detail = audit::reason(deactivated.reference.as_deref());
+        audit::record(
+            &state.pds,
+            actor,
+            &format!("account.{action}"),
+            Some(name),
+            detail,
+        )
+        .await;
+    }
 }
 
 #[derive(Deserialize)]
@@ -401,11 +473,19 @@ pub struct UpdateAccountHandleInput {
 
 pub async fn update_account_handle(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<UpdateAccountHandleInput>,
 ) -> Result<(), XrpcError> {
     known_account(&state, &input.did).await?;
     state.pds.update_handle(&input.did, &input.handle).await?;
+    audit::record(
+        &state.pds,
+        &actor,
+        "account.handle",
+        Some(input.did.clone()),
+        Some(format!("new handle {}", input.handle)),
+    )
+    .await;
     Ok(())
 }
 
@@ -417,7 +497,7 @@ pub struct UpdateAccountEmailInput {
 
 pub async fn update_account_email(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<UpdateAccountEmailInput>,
 ) -> Result<(), XrpcError> {
     let did = if input.account.starts_with("did:") {
@@ -430,6 +510,7 @@ pub async fn update_account_email(
         .pds
         .update_email(&did, &input.email, None, true)
         .await?;
+    audit::record(&state.pds, &actor, "account.email", Some(did.clone()), None).await;
     Ok(())
 }
 
@@ -441,11 +522,19 @@ pub struct UpdateAccountPasswordInput {
 
 pub async fn update_account_password(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<UpdateAccountPasswordInput>,
 ) -> Result<(), XrpcError> {
     known_account(&state, &input.did).await?;
     state.pds.set_password(&input.did, &input.password).await?;
+    audit::record(
+        &state.pds,
+        &actor,
+        "account.password",
+        Some(input.did.clone()),
+        None,
+    )
+    .await;
     Ok(())
 }
 
@@ -456,11 +545,19 @@ pub struct DeleteAccountInput {
 
 pub async fn delete_account(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<DeleteAccountInput>,
 ) -> Result<(), XrpcError> {
     known_account(&state, &input.did).await?;
     state.pds.delete_account(&input.did, None).await?;
+    audit::record(
+        &state.pds,
+        &actor,
+        "account.delete",
+        Some(input.did.clone()),
+        None,
+    )
+    .await;
     Ok(())
 }
 
@@ -471,7 +568,7 @@ pub struct AccountInvitesInput {
 
 pub async fn disable_account_invites(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<AccountInvitesInput>,
 ) -> Result<(), XrpcError> {
     known_account(&state, &input.account).await?;
@@ -479,12 +576,20 @@ pub async fn disable_account_invites(
         .pds
         .set_account_invites_disabled(&input.account, true)
         .await?;
+    audit::record(
+        &state.pds,
+        &actor,
+        "account.invitesDisabled",
+        Some(input.account.clone()),
+        None,
+    )
+    .await;
     Ok(())
 }
 
 pub async fn enable_account_invites(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<AccountInvitesInput>,
 ) -> Result<(), XrpcError> {
     known_account(&state, &input.account).await?;
@@ -492,6 +597,14 @@ pub async fn enable_account_invites(
         .pds
         .set_account_invites_disabled(&input.account, false)
         .await?;
+    audit::record(
+        &state.pds,
+        &actor,
+        "account.invitesEnabled",
+        Some(input.account.clone()),
+        None,
+    )
+    .await;
     Ok(())
 }
 
@@ -505,13 +618,21 @@ pub struct DisableInviteCodesInput {
 
 pub async fn disable_invite_codes(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<DisableInviteCodesInput>,
 ) -> Result<(), XrpcError> {
+    let subject = input
+        .codes
+        .iter()
+        .chain(&input.accounts)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
     state
         .pds
         .disable_invite_codes(input.codes, input.accounts)
         .await?;
+    audit::record(&state.pds, &actor, "invite.disable", Some(subject), None).await;
     Ok(())
 }
 

@@ -111,3 +111,24 @@ pub async fn submit_plc_operation(
     state.pds.submit_plc_operation(&auth.did, operation).await?;
     Ok(())
 }
+
+#[derive(Deserialize)]
+pub struct PlcDataParams {
+    did: Option<String>,
+}
+
+/// GET `blue.skyhold.identity.getPlcData`: the current PLC state of a did:plc (the caller's own by
+/// default) from the directory this node uses, so a member's browser can list their rotation keys
+/// and keep them when it adds a recovery key or moves the account (the directory itself may be on
+/// another origin the page cannot reach).
+pub async fn get_plc_data(
+    State(state): State<AppState>,
+    AccessAuth(account): AccessAuth,
+    XrpcQuery(params): XrpcQuery<PlcDataParams>,
+) -> Result<Json<Value>, XrpcError> {
+    let did = params.did.unwrap_or(account.did);
+    let data = state.pds.plc_data(&did).await?;
+    Ok(Json(
+        serde_json::to_value(data).map_err(XrpcError::internal)?,
+    ))
+}

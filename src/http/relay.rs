@@ -22,6 +22,8 @@ use crate::relay::{Relay, RelayError};
 #[derive(Clone)]
 pub struct RelayState {
     pub relay: Relay,
+    /// Where host bans and lifts are written to the audit log.
+    pub pds: crate::pds::Pds,
     pub admin_password: Secret,
     /// The node's rate limits (crawl requests, the admin back-off).
     pub limits: crate::ratelimit::RateLimits,
@@ -290,6 +292,8 @@ async fn ban_host(
 ) -> Result<(), XrpcError> {
     check_admin(&state, &extensions, &headers)?;
     state.relay.ban_host(&host).await?;
+    let actor = crate::pds::Actor::Password;
+    super::audit::record(&state.pds, &actor, "host.ban", Some(host), None).await;
     Ok(())
 }
 
@@ -301,6 +305,8 @@ async fn unban_host(
 ) -> Result<(), XrpcError> {
     check_admin(&state, &extensions, &headers)?;
     state.relay.unban_host(&host).await?;
+    let actor = crate::pds::Actor::Password;
+    super::audit::record(&state.pds, &actor, "host.unban", Some(host), None).await;
     Ok(())
 }
 

@@ -33,6 +33,8 @@ const BATCH: usize = 500;
 
 /// A stored, sequenced event log a stream is served from.
 pub trait EventLog: Send + Sync + 'static {
+    /// `pds` or `relay`: how the admin console and `/metrics` name this stream's subscribers.
+    fn name(&self) -> &'static str;
     /// The log's newest frames, shared by its subscribers (one per log, for the process's life).
     fn tail(&self) -> &Tail;
     /// (oldest, newest) seq kept; (0, 0) when empty.
@@ -80,7 +82,21 @@ pub async fn serve<L: EventLog, S: Send + Sync>(log: L, state: &S, request: Requ
         Ok(ws) => ws,
         Err(e) => return e.into_response(),
     };
-    ws.on_upgrade(move |socket| stream(log, socket, params.cursor))
+    // Who subscribes is what tells an operator their node is being crawled.
+    let peer = parts
+        .extensions
+        .get::<super::forwarded::Client>()
+        .map(|c| c.ip.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(200).collect());
+    ws.on_upgrade(move |socket| async move {
+        let _listed = crate::metrics::global().subscribe(log.name(), peer, agent);
+        stream(log, socket, params.cursor).await;
+    })
 }
 
 async fn send(socket: &mut WebSocket, frame: Bytes) -> bool {
@@ -186,6 +202,10 @@ async fn wait_for_events(notifications: &mut watch::Receiver<u64>, socket: &mut 
 pub struct PdsLog(pub crate::pds::Pds, pub std::sync::Arc<Tail>);
 
 impl EventLog for PdsLog {
+    fn name(&self) -> &'static str {
+        "pds"
+    }
+
     fn tail(&self) -> &Tail {
         &self.1
     }
@@ -212,6 +232,10 @@ impl EventLog for PdsLog {
 pub struct RelayLog(pub crate::relay::Relay, pub std::sync::Arc<Tail>);
 
 impl EventLog for RelayLog {
+    fn name(&self) -> &'static str {
+        "relay"
+    }
+
     fn tail(&self) -> &Tail {
         &self.1
     }

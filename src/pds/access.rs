@@ -11,6 +11,9 @@
 //! auth for `createAccount` elsewhere, its preferences) and to appeal (`createReport`). Any other
 //! credential still needs an account that is not taken down, suspended or deleted.
 //!
+//! Admin powers (an account's admin role, `pds::admin_roles`) are one more gate on top, in the
+//! `AdminAuth` extractor: only a full session carries them, never an app password.
+//!
 //! OAuth tokens (DPoP-bound, granular permissions) are decided by [`Pds::authorize_oauth`]: the
 //! method's need (`oauth_need`) against the token's grant, and each record write and blob upload
 //! by [`Pds::require_writes`] and [`Pds::require`] in their handlers.

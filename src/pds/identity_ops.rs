@@ -15,6 +15,27 @@ use crate::core::plc::{self, AtprotoChanges};
 use crate::core::syntax::{Did, Handle};
 
 impl Pds {
+    /// The current PLC state of a did:plc (rotation keys, keys, handles, services), read from the
+    /// directory this node uses, for members who check or add their own recovery keys.
+    pub async fn plc_data(&self, did: &str) -> Result<plc::DocumentData, PdsError> {
+        let parsed = Did::parse(did).map_err(|e| PdsError::InvalidRequest(e.to_string()))?;
+        if !parsed.as_str().starts_with("did:plc:") {
+            return Err(PdsError::InvalidRequest(
+                "only did:plc identities have PLC data".into(),
+            ));
+        }
+        let last = self
+            .inner
+            .plc
+            .last_operation(did)
+            .await
+            .map_err(|e| PdsError::Upstream(e.to_string()))?;
+        plc::DocumentData::from_operation(did, &last).ok_or_else(|| PdsError::Named {
+            error: "DidTombstoned",
+            message: format!("{did} has been tombstoned"),
+        })
+    }
+
     /// `resolveHandle`: a local account, or (outside our domains) DNS/HTTPS resolution.
     pub async fn resolve_handle(&self, handle: &str) -> Result<String, PdsError> {
         let handle = Handle::parse(&handle.to_ascii_lowercase())

@@ -500,6 +500,7 @@ impl Pds {
 /// files may now be unused.
 fn purge_account(txn: &WriteTransaction, account: &AccountRow) -> Result<Vec<Cid>, StoreError> {
     let (did, id) = (account.did.as_str(), account.id);
+    super::admin_roles::forget(txn, did)?;
     fn remove_all<K, V>(
         txn: &WriteTransaction,
         def: redb::TableDefinition<K, V>,

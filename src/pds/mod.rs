@@ -13,10 +13,13 @@ mod access;
 mod account_email;
 mod accounts;
 mod admin;
+mod admin_roles;
 mod app_passwords;
+mod audit;
 mod auth;
 mod blobs;
 mod blocks;
+mod crawlers;
 mod did_web;
 mod email;
 mod error;
@@ -45,9 +48,11 @@ mod tables;
 
 use std::sync::{Arc, Mutex};
 
+pub use crate::store::Usage as StorageUsage;
 pub use access::Call;
 pub use accounts::NewAccount;
 pub use admin::AdminAccount;
+pub use audit::{Actor, AuditEntry, MAX_AUDIT_PAGE};
 pub use auth::{AccessScope, AuthedAccount, SessionOutput};
 pub use blobs::MAX_BLOB_SIZE;
 pub use error::PdsError;

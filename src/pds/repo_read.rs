@@ -30,7 +30,7 @@ pub struct RepoDescription {
     pub collections: Vec<String>,
 }
 
-fn decode_record(
+pub(super) fn decode_record(
     did: &str,
     collection: &str,
     rkey: &str,

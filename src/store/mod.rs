@@ -12,6 +12,7 @@
 mod blobs;
 mod database;
 mod snapshot;
+mod usage;
 mod writer;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 pub use blobs::{BlobFiles, TempBlob};
 pub use redb::{ReadTransaction, ReadableDatabase, TableDefinition, WriteTransaction};
 pub use snapshot::{BlobCopy, DATABASE_FILE, Snapshot, check_database_copy};
+pub use usage::Usage;
 
 /// Why a storage operation failed. Callers treat it as an internal error.
 #[derive(Debug, thiserror::Error)]
