@@ -15,6 +15,7 @@ pub mod core;
 mod http;
 mod identity;
 mod lexicons;
+mod moderation;
 mod net;
 mod pds;
 mod ratelimit;

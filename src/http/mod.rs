@@ -26,7 +26,6 @@ mod com_atproto_sync;
 mod errors;
 mod forwarded;
 mod handle_host;
-mod jetstream;
 mod limits;
 mod migration;
 mod operator;

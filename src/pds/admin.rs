@@ -3,12 +3,11 @@
 //! `lifecycle.rs`, `account_email.rs`, `invites.rs`, `identity_ops.rs`).
 
 use cid::Cid;
-use redb::ReadableTable;
 
-use super::rows::{self, AccountRow, BlobRow, RecordRow};
-use super::tables::{ACCOUNTS, BLOBS, DID_IDS, RECORDS};
-use super::{Pds, PdsError};
-use crate::store::{StoreError, open_read_table};
+use super::repo_store::{self, RecordPath};
+use super::rows::AccountRow;
+use super::{Pds, PdsError, account_store, blob_store};
+use crate::core::syntax::Did;
 
 /// An account as the admin sees it.
 #[derive(Clone, Debug)]
@@ -42,7 +41,7 @@ impl From<AccountRow> for AdminAccount {
 
 impl Pds {
     /// One account, any status.
-    pub async fn admin_account(&self, did: &str) -> Result<Option<AdminAccount>, PdsError> {
+    pub async fn admin_account(&self, did: &Did) -> Result<Option<AdminAccount>, PdsError> {
         Ok(self.account(did).await?.map(AdminAccount::from))
     }
 
@@ -57,61 +56,35 @@ impl Pds {
         let query = query.map(str::to_ascii_lowercase).filter(|q| !q.is_empty());
         let after = cursor.map(str::to_owned);
         let limit = limit.clamp(1, 100);
-        self.store()
+        let accounts = self
+            .store()
             .read(move |txn| {
-                let Some(accounts) = open_read_table(txn, ACCOUNTS)? else {
-                    return Ok((Vec::new(), None));
-                };
-                let range = match &after {
-                    Some(after) => accounts.range::<&str>((
-                        std::ops::Bound::Excluded(after.as_str()),
-                        std::ops::Bound::Unbounded,
-                    ))?,
-                    None => accounts.iter()?,
-                };
-                let mut out = Vec::new();
-                for row in range {
-                    let (_, v) = row.map_err(StoreError::from)?;
-                    let account: AccountRow = rows::decode(v.value())?;
-                    let matches = match &query {
-                        None => true,
-                        Some(q) => {
-                            account.handle.contains(q.as_str())
-                                || account
-                                    .email
-                                    .as_deref()
-                                    .is_some_and(|e| e.contains(q.as_str()))
-                        }
-                    };
-                    if matches {
-                        out.push(AdminAccount::from(account));
-                        if out.len() == limit {
-                            break;
-                        }
+                let matches = |account: &AccountRow| match &query {
+                    None => true,
+                    Some(q) => {
+                        account.handle.contains(q.as_str())
+                            || account.email.as_deref().is_some_and(|e| e.contains(q.as_str()))
                     }
-                }
-                let next = (out.len() == limit)
-                    .then(|| out.last().map(|a| a.did.clone()))
-                    .flatten();
-                Ok::<_, PdsError>((out, next))
+                };
+                Ok::<_, PdsError>(account_store::search(txn, after.as_deref(), limit, matches)?)
             })
-            .await
+            .await?;
+        let out: Vec<AdminAccount> = accounts.into_iter().map(AdminAccount::from).collect();
+        let next = (out.len() == limit)
+            .then(|| out.last().map(|a| a.did.clone()))
+            .flatten();
+        Ok((out, next))
     }
 
     /// The takedown reference of a blob, if it is taken down (`Err` when the account does not
     /// hold the blob).
-    pub async fn blob_takedown(&self, did: &str, cid: &Cid) -> Result<Option<String>, PdsError> {
-        let (did, key) = (did.to_owned(), cid.to_bytes());
+    pub async fn blob_takedown(&self, did: &Did, cid: &Cid) -> Result<Option<String>, PdsError> {
+        let (did, cid) = (did.clone(), *cid);
         self.store()
             .read(move |txn| {
-                let id = open_read_table(txn, DID_IDS)?
-                    .and_then(|t| t.get(did.as_str()).ok().flatten().map(|v| v.value()));
-                let row = match (id, open_read_table(txn, BLOBS)?) {
-                    (Some(id), Some(blobs)) => blobs
-                        .get((id, key.as_slice()))?
-                        .map(|v| rows::decode::<BlobRow>(v.value()))
-                        .transpose()?,
-                    _ => None,
+                let row = match account_store::id(txn, &did)? {
+                    Some(id) => blob_store::get(txn, id, &cid)?,
+                    None => None,
                 };
                 let row = row.ok_or_else(|| PdsError::BlobNotFound("Blob not found".into()))?;
                 Ok(row.takedown_ref)
@@ -120,22 +93,17 @@ impl Pds {
     }
 
     /// The CID of a record whatever its status or takedown (for the admin's subject status).
-    pub async fn record_cid(&self, did: &str, path: &str) -> Result<Option<Cid>, PdsError> {
-        let (did, path) = (did.to_owned(), path.to_owned());
+    pub async fn record_cid(&self, did: &Did, path: &str) -> Result<Option<Cid>, PdsError> {
+        let (did, path) = (did.clone(), path.to_owned());
         self.store()
             .read(move |txn| {
                 let Some((collection, rkey)) = path.split_once('/') else {
                     return Ok(None);
                 };
-                let id = open_read_table(txn, DID_IDS)?
-                    .and_then(|t| t.get(did.as_str()).ok().flatten().map(|v| v.value()));
-                let (Some(id), Some(records)) = (id, open_read_table(txn, RECORDS)?) else {
+                let Some(id) = account_store::id(txn, &did)? else {
                     return Ok(None);
                 };
-                let row = records
-                    .get((id, collection, rkey))?
-                    .map(|v| rows::decode::<RecordRow>(v.value()))
-                    .transpose()?;
+                let row = repo_store::record(txn, id, RecordPath { collection, rkey })?;
                 Ok::<_, PdsError>(row.map(|r| r.cid))
             })
             .await

@@ -114,9 +114,11 @@ fn services_do_not_import_each_other_and_http_does_not_open_tables() {
             }
         }
     }
+    // The one store type http may name: the event log its streams read (it opens no table).
     for (path, text) in sources("src/http") {
         for line in code_lines(&text) {
-            if line.contains("crate::store") || line.contains("redb::") {
+            let store = line.replace("crate::store::EventLog", "");
+            if store.contains("crate::store") || line.contains("redb::") {
                 bad.push(format!("{path}: http touches the store: {}", line.trim()));
             }
         }
