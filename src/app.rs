@@ -14,7 +14,9 @@ use futures_util::future::BoxFuture;
 use tokio::net::TcpListener;
 
 use crate::appview::{Appview, AppviewConfig, EventSource, RepoPage, SourceRepos};
+use crate::clock::Clock;
 use crate::config::{Config, Secret};
+use crate::core::syntax::Did;
 use crate::http::{
     AppState, ListenerLimits, RedirectState, RelayState, fit_descriptor_limit, redirect_router,
     relay_router, router,
@@ -100,11 +102,12 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     });
     let pds = Pds::open(
         store.clone(),
-        PdsConfig::from_config(&config),
+        pds_config(&config),
         plc,
         resolver.clone(),
         http.clone(),
         catalog,
+        Clock::system(),
     )
     .await
     .context("opening the PDS")?;
@@ -398,13 +401,27 @@ struct PdsRepos(Pds);
 
 impl LocalRepos for PdsRepos {
     fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<CarStream, String>> {
-        let did = did.to_owned();
+        let did = Did::parse(did).map_err(|e| e.to_string());
         Box::pin(async move {
             self.0
-                .export_repo(&did, None, Reader::Admin)
+                .export_repo(&did?, None, Reader::Admin)
                 .await
                 .map_err(|e| e.to_string())
         })
+    }
+}
+
+/// The PDS's part of the configuration.
+fn pds_config(config: &Config) -> PdsConfig {
+    PdsConfig {
+        public_url: config.public_url.clone(),
+        hostname: config.hostname.clone(),
+        service_did: config.service_did.clone(),
+        handle_domains: config.handle_domains.clone(),
+        invite_required: config.invite_required,
+        appview: config.appview.clone(),
+        smtp: config.smtp_url.clone().zip(config.smtp_from.clone()),
+        did_web: config.did_web,
     }
 }
 
@@ -430,9 +447,9 @@ struct RelayRepos(Relay);
 
 impl SourceRepos for RelayRepos {
     fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>> {
-        let did = did.to_owned();
+        let did = Did::parse(did).map_err(|e| e.to_string());
         Box::pin(async move {
-            let stream = self.0.repo_car(&did).await.map_err(|e| e.to_string())?;
+            let stream = self.0.repo_car(&did?).await.map_err(|e| e.to_string())?;
             collect_car(stream).await
         })
     }
@@ -451,7 +468,8 @@ impl SourceRepos for RelayRepos {
 
 impl SourceRepos for PdsRepos {
     fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>> {
-        Box::pin(async move { collect_car(LocalRepos::export_repo(self, did).await?).await })
+        let stream = LocalRepos::export_repo(self, did);
+        Box::pin(async move { collect_car(stream.await?).await })
     }
 
     fn list_repos(&self, cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, String>> {

@@ -48,6 +48,7 @@ impl Clock {
     }
 
     /// A clock standing at `micros` until [`Clock::advance`] moves it.
+    #[cfg(test)]
     pub fn manual(micros: i64) -> Clock {
         Clock {
             manual: Some(Arc::new(AtomicI64::new(micros))),
@@ -55,6 +56,7 @@ impl Clock {
     }
 
     /// Moves a manual clock forward (the system clock moves by itself).
+    #[cfg(test)]
     pub fn advance(&self, micros: i64) {
         if let Some(now) = &self.manual {
             now.fetch_add(micros, Ordering::SeqCst);

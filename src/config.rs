@@ -15,6 +15,7 @@ use clap::Args;
 
 use crate::core::syntax::Did;
 use crate::http::TrustedProxies;
+use crate::pds::ServiceRef;
 use crate::tls::{AcmeConfig, ChallengeKind, HandleCerts, TlsConfig, TlsMode};
 
 /// The public PLC directory, the default outside local mode.
@@ -160,14 +161,6 @@ pub struct ServeArgs {
     /// `X-Forwarded-Proto` headers are believed; from anyone else they are ignored.
     #[arg(long, env = "SKYHOLD_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
-}
-
-/// Where app.bsky.* requests go.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServiceRef {
-    /// `did#service_id`, the `aud` of the service-auth tokens we mint.
-    pub did_ref: String,
-    pub url: String,
 }
 
 /// The validated configuration.

@@ -10,7 +10,6 @@
 //! Spec: <https://atproto.com/specs/sync#reliable-repository-synchronization>.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 

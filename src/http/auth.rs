@@ -14,6 +14,7 @@ use super::AppState;
 use super::limits::{client_key, exceeded};
 use super::xrpc::XrpcError;
 use crate::core::crypto::constant_time_eq;
+use crate::core::syntax::Did;
 use crate::pds::{AuthedAccount, Call};
 use crate::ratelimit::RateLimits;
 
@@ -82,7 +83,7 @@ impl FromRequestParts<AppState> for AccessAuth {
         let token = bearer(parts)?.ok_or_else(missing)?;
         let method = method_of(parts);
         let account = state.pds.authorize(token, Call::Xrpc(method)).await?;
-        super::limits::spend_for_account(state, parts, method, &account.did)?;
+        super::limits::spend_for_account(state, parts, method, account.did.as_str())?;
         Ok(AccessAuth(account))
     }
 }
@@ -232,7 +233,7 @@ impl FromRequestParts<AppState> for AdminAuth {
 /// anyone. An invalid token is an error rather than a silent downgrade.
 pub struct SyncReader {
     admin: bool,
-    account: Option<String>,
+    account: Option<Did>,
 }
 
 impl SyncReader {
@@ -297,7 +298,7 @@ impl FromRequestParts<AppState> for AppviewViewer {
         if session {
             // The same rule as any session call: a taken-down account's token reads nothing.
             let account = state.pds.authorize(token, Call::Xrpc(&method)).await?;
-            return Ok(AppviewViewer(Some(account.did)));
+            return Ok(AppviewViewer(Some(account.did.to_string())));
         }
         let issuer = state.appview.verify_service_token(token, &method).await?;
         Ok(AppviewViewer(Some(issuer)))

@@ -135,8 +135,10 @@ pub async fn search_accounts(
 /// A subject of a status change or query, and its JSON as answers echo it.
 fn subject_from_json(value: &Value) -> Result<(Subject, Value), XrpcError> {
     let text = |field: &str| value.get(field).and_then(Value::as_str).map(str::to_owned);
-    let required =
-        |field: &str| text(field).ok_or_else(|| XrpcError::invalid_request(format!("subject.{field} is required")));
+    let required = |field: &str| {
+        text(field)
+            .ok_or_else(|| XrpcError::invalid_request(format!("subject.{field} is required")))
+    };
     match value.get("$type").and_then(Value::as_str) {
         Some("com.atproto.admin.defs#repoRef") => repo_subject(&required("did")?),
         Some("com.atproto.repo.strongRef") => record_subject(&required("uri")?, text("cid")),
@@ -161,7 +163,8 @@ fn record_subject(uri: &str, cid: Option<String>) -> Result<(Subject, Value), Xr
     };
     let did = parse_did(parsed.authority_str())?;
     let path = format!("{collection}/{rkey}");
-    let json = json!({"$type": "com.atproto.repo.strongRef", "uri": uri, "cid": cid.unwrap_or_default()});
+    let json =
+        json!({"$type": "com.atproto.repo.strongRef", "uri": uri, "cid": cid.unwrap_or_default()});
     Ok((Subject::Record { did, path }, json))
 }
 
@@ -169,7 +172,8 @@ fn blob_subject(did: &str, cid: &str) -> Result<(Subject, Value), XrpcError> {
     let did = parse_did(did)?;
     let cid =
         Cid::try_from(cid).map_err(|e| XrpcError::invalid_request(format!("Invalid cid: {e}")))?;
-    let json = json!({"$type": "com.atproto.admin.defs#repoBlobRef", "did": did, "cid": cid.to_string()});
+    let json =
+        json!({"$type": "com.atproto.admin.defs#repoBlobRef", "did": did, "cid": cid.to_string()});
     Ok((Subject::Blob { did, cid }, json))
 }
 
@@ -349,10 +353,7 @@ pub async fn disable_account_invites(
     XrpcJson(input): XrpcJson<AccountInvitesInput>,
 ) -> Result<(), XrpcError> {
     let (did, _) = known_account(&state, &input.account).await?;
-    state
-        .pds
-        .set_account_invites_disabled(&did, true)
-        .await?;
+    state.pds.set_account_invites_disabled(&did, true).await?;
     Ok(())
 }
 
@@ -362,10 +363,7 @@ pub async fn enable_account_invites(
     XrpcJson(input): XrpcJson<AccountInvitesInput>,
 ) -> Result<(), XrpcError> {
     let (did, _) = known_account(&state, &input.account).await?;
-    state
-        .pds
-        .set_account_invites_disabled(&did, false)
-        .await?;
+    state.pds.set_account_invites_disabled(&did, false).await?;
     Ok(())
 }
 

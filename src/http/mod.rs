@@ -29,6 +29,7 @@ mod handle_host;
 mod limits;
 mod migration;
 mod operator;
+mod params;
 mod plc;
 mod redirect;
 mod relay;
@@ -641,6 +642,7 @@ pub fn router(state: AppState) -> Router {
                 "a handler panicked",
             ))
         }))
+        .layer(axum::middleware::from_fn(xrpc::log_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             handle_host::route,

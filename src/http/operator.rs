@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::AdminAuth;
+use super::params;
 use super::xrpc::{XrpcError, XrpcJson};
 use crate::core::syntax::Datetime;
 use crate::pds::Moderation;
@@ -57,7 +58,7 @@ pub async fn suspend_account(
     state
         .pds
         .moderate_account(
-            &did,
+            &params::account_did(&did)?,
             Moderation::Suspend {
                 reference: input.reference.unwrap_or_else(|| "suspension".into()),
                 until: until.as_str().to_owned(),

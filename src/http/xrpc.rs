@@ -67,6 +67,23 @@ impl XrpcError {
     }
 }
 
+/// Router layer: logs the cause an error answer carries, once, with the request it answered (a
+/// 5xx as an error, anything else as a warning).
+pub async fn log_errors(request: Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>() {
+        let status = response.status().as_u16();
+        if response.status().is_server_error() {
+            tracing::error!(%method, %path, status, %cause, "request failed");
+        } else {
+            tracing::warn!(%method, %path, status, %cause, "request failed");
+        }
+    }
+    response
+}
+
 impl IntoResponse for XrpcError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({"error": self.error, "message": self.message});

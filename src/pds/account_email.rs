@@ -89,9 +89,8 @@ impl Pds {
         let account = self.existing_account(did).await?;
         let email = normalize_email(email)?;
         if !by_admin && account.email_confirmed_at.is_some() {
-            let token = token.ok_or_else(|| {
-                PdsError::TokenRequired("confirmation token required".into())
-            })?;
+            let token = token
+                .ok_or_else(|| PdsError::TokenRequired("confirmation token required".into()))?;
             self.consume_code(did, Purpose::UpdateEmail, token).await?;
         }
         let did = did.clone();
@@ -100,12 +99,14 @@ impl Pds {
                 let Some(mut account) = account_store::get(txn, &did)? else {
                     return Ok(Err(PdsError::InvalidRequest("Account not found".into())));
                 };
-                Ok(account_store::set_email(txn, &mut account, &email)?.map_err(|_: Taken| {
-                    PdsError::InvalidRequest(
-                        "This email address is already in use, please use a different email."
-                            .into(),
-                    )
-                }))
+                Ok(
+                    account_store::set_email(txn, &mut account, &email)?.map_err(|_: Taken| {
+                        PdsError::InvalidRequest(
+                            "This email address is already in use, please use a different email."
+                                .into(),
+                        )
+                    }),
+                )
             })
             .await
     }

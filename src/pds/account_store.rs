@@ -97,9 +97,7 @@ pub fn id(txn: &impl Reads, did: &Did) -> Result<Option<u64>, StoreError> {
 
 /// The id of `did`'s repo, or the refusal a write to an unknown repo gets.
 pub fn repo_id(txn: &impl Reads, did: &Did) -> Result<Result<u64, PdsError>, StoreError> {
-    Ok(id(txn, did)?.ok_or_else(|| {
-        PdsError::RepoNotFound(format!("Could not find repo: {did}"))
-    }))
+    Ok(id(txn, did)?.ok_or_else(|| PdsError::RepoNotFound(format!("Could not find repo: {did}"))))
 }
 
 /// Up to `limit` (id, did) pairs after the id `after`, in creation order.
@@ -130,10 +128,8 @@ pub fn search(
         return Ok(Vec::new());
     };
     let range = match after {
-        Some(after) => accounts.range::<&str>((
-            std::ops::Bound::Excluded(after),
-            std::ops::Bound::Unbounded,
-        ))?,
+        Some(after) => accounts
+            .range::<&str>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))?,
         None => accounts.range::<&str>(..)?,
     };
     let mut out = Vec::new();
@@ -185,20 +181,6 @@ pub fn save(txn: &WriteTransaction, account: &AccountRow) -> Result<(), StoreErr
     txn.open_table(ACCOUNTS)?
         .insert(account.did.as_str(), rows::encode(account)?.as_slice())?;
     Ok(())
-}
-
-/// Loads `did`'s row, lets `edit` change it, and stores it; `None` when there is no account.
-pub fn update<T>(
-    txn: &WriteTransaction,
-    did: &Did,
-    edit: impl FnOnce(&mut AccountRow) -> T,
-) -> Result<Option<T>, StoreError> {
-    let Some(mut account) = get(txn, did)? else {
-        return Ok(None);
-    };
-    let out = edit(&mut account);
-    save(txn, &account)?;
-    Ok(Some(out))
 }
 
 /// Gives `account` a new handle (refused when another account holds it).

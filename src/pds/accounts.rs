@@ -109,7 +109,7 @@ impl Pds {
                 let issuer = self
                     .verify_service_token(token, "com.atproto.server.createAccount")
                     .await?;
-                if &issuer != did {
+                if issuer.as_str() != did.as_str() {
                     return Err(PdsError::AuthRequired(format!(
                         "Missing auth to create account with did: {did}"
                     )));

@@ -63,10 +63,18 @@ impl Pds {
                     None => true,
                     Some(q) => {
                         account.handle.contains(q.as_str())
-                            || account.email.as_deref().is_some_and(|e| e.contains(q.as_str()))
+                            || account
+                                .email
+                                .as_deref()
+                                .is_some_and(|e| e.contains(q.as_str()))
                     }
                 };
-                Ok::<_, PdsError>(account_store::search(txn, after.as_deref(), limit, matches)?)
+                Ok::<_, PdsError>(account_store::search(
+                    txn,
+                    after.as_deref(),
+                    limit,
+                    matches,
+                )?)
             })
             .await?;
         let out: Vec<AdminAccount> = accounts.into_iter().map(AdminAccount::from).collect();

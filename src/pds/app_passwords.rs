@@ -100,7 +100,11 @@ impl Pds {
             ));
         }
         let password = generate_password();
-        let digest = digest(&self.inner.secrets.app_password_key, did.as_str(), &password);
+        let digest = digest(
+            &self.inner.secrets.app_password_key,
+            did.as_str(),
+            &password,
+        );
         let row = AppPasswordRow {
             password_hash: String::new(),
             privileged,

@@ -85,7 +85,7 @@ pub struct AuthedAccount {
 pub struct SessionOutput {
     pub access_jwt: String,
     pub refresh_jwt: String,
-    pub did: String,
+    pub did: Did,
     pub handle: String,
     pub email: Option<String>,
     pub email_confirmed: bool,
@@ -185,7 +185,7 @@ impl Pds {
         Ok(SessionOutput {
             access_jwt: self.issue_access(&account.did, scope),
             refresh_jwt: self.refresh_token(&account.did, &jti, exp),
-            did: account.did.clone(),
+            did: stored_did(&account)?,
             handle: account.handle.clone(),
             email: account.email.clone(),
             email_confirmed: account.email_confirmed_at.is_some(),
@@ -316,7 +316,7 @@ impl Pds {
         Ok(SessionOutput {
             access_jwt: self.issue_access(&account.did, scope),
             refresh_jwt: self.refresh_token(&account.did, &next_jti, next_exp),
-            did: account.did.clone(),
+            did: stored_did(&account)?,
             handle: account.handle.clone(),
             email: account.email.clone(),
             email_confirmed: account.email_confirmed_at.is_some(),
@@ -353,4 +353,9 @@ impl Pds {
 /// The error of a session token past its expiry.
 fn expired() -> PdsError {
     PdsError::ExpiredToken("Token has expired".into())
+}
+
+/// The DID of a stored account (checked when the account was created).
+fn stored_did(account: &AccountRow) -> Result<Did, PdsError> {
+    Did::parse(&account.did).map_err(|e| PdsError::Internal(e.to_string()))
 }

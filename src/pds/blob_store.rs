@@ -168,10 +168,12 @@ pub fn record_changes(
     for cid in changes.iter().flat_map(|c| &c.old) {
         let key = cid.to_bytes();
         if !referenced(&refs, id, &key)?
-            && txn.open_table(BLOBS)?.remove((id, key.as_slice()))?.is_some()
+            && txn
+                .open_table(BLOBS)?
+                .remove((id, key.as_slice()))?
+                .is_some()
         {
-            txn.open_table(BLOB_HOLDERS)?
-                .remove((key.as_slice(), id))?;
+            txn.open_table(BLOB_HOLDERS)?.remove((key.as_slice(), id))?;
             orphaned.push(*cid);
         }
     }

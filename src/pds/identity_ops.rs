@@ -77,11 +77,15 @@ impl Pds {
             let op = plc::UnsignedOperation::Plc(unsigned)
                 .sign(&self.inner.secrets.plc_rotation)
                 .map_err(|e| PdsError::Internal(e.to_string()))?;
-            self.inner.plc.submit(did.as_str(), &op).await.map_err(|e| {
-                PdsError::InvalidRequest(format!(
-                    "The PLC directory refused the handle change: {e}"
-                ))
-            })?;
+            self.inner
+                .plc
+                .submit(did.as_str(), &op)
+                .await
+                .map_err(|e| {
+                    PdsError::InvalidRequest(format!(
+                        "The PLC directory refused the handle change: {e}"
+                    ))
+                })?;
             self.inner.resolver.forget(did.as_str());
         } else {
             let doc = self

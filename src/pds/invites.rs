@@ -120,10 +120,9 @@ impl Pds {
         let account = account.to_owned();
         self.store()
             .read(move |txn| {
-                let (Some(by_account), Some(invites)) = (
-                    txn.table(INVITES_BY_ACCOUNT)?,
-                    txn.table(INVITES)?,
-                ) else {
+                let (Some(by_account), Some(invites)) =
+                    (txn.table(INVITES_BY_ACCOUNT)?, txn.table(INVITES)?)
+                else {
                     return Ok(Vec::new());
                 };
                 let uses_table = txn.table(INVITE_USES)?;

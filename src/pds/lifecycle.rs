@@ -86,7 +86,11 @@ fn is_taken_down(status: AccountStatus) -> bool {
 
 impl Pds {
     /// Announces an account's current status.
-    fn account_event(&self, txn: &WriteTransaction, account: &AccountRow) -> Result<(), StoreError> {
+    fn account_event(
+        &self,
+        txn: &WriteTransaction,
+        account: &AccountRow,
+    ) -> Result<(), StoreError> {
         let status = account.status;
         let now = self.clock().now_datetime();
         let event = events::account(&account.did, status.is_active(), status.as_status(), &now);
@@ -95,7 +99,12 @@ impl Pds {
     }
 
     /// Deactivates `did` in `txn`.
-    fn deactivate_in(&self, txn: &WriteTransaction, did: &Did, delete_after: Option<String>) -> Step {
+    fn deactivate_in(
+        &self,
+        txn: &WriteTransaction,
+        did: &Did,
+        delete_after: Option<String>,
+    ) -> Step {
         let Some(mut account) = account_store::get(txn, did)? else {
             return Ok(Err(not_found()));
         };
@@ -175,7 +184,10 @@ impl Pds {
         account_store::save(txn, &account)?;
         self.account_event(txn, &account)?;
         let log = self.events();
-        log.append(txn, events::identity(did.as_str(), Some(&account.handle), &now))?;
+        log.append(
+            txn,
+            events::identity(did.as_str(), Some(&account.handle), &now),
+        )?;
         let sync_car = repo_store::head_car(&head)?;
         log.append(txn, events::sync(did.as_str(), &head.rev, sync_car, &now))?;
         Ok(Ok(()))
@@ -372,7 +384,12 @@ impl Pds {
     }
 
     /// Takes a subject down (`Some`) or restores it (`None`) in `txn`.
-    fn takedown_in(&self, txn: &WriteTransaction, subject: &Subject, reference: Option<String>) -> Step {
+    fn takedown_in(
+        &self,
+        txn: &WriteTransaction,
+        subject: &Subject,
+        reference: Option<String>,
+    ) -> Step {
         let id = match account_store::repo_id(txn, subject.did())? {
             Ok(id) => id,
             Err(e) => return Ok(Err(e)),
@@ -401,7 +418,9 @@ impl Pds {
             .read(move |txn| {
                 let ended = |a: &AccountRow| {
                     a.status == AccountStatus::Suspended
-                        && a.suspended_until.as_deref().is_some_and(|u| u <= now.as_str())
+                        && a.suspended_until
+                            .as_deref()
+                            .is_some_and(|u| u <= now.as_str())
                 };
                 Ok::<_, PdsError>(account_store::search(txn, None, usize::MAX, ended)?)
             })

@@ -147,7 +147,12 @@ impl Pds {
             .proxy_target(&request.nsid, request.proxy_header.as_deref())
             .await?;
         let token = self
-            .sign_service_token(&caller.did, &aud, Some(&request.nsid), self.clock().now_secs() + 60)
+            .sign_service_token(
+                &caller.did,
+                &aud,
+                Some(&request.nsid),
+                self.clock().now_secs() + 60,
+            )
             .await?;
         let mut url = format!("{base}/xrpc/{}", request.nsid);
         if let Some(query) = &request.query {

@@ -30,7 +30,12 @@ pub struct RepoDescription {
     pub collections: Vec<String>,
 }
 
-fn record_view(did: &str, collection: &str, rkey: &str, row: RecordRow) -> Result<RecordView, PdsError> {
+fn record_view(
+    did: &str,
+    collection: &str,
+    rkey: &str,
+    row: RecordRow,
+) -> Result<RecordView, PdsError> {
     Ok(RecordView {
         uri: format!("at://{did}/{collection}/{rkey}"),
         cid: row.cid,
@@ -133,7 +138,14 @@ impl Pds {
         let page = self
             .store()
             .read(move |txn| {
-                let page = repo_store::list_records(txn, id, c.as_str(), limit, cursor.as_deref(), reverse)?;
+                let page = repo_store::list_records(
+                    txn,
+                    id,
+                    c.as_str(),
+                    limit,
+                    cursor.as_deref(),
+                    reverse,
+                )?;
                 Ok::<_, PdsError>(page)
             })
             .await?;

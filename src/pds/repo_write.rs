@@ -117,7 +117,9 @@ impl Prepared {
     /// The record's new version (`None` for a delete).
     fn new_record(&self) -> Option<NewRecord<'_>> {
         match &self.kind {
-            Kind::Write { cid, bytes, blobs, .. } => Some(NewRecord {
+            Kind::Write {
+                cid, bytes, blobs, ..
+            } => Some(NewRecord {
                 cid: *cid,
                 bytes,
                 blobs,
@@ -420,7 +422,7 @@ fn commit_job(
     swap_commit: Option<Cid>,
 ) -> JobResult {
     let not_found = || PdsError::RepoNotFound(format!("Could not find repo: {did}"));
-    let Some(account) = account_store::get(txn, did.as_str())? else {
+    let Some(account) = account_store::get(txn, did)? else {
         return refuse(not_found());
     };
     if !account.status.is_active() {
@@ -517,10 +519,21 @@ fn check_current(did: &Did, p: &Prepared, current: Option<&RecordRow>) -> Result
     }
     let uri = || format!("at://{did}/{}/{}", p.collection, p.rkey);
     match (&p.kind, existing) {
-        (Kind::Write { mode: Mode::Create, .. }, Some(_)) => Err(PdsError::InvalidRequest(
-            format!("Record already exists: {}", uri()),
-        )),
-        (Kind::Write { mode: Mode::Update, .. }, None)
+        (
+            Kind::Write {
+                mode: Mode::Create, ..
+            },
+            Some(_),
+        ) => Err(PdsError::InvalidRequest(format!(
+            "Record already exists: {}",
+            uri()
+        ))),
+        (
+            Kind::Write {
+                mode: Mode::Update, ..
+            },
+            None,
+        )
         | (Kind::Delete { must_exist: true }, None) => Err(PdsError::InvalidRequest(format!(
             "Could not find record: {}",
             uri()

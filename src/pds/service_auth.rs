@@ -8,9 +8,9 @@ use rand_core::{OsRng, RngCore};
 
 use super::auth::{AccessScope, AuthedAccount};
 use super::{Pds, PdsError};
-use crate::core::syntax::Did;
 use crate::core::crypto::{Algorithm, Keypair};
 use crate::core::jwt::{self, ServiceClaims};
+use crate::core::syntax::Did;
 
 /// Default and largest lifetimes of a token.
 const DEFAULT_TTL_SECS: i64 = 60;

@@ -132,7 +132,10 @@ impl Pds {
     ) -> Result<(AccountRow, Option<RepoRow>), PdsError> {
         let account = self.sync_account(did, reader).await?;
         let id = account.id;
-        let head = self.store().read(move |txn| repo_store::head(txn, id)).await?;
+        let head = self
+            .store()
+            .read(move |txn| repo_store::head(txn, id))
+            .await?;
         Ok((account, head))
     }
 
@@ -147,7 +150,8 @@ impl Pds {
         let since = since.map(Tid::as_u64);
         let (sender, receiver) = mpsc::channel(CHUNKS_AHEAD);
         let txn = self.store().read_now()?;
-        let head = repo_store::head(&txn, account.id)?.ok_or_else(|| repo_not_found(&account.did))?;
+        let head =
+            repo_store::head(&txn, account.id)?.ok_or_else(|| repo_not_found(&account.did))?;
         let error_sender = sender.clone();
         tokio::task::spawn_blocking(move || {
             let mut writer = ChannelWriter {
@@ -252,7 +256,7 @@ impl Pds {
         let (account, head) = self.sync_head(did, reader).await?;
         let (car, missing) = self
             .store()
-            .read(move |txn| repo_store::blocks(txn, account.id, head.as_ref(), &cids))
+            .read(move |txn| repo_store::blocks_car(txn, account.id, head.as_ref(), &cids))
             .await?;
         if !missing.is_empty() {
             let missing: Vec<String> = missing.iter().map(Cid::to_string).collect();
@@ -285,8 +289,8 @@ impl Pds {
                     if let Some(since) = &since {
                         let (collection, rkey) = path.split_once('/').unwrap_or((&path, ""));
                         let record = repo_store::record(txn, id, RecordPath { collection, rkey })?;
-                        let newer =
-                            record.is_some_and(|r| Tid::parse(&r.rev).is_ok_and(|rev| rev > *since));
+                        let newer = record
+                            .is_some_and(|r| Tid::parse(&r.rev).is_ok_and(|rev| rev > *since));
                         if !newer {
                             continue;
                         }

@@ -63,7 +63,7 @@ async fn account(pds: &Pds, name: &str) -> (Did, SessionOutput) {
         })
         .await
         .unwrap();
-    let did = Did::parse(&created.session.did).unwrap();
+    let did = created.session.did.clone();
     (did, created.session)
 }
 
@@ -80,7 +80,11 @@ async fn a_suspension_ends_when_its_time_comes() {
     assert!(t.pds.check_not_taken_down(&did).await.is_err());
     assert_eq!(t.pds.lift_expired_suspensions().await.unwrap(), 0);
     t.clock.advance(HOUR - 1_000_000);
-    assert_eq!(t.pds.lift_expired_suspensions().await.unwrap(), 0, "not yet");
+    assert_eq!(
+        t.pds.lift_expired_suspensions().await.unwrap(),
+        0,
+        "not yet"
+    );
     t.clock.advance(2_000_000);
     assert_eq!(t.pds.lift_expired_suspensions().await.unwrap(), 1);
     t.pds.check_not_taken_down(&did).await.unwrap();
@@ -94,7 +98,8 @@ async fn access_tokens_expire_with_the_clock() {
     let (did, session) = account(&t.pds, "bob").await;
     let authed = t.pds.verify_access(&session.access_jwt).unwrap();
     assert_eq!(authed.did, did);
-    t.clock.advance(auth::ACCESS_TTL_SECS * 1_000_000 - 1_000_000);
+    t.clock
+        .advance(auth::ACCESS_TTL_SECS * 1_000_000 - 1_000_000);
     assert!(t.pds.verify_access(&session.access_jwt).is_ok());
     t.clock.advance(1_000_000);
     assert!(matches!(
@@ -135,7 +140,10 @@ async fn uploads_no_record_uses_are_collected_after_an_hour() {
         rkey: Some(RecordKey::parse("self").unwrap()),
         record,
     };
-    t.pds.apply_writes(&did, vec![op], None, None).await.unwrap();
+    t.pds
+        .apply_writes(&did, vec![op], None, None)
+        .await
+        .unwrap();
     assert_eq!(t.pds.collect_temp_blobs().await.unwrap(), 0, "too young");
     t.clock.advance(blobs::TEMP_BLOB_TTL_MICROS + 1_000_000);
     assert_eq!(t.pds.collect_temp_blobs().await.unwrap(), 1);

@@ -349,7 +349,9 @@ impl Relay {
         let mut car = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(fail)? {
             if !reservation.grow(chunk.len()) {
-                self.inner.counters.drop_event(DropReason::ResyncMemoryBudget);
+                self.inner
+                    .counters
+                    .drop_event(DropReason::ResyncMemoryBudget);
                 return Err(RelayError::Upstream(format!(
                     "the export of {did} does not fit the resync memory budget now"
                 )));
@@ -474,6 +476,7 @@ mod tests {
     use super::{Plan, plan};
     use crate::core::data::cid_for_cbor;
     use crate::relay::rows::RepoRow;
+    use crate::relay::status::RepoStatus;
 
     /// The relay's state at `rev` (commit `c-<rev>`), in `status`.
     fn row(rev: &str, status: &str) -> RepoRow {

@@ -231,7 +231,10 @@ impl Relay {
             )));
         }
         let known = self.host_row(&host).await?;
-        if known.as_ref().is_some_and(|r| r.status == HostStatus::Banned) {
+        if known
+            .as_ref()
+            .is_some_and(|r| r.status == HostStatus::Banned)
+        {
             return Err(RelayError::HostBanned(format!("host {host} is banned")));
         }
         if self.is_local_host(&host) {

@@ -424,7 +424,9 @@ impl Relay {
         if let Origin::Aggregator(_) = origin
             && !self.inner.config.followed_dids.contains(&did)
         {
-            return self.dropped(origin, upstream_seq, DropReason::NotFollowed).await;
+            return self
+                .dropped(origin, upstream_seq, DropReason::NotFollowed)
+                .await;
         }
         if let Origin::Host(host) = origin
             && !self.admits_account(host, &did).await?
@@ -544,7 +546,9 @@ impl Relay {
                         .await
                         .ok_or(DropReason::UnresolvableIdentity)?;
                 }
-                Err(SyncError::Commit(CommitError::Signature(_))) => return Err(DropReason::BadSignature),
+                Err(SyncError::Commit(CommitError::Signature(_))) => {
+                    return Err(DropReason::BadSignature);
+                }
                 Err(SyncError::TooLarge { .. }) => return Err(DropReason::TooLarge),
                 Err(SyncError::NotInvertible(_)) => return Err(DropReason::MissingPrevData),
                 Err(e) => {
@@ -574,7 +578,10 @@ impl Relay {
         if let Origin::Aggregator(_) = origin
             && !self.inner.config.followed_dids.contains(&did)
         {
-            return done(self.dropped(origin, upstream_seq, DropReason::NotFollowed).await);
+            return done(
+                self.dropped(origin, upstream_seq, DropReason::NotFollowed)
+                    .await,
+            );
         }
         // Before any resolution: a host at its account limit costs no lookups for new DIDs.
         if let Origin::Host(host) = origin
@@ -590,7 +597,10 @@ impl Relay {
             Err(reason) => return done(self.dropped(origin, upstream_seq, reason).await),
         };
         if rev_in_future(&message.rev) {
-            return done(self.dropped(origin, upstream_seq, DropReason::RevInFuture).await);
+            return done(
+                self.dropped(origin, upstream_seq, DropReason::RevInFuture)
+                    .await,
+            );
         }
         let verified = match self.verify_commit(&did, identity, &message).await {
             Ok(v) => v,
@@ -711,18 +721,26 @@ impl Relay {
         };
         let stored = self.stored_repo(&did).await?;
         if stored.as_ref().is_some_and(|s| s.status.blocks_events()) {
-            return self.dropped(origin, upstream_seq, DropReason::InactiveAccount).await;
+            return self
+                .dropped(origin, upstream_seq, DropReason::InactiveAccount)
+                .await;
         }
         if rev_in_future(&message.rev) {
-            return self.dropped(origin, upstream_seq, DropReason::RevInFuture).await;
+            return self
+                .dropped(origin, upstream_seq, DropReason::RevInFuture)
+                .await;
         }
         if rev_not_newer(&message.rev, stored.as_ref()) {
-            return self.dropped(origin, upstream_seq, DropReason::RevNotNewer).await;
+            return self
+                .dropped(origin, upstream_seq, DropReason::RevNotNewer)
+                .await;
         }
         let mut verified: Option<Commit> = None;
         for attempt in 0..2 {
             let Some(key) = identity.key.clone() else {
-                return self.dropped(origin, upstream_seq, DropReason::NoSigningKey).await;
+                return self
+                    .dropped(origin, upstream_seq, DropReason::NoSigningKey)
+                    .await;
             };
             match verify_sync_message(&message, Some(&key)) {
                 Ok(commit) => {
@@ -740,13 +758,21 @@ impl Relay {
                     };
                 }
                 Err(SyncError::Commit(CommitError::Signature(_))) => {
-                    return self.dropped(origin, upstream_seq, DropReason::BadSignature).await;
+                    return self
+                        .dropped(origin, upstream_seq, DropReason::BadSignature)
+                        .await;
                 }
-                Err(_) => return self.dropped(origin, upstream_seq, DropReason::InvalidSync).await,
+                Err(_) => {
+                    return self
+                        .dropped(origin, upstream_seq, DropReason::InvalidSync)
+                        .await;
+                }
             }
         }
         let Some(commit) = verified else {
-            return self.dropped(origin, upstream_seq, DropReason::BadSignature).await;
+            return self
+                .dropped(origin, upstream_seq, DropReason::BadSignature)
+                .await;
         };
         let needs_resync =
             origin.mirrored() && stored.as_ref().and_then(|s| s.data) != Some(commit.data);

@@ -151,7 +151,13 @@ mod tests {
 
     #[test]
     fn statuses_keep_their_stored_names() {
-        for name in ["active", "takendown", "desynchronized", "throttled", "someday"] {
+        for name in [
+            "active",
+            "takendown",
+            "desynchronized",
+            "throttled",
+            "someday",
+        ] {
             let status = RepoStatus::from(name.to_owned());
             assert_eq!(status.as_str(), name);
             assert_eq!(String::from(status), name);

@@ -15,6 +15,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::params;
 use super::subscribe::serve;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
 use crate::config::Secret;
@@ -68,6 +69,7 @@ pub fn router(state: RelayState) -> Router {
             state.clone(),
             super::forwarded::relay_client_info,
         ))
+        .layer(axum::middleware::from_fn(super::xrpc::log_errors))
         .with_state(state)
 }
 
@@ -119,7 +121,7 @@ async fn get_repo_status(
     State(state): State<RelayState>,
     XrpcQuery(p): XrpcQuery<DidParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let info = state.relay.repo_status(&p.did).await?;
+    let info = state.relay.repo_status(&params::relay_did(&p.did)?).await?;
     let mut out = json!({"did": info.did, "active": info.active});
     if let Some(s) = &info.status {
         out["status"] = json!(s);
@@ -134,7 +136,10 @@ async fn get_latest_commit(
     State(state): State<RelayState>,
     XrpcQuery(p): XrpcQuery<DidParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let (head, rev) = state.relay.latest_commit(&p.did).await?;
+    let (head, rev) = state
+        .relay
+        .latest_commit(&params::relay_did(&p.did)?)
+        .await?;
     Ok(Json(json!({"cid": head.to_string(), "rev": rev})))
 }
 
@@ -142,7 +147,7 @@ async fn get_repo(
     State(state): State<RelayState>,
     XrpcQuery(p): XrpcQuery<DidParams>,
 ) -> Result<Response, XrpcError> {
-    let stream = state.relay.repo_car(&p.did).await?;
+    let stream = state.relay.repo_car(&params::relay_did(&p.did)?).await?;
     let mut response =
         Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(stream)).into_response();
     response.headers_mut().insert(

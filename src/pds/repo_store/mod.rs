@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use cid::Cid;
 use redb::{ReadableTable, TableDefinition};
 
-pub use read::{RecordPage, write_export};
+pub use read::{blocks_car, collections, counts, list_records, proof, write_export};
 
 use self::blocks::{TableSource, block_value};
 use super::blob_store::{self, RefChange};
@@ -147,8 +147,11 @@ pub fn records<'a>(
 
 /// A CAR holding only the head's commit block (a `#sync` event's blocks).
 pub fn head_car(head: &RepoRow) -> Result<Vec<u8>, StoreError> {
-    write_car(&[head.commit_cid], [(&head.commit_cid, head.commit_block.as_slice())])
-        .map_err(corrupt)
+    write_car(
+        &[head.commit_cid],
+        [(&head.commit_cid, head.commit_block.as_slice())],
+    )
+    .map_err(corrupt)
 }
 
 /// Signs `data` as `did`'s repo tree at `rev`.
@@ -166,12 +169,7 @@ fn sign(did: &str, key: &Keypair, rev: Tid, data: Cid) -> Result<RepoRow, StoreE
     })
 }
 
-fn put_nodes(
-    txn: &WriteTransaction,
-    id: u64,
-    rev: u64,
-    nodes: &[Block],
-) -> Result<(), StoreError> {
+fn put_nodes(txn: &WriteTransaction, id: u64, rev: u64, nodes: &[Block]) -> Result<(), StoreError> {
     let mut table = txn.open_table(BLOCKS)?;
     for (cid, bytes) in nodes {
         table.insert(
@@ -237,7 +235,10 @@ impl<'t> RecordTables<'t> {
 /// The blobs a stored record version uses.
 fn blobs_of(row: &RecordRow) -> Result<Vec<Cid>, StoreError> {
     let value = data::decode_value(&row.bytes).map_err(corrupt)?;
-    Ok(BlobRef::collect(&value).into_iter().map(|b| b.cid).collect())
+    Ok(BlobRef::collect(&value)
+        .into_iter()
+        .map(|b| b.cid)
+        .collect())
 }
 
 /// Creates account `id`'s repo: an empty tree under a commit signed by `signer`. Returns the head
@@ -365,8 +366,16 @@ pub fn commit(
         }
         ref_changes.push(RefChange {
             path: key,
-            old: change.current.map(blobs_of).transpose()?.unwrap_or_default(),
-            new: change.new.iter().flat_map(|n| n.blobs.iter().map(|b| b.cid)).collect(),
+            old: change
+                .current
+                .map(blobs_of)
+                .transpose()?
+                .unwrap_or_default(),
+            new: change
+                .new
+                .iter()
+                .flat_map(|n| n.blobs.iter().map(|b| b.cid))
+                .collect(),
         });
     }
     drop(tables);
@@ -417,7 +426,11 @@ pub fn replace(txn: &WriteTransaction, id: u64, import: &Import) -> Result<(), S
         let parts = RecordPath { collection, rkey };
         tables.put(id, parts, *cid, bytes, &import.head.rev)?;
         if let Ok(value) = data::decode_value(bytes) {
-            refs.extend(BlobRef::collect(&value).into_iter().map(|b| (b.cid, path.clone())));
+            refs.extend(
+                BlobRef::collect(&value)
+                    .into_iter()
+                    .map(|b| (b.cid, path.clone())),
+            );
         }
     }
     drop(tables);

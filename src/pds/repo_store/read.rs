@@ -218,7 +218,7 @@ pub fn proof(
 }
 
 /// A CAR of the named blocks (the head's commit, MST nodes, records) and the CIDs not found.
-pub fn blocks(
+pub fn blocks_car(
     txn: &impl Reads,
     id: u64,
     head: Option<&RepoRow>,
