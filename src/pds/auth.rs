@@ -185,7 +185,7 @@ impl Pds {
         Ok(SessionOutput {
             access_jwt: self.issue_access(&account.did, scope),
             refresh_jwt: self.refresh_token(&account.did, &jti, exp),
-            did: stored_did(&account)?,
+            did: stored_did(account)?,
             handle: account.handle.clone(),
             email: account.email.clone(),
             email_confirmed: account.email_confirmed_at.is_some(),

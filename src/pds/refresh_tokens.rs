@@ -109,6 +109,9 @@ pub fn revoke(
     Ok(())
 }
 
+/// A rotated refresh token's successor: (id, expiry, the app password the session uses).
+pub type Successor = (String, i64, Option<String>);
+
 /// Uses the refresh token `jti` of `did` at `now` (seconds): stores the successor `next` (id,
 /// expiry) and keeps the used token only for its replay grace. A replay within the grace gets the
 /// same successor; a later one revokes the token. Returns (successor id, expiry, app password).
@@ -118,7 +121,7 @@ pub fn rotate(
     did: &str,
     now: i64,
     next: (String, i64),
-) -> Result<Result<(String, i64, Option<String>), PdsError>, StoreError> {
+) -> Result<Result<Successor, PdsError>, StoreError> {
     let revoked = || PdsError::ExpiredToken("Token has been revoked".into());
     let table = txn.open_table(REFRESH_TOKENS)?;
     let Some(row) = table.get(jti)?.map(|v| v.value().to_vec()) else {
