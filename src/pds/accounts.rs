@@ -17,7 +17,6 @@ use super::rows::{AccountRow, AccountStatus};
 use super::{Pds, PdsError, events, invites};
 use crate::core::crypto::{Algorithm, Keypair};
 use crate::core::did_document::DidDocument;
-use crate::core::firehose::{CommitMessage, Message};
 use crate::core::plc::{self, Operation, UnsignedOperation};
 use crate::core::syntax::Did;
 
@@ -320,30 +319,14 @@ impl Pds {
                     rev: pds.next_rev(None),
                     time: now.clone(),
                 };
-                let (head, commit_car) = repo_store::init(txn, account.id, &signer)?;
+                let (head, commit) = repo_store::init(txn, account.id, &signer)?;
                 if !account.status.is_active() {
                     return Ok(Ok(account));
                 }
                 let (log, did) = (pds.events(), account.did.as_str());
                 log.append(txn, events::identity(did, Some(&account.handle), &now))?;
                 log.append(txn, events::account(did, true, None, &now))?;
-                log.append(
-                    txn,
-                    Message::Commit(Box::new(CommitMessage {
-                        seq: 0,
-                        rebase: false,
-                        too_big: false,
-                        repo: did.to_owned(),
-                        commit: head.commit_cid,
-                        rev: head.rev.clone(),
-                        since: None,
-                        blocks: commit_car,
-                        ops: Vec::new(),
-                        blobs: Vec::new(),
-                        prev_data: None,
-                        time: now.clone(),
-                    })),
-                )?;
+                log.append(txn, commit)?;
                 let sync_car = repo_store::head_car(&head)?;
                 log.append(txn, events::sync(did, &head.rev, sync_car, &now))?;
                 Ok(Ok(account))

@@ -199,7 +199,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(seqs, vec![1, 2, 3]);
-        assert!(notifications.has_changed().unwrap(), "a commit notifies");
+        // The writer answers the batch's callers, then notifies: wait for it.
+        let notified =
+            tokio::time::timeout(std::time::Duration::from_secs(10), notifications.changed()).await;
+        assert!(notified.is_ok_and(|r| r.is_ok()), "a commit notifies");
         assert_eq!(log.bounds().await.unwrap(), (1, 3));
         let after_one = log.after(1, 10).await.unwrap();
         let read: Vec<(u64, i64)> = after_one.iter().map(|(s, f)| (*s, seq_of(f))).collect();

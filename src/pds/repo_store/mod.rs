@@ -242,12 +242,13 @@ fn blobs_of(row: &RecordRow) -> Result<Vec<Cid>, StoreError> {
 }
 
 /// Creates account `id`'s repo: an empty tree under a commit signed by `signer`. Returns the head
-/// and the `#commit` event's CAR (the commit and the tree's node).
+/// and its `#commit` event (the commit and the tree's node), which the caller appends after the
+/// new account's `#identity` and `#account` events.
 pub fn init(
     txn: &WriteTransaction,
     id: u64,
     signer: &Signer<'_>,
-) -> Result<(RepoRow, Vec<u8>), StoreError> {
+) -> Result<(RepoRow, Message), StoreError> {
     let (root, nodes) = Mst::empty().commit().map_err(corrupt)?;
     let head = sign(signer.did, signer.key, signer.rev, root)?;
     let mut blocks: Vec<(&Cid, &[u8])> = vec![(&head.commit_cid, &head.commit_block)];
@@ -255,7 +256,32 @@ pub fn init(
     let car = write_car(&[head.commit_cid], blocks).map_err(corrupt)?;
     put_nodes(txn, id, signer.rev.as_u64(), &nodes)?;
     set_head(txn, id, &head)?;
-    Ok((head, car))
+    let event = commit_event(signer, &head, None, car, Vec::new());
+    Ok((head, event))
+}
+
+/// The `#commit` event of `head`, the commit after `prev` (none for a repo's first commit).
+fn commit_event(
+    signer: &Signer<'_>,
+    head: &RepoRow,
+    prev: Option<&RepoRow>,
+    blocks: Vec<u8>,
+    ops: Vec<CommitOp>,
+) -> Message {
+    Message::Commit(Box::new(CommitMessage {
+        seq: 0,
+        rebase: false,
+        too_big: false,
+        repo: signer.did.to_owned(),
+        commit: head.commit_cid,
+        rev: head.rev.clone(),
+        since: prev.map(|p| p.rev.clone()),
+        blocks,
+        ops,
+        blobs: Vec::new(),
+        prev_data: prev.map(|p| p.data),
+        time: signer.time.clone(),
+    }))
 }
 
 /// Makes sure the head is signed by `signer.key`: a head signed by another key (an imported repo)
@@ -381,23 +407,7 @@ pub fn commit(
     drop(tables);
     let orphaned = blob_store::record_changes(txn, id, &ref_changes)?;
     set_head(txn, id, &new_head)?;
-    log.append(
-        txn,
-        Message::Commit(Box::new(CommitMessage {
-            seq: 0,
-            rebase: false,
-            too_big: false,
-            repo: signer.did.to_owned(),
-            commit: new_head.commit_cid,
-            rev: rev.clone(),
-            since: Some(head.rev.clone()),
-            blocks: car,
-            ops,
-            blobs: Vec::new(),
-            prev_data: Some(head.data),
-            time: signer.time.clone(),
-        })),
-    )?;
+    log.append(txn, commit_event(signer, &new_head, Some(head), car, ops))?;
     Ok(Ok(Committed {
         cid: new_head.commit_cid,
         rev,
