@@ -12,7 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzz_seconds=${SKYHOLD_FUZZ_SECONDS:-15}
 
-step() { printf '\n=== %s\n' "$*"; }
+started=$SECONDS
+# Each step's header says how long the run has taken so far, so CI logs show where time goes.
+step() { printf '\n=== [%dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*"; }
 
 step "reference PDS and Node 22 for end-to-end peers (tests/refpds/setup.sh)"
 bash tests/refpds/setup.sh

@@ -103,11 +103,13 @@ impl AdminBackoff {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(failures) = per_address.get(key) {
             let wait = delay(failures.count);
-            if wait > 0 && failures.at + wait > now {
+            // Times are whole seconds: a failure at 10.9 s is stored as 10, so the wait runs through
+            // second `at + wait` inclusive and lasts at least `wait` seconds, never less.
+            if wait > 0 && failures.at + wait >= now {
                 return Err(Exceeded(Status {
                     limit: FREE_FAILURES,
                     remaining: 0,
-                    reset_at: failures.at + wait,
+                    reset_at: failures.at + wait + 1,
                     window_secs: wait,
                 }));
             }
