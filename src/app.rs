@@ -64,6 +64,10 @@ async fn web_ui(config: &Config) -> anyhow::Result<Arc<crate::web::WebUi>> {
 }
 
 /// Runs the server on an already bound listener.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the composition root: one step per service, in start order"
+)]
 pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> {
     let listeners = 1
         + usize::from(config.relay_listen.is_some())

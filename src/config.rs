@@ -223,6 +223,10 @@ impl std::fmt::Debug for Secret {
 
 impl Config {
     /// Builds and validates the configuration; every problem is reported at once.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one validation per flag, in flag order"
+    )]
     pub fn from_args(args: ServeArgs) -> Result<Config, Vec<String>> {
         let mut problems = Vec::new();
         let local_mode = args.listen.ip().is_loopback() && args.public_url.is_none();
@@ -387,6 +391,10 @@ impl Config {
 }
 
 /// The TLS settings, with every problem found added to `problems`.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the TLS derivation, one case per mode"
+)]
 fn tls_config(
     args: &ServeArgs,
     local_mode: bool,

@@ -111,6 +111,10 @@ enum Body {
     Bytes(Vec<u8>, &'static str),
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "the recovery dialogue, one step after another"
+)]
 async fn recover(args: RecoverArgs) -> anyhow::Result<()> {
     if !args.did.starts_with("did:plc:") {
         bail!("only did:plc identities have rotation keys to recover with");

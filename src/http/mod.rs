@@ -100,6 +100,10 @@ pub fn cors() -> CorsLayer {
 
 /// The built-in App View's routes. A call that names another App View (`atproto-proxy`, or a
 /// configured `--appview`) is proxied instead, by [`app_bsky::appview_gate`].
+#[allow(
+    clippy::too_many_lines,
+    reason = "a route table: one entry per XRPC method"
+)]
 fn appview_routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
@@ -328,6 +332,10 @@ fn own_service_routes(state: &AppState) -> Router<AppState> {
 }
 
 /// Every route of the main listener.
+#[allow(
+    clippy::too_many_lines,
+    reason = "a route table: one entry per XRPC method"
+)]
 pub fn router(state: AppState) -> Router {
     let writes = Router::new()
         .route(

@@ -382,7 +382,11 @@ mod tests {
             assert_eq!(answer.await.unwrap().is_ok(), n != 5, "job {n}");
         }
         let after = commits_reach(&mut commits, start + 2).await;
-        assert_eq!(after, start + 2, "the held job's commit, then one for all ten");
+        assert_eq!(
+            after,
+            start + 2,
+            "the held job's commit, then one for all ten"
+        );
         assert_eq!(stored(&store).await, vec![1, 2, 3, 4, 6, 7, 8, 9, 10]);
 
         // A storage failure in one job aborts its whole batch: every caller gets an error and
@@ -404,7 +408,10 @@ mod tests {
         }
         release.send(()).unwrap();
         for (n, answer) in (11..=13u64).zip(answers) {
-            assert!(answer.await.unwrap().is_err(), "job {n} was in the failed batch");
+            assert!(
+                answer.await.unwrap().is_err(),
+                "job {n} was in the failed batch"
+            );
         }
         assert_eq!(stored(&store).await, vec![1, 2, 3, 4, 6, 7, 8, 9, 10]);
         store.shutdown().await;

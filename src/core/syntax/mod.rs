@@ -281,7 +281,10 @@ mod tests {
                 let refusal = refusal
                     .as_ref()
                     .unwrap_or_else(|| panic!("parser #{parser} accepted a huge input"));
-                assert!(refusal.to_string().len() < 1_000, "parser #{parser}: {refusal}");
+                assert!(
+                    refusal.to_string().len() < 1_000,
+                    "parser #{parser}: {refusal}"
+                );
             }
             assert!(!is_valid_cid_syntax(&input));
         }
