@@ -145,6 +145,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         log: pds.events().clone(),
         repos: pds_repos.clone(),
     };
+    let mut relay_service = None;
     let relay_server = match config.relay_listen {
         Some(address) => {
             let relay_listener = TcpListener::bind(address)
@@ -168,8 +169,10 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
                 log: relay.events().clone(),
                 repos: Arc::new(RelayRepos(relay.clone())),
             };
+            relay_service = Some(relay.clone());
             let state = RelayState {
                 relay,
+                pds: pds.clone(),
                 admin_password: admin_password.clone(),
                 limits: limits.clone(),
                 proxies: config.trusted_proxies.clone(),
@@ -216,7 +219,10 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         proxies: config.trusted_proxies.clone(),
         limits: limits.clone(),
         outbound: http.clone(),
+        relay: relay_service,
+        usage: Default::default(),
     };
+    crate::http::start_sampler(&state);
     let app = router(state);
     let tls_servers = match &tls {
         Some(tls) => serve_tls(&config, tls, app.clone(), bounds).await?,

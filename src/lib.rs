@@ -1,8 +1,8 @@
 //! skyhold: a whole small AT Protocol community in one binary.
 //!
 //! The crate is one package with two targets: this library, which holds every module, and a thin
-//! `main.rs`. Only [`core`] (the pure protocol) and [`cli::run`] are public (plus a hidden hook for
-//! `benches/appview.rs`); integration tests drive the binary itself. See `docs/ARCHITECTURE.md` for
+//! `main.rs`. Only [`core`] (the pure protocol) and [`cli::run`] are public (plus hidden hooks for
+//! `benches/appview.rs` and `benches/startup.rs`); integration tests drive the binary itself. See `docs/ARCHITECTURE.md` for
 //! the module map.
 
 mod app;
@@ -15,6 +15,7 @@ pub mod core;
 mod http;
 mod identity;
 mod lexicons;
+mod metrics;
 mod moderation;
 mod net;
 mod pds;
@@ -30,3 +31,10 @@ mod web;
 /// private (the alternative, making `appview` public, would expose every view and table).
 #[doc(hidden)]
 pub use appview::bench_support as appview_bench;
+
+/// Not an API: the built-in Lexicon schemas' loaders, for `benches/startup.rs` (what they add to a
+/// start, in time and memory).
+#[doc(hidden)]
+pub mod lexicons_bench {
+    pub use crate::lexicons::{official, with_operator_schemas};
+}

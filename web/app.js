@@ -5,8 +5,8 @@ import { html, render, useState, useEffect } from './lib/html.js';
 import { config } from './lib/config.js';
 import { loadMessages, t } from './lib/i18n.js';
 import { session, restore } from './lib/auth.js';
-import { location$, navigate } from './lib/router.js';
-import { loadMe, startUnreadPolling, stopUnreadPolling } from './lib/state.js';
+import { location$, navigate, match } from './lib/router.js';
+import { loadMe, loadRole, startUnreadPolling, stopUnreadPolling } from './lib/state.js';
 import { effect, computed } from '@preact/signals';
 import { Layout } from './components/layout.js';
 import { DialogHost } from './components/dialog.js';
@@ -59,6 +59,8 @@ document.addEventListener('click', (event) => {
   if (!link || link.target || link.hasAttribute('download')) return;
   const url = new URL(link.href, location.href);
   if (url.origin !== location.origin || url.pathname.startsWith('/xrpc/') || url.pathname.startsWith('/assets/')) return;
+  // Some pages carry their own security policy: the browser loads them afresh.
+  if (match(url.pathname).route.fullLoad || location$.value.route.fullLoad) return;
   event.preventDefault();
   if (url.pathname + url.search === location.pathname + location.search && !url.hash) return;
   navigate(url.pathname + url.search + url.hash);
@@ -78,10 +80,12 @@ async function start() {
   effect(() => {
     if (did.value) {
       loadMe();
+      loadRole();
       startUnreadPolling();
     } else {
       stopUnreadPolling();
       loadMe();
+      loadRole();
     }
   });
   root.textContent = '';

@@ -181,6 +181,7 @@ impl Appview {
             Some(c) => c,
             None => self.first_start(source, &key).await?,
         };
+        self.inner.counters.cursor.store(cursor, Ordering::Relaxed);
         let mut notifications = source.log.notifications();
         loop {
             // Mark the current value seen before reading, so a commit during the read wakes us.
@@ -189,6 +190,7 @@ impl Appview {
             let full = batch.len() == BATCH;
             if let Some(last) = self.index_frames(source, &key, batch).await? {
                 cursor = last;
+                self.inner.counters.cursor.store(cursor, Ordering::Relaxed);
             }
             if !full && notifications.changed().await.is_err() {
                 return Ok(());

@@ -116,6 +116,9 @@ pub struct AppviewConfig {
 /// Counters of the indexer's work, for `/admin/stats`-style reporting and the benchmark.
 #[derive(Default)]
 pub struct Counters {
+    /// The seq of the source's last event indexed (the App View's lag is the source's head minus
+    /// this).
+    pub cursor: AtomicU64,
     pub events: AtomicU64,
     pub records: AtomicU64,
     pub backfills: AtomicU64,
@@ -181,6 +184,11 @@ impl Appview {
 
     pub fn config(&self) -> &AppviewConfig {
         &self.inner.config
+    }
+
+    /// What the indexer has done so far.
+    pub fn counters(&self) -> &Counters {
+        &self.inner.counters
     }
 
     /// Starts indexing `source`, resolving identities, and following the configured labelers.

@@ -80,19 +80,29 @@ fn generate(out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads a secp256k1 secret key written by `skyhold key generate` (64 hex characters).
+/// Reads a secret key file: 64 hex characters (secp256k1, what `skyhold key generate` writes), or
+/// a multibase secret (`z…`, p256 or secp256k1: a paper recovery key from the web UI, or goat's
+/// form). Spaces, dashes and line breaks are ignored, so a key copied from paper in groups reads
+/// as it was printed.
 pub fn read_key(path: &Path) -> anyhow::Result<Keypair> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse_key(&text).with_context(|| format!("{} does not hold a secret key", path.display()))
+}
+
+fn parse_key(text: &str) -> anyhow::Result<Keypair> {
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    if compact.starts_with('z') {
+        return Keypair::from_multibase(&compact).context("not a valid multibase secret key");
+    }
     let bytes = data_encoding::HEXLOWER_PERMISSIVE
-        .decode(text.trim().as_bytes())
-        .with_context(|| format!("{} does not hold a hex secret key", path.display()))?;
+        .decode(compact.as_bytes())
+        .context("neither hex nor multibase (z…)")?;
     if bytes.len() != 32 {
-        bail!(
-            "{} holds {} bytes; a secp256k1 secret key has 32",
-            path.display(),
-            bytes.len()
-        );
+        bail!("{} bytes; a secp256k1 secret key has 32", bytes.len());
     }
     Keypair::from_bytes(Algorithm::K256, &bytes).context("not a valid secp256k1 secret key")
 }
@@ -130,4 +140,31 @@ async fn tombstone(
         .context("submitting the tombstone")?;
     println!("{did} is tombstoned");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_key;
+    use crate::core::crypto::{Algorithm, Keypair};
+
+    #[test]
+    fn keys_read_as_hex_or_multibase_in_groups() {
+        let k256 = Keypair::generate(Algorithm::K256, &mut rand_core::OsRng);
+        let hex = data_encoding::HEXLOWER.encode(&k256.to_bytes());
+        assert_eq!(parse_key(&hex).unwrap().public_key(), k256.public_key());
+        let p256 = Keypair::generate(Algorithm::P256, &mut rand_core::OsRng);
+        let text = p256.to_multibase();
+        let grouped: Vec<String> = text
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+            .collect();
+        let on_paper = format!("{}\n{}\n", grouped[..6].join(" "), grouped[6..].join("-"));
+        assert_eq!(
+            parse_key(&on_paper).unwrap().public_key(),
+            p256.public_key()
+        );
+        assert!(parse_key("zzzz").is_err());
+        assert!(parse_key("abcd").is_err());
+    }
 }

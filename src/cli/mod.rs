@@ -3,7 +3,9 @@
 //! `anyhow` is allowed here (and in `main.rs`): commands report failures to a person, not to code.
 
 mod account;
+mod admin;
 mod admin_api;
+mod archive;
 mod backup;
 mod config_file;
 mod doctor;
@@ -11,6 +13,7 @@ mod email;
 mod init;
 mod invite;
 mod key;
+mod mirror;
 mod recover;
 mod repo;
 mod report;
@@ -45,6 +48,9 @@ enum Command {
     /// Manage accounts on the running server (admin).
     #[command(subcommand)]
     Account(account::AccountCommand),
+    /// The admin role (who may use the admin console) and the audit log (admin).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Manage invite codes on the running server (admin).
     #[command(subcommand)]
     Invite(invite::InviteCommand),
@@ -57,6 +63,9 @@ enum Command {
     /// Keys a user holds (recovery keys for did:plc).
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Keep a verified local copy of an account (repo and blobs), updated incrementally; usable by
+    /// `skyhold recover --from DIR`.
+    Mirror(mirror::MirrorArgs),
     /// Move a did:plc account to a new server with your own rotation key (the old server may be gone).
     Recover(Box<recover::RecoverArgs>),
 }
@@ -76,10 +85,12 @@ pub fn run() -> i32 {
         Some(Command::Restore(args)) => restore::run(args),
         Some(Command::Repo(command)) => repo::run(command),
         Some(Command::Account(command)) => account::run(command),
+        Some(Command::Admin(command)) => admin::run(command),
         Some(Command::Invite(command)) => invite::run(command),
         Some(Command::Report(command)) => report::run(command),
         Some(Command::Email(command)) => email::run(command),
         Some(Command::Key(command)) => key::run(command),
+        Some(Command::Mirror(args)) => mirror::run(args),
         Some(Command::Recover(args)) => recover::run(*args),
     }
 }
@@ -96,10 +107,13 @@ fn print_overview() {
          skyhold repo inspect FILE.car   show a repo export's commit, DID, rev and records\n  \
          skyhold repo verify FILE.car    check signature, MST structure and every block hash\n  \
          skyhold account list|create|info|takedown|suspend|reset-password|codes|delete\n  \
+         skyhold admin grant|revoke|list HANDLE   who may use the admin console (/console)\n  \
+         skyhold admin audit             every admin action, newest first\n  \
          skyhold invite create|list|disable\n  \
          skyhold report list|show|resolve  what members reported\n  \
          skyhold email test ADDRESS\n  \
          skyhold key generate --out FILE  a recovery key you hold\n  \
+         skyhold mirror --account H --dir D   a verified local copy of your account, kept up to date\n  \
          skyhold recover …               move your account with that key, even if its server is gone\n\n\
          Run `skyhold --help` for details.",
         env!("CARGO_PKG_VERSION")

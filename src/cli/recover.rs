@@ -15,6 +15,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::{Value, json};
 
+use super::archive::Backup;
 use crate::core::crypto::{Algorithm, Keypair};
 use crate::core::jwt::{ServiceClaims, sign_es};
 use crate::core::plc::{self, AtprotoChanges, Operation, UnsignedOperation};
@@ -22,10 +23,11 @@ use crate::identity::PlcClient;
 
 #[derive(Args)]
 pub struct RecoverArgs {
-    /// The account's DID (did:plc).
+    /// The account's DID (did:plc); default: the one the backup given with --from names.
     #[arg(long)]
-    did: String,
-    /// The user's rotation key (a file from `skyhold key generate`).
+    did: Option<String>,
+    /// The user's rotation key: a file from `skyhold key generate`, or a paper recovery key from
+    /// the web UI copied into a file (spaces and dashes are ignored).
     #[arg(long)]
     rotation_key: PathBuf,
     /// The new server's URL.
@@ -42,7 +44,11 @@ pub struct RecoverArgs {
     /// An invite code, if the new server needs one.
     #[arg(long)]
     invite_code: Option<String>,
-    /// A repo export (CAR) to restore; without it the account starts empty.
+    /// A device backup to restore: a `skyhold mirror` folder, or the archive (.tar) the web UI
+    /// downloads. Holds the repo, its blobs and the DID.
+    #[arg(long, conflicts_with_all = ["repo", "blobs"])]
+    from: Option<PathBuf>,
+    /// A repo export (CAR) to restore; without it (or --from) the account starts empty.
     #[arg(long)]
     repo: Option<PathBuf>,
     /// A folder of blobs named by CID (from a backup) to upload after the repo.
@@ -111,12 +117,70 @@ enum Body {
     Bytes(Vec<u8>, &'static str),
 }
 
+/// Where the repo and blobs come from: a device backup, or a CAR file and a blob folder.
+enum Content {
+    Backup(Backup),
+    Files {
+        repo: Option<PathBuf>,
+        blobs: Option<PathBuf>,
+    },
+}
+
+impl Content {
+    fn repo(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        match self {
+            Content::Backup(backup) => backup.repo(),
+            Content::Files {
+                repo: Some(path), ..
+            } => Ok(Some(
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+            )),
+            Content::Files { repo: None, .. } => Ok(None),
+        }
+    }
+
+    fn has_blobs(&self) -> bool {
+        !matches!(self, Content::Files { blobs: None, .. })
+    }
+
+    fn blob(&self, cid: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        match self {
+            Content::Backup(backup) => backup.blob(cid),
+            Content::Files {
+                blobs: Some(folder),
+                ..
+            } => Ok(std::fs::read(folder.join(cid)).ok()),
+            Content::Files { blobs: None, .. } => Ok(None),
+        }
+    }
+}
+
 #[allow(
     clippy::too_many_lines,
     reason = "the recovery dialogue, one step after another"
 )]
 async fn recover(args: RecoverArgs) -> anyhow::Result<()> {
-    if !args.did.starts_with("did:plc:") {
+    let content = match &args.from {
+        Some(path) => Content::Backup(Backup::open(path)?),
+        None => Content::Files {
+            repo: args.repo.clone(),
+            blobs: args.blobs.clone(),
+        },
+    };
+    let named = match &content {
+        Content::Backup(backup) => backup.state()?.map(|s| s.did),
+        Content::Files { .. } => None,
+    };
+    let did = match (&args.did, named) {
+        (Some(did), Some(named)) if *did != named => {
+            bail!("the backup is of {named}, not {did}")
+        }
+        (Some(did), _) => did.clone(),
+        (None, Some(named)) => named,
+        (None, None) => bail!("give --did (the backup does not name the account)"),
+    };
+    let did_text = did;
+    if !did_text.starts_with("did:plc:") {
         bail!("only did:plc identities have rotation keys to recover with");
     }
     let user_key = super::key::read_key(&args.rotation_key)?;
@@ -137,13 +201,13 @@ async fn recover(args: RecoverArgs) -> anyhow::Result<()> {
     };
 
     let last = plc
-        .last_operation(&args.did)
+        .last_operation(&did_text)
         .await
         .context("reading the DID's PLC log")?;
     if !last.rotation_keys().contains(&user_did_key) {
         bail!(
             "{user_did_key} is not one of {}'s rotation keys, so it cannot sign for it",
-            args.did
+            did_text
         );
     }
 
@@ -157,7 +221,7 @@ async fn recover(args: RecoverArgs) -> anyhow::Result<()> {
         },
         &user_key,
     )?;
-    plc.submit(&args.did, &step_one)
+    plc.submit(&did_text, &step_one)
         .await
         .context("submitting the temporary-key operation")?;
     eprintln!("1/5 the DID's signing key is now a temporary key");
@@ -177,7 +241,7 @@ async fn recover(args: RecoverArgs) -> anyhow::Result<()> {
         .context("describeServer gave no DID")?;
     let now = crate::clock::now_secs();
     let claims = ServiceClaims {
-        iss: args.did.clone(),
+        iss: did_text.clone(),
         aud: server_did.to_owned(),
         exp: now + 120,
         iat: Some(now),
@@ -185,7 +249,7 @@ async fn recover(args: RecoverArgs) -> anyhow::Result<()> {
         lxm: Some("com.atproto.server.createAccount".into()),
     };
     let token = sign_es(&claims, &temporary);
-    let mut input = json!({"did": args.did, "handle": args.handle, "email": args.email, "password": args.password});
+    let mut input = json!({"did": did_text, "handle": args.handle, "email": args.email, "password": args.password});
     if let Some(code) = &args.invite_code {
         input["inviteCode"] = json!(code);
     }
@@ -251,8 +315,8 @@ async fn recover(args: RecoverArgs) -> anyhow::Result<()> {
 
     // 4. Content from a backup.
     let mut uploaded = 0usize;
-    if let Some(repo) = &args.repo {
-        let car = std::fs::read(repo).with_context(|| format!("reading {}", repo.display()))?;
+    let mut absent = 0usize;
+    if let Some(car) = content.repo()? {
         server
             .call(
                 reqwest::Method::POST,
@@ -261,40 +325,53 @@ async fn recover(args: RecoverArgs) -> anyhow::Result<()> {
                 Some(Body::Bytes(car, "application/vnd.ipld.car")),
             )
             .await?;
-        if let Some(folder) = &args.blobs {
-            let missing = server
-                .call(
-                    reqwest::Method::GET,
-                    "com.atproto.repo.listMissingBlobs?limit=1000",
-                    Some(&access),
-                    None,
-                )
-                .await?;
-            for blob in missing
-                .get("blobs")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let Some(cid) = blob.get("cid").and_then(Value::as_str) else {
-                    continue;
-                };
-                let path = folder.join(cid);
-                let Ok(bytes) = std::fs::read(&path) else {
-                    eprintln!("    blob {cid} is not in {}", folder.display());
-                    continue;
-                };
-                server
-                    .call(
-                        reqwest::Method::POST,
-                        "com.atproto.repo.uploadBlob",
-                        Some(&access),
-                        Some(Body::Bytes(bytes, "application/octet-stream")),
-                    )
+        if content.has_blobs() {
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut nsid = "com.atproto.repo.listMissingBlobs?limit=1000".to_owned();
+                if let Some(c) = &cursor {
+                    nsid.push_str(&format!("&cursor={c}"));
+                }
+                let missing = server
+                    .call(reqwest::Method::GET, &nsid, Some(&access), None)
                     .await?;
-                uploaded += 1;
+                let blobs: Vec<String> = missing
+                    .get("blobs")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| b.get("cid").and_then(Value::as_str).map(str::to_owned))
+                    .collect();
+                for cid in &blobs {
+                    let Some(bytes) = content.blob(cid)? else {
+                        eprintln!("    blob {cid} is not in the backup");
+                        absent += 1;
+                        continue;
+                    };
+                    server
+                        .call(
+                            reqwest::Method::POST,
+                            "com.atproto.repo.uploadBlob",
+                            Some(&access),
+                            Some(Body::Bytes(bytes, "application/octet-stream")),
+                        )
+                        .await?;
+                    uploaded += 1;
+                }
+                cursor = missing
+                    .get("cursor")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                if cursor.is_none() || blobs.is_empty() {
+                    break;
+                }
             }
         }
+    }
+    if absent > 0 {
+        eprintln!(
+            "    {absent} blob(s) were not in the backup; the records that use them show no image"
+        );
     }
     eprintln!("4/5 restored the repo backup and {uploaded} blob(s)");
 
@@ -310,7 +387,7 @@ async fn recover(args: RecoverArgs) -> anyhow::Result<()> {
     eprintln!("5/5 the account is active on {}", server.base);
     println!(
         "{} now lives on {} as {}",
-        args.did, server.base, args.handle
+        did_text, server.base, args.handle
     );
     Ok(())
 }

@@ -15,7 +15,7 @@ use super::limits::{client_key, exceeded};
 use super::xrpc::XrpcError;
 use crate::core::crypto::constant_time_eq;
 use crate::core::syntax::Did;
-use crate::pds::{AuthedAccount, Call};
+use crate::pds::{Actor, AuthedAccount, Call};
 use crate::ratelimit::RateLimits;
 
 /// The bearer token of a request, or why there is none.
@@ -206,8 +206,10 @@ pub fn admin_gate(
     }
 }
 
-/// The admin (HTTP basic auth with the admin password).
-pub struct AdminAuth;
+/// The admin: HTTP basic auth with the admin password, or the full-access session of an account
+/// holding the admin role (`pds::admin_roles`). App-password and taken-down sessions never carry
+/// admin powers, whatever the account's role. The actor is what the audit log records.
+pub struct AdminAuth(pub Actor);
 
 impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = XrpcError;
@@ -216,13 +218,66 @@ impl FromRequestParts<AppState> for AdminAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if admin_gate(
-            &state.limits,
-            &parts.extensions,
-            &parts.headers,
-            state.admin_password.expose(),
-        )? {
-            Ok(AdminAuth)
+        if bearer(parts)?.is_some() {
+            let AccessAuth(account) = AccessAuth::from_request_parts(parts, state).await?;
+            return admin_member(state, account).await.map(AdminAuth);
+        }
+        if password_admin(parts, state)? {
+            Ok(AdminAuth(Actor::Password))
+        } else {
+            Err(XrpcError::auth_required("Authentication Required"))
+        }
+    }
+}
+
+/// Whether the request carries the right admin password (through the back-off of [`admin_gate`]).
+fn password_admin(parts: &Parts, state: &AppState) -> Result<bool, XrpcError> {
+    admin_gate(
+        &state.limits,
+        &parts.extensions,
+        &parts.headers,
+        state.admin_password.expose(),
+    )
+}
+
+/// The actor for a session of an account with the admin role.
+async fn admin_member(state: &AppState, account: AuthedAccount) -> Result<Actor, XrpcError> {
+    if !(account.scope == crate::pds::AccessScope::Full) {
+        return Err(XrpcError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "Admin powers need a sign-in with the account's password, not an app password",
+        ));
+    }
+    if !state.pds.has_admin_role(&account.did).await? {
+        return Err(XrpcError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "This account is not an admin of this server",
+        ));
+    }
+    Ok(Actor::Member { did: account.did })
+}
+
+/// The admin password itself, for what only the operator may do (grant the admin role, take a
+/// backup of the whole node with its secrets).
+pub struct PasswordAdmin;
+
+impl FromRequestParts<AppState> for PasswordAdmin {
+    type Rejection = XrpcError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if password_admin(parts, state)? {
+            Ok(PasswordAdmin)
+        } else if bearer(parts)?.is_some() {
+            Err(XrpcError::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "Only the admin password may do this",
+            ))
         } else {
             Err(XrpcError::auth_required("Authentication Required"))
         }

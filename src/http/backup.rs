@@ -7,13 +7,13 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 
 use super::AppState;
-use super::auth::AdminAuth;
+use super::auth::PasswordAdmin;
 use super::xrpc::XrpcError;
 use crate::backup::BackupError;
 
 pub async fn backup(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    _admin: PasswordAdmin,
 ) -> Result<Response, XrpcError> {
     let stream = state.backups.stream().await.map_err(|e| match e {
         BackupError::Busy => {
@@ -21,6 +21,14 @@ pub async fn backup(
         }
         other => XrpcError::internal(other),
     })?;
+    super::audit::record(
+        &state.pds,
+        &crate::pds::Actor::Password,
+        "backup",
+        None,
+        Some("online snapshot streamed to the command line".into()),
+    )
+    .await;
     Response::builder()
         .header(header::CONTENT_TYPE, "application/vnd.skyhold.backup")
         .header(header::CACHE_CONTROL, "no-store")

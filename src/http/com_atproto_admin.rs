@@ -10,13 +10,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit;
 use super::auth::AdminAuth;
 use super::com_atproto_server::invite_json;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
 use crate::appview::SubjectStatusParams;
 use crate::core::syntax::{AtUri, Did};
 use crate::moderation::{self, Applied, StatusChange, SubjectStatus, Takedown};
-use crate::pds::{AdminAccount, Subject};
+use crate::pds::{Actor, AdminAccount, Subject};
 
 /// `com.atproto.admin.defs#accountView`.
 async fn account_view(state: &AppState, account: &AdminAccount) -> Result<Value, XrpcError> {
@@ -117,6 +118,7 @@ pub async fn search_accounts(
         .pds
         .search_accounts(
             params.email.as_deref(),
+            None,
             params.limit.unwrap_or(50),
             params.cursor.as_deref(),
         )
@@ -201,22 +203,45 @@ pub struct UpdateSubjectStatusInput {
 
 pub async fn update_subject_status(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<UpdateSubjectStatusInput>,
 ) -> Result<Json<Value>, XrpcError> {
+    Ok(Json(change_subject_status(&state, &actor, input).await?))
+}
+
+impl UpdateSubjectStatusInput {
+    /// A takedown (or its lifting) of `subject`, a `repoRef` or `strongRef`, for `reference`.
+    pub(super) fn takedown(subject: Value, applied: bool, reference: Option<String>) -> Self {
+        UpdateSubjectStatusInput {
+            subject,
+            takedown: Some(StatusAttr { applied, reference }),
+            deactivated: None,
+        }
+    }
+}
+
+/// `updateSubjectStatus` for any admin caller (the report inbox's actions take this path too),
+/// audited.
+pub(super) async fn change_subject_status(
+    state: &AppState,
+    actor: &Actor,
+    input: UpdateSubjectStatusInput,
+) -> Result<Value, XrpcError> {
     let (subject, echo) = subject_from_json(&input.subject)?;
-    let takedown = input.takedown.map(|t| Takedown {
+    let takedown = input.takedown.as_ref().map(|t| Takedown {
         applied: t.applied,
-        reference: t.reference,
+        reference: t.reference.clone(),
     });
     let change = StatusChange {
-        subject,
-        subject_json: input.subject,
+        subject: subject.clone(),
+        subject_json: input.subject.clone(),
         takedown: takedown.clone(),
-        deactivated: input.deactivated.map(|d| d.applied),
+        deactivated: input.deactivated.as_ref().map(|d| d.applied),
     };
-    match moderation::update_subject_status(&state.pds, &state.appview, change).await? {
-        Applied::Elsewhere(answer) => Ok(Json(answer)),
+    let applied = moderation::update_subject_status(&state.pds, &state.appview, change).await?;
+    audit_status(state, actor, &subject, &input).await;
+    match applied {
+        Applied::Elsewhere(answer) => Ok(answer),
         Applied::Here => {
             let mut out = json!({"subject": echo});
             if let Some(takedown) = takedown {
@@ -225,8 +250,58 @@ pub async fn update_subject_status(
                     None => json!({"applied": takedown.applied}),
                 };
             }
-            Ok(Json(out))
+            Ok(out)
         }
+    }
+}
+
+/// The audit entries of a status change: one per attribute changed.
+async fn audit_status(
+    state: &AppState,
+    actor: &Actor,
+    subject: &Subject,
+    input: &UpdateSubjectStatusInput,
+) {
+    let (kind, name) = match subject {
+        Subject::Repo(did) => ("account", did.to_string()),
+        // The record's URI as the request gave it.
+        Subject::Record { did, path } => match input.subject.get("uri").and_then(Value::as_str) {
+            Some(uri) => ("record", uri.to_owned()),
+            None => ("record", format!("at://{did}/{path}")),
+        },
+        Subject::Blob { did, cid } => ("blob", format!("{did} {cid}")),
+    };
+    if let Some(takedown) = &input.takedown {
+        let action = if takedown.applied {
+            "takedown"
+        } else {
+            "restore"
+        };
+        let detail = audit::reason(takedown.reference.as_deref());
+        audit::record(
+            &state.pds,
+            actor,
+            &format!("{kind}.{action}"),
+            Some(name.clone()),
+            detail,
+        )
+        .await;
+    }
+    if let Some(deactivated) = &input.deactivated {
+        let action = if deactivated.applied {
+            "deactivate"
+        } else {
+            "activate"
+        };
+        let detail = audit::reason(deactivated.reference.as_deref());
+        audit::record(
+            &state.pds,
+            actor,
+            &format!("account.{action}"),
+            Some(name),
+            detail,
+        )
+        .await;
     }
 }
 
@@ -279,11 +354,19 @@ pub struct UpdateAccountHandleInput {
 
 pub async fn update_account_handle(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<UpdateAccountHandleInput>,
 ) -> Result<(), XrpcError> {
     let (did, _) = known_account(&state, &input.did).await?;
     state.pds.update_handle(&did, &input.handle).await?;
+    audit::record(
+        &state.pds,
+        &actor,
+        "account.handle",
+        Some(did.to_string()),
+        Some(format!("new handle {}", input.handle)),
+    )
+    .await;
     Ok(())
 }
 
@@ -295,7 +378,7 @@ pub struct UpdateAccountEmailInput {
 
 pub async fn update_account_email(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<UpdateAccountEmailInput>,
 ) -> Result<(), XrpcError> {
     let did = if input.account.starts_with("did:") {
@@ -308,6 +391,14 @@ pub async fn update_account_email(
         .pds
         .update_email(&did, &input.email, None, true)
         .await?;
+    audit::record(
+        &state.pds,
+        &actor,
+        "account.email",
+        Some(did.to_string()),
+        None,
+    )
+    .await;
     Ok(())
 }
 
@@ -319,11 +410,19 @@ pub struct UpdateAccountPasswordInput {
 
 pub async fn update_account_password(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<UpdateAccountPasswordInput>,
 ) -> Result<(), XrpcError> {
     let (did, _) = known_account(&state, &input.did).await?;
     state.pds.set_password(&did, &input.password).await?;
+    audit::record(
+        &state.pds,
+        &actor,
+        "account.password",
+        Some(did.to_string()),
+        None,
+    )
+    .await;
     Ok(())
 }
 
@@ -334,11 +433,19 @@ pub struct DeleteAccountInput {
 
 pub async fn delete_account(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<DeleteAccountInput>,
 ) -> Result<(), XrpcError> {
     let (did, _) = known_account(&state, &input.did).await?;
     state.pds.delete_account(&did, None).await?;
+    audit::record(
+        &state.pds,
+        &actor,
+        "account.delete",
+        Some(did.to_string()),
+        None,
+    )
+    .await;
     Ok(())
 }
 
@@ -349,21 +456,37 @@ pub struct AccountInvitesInput {
 
 pub async fn disable_account_invites(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<AccountInvitesInput>,
 ) -> Result<(), XrpcError> {
     let (did, _) = known_account(&state, &input.account).await?;
     state.pds.set_account_invites_disabled(&did, true).await?;
+    audit::record(
+        &state.pds,
+        &actor,
+        "account.invitesDisabled",
+        Some(did.to_string()),
+        None,
+    )
+    .await;
     Ok(())
 }
 
 pub async fn enable_account_invites(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<AccountInvitesInput>,
 ) -> Result<(), XrpcError> {
     let (did, _) = known_account(&state, &input.account).await?;
     state.pds.set_account_invites_disabled(&did, false).await?;
+    audit::record(
+        &state.pds,
+        &actor,
+        "account.invitesEnabled",
+        Some(did.to_string()),
+        None,
+    )
+    .await;
     Ok(())
 }
 
@@ -377,13 +500,21 @@ pub struct DisableInviteCodesInput {
 
 pub async fn disable_invite_codes(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<DisableInviteCodesInput>,
 ) -> Result<(), XrpcError> {
+    let subject = input
+        .codes
+        .iter()
+        .chain(&input.accounts)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
     state
         .pds
         .disable_invite_codes(input.codes, input.accounts)
         .await?;
+    audit::record(&state.pds, &actor, "invite.disable", Some(subject), None).await;
     Ok(())
 }
 

@@ -47,7 +47,7 @@ fn created_json(report: &ReportRow) -> Value {
 
 /// A report as the admin sees it: the createReport fields, the client that filed it, and where it
 /// is in the queue.
-fn admin_json(report: &ReportRow) -> Value {
+pub(super) fn admin_json(report: &ReportRow) -> Value {
     let mut out = created_json(report);
     out["state"] = json!(report.state.as_str());
     if let Some(tool) = &report.mod_tool {
@@ -90,6 +90,19 @@ pub async fn list_reports(
     _admin: AdminAuth,
     XrpcQuery(params): XrpcQuery<ListReportsParams>,
 ) -> Result<Json<Value>, XrpcError> {
+    let (reports, next) = report_page(&state, params).await?;
+    let mut out = json!({"reports": reports.iter().map(admin_json).collect::<Vec<_>>()});
+    if let Some(next) = next {
+        out["cursor"] = json!(next);
+    }
+    Ok(Json(out))
+}
+
+/// A page of reports for a listing's parameters, and the next page's cursor.
+pub(super) async fn report_page(
+    state: &AppState,
+    params: ListReportsParams,
+) -> Result<(Vec<ReportRow>, Option<String>), XrpcError> {
     let report_state = match params.state.as_deref() {
         None | Some("all") => None,
         Some("open") => Some(ReportState::Open),
@@ -120,14 +133,10 @@ pub async fn list_reports(
         reported_by: params.reported_by,
     };
     let (reports, next) = state.pds.list_reports(filter, limit, before).await?;
-    let mut out = json!({"reports": reports.iter().map(admin_json).collect::<Vec<_>>()});
-    if let Some(next) = next {
-        out["cursor"] = json!(next.to_string());
-    }
-    Ok(Json(out))
+    Ok((reports, next.map(|n| n.to_string())))
 }
 
-fn parse_id(id: &str) -> Result<u64, XrpcError> {
+pub(super) fn parse_id(id: &str) -> Result<u64, XrpcError> {
     id.parse::<u64>()
         .map_err(|_| XrpcError::invalid_request(format!("not a report id: {id}")))
 }
@@ -159,14 +168,20 @@ pub struct ResolveInput {
 /// `POST /admin/reports/{id}/resolve`.
 pub async fn resolve_report(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     Path(id): Path<String>,
     XrpcJson(input): XrpcJson<ResolveInput>,
 ) -> Result<Json<Value>, XrpcError> {
     let id = parse_id(&id)?;
-    let report = state
-        .pds
-        .resolve_report(id, input.note.filter(|n| !n.is_empty()))
-        .await?;
+    let note = super::audit::reason(input.note.as_deref());
+    let report = state.pds.resolve_report(id, note.clone()).await?;
+    super::audit::record(
+        &state.pds,
+        &actor,
+        "report.resolve",
+        Some(id.to_string()),
+        note,
+    )
+    .await;
     Ok(Json(admin_json(&report)))
 }

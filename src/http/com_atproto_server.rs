@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit;
 use super::auth::{AccessAuth, AdminAuth, BearerToken, RefreshToken};
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
 use crate::pds::{AccountStatus, InviteInfo, NewAccount, SessionOutput};
@@ -220,19 +221,28 @@ pub struct CreateInviteCodeInput {
 
 pub async fn create_invite_code(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<CreateInviteCodeInput>,
 ) -> Result<Json<Value>, XrpcError> {
     let account = input.for_account.unwrap_or_else(|| "admin".into());
     let created = state
         .pds
-        .create_invite_codes(vec![account], 1, input.use_count, "admin")
+        .create_invite_codes(vec![account], 1, input.use_count, actor.as_str())
         .await?;
     let code = created
         .into_iter()
         .next()
         .and_then(|(_, codes)| codes.into_iter().next())
         .ok_or_else(|| XrpcError::internal("no invite code created"))?;
+    let detail = format!("{} use(s)", input.use_count);
+    audit::record(
+        &state.pds,
+        &actor,
+        "invite.create",
+        Some(code.clone()),
+        Some(detail),
+    )
+    .await;
     Ok(Json(json!({"code": code})))
 }
 
@@ -251,14 +261,27 @@ fn one() -> u32 {
 
 pub async fn create_invite_codes(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<CreateInviteCodesInput>,
 ) -> Result<Json<Value>, XrpcError> {
     let accounts = input.for_accounts.unwrap_or_else(|| vec!["admin".into()]);
     let created = state
         .pds
-        .create_invite_codes(accounts, input.code_count, input.use_count, "admin")
+        .create_invite_codes(accounts, input.code_count, input.use_count, actor.as_str())
         .await?;
+    let all: Vec<String> = created
+        .iter()
+        .flat_map(|(_, codes)| codes.iter().cloned())
+        .collect();
+    let detail = format!("{} use(s) each", input.use_count);
+    audit::record(
+        &state.pds,
+        &actor,
+        "invite.create",
+        Some(all.join(" ")),
+        Some(detail),
+    )
+    .await;
     let codes: Vec<Value> = created
         .into_iter()
         .map(|(account, codes)| json!({"account": account, "codes": codes}))

@@ -71,6 +71,7 @@ impl From<PdsError> for XrpcError {
             PdsError::BadJwtLexiconMethod(m) => (BAD, "BadJwtLexiconMethod", m),
             PdsError::BadJwtIss(m) => (BAD, "BadJwtIss", m),
             PdsError::BadJwtSignature(m) => (BAD, "BadJwtSignature", m),
+            PdsError::DidTombstoned(m) => (BAD, "DidTombstoned", m),
             PdsError::ReportNotFound(m) => (StatusCode::NOT_FOUND, "ReportNotFound", m),
             PdsError::Forbidden(m) => (FORBIDDEN, "Forbidden", m),
             PdsError::AlreadyAppealed(m) => (FORBIDDEN, "AlreadyAppealed", m),

@@ -16,6 +16,7 @@ use super::AppState;
 use super::auth::AccessAuth;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
 use crate::core::plc::Operation;
+use crate::core::syntax::Did;
 
 /// `importRepo`: the CAR is read as it arrives and verified before anything is stored.
 pub async fn import_repo(
@@ -110,4 +111,28 @@ pub async fn submit_plc_operation(
         .map_err(|e| XrpcError::invalid_request(format!("Invalid operation: {e}")))?;
     state.pds.submit_plc_operation(&auth.did, operation).await?;
     Ok(())
+}
+
+#[derive(Deserialize)]
+pub struct PlcDataParams {
+    did: Option<String>,
+}
+
+/// GET `blue.skyhold.identity.getPlcData`: the current PLC state of a did:plc (the caller's own by
+/// default) from the directory this node uses, so a member's browser can list their rotation keys
+/// and keep them when it adds a recovery key or moves the account (the directory itself may be on
+/// another origin the page cannot reach).
+pub async fn get_plc_data(
+    State(state): State<AppState>,
+    AccessAuth(account): AccessAuth,
+    XrpcQuery(params): XrpcQuery<PlcDataParams>,
+) -> Result<Json<Value>, XrpcError> {
+    let did = match params.did {
+        Some(did) => Did::parse(&did).map_err(|e| XrpcError::invalid_request(e.to_string()))?,
+        None => account.did,
+    };
+    let data = state.pds.plc_data(&did).await?;
+    Ok(Json(
+        serde_json::to_value(data).map_err(XrpcError::internal)?,
+    ))
 }

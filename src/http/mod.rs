@@ -15,6 +15,7 @@ mod app_bsky_feed;
 mod app_bsky_graph;
 mod app_bsky_labeler;
 mod app_bsky_notification;
+mod audit;
 mod auth;
 mod backup;
 mod com_atproto_admin;
@@ -27,6 +28,7 @@ mod errors;
 mod forwarded;
 mod handle_host;
 mod limits;
+mod metrics;
 mod migration;
 mod operator;
 mod params;
@@ -34,12 +36,14 @@ mod plc;
 mod redirect;
 mod relay;
 mod serve;
+mod skyhold_admin;
 mod subscribe;
 mod tail;
 mod web;
 mod well_known;
 
 pub use forwarded::{PeerAddr, TrustedProxies};
+pub use metrics::start_sampler;
 pub use redirect::{RedirectState, router as redirect_router};
 pub use relay::{RelayState, router as relay_router};
 pub use serve::{ListenerLimits, fit_descriptor_limit, serve};
@@ -83,6 +87,10 @@ pub struct AppState {
     pub outbound: crate::net::Outbound,
     /// The built-in web UI's files and page shell.
     pub web: std::sync::Arc<crate::web::WebUi>,
+    /// The mini relay, when it runs (the console's hosts and federation pages).
+    pub relay: Option<crate::relay::Relay>,
+    /// The room the store takes, measured at most once a minute.
+    pub usage: std::sync::Arc<metrics::UsageCache>,
 }
 
 /// Cross-origin access as the reference PDS allows it (the `cors` package's defaults): any
@@ -532,6 +540,86 @@ pub fn router(state: AppState) -> Router {
             get(com_atproto_admin::get_invite_codes),
         )
         .route(
+            "/xrpc/blue.skyhold.identity.getPlcData",
+            get(migration::get_plc_data),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.getRole",
+            get(skyhold_admin::get_role),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.listAccounts",
+            get(skyhold_admin::list_accounts),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.getAccount",
+            get(skyhold_admin::get_account),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.suspendAccount",
+            post(skyhold_admin::suspend_account),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.listReports",
+            get(skyhold_admin::list_reports),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.getReport",
+            get(skyhold_admin::get_report),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.resolveReport",
+            post(skyhold_admin::resolve_report),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.getAuditLog",
+            get(skyhold_admin::get_audit_log),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.listAdmins",
+            get(skyhold_admin::list_admins),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.updateRole",
+            post(skyhold_admin::update_role),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.listPendingCodes",
+            get(skyhold_admin::list_pending_codes),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.listHosts",
+            get(skyhold_admin::list_hosts),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.addHost",
+            post(skyhold_admin::add_host),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.banHost",
+            post(skyhold_admin::ban_host),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.unbanHost",
+            post(skyhold_admin::unban_host),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.requestCrawl",
+            post(skyhold_admin::request_crawl),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.getTlsStatus",
+            get(skyhold_admin::get_tls_status),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.sendTestEmail",
+            post(skyhold_admin::send_test_email),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.getServerStatus",
+            get(skyhold_admin::get_server_status),
+        )
+        .route(
             "/xrpc/com.atproto.identity.resolveHandle",
             get(com_atproto_identity::resolve_handle),
         )
@@ -640,7 +728,8 @@ pub fn router(state: AppState) -> Router {
             "/admin/reports/{id}/resolve",
             post(com_atproto_moderation::resolve_report),
         )
-        .route("/admin/backup", post(backup::backup));
+        .route("/admin/backup", post(backup::backup))
+        .route("/metrics", get(metrics::metrics));
     Router::new()
         .merge(api)
         .merge(operator)
@@ -651,6 +740,7 @@ pub fn router(state: AppState) -> Router {
             ))
         }))
         .layer(axum::middleware::from_fn(xrpc::log_errors))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             handle_host::route,

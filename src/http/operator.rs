@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit;
 use super::auth::AdminAuth;
 use super::params;
 use super::xrpc::{XrpcError, XrpcJson};
@@ -46,7 +47,7 @@ pub struct SuspendInput {
 /// `POST /admin/accounts/{did}/suspend`: a takedown that ends by itself at `until`.
 pub async fn suspend_account(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     Path(did): Path<String>,
     XrpcJson(input): XrpcJson<SuspendInput>,
 ) -> Result<(), XrpcError> {
@@ -55,16 +56,29 @@ pub async fn suspend_account(
     // Stored in the server's own format so it compares as text with the clock.
     let until = Datetime::from_unix_millis(until.to_unix_micros() / 1000)
         .map_err(|e| XrpcError::invalid_request(e.to_string()))?;
+    let reference = audit::reason(input.reference.as_deref());
     state
         .pds
         .moderate_account(
             &params::account_did(&did)?,
             Moderation::Suspend {
-                reference: input.reference.unwrap_or_else(|| "suspension".into()),
+                reference: reference.clone().unwrap_or_else(|| "suspension".into()),
                 until: until.as_str().to_owned(),
             },
         )
         .await?;
+    let detail = match reference {
+        Some(reason) => format!("until {}: {reason}", until.as_str()),
+        None => format!("until {}", until.as_str()),
+    };
+    audit::record(
+        &state.pds,
+        &actor,
+        "account.suspend",
+        Some(did),
+        Some(detail),
+    )
+    .await;
     Ok(())
 }
 
@@ -76,10 +90,18 @@ pub struct TestEmailInput {
 /// `POST /admin/email/test`: sends a test message through the configured SMTP server.
 pub async fn test_email(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<TestEmailInput>,
 ) -> Result<(), XrpcError> {
     state.pds.send_test_email(&input.to).await?;
+    audit::record(
+        &state.pds,
+        &actor,
+        "email.test",
+        Some(input.to.clone()),
+        None,
+    )
+    .await;
     Ok(())
 }
 

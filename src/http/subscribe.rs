@@ -37,8 +37,10 @@ struct Params {
 }
 
 /// Answers a subscription request (checking method and upgrade first) from `log`, whose newest
-/// frames its head subscribers share through `tail` (one per log, for the process's life).
+/// frames its head subscribers share through `tail` (one per log, for the process's life). `name`
+/// (`pds` or `relay`) is how the admin console and `/metrics` name the stream's subscribers.
 pub async fn serve<S: Send + Sync>(
+    name: &'static str,
     log: EventLog,
     tail: Arc<Tail>,
     state: &S,
@@ -74,7 +76,21 @@ pub async fn serve<S: Send + Sync>(
         Ok(ws) => ws,
         Err(e) => return e.into_response(),
     };
-    ws.on_upgrade(move |socket| stream(log, tail, socket, params.cursor))
+    // Who subscribes is what tells an operator their node is being crawled.
+    let peer = parts
+        .extensions
+        .get::<super::forwarded::Client>()
+        .map(|c| c.ip.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(200).collect());
+    ws.on_upgrade(move |socket| async move {
+        let _listed = crate::metrics::global().subscribe(name, peer, agent);
+        stream(log, tail, socket, params.cursor).await;
+    })
 }
 
 async fn send(socket: &mut WebSocket, frame: Bytes) -> bool {
@@ -181,5 +197,5 @@ pub async fn subscribe_repos(
     request: Request,
 ) -> Response {
     let log = state.pds.events().clone();
-    serve(log, state.pds_tail.clone(), &state, request).await
+    serve("pds", log, state.pds_tail.clone(), &state, request).await
 }

@@ -19,6 +19,8 @@ use crate::web::{CLIENT_ROUTES, Encoding, Meta, Page};
 
 /// Path prefixes that belong to the protocol, never to the UI.
 const RESERVED: &[&str] = &["xrpc", ".well-known", "plc", "oauth", "admin", "assets"];
+/// The page that moves an account in, signing in to its old server from the browser.
+const MOVE_IN: &str = "move-in";
 /// A year: assets under the current version's prefix never change.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -109,7 +111,7 @@ fn page(state: &AppState, status: StatusCode, page: &Page, headers: &HeaderMap) 
     }
     out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Ok(csp) = HeaderValue::from_str(state.web.content_security_policy()) {
+    if let Ok(csp) = HeaderValue::from_str(state.web.content_security_policy(page)) {
         out.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     out.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -155,7 +157,11 @@ pub async fn shell(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
     } else {
         StatusCode::NOT_FOUND
     };
-    page(&state, status, &Page::default(), &headers)
+    let shell = Page {
+        remote_connect: first == MOVE_IN,
+        ..Page::default()
+    };
+    page(&state, status, &shell, &headers)
 }
 
 /// `GET /{segment}`: a did:plc document when the embedded directory is asked at the root (as
@@ -197,7 +203,15 @@ pub async fn profile(
         ),
         Err(e) => (status_of(&e), None),
     };
-    page(&state, status, &Page { meta }, &headers)
+    page(
+        &state,
+        status,
+        &Page {
+            meta,
+            ..Page::default()
+        },
+        &headers,
+    )
 }
 
 /// `GET /profile/{actor}/post/{rkey}`: the shell with the post's meta tags.
@@ -227,5 +241,13 @@ pub async fn post(
         ),
         None => (StatusCode::NOT_FOUND, None),
     };
-    page(&state, status, &Page { meta }, &headers)
+    page(
+        &state,
+        status,
+        &Page {
+            meta,
+            ..Page::default()
+        },
+        &headers,
+    )
 }

@@ -11,6 +11,9 @@
 //! auth for `createAccount` elsewhere, its preferences) and to appeal (`createReport`). Any other
 //! credential still needs an account that is not taken down, suspended or deleted.
 //!
+//! Admin powers (an account's admin role, `pds::admin_roles`) are one more gate on top, in the
+//! `AdminAuth` extractor: only a full session carries them, never an app password.
+//!
 //! OAuth tokens (DPoP, granular scopes) are to join here as another [`Credential`].
 
 use super::auth::{AccessScope, AuthedAccount};

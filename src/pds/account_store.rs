@@ -146,6 +146,18 @@ pub fn search(
     Ok(out)
 }
 
+/// Calls `visit` with every account, in DID order (for counts over a community's accounts).
+pub fn for_each(txn: &impl Reads, mut visit: impl FnMut(&AccountRow)) -> Result<(), StoreError> {
+    let Some(accounts) = txn.table(ACCOUNTS)? else {
+        return Ok(());
+    };
+    for row in accounts.range::<&str>(..)? {
+        let (_, v) = row?;
+        visit(&rows::decode::<AccountRow>(v.value())?);
+    }
+    Ok(())
+}
+
 /// Stores a new account under a fresh id; refuses a DID, handle or email already taken (nothing
 /// is written then). Returns the row with its id.
 pub fn create(

@@ -92,6 +92,27 @@ pub struct SessionOutput {
     pub status: AccountStatus,
 }
 
+/// What a taken-down or suspended member reads when signing in: the end of a suspension and the
+/// admin's reason, in a fixed form the web UI reads back (`Account has been suspended until
+/// <datetime>[: <reason>]`, `Account has been taken down[: <reason>]`). The defaults the admin
+/// API fills in when no reason was given are not reasons.
+fn takedown_message(account: &AccountRow) -> String {
+    let reason = account
+        .takedown_ref
+        .as_deref()
+        .filter(|r| !r.is_empty() && *r != "takedown" && *r != "suspension");
+    let head = match (&account.status, &account.suspended_until) {
+        (AccountStatus::Suspended, Some(until)) => {
+            format!("Account has been suspended until {until}")
+        }
+        _ => "Account has been taken down".to_owned(),
+    };
+    match reason {
+        Some(reason) => format!("{head}: {reason}"),
+        None => head,
+    }
+}
+
 /// A refresh token id: 32 random bytes, unpadded base64 (as the reference).
 fn random_id() -> String {
     let mut bytes = [0u8; 32];
@@ -240,9 +261,7 @@ impl Pds {
         };
         let scope = if takendown {
             if !allow_takendown {
-                return Err(PdsError::AccountTakedown(
-                    "Account has been taken down".into(),
-                ));
+                return Err(PdsError::AccountTakedown(takedown_message(&account)));
             }
             AccessScope::Takendown
         } else {

@@ -98,6 +98,9 @@ pub enum PdsError {
     /// 400 BadJwtSignature.
     #[error("{0}")]
     BadJwtSignature(String),
+    /// 400 DidTombstoned: the PLC directory holds a tombstone for the DID.
+    #[error("{0}")]
+    DidTombstoned(String),
     /// 404 ReportNotFound.
     #[error("{0}")]
     ReportNotFound(String),

@@ -11,6 +11,24 @@ use crate::core::plc::{self, AtprotoChanges};
 use crate::core::syntax::{Did, Handle};
 
 impl Pds {
+    /// The current PLC state of a did:plc (rotation keys, keys, handles, services), read from the
+    /// directory this node uses, for members who check or add their own recovery keys.
+    pub async fn plc_data(&self, did: &Did) -> Result<plc::DocumentData, PdsError> {
+        if !did.as_str().starts_with("did:plc:") {
+            return Err(PdsError::InvalidRequest(
+                "only did:plc identities have PLC data".into(),
+            ));
+        }
+        let last = self
+            .inner
+            .plc
+            .last_operation(did.as_str())
+            .await
+            .map_err(|e| PdsError::Upstream(e.to_string()))?;
+        plc::DocumentData::from_operation(did.as_str(), &last)
+            .ok_or_else(|| PdsError::DidTombstoned(format!("{did} has been tombstoned")))
+    }
+
     /// `resolveHandle`: a local account, or (outside our domains) DNS/HTTPS resolution.
     pub async fn resolve_handle(&self, handle: &str) -> Result<String, PdsError> {
         let handle = Handle::parse(&handle.to_ascii_lowercase())

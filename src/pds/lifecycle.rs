@@ -12,8 +12,8 @@ use cid::Cid;
 use super::email::Purpose;
 use super::rows::{AccountRow, AccountStatus};
 use super::{
-    Pds, PdsError, account_store, app_passwords, blob_store, email, events, preferences,
-    refresh_tokens, repo_store,
+    Pds, PdsError, account_store, admin_roles, app_passwords, blob_store, email, events,
+    preferences, refresh_tokens, repo_store,
 };
 use crate::core::crypto::{Algorithm, Keypair};
 use crate::core::syntax::Did;
@@ -295,6 +295,7 @@ impl Pds {
         account: &AccountRow,
     ) -> Result<Vec<Cid>, StoreError> {
         let (did, id) = (account.did.as_str(), account.id);
+        admin_roles::forget(txn, did)?;
         repo_store::purge(txn, id)?;
         let blobs = blob_store::purge(txn, id)?;
         app_passwords::purge(txn, did)?;

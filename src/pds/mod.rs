@@ -14,10 +14,13 @@ mod account_email;
 mod account_store;
 mod accounts;
 mod admin;
+mod admin_roles;
 mod app_passwords;
+mod audit;
 mod auth;
 mod blob_store;
 mod blobs;
+mod crawlers;
 mod did_web;
 mod email;
 mod error;
@@ -46,9 +49,11 @@ mod tests;
 
 use std::sync::{Arc, Mutex};
 
+pub use crate::store::Usage as StorageUsage;
 pub use access::Call;
 pub use accounts::NewAccount;
 pub use admin::AdminAccount;
+pub use audit::{Actor, AuditEntry, MAX_AUDIT_PAGE};
 pub use auth::{AccessScope, AuthedAccount, SessionOutput};
 pub use blobs::MAX_BLOB_SIZE;
 pub use error::PdsError;

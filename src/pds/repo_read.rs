@@ -30,7 +30,7 @@ pub struct RepoDescription {
     pub collections: Vec<String>,
 }
 
-fn record_view(
+pub(super) fn record_view(
     did: &str,
     collection: &str,
     rkey: &str,

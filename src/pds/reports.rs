@@ -308,6 +308,23 @@ impl Pds {
             .await
     }
 
+    /// How many reports wait for the admin (counted up to [`MAX_SCAN`]).
+    pub async fn open_report_count(&self) -> Result<u64, PdsError> {
+        self.store()
+            .read(move |txn| {
+                let Some(t) = txn.table(REPORTS_BY_STATE)? else {
+                    return Ok(0);
+                };
+                let open = ReportState::Open.byte();
+                let count = t
+                    .range((open, 0)..=(open, u64::MAX))?
+                    .take(MAX_SCAN)
+                    .count();
+                Ok::<_, PdsError>(count as u64)
+            })
+            .await
+    }
+
     /// One report.
     pub async fn report(&self, id: u64) -> Result<Option<ReportRow>, PdsError> {
         self.store()

@@ -14,6 +14,7 @@ mod blobs;
 mod database;
 mod log;
 mod snapshot;
+mod usage;
 mod writer;
 
 use std::path::Path;
@@ -23,6 +24,7 @@ pub use blobs::{BlobFiles, TempBlob};
 pub use log::{EventLog, Frames, LogTable};
 pub use redb::{ReadTransaction, ReadableDatabase, TableDefinition, WriteTransaction};
 pub use snapshot::{BlobCopy, DATABASE_FILE, Snapshot, check_database_copy};
+pub use usage::Usage;
 
 /// Why a storage operation failed. Callers treat it as an internal error.
 #[derive(Debug, thiserror::Error)]

@@ -45,6 +45,8 @@ pub const CLIENT_ROUTES: &[&str] = &[
     "reset-password",
     "moderation",
     "saved",
+    "console",
+    "move-in",
 ];
 
 #[derive(rust_embed::RustEmbed)]
@@ -286,9 +288,9 @@ impl WebUi {
         self.shell.render(page)
     }
 
-    /// The Content-Security-Policy of every page.
-    pub fn content_security_policy(&self) -> &str {
-        self.shell.content_security_policy()
+    /// The Content-Security-Policy of `page`.
+    pub fn content_security_policy(&self, page: &Page) -> &str {
+        self.shell.content_security_policy(page)
     }
 }
 

@@ -34,12 +34,17 @@ pub struct Page {
     /// Meta tags of a public profile or post; `None` for every other page (and for accounts that
     /// ask not to be shown to signed-out visitors).
     pub meta: Option<Meta>,
+    /// The page talks to another server (moving an account in signs in to the old one from the
+    /// browser), so its policy lets scripts connect to other origins. Nothing is loaded from them.
+    pub remote_connect: bool,
 }
 
 pub struct Shell {
     /// The template with the start-time placeholders filled.
     html: String,
     csp: String,
+    /// The same policy with connections to other origins allowed ([`Page::remote_connect`]).
+    csp_remote: String,
     title: String,
 }
 
@@ -99,21 +104,36 @@ impl Shell {
             .replace("{{importmap}}", &import_map)
             .replace("{{config}}", &config_json);
         let map_hash = data_encoding::BASE64.encode(&Sha256::digest(import_map.as_bytes()));
-        let csp = format!(
-            "default-src 'none'; script-src 'self' 'sha256-{map_hash}'; style-src 'self'; \
-             img-src 'self' blob: data:; connect-src 'self'; font-src 'self'; \
-             manifest-src 'self'; media-src 'self' blob:; base-uri 'none'; form-action 'self'; \
-             frame-ancestors 'none'; object-src 'none'"
-        );
+        let policy = |connect: &str| {
+            format!(
+                "default-src 'none'; script-src 'self' 'sha256-{map_hash}'; style-src 'self'; \
+                 img-src 'self' blob: data:; connect-src {connect}; font-src 'self'; \
+                 manifest-src 'self'; media-src 'self' blob:; base-uri 'none'; form-action 'self'; \
+                 frame-ancestors 'none'; object-src 'none'"
+            )
+        };
+        // A node on a LAN (plain http) may move accounts in from other plain-http nodes; a public
+        // node only from https servers.
+        let remote = if config.public_url.starts_with("http://") {
+            "'self' https: http:"
+        } else {
+            "'self' https:"
+        };
         Shell {
             html,
-            csp,
+            csp: policy("'self'"),
+            csp_remote: policy(remote),
             title: config.hostname,
         }
     }
 
-    pub fn content_security_policy(&self) -> &str {
-        &self.csp
+    /// The policy of `page`.
+    pub fn content_security_policy(&self, page: &Page) -> &str {
+        if page.remote_connect {
+            &self.csp_remote
+        } else {
+            &self.csp
+        }
     }
 
     pub fn render(&self, page: &Page) -> String {
@@ -171,7 +191,7 @@ mod tests {
         let start = html.find("importmap\">").unwrap() + "importmap\">".len();
         let end = start + html[start..].find("</script>").unwrap();
         let hash = data_encoding::BASE64.encode(&Sha256::digest(&html.as_bytes()[start..end]));
-        let csp = shell.content_security_policy();
+        let csp = shell.content_security_policy(&Page::default());
         assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
         for directive in [
             "default-src 'none'",
@@ -184,6 +204,17 @@ mod tests {
         }
         assert!(!csp.contains("unsafe"), "{csp}");
         assert!(!csp.contains("http"), "no external origin: {csp}");
+        // Moving an account in connects to the old server (https only for a public node); every
+        // other directive stays as strict.
+        let remote = shell.content_security_policy(&Page {
+            remote_connect: true,
+            ..Page::default()
+        });
+        assert!(remote.contains("connect-src 'self' https:;"), "{remote}");
+        assert_eq!(
+            remote.replace("connect-src 'self' https:;", "connect-src 'self';"),
+            csp
+        );
     }
 
     #[test]

@@ -260,6 +260,8 @@ const PDS_TABLE_OWNERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("src/pds/preferences.rs", &["pds.preferences"]),
+    ("src/pds/admin_roles.rs", &["pds.admin_roles"]),
+    ("src/pds/audit.rs", &["pds.audit_log", "pds.audit_last"]),
 ];
 
 /// The table names a file defines (`TableDefinition::new("…")`, `LogTable::new("…")`).

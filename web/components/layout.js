@@ -6,7 +6,7 @@
 import { html, useState } from '../lib/html.js';
 import { t } from '../lib/i18n.js';
 import { session } from '../lib/auth.js';
-import { unreadCount, me, online, toasts, dismissToast } from '../lib/state.js';
+import { unreadCount, me, online, toasts, dismissToast, isAdmin } from '../lib/state.js';
 import { location$, profilePath, navigate } from '../lib/router.js';
 import { config } from '../lib/config.js';
 import { Icon } from './icons.js';
@@ -33,6 +33,7 @@ function navItems() {
     { id: 'notifications', href: '/notifications', icon: 'bell', label: t('nav.notifications'), badge: unreadCount.value },
     { id: 'profile', href: profile, icon: 'person', label: t('nav.profile') },
     { id: 'saved', href: '/saved', icon: 'bookmark', label: t('nav.saved'), wide: true },
+    ...(isAdmin.value ? [{ id: 'console', href: '/console', icon: 'shield', label: t('nav.console'), wide: true }] : []),
     { id: 'settings', href: '/settings', icon: 'settings', label: t('nav.settings') },
   ];
 }
@@ -127,7 +128,8 @@ function AccountBanner() {
 }
 
 export function Layout({ children }) {
-  return html`<div class="layout">
+  const wide = location$.value.route.wide;
+  return html`<div class=${wide ? 'layout wide' : 'layout'}>
     <a class="skip-link" href="#main">${t('nav.skip')}</a>
     <${SideNav} />
     <main id="main" class="main-column" tabindex="-1">
@@ -135,7 +137,7 @@ export function Layout({ children }) {
       <${AccountBanner} />
       ${children}
     </main>
-    <${SideColumn} />
+    ${!wide && html`<${SideColumn} />`}
     ${session.value && html`<button type="button" class="fab" aria-label=${t('nav.newPost')} onClick=${() => openComposer()}><${Icon} name="pencil" size=${24} /></button>`}
     <${BottomBar} />
     <${Toasts} />

@@ -154,6 +154,11 @@ export async function createAccount({ handle, email, password, inviteCode }) {
   return s;
 }
 
+/** Makes a session obtained elsewhere (moving an account in) the page's session. */
+export function adoptSession(s) {
+  adopt(s);
+}
+
 /** Ends the session on the server (best effort) and here. */
 export async function signOut() {
   const refreshJwt = tokens && tokens.refreshJwt;

@@ -33,6 +33,26 @@ const BY_NAME = {
   ImageUnreadable: 'error.imageUnreadable',
 };
 
+/** The full date a suspension ends, in the reader's time zone. */
+const untilFormat = new Intl.DateTimeFormat('en', { dateStyle: 'long', timeStyle: 'short' });
+
+/**
+ * Why a member cannot sign in, from the server's words (`Account has been suspended until
+ * <datetime>[: <reason>]`, `Account has been taken down[: <reason>]`; docs/BEHAVIORS.md).
+ */
+function takedown(message) {
+  const suspended = /^Account has been suspended until (\S+?)(?:: ([\s\S]*))?$/.exec(message);
+  if (suspended) {
+    const date = new Date(suspended[1]);
+    const until = Number.isNaN(date.getTime()) ? suspended[1] : untilFormat.format(date);
+    if (suspended[2]) return { key: 'error.suspendedReason', values: { until, reason: suspended[2] } };
+    return { key: 'error.suspended', values: { until } };
+  }
+  const takenDown = /^Account has been taken down: ([\s\S]+)$/.exec(message);
+  if (takenDown) return { key: 'error.takedownReason', values: { reason: takenDown[1] } };
+  return { key: 'error.takedown' };
+}
+
 /**
  * The catalog key and values for an error. `online` is false when the browser knows it has no
  * network. Tokens that stopped working while signed in are `error.sessionEnded`.
@@ -46,6 +66,7 @@ export function describeError(error, { online = true, signedIn = false } = {}) {
   }
   if (name === 'InvalidRequest' && /not found/i.test(e.message || '')) return { key: 'error.notFound' };
   if (name === 'InvalidHandle') return { key: 'error.invalidHandle', values: { message: e.message || name } };
+  if (name === 'AccountTakedown') return takedown(e.message || '');
   if (BY_NAME[name]) return { key: BY_NAME[name] };
   if (e.status === 429) return { key: 'error.rateLimited' };
   if (e.status === 413) return { key: 'error.tooLarge' };

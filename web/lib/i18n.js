@@ -21,6 +21,11 @@ export function setMessages(catalog, lang = 'en') {
   numbers = new Intl.NumberFormat(lang);
 }
 
+/** Adds a part of the catalog (the admin console's words, say) to the messages. */
+export function addMessages(part) {
+  messages = { ...messages, ...part };
+}
+
 /** The message `key` with its placeholders filled; the key itself when it is missing. */
 export function t(key, values) {
   let message = messages[key];

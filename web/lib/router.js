@@ -3,6 +3,7 @@
 // src/web/mod.rs; a Rust test checks the two lists agree).
 
 import { signal } from '@preact/signals';
+import { withPart } from './parts.js';
 
 /**
  * `path` patterns (`:name` matches one segment) and the module of each view (`signedOut`: another
@@ -30,6 +31,21 @@ export const routes = [
   { path: '/signup', name: 'signup', load: () => import('../views/signup.js'), public: true, signedOutOnly: true },
   { path: '/invite/:code', name: 'invite', load: () => import('../views/signup.js'), public: true, signedOutOnly: true },
   { path: '/reset-password', name: 'resetPassword', load: () => import('../views/reset-password.js'), public: true },
+  // Portability: keys and backups the member holds, moving out and in.
+  { path: '/settings/recovery-key', name: 'recoveryKey', load: withPart('portability', () => import('../views/recovery-key.js')) },
+  { path: '/settings/backup', name: 'backup', load: withPart('portability', () => import('../views/backup.js')) },
+  { path: '/settings/move-out', name: 'moveOut', load: withPart('portability', () => import('../views/move-out.js')) },
+  // Its page may connect to the old server (a wider connect-src), so it is always a full load.
+  { path: '/move-in', name: 'moveIn', load: withPart('portability', () => import('../views/move-in.js')), public: true, fullLoad: true },
+  // The admin console (accounts with the admin role); wide pages without the side column.
+  { path: '/console', name: 'console', load: withPart('console', () => import('../views/console/overview.js')), wide: true },
+  { path: '/console/reports', name: 'consoleReports', load: withPart('console', () => import('../views/console/reports.js')), wide: true },
+  { path: '/console/accounts', name: 'consoleAccounts', load: withPart('console', () => import('../views/console/accounts.js')), wide: true },
+  { path: '/console/accounts/:did', name: 'consoleAccount', load: withPart('console', () => import('../views/console/account.js')), wide: true },
+  { path: '/console/invites', name: 'consoleInvites', load: withPart('console', () => import('../views/console/invites.js')), wide: true },
+  { path: '/console/network', name: 'consoleNetwork', load: withPart('console', () => import('../views/console/network.js')), wide: true },
+  { path: '/console/server', name: 'consoleServer', load: withPart('console', () => import('../views/console/server.js')), wide: true },
+  { path: '/console/audit', name: 'consoleAudit', load: withPart('console', () => import('../views/console/audit.js')), wide: true },
 ];
 
 const notFound = { path: '*', name: 'notFound', load: () => import('../views/not-found.js'), public: true };

@@ -101,6 +101,22 @@ export async function loadMe() {
   if (prefs.status === 'fulfilled') preferences.value = prefs.value.preferences || [];
 }
 
+/** Whether the signed-in member's session carries admin powers (blue.skyhold.admin.getRole). */
+export const isAdmin = signal(false);
+
+export async function loadRole() {
+  if (!session.value) {
+    isAdmin.value = false;
+    return;
+  }
+  try {
+    const role = await query('blue.skyhold.admin.getRole');
+    isAdmin.value = !!role.admin;
+  } catch {
+    isAdmin.value = false;
+  }
+}
+
 export const mutedWords = computed(() => {
   const pref = preferences.value.find((p) => p.$type === 'app.bsky.actor.defs#mutedWordsPref');
   return (pref && pref.items) || [];

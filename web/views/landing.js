@@ -16,6 +16,7 @@ export default function Landing() {
       <a class="button secondary big" href="/signin">${t('nav.signin')}</a>
     </div>
     <p class="muted small">${t('landing.protocol')}</p>
+    <p class="small"><a href="/move-in">${t('landing.moveIn')}</a></p>
   </section>`;
 }
 

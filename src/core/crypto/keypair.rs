@@ -48,6 +48,17 @@ impl Keypair {
         })
     }
 
+    /// The secret as multibase text (`z…`, multicodec p256-priv or secp256k1-priv).
+    pub fn to_multibase(&self) -> String {
+        super::multikey::encode_secret(self.algorithm(), &self.to_bytes())
+    }
+
+    /// Reads a multibase secret key ([`Keypair::to_multibase`]); the curve is in the text.
+    pub fn from_multibase(text: &str) -> Result<Keypair, CryptoError> {
+        let (algorithm, secret) = super::multikey::decode_secret(text)?;
+        Keypair::from_bytes(algorithm, &secret)
+    }
+
     /// The 32-byte secret scalar. Handle with care: this is the key.
     pub fn to_bytes(&self) -> [u8; 32] {
         match self {
@@ -107,6 +118,31 @@ mod tests {
                 public
             );
         }
+    }
+
+    #[test]
+    fn multibase_secrets_name_their_curve() {
+        for (algorithm, prefix) in [
+            (Algorithm::P256, [0x86, 0x26]),
+            (Algorithm::K256, [0x81, 0x26]),
+        ] {
+            let key = Keypair::generate(algorithm, &mut rand_core::OsRng);
+            let text = key.to_multibase();
+            let raw = bs58::decode(&text[1..]).into_vec().unwrap();
+            assert_eq!(&raw[..2], &prefix);
+            assert_eq!(&raw[2..], &key.to_bytes());
+            let again = Keypair::from_multibase(&text).unwrap();
+            assert_eq!(again.algorithm(), algorithm);
+            assert_eq!(again.public_key(), key.public_key());
+        }
+        let public = Keypair::generate(Algorithm::K256, &mut rand_core::OsRng)
+            .public_key()
+            .to_multikey();
+        assert!(
+            Keypair::from_multibase(&public).is_err(),
+            "a public key is not a secret"
+        );
+        assert!(Keypair::from_multibase("z1111").is_err());
     }
 
     #[test]

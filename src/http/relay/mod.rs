@@ -25,6 +25,8 @@ use crate::relay::Relay;
 #[derive(Clone)]
 pub struct RelayState {
     pub relay: Relay,
+    /// Where host bans and lifts are written to the audit log.
+    pub pds: crate::pds::Pds,
     pub admin_password: Secret,
     /// The node's rate limits (crawl requests, the admin back-off).
     pub limits: crate::ratelimit::RateLimits,
@@ -75,7 +77,7 @@ pub fn router(state: RelayState) -> Router {
 
 async fn subscribe(State(state): State<RelayState>, request: Request) -> Response {
     let log = state.relay.events().clone();
-    serve(log, state.tail.clone(), &state, request).await
+    serve("relay", log, state.tail.clone(), &state, request).await
 }
 
 #[derive(Deserialize)]
@@ -270,6 +272,8 @@ async fn ban_host(
 ) -> Result<(), XrpcError> {
     check_admin(&state, &extensions, &headers)?;
     state.relay.ban_host(&host).await?;
+    let actor = crate::pds::Actor::Password;
+    super::audit::record(&state.pds, &actor, "host.ban", Some(host), None).await;
     Ok(())
 }
 
@@ -281,6 +285,8 @@ async fn unban_host(
 ) -> Result<(), XrpcError> {
     check_admin(&state, &extensions, &headers)?;
     state.relay.unban_host(&host).await?;
+    let actor = crate::pds::Actor::Password;
+    super::audit::record(&state.pds, &actor, "host.unban", Some(host), None).await;
     Ok(())
 }
 

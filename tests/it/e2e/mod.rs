@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binary and real peers (the reference PDS, client libraries, a second
 //! node) on 127.0.0.1.
 
+mod admin_console;
 mod appview;
 mod appview_federation;
 mod appview_labels;

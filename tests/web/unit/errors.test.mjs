@@ -22,6 +22,17 @@ test('known errors map to their message', () => {
   check({ status: 400, error: 'ExpiredToken' }, 'error.codeExpired');
 });
 
+test('a suspended or taken-down member reads until when and why', () => {
+  const suspended = describeError({ status: 401, error: 'AccountTakedown', message: 'Account has been suspended until 2030-05-01T12:00:00.000Z: spam, again' });
+  assert.equal(suspended.key, 'error.suspendedReason');
+  assert.equal(suspended.values.reason, 'spam, again');
+  assert.match(suspended.values.until, /2030/);
+  assert.equal(describeError({ status: 401, error: 'AccountTakedown', message: 'Account has been suspended until 2030-05-01T12:00:00.000Z' }).key, 'error.suspended');
+  assert.deepEqual(describeError({ status: 401, error: 'AccountTakedown', message: 'Account has been taken down: threats' }), { key: 'error.takedownReason', values: { reason: 'threats' } });
+  assert.equal(describeError({ status: 401, error: 'AccountTakedown', message: 'Account has been taken down' }).key, 'error.takedown');
+  for (const key of ['error.suspended', 'error.suspendedReason', 'error.takedownReason']) assert.ok(key in catalog, key);
+});
+
 test('server errors and unknown ones still say something', () => {
   assert.deepEqual(describeError({ status: 502, error: 'UpstreamFailure' }), { key: 'error.server', values: { status: 502 } });
   assert.deepEqual(describeError({ status: 400, error: 'Odd', message: 'odd thing' }), { key: 'error.withMessage', values: { message: 'odd thing' } });
