@@ -13,8 +13,10 @@ use anyhow::Context;
 use futures_util::future::BoxFuture;
 use tokio::net::TcpListener;
 
-use crate::appview::{Appview, AppviewConfig, EventSource, RepoPage};
+use crate::appview::{Appview, AppviewConfig, EventSource, RepoPage, SourceRepos};
+use crate::clock::Clock;
 use crate::config::{Config, Secret};
+use crate::core::syntax::Did;
 use crate::http::{
     AppState, ListenerLimits, RedirectState, RelayState, fit_descriptor_limit, redirect_router,
     relay_router, router,
@@ -22,7 +24,7 @@ use crate::http::{
 use crate::identity::{PlcClient, PlcDirectory, Resolver};
 use crate::pds::{Pds, PdsConfig, Reader};
 use crate::ratelimit::RateLimits;
-use crate::relay::{CarStream, Frames, LocalSource, Relay};
+use crate::relay::{CarStream, LocalPds, LocalRepos, Relay};
 use crate::store::Store;
 use crate::tls::{HostPolicy, HttpsListener, Tls};
 
@@ -62,6 +64,10 @@ async fn web_ui(config: &Config) -> anyhow::Result<Arc<crate::web::WebUi>> {
 }
 
 /// Runs the server on an already bound listener.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the composition root: one step per service, in start order"
+)]
 pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> {
     let listeners = 1
         + usize::from(config.relay_listen.is_some())
@@ -100,11 +106,12 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     });
     let pds = Pds::open(
         store.clone(),
-        PdsConfig::from_config(&config),
+        pds_config(&config),
         plc,
         resolver.clone(),
         http.clone(),
         catalog,
+        Clock::system(),
     )
     .await
     .context("opening the PDS")?;
@@ -132,17 +139,23 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     .context("opening the App View")?;
 
     // The App View indexes the relay's verified stream; without a relay, the local PDS's own log.
-    let mut appview_source: Arc<dyn EventSource> = Arc::new(PdsSource(pds.clone()));
+    let pds_repos = Arc::new(PdsRepos(pds.clone()));
+    let mut appview_source = EventSource {
+        name: "pds",
+        log: pds.events().clone(),
+        repos: pds_repos.clone(),
+    };
     let mut relay_service = None;
     let relay_server = match config.relay_listen {
         Some(address) => {
             let relay_listener = TcpListener::bind(address)
                 .await
                 .with_context(|| format!("binding the relay listener {address}"))?;
-            let local: Arc<dyn LocalSource> = Arc::new(LocalPds {
-                pds: pds.clone(),
+            let local = LocalPds {
                 hostname: config.hostname.clone(),
-            });
+                log: pds.events().clone(),
+                repos: pds_repos,
+            };
             let relay = Relay::new(
                 store.clone(),
                 config.relay.clone(),
@@ -151,7 +164,11 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
                 Some(local),
             );
             relay.start().await.context("starting the relay")?;
-            appview_source = Arc::new(RelaySource(relay.clone()));
+            appview_source = EventSource {
+                name: "relay",
+                log: relay.events().clone(),
+                repos: Arc::new(RelayRepos(relay.clone())),
+            };
             relay_service = Some(relay.clone());
             let state = RelayState {
                 relay,
@@ -384,45 +401,40 @@ fn spawn_background(pds: Pds, event_retention_micros: i64) {
             if let Err(e) = pds.sweep_oauth().await {
                 tracing::warn!(error = %e, "OAuth session sweep failed");
             }
-            if let Err(e) = pds.prune_events(event_retention_micros).await {
+            let cutoff = crate::clock::now_micros() - event_retention_micros;
+            if let Err(e) = pds.events().prune(cutoff).await {
                 tracing::warn!(error = %e, "event log pruning failed");
             }
         }
     });
 }
 
-/// The local PDS as the relay sees it.
-struct LocalPds {
-    pds: Pds,
-    hostname: String,
+/// The local PDS's repos, as the relay reads them.
+struct PdsRepos(Pds);
+
+impl LocalRepos for PdsRepos {
+    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<CarStream, String>> {
+        let did = Did::parse(did).map_err(|e| e.to_string());
+        Box::pin(async move {
+            self.0
+                .export_repo(&did?, None, Reader::Admin)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
 }
 
-impl LocalSource for LocalPds {
-    fn hostname(&self) -> String {
-        self.hostname.clone()
-    }
-
-    fn events_after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>> {
-        Box::pin(async move {
-            self.pds
-                .events_after(after, limit)
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }
-
-    fn notifications(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.pds.commit_notifications()
-    }
-
-    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<CarStream, String>> {
-        let did = did.to_owned();
-        Box::pin(async move {
-            self.pds
-                .export_repo(&did, None, Reader::Admin)
-                .await
-                .map_err(|e| e.to_string())
-        })
+/// The PDS's part of the configuration.
+fn pds_config(config: &Config) -> PdsConfig {
+    PdsConfig {
+        public_url: config.public_url.clone(),
+        hostname: config.hostname.clone(),
+        service_did: config.service_did.clone(),
+        handle_domains: config.handle_domains.clone(),
+        invite_required: config.invite_required,
+        appview: config.appview.clone(),
+        smtp: config.smtp_url.clone().zip(config.smtp_from.clone()),
+        did_web: config.did_web,
     }
 }
 
@@ -443,35 +455,14 @@ async fn collect_car(
     Ok(car)
 }
 
-/// The relay's merged log, as the App View's event source.
-struct RelaySource(Relay);
+/// The repos behind the relay's merged log, for the App View.
+struct RelayRepos(Relay);
 
-impl EventSource for RelaySource {
-    fn name(&self) -> &'static str {
-        "relay"
-    }
-
-    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>> {
-        Box::pin(async move { self.0.seq_bounds().await.map_err(|e| e.to_string()) })
-    }
-
-    fn events_after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>> {
-        Box::pin(async move {
-            self.0
-                .events_after(after, limit)
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }
-
-    fn notifications(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.0.notifications()
-    }
-
+impl SourceRepos for RelayRepos {
     fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>> {
-        let did = did.to_owned();
+        let did = Did::parse(did).map_err(|e| e.to_string());
         Box::pin(async move {
-            let stream = self.0.repo_car(&did).await.map_err(|e| e.to_string())?;
+            let stream = self.0.repo_car(&did?).await.map_err(|e| e.to_string())?;
             collect_car(stream).await
         })
     }
@@ -488,41 +479,10 @@ impl EventSource for RelaySource {
     }
 }
 
-/// The local PDS's log, as the App View's event source when no relay runs.
-struct PdsSource(Pds);
-
-impl EventSource for PdsSource {
-    fn name(&self) -> &'static str {
-        "pds"
-    }
-
-    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>> {
-        Box::pin(async move { self.0.seq_bounds().await.map_err(|e| e.to_string()) })
-    }
-
-    fn events_after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>> {
-        Box::pin(async move {
-            self.0
-                .events_after(after, limit)
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }
-
-    fn notifications(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.0.commit_notifications()
-    }
-
+impl SourceRepos for PdsRepos {
     fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>> {
-        let did = did.to_owned();
-        Box::pin(async move {
-            let stream = self
-                .0
-                .export_repo(&did, None, Reader::Admin)
-                .await
-                .map_err(|e| e.to_string())?;
-            collect_car(stream).await
-        })
+        let stream = LocalRepos::export_repo(self, did);
+        Box::pin(async move { collect_car(stream.await?).await })
     }
 
     fn list_repos(&self, cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, String>> {

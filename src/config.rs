@@ -15,6 +15,7 @@ use clap::Args;
 
 use crate::core::syntax::Did;
 use crate::http::TrustedProxies;
+use crate::pds::ServiceRef;
 use crate::tls::{AcmeConfig, ChallengeKind, HandleCerts, TlsConfig, TlsMode};
 
 /// The public PLC directory, the default outside local mode.
@@ -162,14 +163,6 @@ pub struct ServeArgs {
     pub trusted_proxies: Vec<String>,
 }
 
-/// Where app.bsky.* requests go.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServiceRef {
-    /// `did#service_id`, the `aud` of the service-auth tokens we mint.
-    pub did_ref: String,
-    pub url: String,
-}
-
 /// The validated configuration.
 #[derive(Clone)]
 pub struct Config {
@@ -230,6 +223,10 @@ impl std::fmt::Debug for Secret {
 
 impl Config {
     /// Builds and validates the configuration; every problem is reported at once.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one validation per flag, in flag order"
+    )]
     pub fn from_args(args: ServeArgs) -> Result<Config, Vec<String>> {
         let mut problems = Vec::new();
         let local_mode = args.listen.ip().is_loopback() && args.public_url.is_none();
@@ -394,6 +391,10 @@ impl Config {
 }
 
 /// The TLS settings, with every problem found added to `problems`.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the TLS derivation, one case per mode"
+)]
 fn tls_config(
     args: &ServeArgs,
     local_mode: bool,

@@ -16,6 +16,7 @@ mod http;
 mod identity;
 mod lexicons;
 mod metrics;
+mod moderation;
 mod net;
 mod pds;
 mod ratelimit;

@@ -10,7 +10,6 @@
 //! Spec: <https://atproto.com/specs/sync#reliable-repository-synchronization>.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -109,7 +108,7 @@ impl Appview {
     /// retried in the background. Fails only when the store fails.
     pub(super) async fn backfill_or_defer(
         &self,
-        source: &dyn EventSource,
+        source: &EventSource,
         did: &str,
     ) -> Result<(), AppviewError> {
         let mut wait = Duration::from_millis(100);
@@ -142,7 +141,7 @@ impl Appview {
     }
 
     /// Retries deferred backfills for as long as the process runs.
-    pub(super) async fn retry_backfills(&self, source: Arc<dyn EventSource>) {
+    pub(super) async fn retry_backfills(&self, source: EventSource) {
         loop {
             tokio::time::sleep(RETRY_INTERVAL).await;
             let pending = self
@@ -158,7 +157,7 @@ impl Appview {
                 continue;
             };
             for did in pending {
-                if self.backfill_repo(source.as_ref(), &did).await.is_err() {
+                if self.backfill_repo(&source, &did).await.is_err() {
                     continue;
                 }
                 let done = did.clone();
@@ -180,10 +179,11 @@ impl Appview {
     /// Fetches `did`'s repo from `source` and indexes it whole.
     pub(super) async fn backfill_repo(
         &self,
-        source: &dyn EventSource,
+        source: &EventSource,
         did: &str,
     ) -> Result<usize, AppviewError> {
         let car = source
+            .repos
             .export_repo(did)
             .await
             .map_err(AppviewError::Upstream)?;

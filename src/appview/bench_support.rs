@@ -1,7 +1,7 @@
 //! What `benches/appview.rs` needs from the App View, and nothing more: open one over a fresh
-//! store, index a stream of `#commit` frames through the real consumer path (prepare,
-//! group-committed write jobs, cursor), call the views the benchmark measures, and read table
-//! sizes. The App View is crate-private; this facade keeps it so while letting the bench target
+//! store, index a stream of `#commit` frames through the real consumer path (an event log read
+//! after the cursor, prepare, group-committed write jobs, cursor), call the views the benchmark
+//! measures, and read table sizes. The App View is crate-private; this facade keeps it so while letting the bench target
 //! (a separate crate) drive it. The generated community and all measuring live in the bench.
 
 use std::path::Path;
@@ -10,15 +10,15 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use serde_json::Value as Json;
-use tokio::sync::watch;
 
 use super::index::AccountChange;
 use super::{
-    Appview, AppviewConfig, AuthorFeedParams, EventSource, Frames, ListNotificationsParams,
-    RepoPage, ThreadParams, TimelineParams,
+    Appview, AppviewConfig, AuthorFeedParams, EventSource, ListNotificationsParams, RepoPage,
+    SourceRepos, ThreadParams, TimelineParams,
 };
+use crate::core::firehose::{Frame, Message, decode_frame};
 use crate::identity::{PlcClient, Resolver};
-use crate::store::Store;
+use crate::store::{EventLog, LogTable, Store, StoreError};
 
 /// Builds the frame of one seq (1-based); `None` skips it.
 pub type FrameFn = Arc<dyn Fn(u64) -> Option<Vec<u8>> + Send + Sync>;
@@ -76,29 +76,52 @@ impl BenchAppview {
         Ok(BenchAppview { appview, store })
     }
 
-    /// Indexes frames 1..=`total` and returns once the stored cursor reaches `total`, or fails
-    /// after `deadline` so a stuck indexer cannot hang the benchmark.
+    /// Writes frames 1..=`total` into an event log of the bench's store (untimed), then indexes
+    /// them through the real consumer path and returns how long indexing took once the stored
+    /// cursor reaches `total`, or fails after `deadline` so a stuck indexer cannot hang the
+    /// benchmark.
     pub async fn index(
         &self,
         total: u64,
         frames: FrameFn,
         deadline: Duration,
-    ) -> Result<(), String> {
-        let (keep, notifications) = watch::channel(0);
-        let source: Arc<dyn EventSource> = Arc::new(Source {
-            total,
-            frames,
-            notifications,
-            _keep: keep,
-        });
+    ) -> Result<Duration, String> {
+        let log = EventLog::new(self.store.clone(), BENCH_LOG);
+        let mut next = 1;
+        while next <= total {
+            let end = total.min(next + FILL_BATCH - 1);
+            let messages: Vec<Message> = (next..=end)
+                .filter_map(|seq| frames(seq))
+                .filter_map(|frame| match decode_frame(&frame) {
+                    Ok(Frame::Message(message)) => Some(message),
+                    _ => None,
+                })
+                .collect();
+            let writer = log.clone();
+            self.store
+                .write(move |txn| {
+                    for message in messages {
+                        writer.append(txn, message)?;
+                    }
+                    Ok(Ok::<_, StoreError>(()))
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            next = end + 1;
+        }
+        let source = EventSource {
+            name: "bench",
+            log,
+            repos: Arc::new(NoRepos),
+        };
         let key = "cursor:bench".to_owned();
         let follower = self.appview.clone();
-        let indexing = tokio::spawn(async move { follower.follow(source).await });
         let started = Instant::now();
+        let indexing = tokio::spawn(async move { follower.follow(source).await });
         let result = loop {
             tokio::time::sleep(Duration::from_millis(50)).await;
             match self.appview.stored_cursor(key.clone()).await {
-                Ok(Some(cursor)) if cursor >= total => break Ok(()),
+                Ok(Some(cursor)) if cursor >= total => break Ok(started.elapsed()),
                 Ok(_) if started.elapsed() > deadline => {
                     break Err(format!("indexing did not finish within {deadline:?}"));
                 }
@@ -171,42 +194,15 @@ impl BenchAppview {
     }
 }
 
-/// The generated stream as an event source: every frame is built on demand, nothing is held.
-struct Source {
-    total: u64,
-    frames: FrameFn,
-    notifications: watch::Receiver<u64>,
-    _keep: watch::Sender<u64>,
-}
+/// The bench's log (frames written up front, then indexed).
+const BENCH_LOG: LogTable = LogTable::new("bench.seq");
+/// Frames written per transaction while filling the log.
+const FILL_BATCH: u64 = 10_000;
 
-impl EventSource for Source {
-    fn name(&self) -> &'static str {
-        "bench"
-    }
+/// The benchmark has no repos to export or list.
+struct NoRepos;
 
-    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>> {
-        let total = self.total;
-        Box::pin(async move { Ok((1, total)) })
-    }
-
-    fn events_after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>> {
-        let frames = self.frames.clone();
-        let end = self.total.min(after.saturating_add(limit as u64));
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || {
-                (after + 1..=end)
-                    .filter_map(|seq| frames(seq).map(|f| (seq, f)))
-                    .collect()
-            })
-            .await
-            .map_err(|e| e.to_string())
-        })
-    }
-
-    fn notifications(&self) -> watch::Receiver<u64> {
-        self.notifications.clone()
-    }
-
+impl SourceRepos for NoRepos {
     fn export_repo(&self, _did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>> {
         Box::pin(async { Err("the benchmark has no repo exports".to_owned()) })
     }

@@ -4,15 +4,15 @@
 //! log that lost its oldest events backfill whole repos. The loop wakes on the store's commit
 //! notifications and never buffers events in memory beyond one batch.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::index::{AccountChange, Action, Index, RecordOp};
-use super::{Appview, AppviewError, EventSource, Frames, records};
+use super::{Appview, AppviewError, EventSource, records};
 use crate::core::car::CarReader;
 use crate::core::firehose::{Frame, Message, decode_frame};
 use crate::core::mst::MemoryBlocks;
+use crate::store::Frames;
 
 /// Events read (and indexed in one transaction) per batch: bounds the writer-thread time one
 /// batch takes, during which PDS writes wait (at most about 0.1 s on 2 cores with a million-like
@@ -145,8 +145,8 @@ pub fn apply_prepared(
 }
 
 impl Appview {
-    fn cursor_key(source: &dyn EventSource) -> String {
-        format!("cursor:{}", source.name())
+    fn cursor_key(source: &EventSource) -> String {
+        format!("cursor:{}", source.name)
     }
 
     /// The stored cursor for `source`, if indexing ever started.
@@ -160,36 +160,33 @@ impl Appview {
     }
 
     /// Follows `source` for as long as the process runs, backing off after failures.
-    pub(super) async fn follow(&self, source: Arc<dyn EventSource>) {
+    pub(super) async fn follow(&self, source: EventSource) {
         let retry = self.clone();
         let retry_source = source.clone();
         tokio::spawn(async move { retry.retry_backfills(retry_source).await });
         loop {
-            match self.follow_once(source.as_ref()).await {
+            match self.follow_once(&source).await {
                 Ok(()) => return,
                 Err(e) => {
-                    tracing::warn!(source = source.name(), error = %e, "indexing stopped; retrying");
+                    tracing::warn!(source = source.name, error = %e, "indexing stopped; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
         }
     }
 
-    async fn follow_once(&self, source: &dyn EventSource) -> Result<(), AppviewError> {
+    async fn follow_once(&self, source: &EventSource) -> Result<(), AppviewError> {
         let key = Self::cursor_key(source);
         let mut cursor = match self.stored_cursor(key.clone()).await? {
             Some(c) => c,
             None => self.first_start(source, &key).await?,
         };
         self.inner.counters.cursor.store(cursor, Ordering::Relaxed);
-        let mut notifications = source.notifications();
+        let mut notifications = source.log.notifications();
         loop {
             // Mark the current value seen before reading, so a commit during the read wakes us.
             notifications.borrow_and_update();
-            let batch = source
-                .events_after(cursor, BATCH)
-                .await
-                .map_err(AppviewError::Internal)?;
+            let batch = source.log.after(cursor, BATCH).await?;
             let full = batch.len() == BATCH;
             if let Some(last) = self.index_frames(source, &key, batch).await? {
                 cursor = last;
@@ -203,14 +200,15 @@ impl Appview {
 
     /// Where a new App View starts: at the beginning of a complete log, or (when the log lost
     /// its oldest events) after backfilling every repo from the current end.
-    async fn first_start(&self, source: &dyn EventSource, key: &str) -> Result<u64, AppviewError> {
-        let (oldest, newest) = source.bounds().await.map_err(AppviewError::Internal)?;
+    async fn first_start(&self, source: &EventSource, key: &str) -> Result<u64, AppviewError> {
+        let (oldest, newest) = source.log.bounds().await?;
         let start = if oldest <= 1 {
             0
         } else {
             let mut cursor = None;
             loop {
                 let (dids, next) = source
+                    .repos
                     .list_repos(cursor)
                     .await
                     .map_err(AppviewError::Internal)?;
@@ -225,7 +223,7 @@ impl Appview {
             newest
         };
         self.save_cursor(key, start).await?;
-        tracing::info!(source = source.name(), start, "App View indexing starts");
+        tracing::info!(source = source.name, start, "App View indexing starts");
         Ok(start)
     }
 
@@ -243,7 +241,7 @@ impl Appview {
     /// Indexes a batch of frames; returns the last seq handled.
     async fn index_frames(
         &self,
-        source: &dyn EventSource,
+        source: &EventSource,
         key: &str,
         frames: Frames,
     ) -> Result<Option<u64>, AppviewError> {

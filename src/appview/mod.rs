@@ -51,7 +51,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use futures_util::future::BoxFuture;
-use tokio::sync::{Mutex as AsyncMutex, mpsc, watch};
+use tokio::sync::{Mutex as AsyncMutex, mpsc};
 
 pub use actor::{ProfileParams, ProfilesParams, SuggestionsParams};
 pub use bookmark::{BookmarksParams, CreateBookmarkInput, DeleteBookmarkInput};
@@ -73,25 +73,25 @@ pub use thread::ThreadParams;
 
 use crate::core::crypto::PublicKey;
 use crate::identity::{HandleResolver, Resolver};
-use crate::store::{Store, StoreError};
+use crate::store::{EventLog, Store, StoreError};
 
-/// Sequenced event frames: (seq, header ‖ body).
-pub type Frames = Vec<(u64, Vec<u8>)>;
 /// A page of repo DIDs and the cursor of the next page.
 pub type RepoPage = (Vec<String>, Option<String>);
 
-/// A stored event log the App View indexes, and the repos behind it. Wired in `app.rs` to the
-/// relay (or to the local PDS when the relay is off), so the App View never imports either.
-pub trait EventSource: Send + Sync + 'static {
+/// What the App View indexes: a stored event log (read directly) and the repos behind it. Wired
+/// in `app.rs` to the relay (or to the local PDS when the relay is off), so the App View never
+/// imports either.
+#[derive(Clone)]
+pub struct EventSource {
     /// A name for the source; the App View keeps one cursor per name, so switching sources
     /// (turning the relay on) starts over with a backfill.
-    fn name(&self) -> &'static str;
-    /// (oldest, newest) seq kept; (0, 0) when empty.
-    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>>;
-    /// Frames with seq > `after`, at most `limit`.
-    fn events_after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>>;
-    /// Bumped whenever new events may be there.
-    fn notifications(&self) -> watch::Receiver<u64>;
+    pub name: &'static str,
+    pub log: EventLog,
+    pub repos: Arc<dyn SourceRepos>,
+}
+
+/// The repos behind an [`EventSource`]'s log.
+pub trait SourceRepos: Send + Sync + 'static {
     /// A full CAR export of a repo.
     fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>>;
     /// A page of the DIDs of every repo behind the log, and the cursor of the next page.
@@ -192,7 +192,7 @@ impl Appview {
     }
 
     /// Starts indexing `source`, resolving identities, and following the configured labelers.
-    pub async fn start(&self, source: Arc<dyn EventSource>) {
+    pub async fn start(&self, source: EventSource) {
         if let Some(receiver) = self.inner.identity_receiver.lock().await.take() {
             let appview = self.clone();
             tokio::spawn(async move { appview.resolve_identities(receiver).await });

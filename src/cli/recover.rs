@@ -155,6 +155,10 @@ impl Content {
     }
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "the recovery dialogue, one step after another"
+)]
 async fn recover(args: RecoverArgs) -> anyhow::Result<()> {
     let content = match &args.from {
         Some(path) => Content::Backup(Backup::open(path)?),

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::AccessAuth;
+use super::params;
 use super::xrpc::{XrpcError, XrpcJson};
 
 pub async fn activate_account(
@@ -87,7 +88,10 @@ pub async fn delete_account(
 ) -> Result<(), XrpcError> {
     state
         .pds
-        .delete_account(&input.did, Some((&input.password, &input.token)))
+        .delete_account(
+            &params::account_did(&input.did)?,
+            Some((&input.password, &input.token)),
+        )
         .await?;
     Ok(())
 }

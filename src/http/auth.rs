@@ -14,6 +14,7 @@ use super::AppState;
 use super::limits::{client_key, exceeded};
 use super::xrpc::XrpcError;
 use crate::core::crypto::constant_time_eq;
+use crate::core::syntax::Did;
 use crate::pds::{Actor, AuthedAccount, Call, PdsError};
 use crate::ratelimit::RateLimits;
 
@@ -115,7 +116,7 @@ pub async fn authenticate(
         Ok(account) => Ok(account),
         // A bad, expired or revoked OAuth token is 401 `invalid_token` (RFC 6750 §3.1), which
         // tells a client to refresh, then to sign in again.
-        Err(e @ (PdsError::InvalidToken(_) | PdsError::ExpiredToken)) => {
+        Err(e @ (PdsError::InvalidToken(_) | PdsError::ExpiredToken(_))) => {
             let mut error = XrpcError::new(StatusCode::UNAUTHORIZED, "InvalidToken", e.to_string());
             let challenge = format!(
                 "DPoP error=\"invalid_token\", error_description=\"{}\"",
@@ -143,7 +144,7 @@ impl FromRequestParts<AppState> for AccessAuth {
     ) -> Result<Self, Self::Rejection> {
         let method = method_of(parts);
         let account = authenticate(parts, state, Call::Xrpc(method), None).await?;
-        super::limits::spend_for_account(state, parts, method, &account.did)?;
+        super::limits::spend_for_account(state, parts, method, account.did.as_str())?;
         Ok(AccessAuth(account))
     }
 }
@@ -348,7 +349,7 @@ impl FromRequestParts<AppState> for PasswordAdmin {
 /// anyone. An invalid token is an error rather than a silent downgrade.
 pub struct SyncReader {
     admin: bool,
-    account: Option<String>,
+    account: Option<Did>,
 }
 
 impl SyncReader {
@@ -413,7 +414,7 @@ impl FromRequestParts<AppState> for AppviewViewer {
         if session {
             // The same rule as any session call: a taken-down account's token reads nothing.
             let account = authenticate(parts, state, Call::Xrpc(&method), None).await?;
-            return Ok(AppviewViewer(Some(account.did)));
+            return Ok(AppviewViewer(Some(account.did.to_string())));
         }
         let issuer = state.appview.verify_service_token(token, &method).await?;
         Ok(AppviewViewer(Some(issuer)))

@@ -14,9 +14,10 @@ use super::audit;
 use super::auth::AdminAuth;
 use super::com_atproto_server::invite_json;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
-use crate::appview::{AppviewStatusAttr, SubjectStatusInput, SubjectStatusParams};
+use crate::appview::SubjectStatusParams;
 use crate::core::syntax::{AtUri, Did};
-use crate::pds::{Actor, AdminAccount, Moderation};
+use crate::moderation::{self, Applied, StatusChange, SubjectStatus, Takedown};
+use crate::pds::{Actor, AdminAccount, Subject};
 
 /// `com.atproto.admin.defs#accountView`.
 async fn account_view(state: &AppState, account: &AdminAccount) -> Result<Value, XrpcError> {
@@ -55,15 +56,16 @@ fn parse_did(did: &str) -> Result<Did, XrpcError> {
     Did::parse(did).map_err(|e| XrpcError::invalid_request(format!("Invalid DID: {e}")))
 }
 
-async fn known_account(state: &AppState, did: &str) -> Result<AdminAccount, XrpcError> {
-    parse_did(did)?;
-    state.pds.admin_account(did).await?.ok_or_else(|| {
+async fn known_account(state: &AppState, did: &str) -> Result<(Did, AdminAccount), XrpcError> {
+    let did = parse_did(did)?;
+    let account = state.pds.admin_account(&did).await?.ok_or_else(|| {
         XrpcError::new(
             axum::http::StatusCode::NOT_FOUND,
             "NotFound",
             "Account not found",
         )
-    })
+    })?;
+    Ok((did, account))
 }
 
 #[derive(Deserialize)]
@@ -76,7 +78,7 @@ pub async fn get_account_info(
     _admin: AdminAuth,
     XrpcQuery(params): XrpcQuery<DidParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let account = known_account(&state, &params.did).await?;
+    let (_, account) = known_account(&state, &params.did).await?;
     Ok(Json(account_view(&state, &account).await?))
 }
 
@@ -93,8 +95,7 @@ pub async fn get_account_infos(
 ) -> Result<Json<Value>, XrpcError> {
     let mut infos = Vec::new();
     for did in &params.dids {
-        parse_did(did)?;
-        if let Some(account) = state.pds.admin_account(did).await? {
+        if let Some(account) = state.pds.admin_account(&parse_did(did)?).await? {
             infos.push(account_view(&state, &account).await?);
         }
     }
@@ -133,91 +134,49 @@ pub async fn search_accounts(
     Ok(Json(out))
 }
 
-/// The subject of a status change or query.
-enum Subject {
-    Repo(String),
-    Record {
-        did: String,
-        path: String,
-        uri: String,
-        cid: Option<String>,
-    },
-    Blob {
-        did: String,
-        cid: Cid,
-    },
+/// A subject of a status change or query, and its JSON as answers echo it.
+fn subject_from_json(value: &Value) -> Result<(Subject, Value), XrpcError> {
+    let text = |field: &str| value.get(field).and_then(Value::as_str).map(str::to_owned);
+    let required = |field: &str| {
+        text(field)
+            .ok_or_else(|| XrpcError::invalid_request(format!("subject.{field} is required")))
+    };
+    match value.get("$type").and_then(Value::as_str) {
+        Some("com.atproto.admin.defs#repoRef") => repo_subject(&required("did")?),
+        Some("com.atproto.repo.strongRef") => record_subject(&required("uri")?, text("cid")),
+        Some("com.atproto.admin.defs#repoBlobRef") => {
+            blob_subject(&required("did")?, &required("cid")?)
+        }
+        _ => Err(XrpcError::invalid_request("Invalid subject")),
+    }
 }
 
-impl Subject {
-    /// The account the subject belongs to.
-    fn did(&self) -> &str {
-        match self {
-            Subject::Repo(did) | Subject::Record { did, .. } | Subject::Blob { did, .. } => did,
-        }
-    }
+fn repo_subject(did: &str) -> Result<(Subject, Value), XrpcError> {
+    let did = parse_did(did)?;
+    let json = json!({"$type": "com.atproto.admin.defs#repoRef", "did": did});
+    Ok((Subject::Repo(did), json))
+}
 
-    fn from_json(value: &Value) -> Result<Subject, XrpcError> {
-        let text = |field: &str| value.get(field).and_then(Value::as_str).map(str::to_owned);
-        match value.get("$type").and_then(Value::as_str) {
-            Some("com.atproto.admin.defs#repoRef") => {
-                let did = text("did")
-                    .ok_or_else(|| XrpcError::invalid_request("subject.did is required"))?;
-                parse_did(&did)?;
-                Ok(Subject::Repo(did))
-            }
-            Some("com.atproto.repo.strongRef") => {
-                let uri = text("uri")
-                    .ok_or_else(|| XrpcError::invalid_request("subject.uri is required"))?;
-                Subject::record(&uri, text("cid"))
-            }
-            Some("com.atproto.admin.defs#repoBlobRef") => {
-                let did = text("did")
-                    .ok_or_else(|| XrpcError::invalid_request("subject.did is required"))?;
-                let cid = text("cid")
-                    .ok_or_else(|| XrpcError::invalid_request("subject.cid is required"))?;
-                Subject::blob(&did, &cid)
-            }
-            _ => Err(XrpcError::invalid_request("Invalid subject")),
-        }
-    }
+fn record_subject(uri: &str, cid: Option<String>) -> Result<(Subject, Value), XrpcError> {
+    let parsed =
+        AtUri::parse(uri).map_err(|e| XrpcError::invalid_request(format!("Invalid uri: {e}")))?;
+    let (Some(collection), Some(rkey)) = (parsed.collection_str(), parsed.rkey_str()) else {
+        return Err(XrpcError::invalid_request("The uri must name a record"));
+    };
+    let did = parse_did(parsed.authority_str())?;
+    let path = format!("{collection}/{rkey}");
+    let json =
+        json!({"$type": "com.atproto.repo.strongRef", "uri": uri, "cid": cid.unwrap_or_default()});
+    Ok((Subject::Record { did, path }, json))
+}
 
-    fn record(uri: &str, cid: Option<String>) -> Result<Subject, XrpcError> {
-        let parsed = AtUri::parse(uri)
-            .map_err(|e| XrpcError::invalid_request(format!("Invalid uri: {e}")))?;
-        let (Some(collection), Some(rkey)) = (parsed.collection_str(), parsed.rkey_str()) else {
-            return Err(XrpcError::invalid_request("The uri must name a record"));
-        };
-        let did = parsed.authority_str().to_owned();
-        parse_did(&did)?;
-        Ok(Subject::Record {
-            path: format!("{collection}/{rkey}"),
-            did,
-            uri: uri.to_owned(),
-            cid,
-        })
-    }
-
-    fn blob(did: &str, cid: &str) -> Result<Subject, XrpcError> {
-        parse_did(did)?;
-        let cid = Cid::try_from(cid)
-            .map_err(|e| XrpcError::invalid_request(format!("Invalid cid: {e}")))?;
-        Ok(Subject::Blob {
-            did: did.to_owned(),
-            cid,
-        })
-    }
-
-    fn to_json(&self) -> Value {
-        match self {
-            Subject::Repo(did) => json!({"$type": "com.atproto.admin.defs#repoRef", "did": did}),
-            Subject::Record { uri, cid, .. } => {
-                json!({"$type": "com.atproto.repo.strongRef", "uri": uri, "cid": cid.clone().unwrap_or_default()})
-            }
-            Subject::Blob { did, cid } => {
-                json!({"$type": "com.atproto.admin.defs#repoBlobRef", "did": did, "cid": cid.to_string()})
-            }
-        }
-    }
+fn blob_subject(did: &str, cid: &str) -> Result<(Subject, Value), XrpcError> {
+    let did = parse_did(did)?;
+    let cid =
+        Cid::try_from(cid).map_err(|e| XrpcError::invalid_request(format!("Invalid cid: {e}")))?;
+    let json =
+        json!({"$type": "com.atproto.admin.defs#repoBlobRef", "did": did, "cid": cid.to_string()});
+    Ok((Subject::Blob { did, cid }, json))
 }
 
 /// `com.atproto.admin.defs#statusAttr`.
@@ -268,86 +227,32 @@ pub(super) async fn change_subject_status(
     actor: &Actor,
     input: UpdateSubjectStatusInput,
 ) -> Result<Value, XrpcError> {
-    let state = state.clone();
-    let actor = actor.clone();
-    let subject = Subject::from_json(&input.subject)?;
-    let appview_input = || SubjectStatusInput {
-        subject: input.subject.clone(),
-        takedown: input.takedown.as_ref().map(|t| AppviewStatusAttr {
-            applied: t.applied,
-            reference: t.reference.clone(),
-        }),
+    let (subject, echo) = subject_from_json(&input.subject)?;
+    let takedown = input.takedown.as_ref().map(|t| Takedown {
+        applied: t.applied,
+        reference: t.reference.clone(),
+    });
+    let change = StatusChange {
+        subject: subject.clone(),
+        subject_json: input.subject.clone(),
+        takedown: takedown.clone(),
+        deactivated: input.deactivated.as_ref().map(|d| d.applied),
     };
-    if state.pds.admin_account(subject.did()).await?.is_none() {
-        // Content from another PDS: only the App View shows it here, so only it takes it down.
-        if matches!(subject, Subject::Blob { .. }) || input.deactivated.is_some() {
-            return Err(XrpcError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "NotFound",
-                "Account not found",
-            ));
-        }
-        let out = state.appview.update_subject_status(appview_input()).await?;
-        audit_status(&state, &actor, &subject, &input).await;
-        return Ok(out);
-    }
-    if input.takedown.is_some() && !matches!(subject, Subject::Blob { .. }) {
-        // The App View hides it at once, not only when the relay passes the account's new status on
-        // (records taken down at the PDS produce no event at all).
-        state.appview.update_subject_status(appview_input()).await?;
-    }
-    if let Some(takedown) = &input.takedown {
-        let reference = takedown.applied.then(|| {
-            takedown
-                .reference
-                .clone()
-                .unwrap_or_else(|| "takedown".into())
-        });
-        match &subject {
-            Subject::Repo(did) => {
-                known_account(&state, did).await?;
-                let action = match reference.clone() {
-                    Some(reference) => Moderation::Takedown { reference },
-                    None => Moderation::Restore,
+    let applied = moderation::update_subject_status(&state.pds, &state.appview, change).await?;
+    audit_status(state, actor, &subject, &input).await;
+    match applied {
+        Applied::Elsewhere(answer) => Ok(answer),
+        Applied::Here => {
+            let mut out = json!({"subject": echo});
+            if let Some(takedown) = takedown {
+                out["takedown"] = match takedown.reference {
+                    Some(r) => json!({"applied": takedown.applied, "ref": r}),
+                    None => json!({"applied": takedown.applied}),
                 };
-                state.pds.moderate_account(did, action).await?;
             }
-            Subject::Record { did, path, .. } => {
-                state
-                    .pds
-                    .set_record_takedown(did, path, reference.clone())
-                    .await?;
-            }
-            Subject::Blob { did, cid } => {
-                state
-                    .pds
-                    .set_blob_takedown(did, cid, reference.clone())
-                    .await?;
-            }
+            Ok(out)
         }
     }
-    if let Some(deactivated) = &input.deactivated {
-        let Subject::Repo(did) = &subject else {
-            return Err(XrpcError::invalid_request(
-                "Only accounts can be deactivated",
-            ));
-        };
-        known_account(&state, did).await?;
-        if deactivated.applied {
-            state.pds.deactivate_account(did, None).await?;
-        } else {
-            state.pds.activate_account(did).await?;
-        }
-    }
-    audit_status(&state, &actor, &subject, &input).await;
-    let mut out = json!({"subject": subject.to_json()});
-    if let Some(takedown) = input.takedown {
-        out["takedown"] = json!({"applied": takedown.applied, "ref": takedown.reference});
-        if takedown.reference.is_none() {
-            out["takedown"] = json!({"applied": takedown.applied});
-        }
-    }
-    Ok(out)
 }
 
 /// The audit entries of a status change: one per attribute changed.
@@ -358,8 +263,12 @@ async fn audit_status(
     input: &UpdateSubjectStatusInput,
 ) {
     let (kind, name) = match subject {
-        Subject::Repo(did) => ("account", did.clone()),
-        Subject::Record { uri, .. } => ("record", uri.clone()),
+        Subject::Repo(did) => ("account", did.to_string()),
+        // The record's URI as the request gave it.
+        Subject::Record { did, path } => match input.subject.get("uri").and_then(Value::as_str) {
+            Some(uri) => ("record", uri.to_owned()),
+            None => ("record", format!("at://{did}/{path}")),
+        },
         Subject::Blob { did, cid } => ("blob", format!("{did} {cid}")),
     };
     if let Some(takedown) = &input.takedown {
@@ -408,59 +317,31 @@ pub async fn get_subject_status(
     _admin: AdminAuth,
     XrpcQuery(params): XrpcQuery<GetSubjectStatusParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let subject = match (&params.did, &params.uri, &params.blob) {
-        (Some(did), None, Some(blob)) => Subject::blob(did, blob)?,
-        (None, Some(uri), None) => Subject::record(uri, None)?,
-        (Some(did), None, None) => Subject::Repo(did.clone()),
+    let (subject, echo) = match (&params.did, &params.uri, &params.blob) {
+        (Some(did), None, Some(blob)) => blob_subject(did, blob)?,
+        (None, Some(uri), None) => record_subject(uri, None)?,
+        (Some(did), None, None) => repo_subject(did)?,
         _ => return Err(XrpcError::invalid_request("Give did, uri, or did and blob")),
     };
-    if !matches!(subject, Subject::Blob { .. })
-        && state.pds.admin_account(subject.did()).await?.is_none()
-    {
-        // Content from another PDS: its status here is the App View's.
-        let params = SubjectStatusParams {
-            did: params.did,
-            uri: params.uri,
-        };
-        return Ok(Json(state.appview.get_subject_status(params).await?));
-    }
-    let not_found = || {
-        XrpcError::new(
-            axum::http::StatusCode::NOT_FOUND,
-            "NotFound",
-            "Subject not found",
-        )
+    let elsewhere = SubjectStatusParams {
+        did: params.did,
+        uri: params.uri,
     };
-    let mut out = json!({"subject": subject.to_json()});
-    match &subject {
-        Subject::Repo(did) => {
-            let account = known_account(&state, did).await?;
-            out["takedown"] = status_attr(account.takedown_ref.clone());
-            out["deactivated"] = status_attr(
-                account
-                    .deactivated_at
-                    .as_ref()
-                    .map(|_| "deactivated".to_owned()),
-            );
+    let mut out = json!({"subject": echo});
+    match moderation::subject_status(&state.pds, &state.appview, &subject, elsewhere).await? {
+        SubjectStatus::Elsewhere(answer) => return Ok(Json(answer)),
+        SubjectStatus::Repo {
+            takedown,
+            deactivated,
+        } => {
+            out["takedown"] = status_attr(takedown);
+            out["deactivated"] = status_attr(deactivated.then(|| "deactivated".to_owned()));
         }
-        Subject::Record { did, path, .. } => {
-            let cid = state
-                .pds
-                .record_cid(did, path)
-                .await?
-                .ok_or_else(not_found)?;
+        SubjectStatus::Record { cid, takedown } => {
             out["subject"]["cid"] = json!(cid.to_string());
-            out["takedown"] = status_attr(state.pds.record_takedown(did, path).await?);
+            out["takedown"] = status_attr(takedown);
         }
-        Subject::Blob { did, cid } => {
-            out["takedown"] = status_attr(
-                state
-                    .pds
-                    .blob_takedown(did, cid)
-                    .await
-                    .map_err(|_| not_found())?,
-            );
-        }
+        SubjectStatus::Blob { takedown } => out["takedown"] = status_attr(takedown),
     }
     Ok(Json(out))
 }
@@ -476,13 +357,13 @@ pub async fn update_account_handle(
     AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<UpdateAccountHandleInput>,
 ) -> Result<(), XrpcError> {
-    known_account(&state, &input.did).await?;
-    state.pds.update_handle(&input.did, &input.handle).await?;
+    let (did, _) = known_account(&state, &input.did).await?;
+    state.pds.update_handle(&did, &input.handle).await?;
     audit::record(
         &state.pds,
         &actor,
         "account.handle",
-        Some(input.did.clone()),
+        Some(did.to_string()),
         Some(format!("new handle {}", input.handle)),
     )
     .await;
@@ -505,12 +386,19 @@ pub async fn update_account_email(
     } else {
         state.pds.resolve_handle(&input.account).await?
     };
-    known_account(&state, &did).await?;
+    let (did, _) = known_account(&state, &did).await?;
     state
         .pds
         .update_email(&did, &input.email, None, true)
         .await?;
-    audit::record(&state.pds, &actor, "account.email", Some(did.clone()), None).await;
+    audit::record(
+        &state.pds,
+        &actor,
+        "account.email",
+        Some(did.to_string()),
+        None,
+    )
+    .await;
     Ok(())
 }
 
@@ -525,13 +413,13 @@ pub async fn update_account_password(
     AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<UpdateAccountPasswordInput>,
 ) -> Result<(), XrpcError> {
-    known_account(&state, &input.did).await?;
-    state.pds.set_password(&input.did, &input.password).await?;
+    let (did, _) = known_account(&state, &input.did).await?;
+    state.pds.set_password(&did, &input.password).await?;
     audit::record(
         &state.pds,
         &actor,
         "account.password",
-        Some(input.did.clone()),
+        Some(did.to_string()),
         None,
     )
     .await;
@@ -548,13 +436,13 @@ pub async fn delete_account(
     AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<DeleteAccountInput>,
 ) -> Result<(), XrpcError> {
-    known_account(&state, &input.did).await?;
-    state.pds.delete_account(&input.did, None).await?;
+    let (did, _) = known_account(&state, &input.did).await?;
+    state.pds.delete_account(&did, None).await?;
     audit::record(
         &state.pds,
         &actor,
         "account.delete",
-        Some(input.did.clone()),
+        Some(did.to_string()),
         None,
     )
     .await;
@@ -571,16 +459,13 @@ pub async fn disable_account_invites(
     AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<AccountInvitesInput>,
 ) -> Result<(), XrpcError> {
-    known_account(&state, &input.account).await?;
-    state
-        .pds
-        .set_account_invites_disabled(&input.account, true)
-        .await?;
+    let (did, _) = known_account(&state, &input.account).await?;
+    state.pds.set_account_invites_disabled(&did, true).await?;
     audit::record(
         &state.pds,
         &actor,
         "account.invitesDisabled",
-        Some(input.account.clone()),
+        Some(did.to_string()),
         None,
     )
     .await;
@@ -592,16 +477,13 @@ pub async fn enable_account_invites(
     AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<AccountInvitesInput>,
 ) -> Result<(), XrpcError> {
-    known_account(&state, &input.account).await?;
-    state
-        .pds
-        .set_account_invites_disabled(&input.account, false)
-        .await?;
+    let (did, _) = known_account(&state, &input.account).await?;
+    state.pds.set_account_invites_disabled(&did, false).await?;
     audit::record(
         &state.pds,
         &actor,
         "account.invitesEnabled",
-        Some(input.account.clone()),
+        Some(did.to_string()),
         None,
     )
     .await;

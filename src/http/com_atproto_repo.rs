@@ -12,10 +12,11 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::AccessAuth;
 use super::limits;
+use super::params;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
 use crate::core::data::{self, Cid};
 use crate::core::syntax::{Nsid, RecordKey};
-use crate::pds::{CommitResult, MAX_BLOB_SIZE, MAX_LIST_LIMIT, WriteOp, WriteResult};
+use crate::pds::{CommitResult, MAX_BLOB_SIZE, MAX_LIST_LIMIT, WriteAction, WriteOp, WriteResult};
 
 fn parse_cid(text: &str, field: &str) -> Result<Cid, XrpcError> {
     data::parse_cid(text).map_err(|e| XrpcError::invalid_request(format!("Invalid {field}: {e}")))
@@ -72,8 +73,14 @@ pub async fn create_record(
     extensions: Extensions,
     XrpcJson(input): XrpcJson<CreateRecordInput>,
 ) -> Result<Json<Value>, XrpcError> {
-    limits::spend_for_writes(&state, &extensions, &auth.did, limits::CREATE_POINTS)?;
-    let did = state.pds.repo_did_for_write(&input.repo, &auth.did).await?;
+    limits::spend_for_writes(
+        &state,
+        &extensions,
+        auth.did.as_str(),
+        limits::CREATE_POINTS,
+    )?;
+    let repo = params::write_repo(&input.repo)?;
+    let did = state.pds.repo_did_for_write(&repo, &auth.did).await?;
     let op = WriteOp::Create {
         collection: input.collection,
         rkey: input.rkey,
@@ -120,8 +127,14 @@ pub async fn put_record(
     extensions: Extensions,
     XrpcJson(input): XrpcJson<PutRecordInput>,
 ) -> Result<Json<Value>, XrpcError> {
-    limits::spend_for_writes(&state, &extensions, &auth.did, limits::UPDATE_POINTS)?;
-    let did = state.pds.repo_did_for_write(&input.repo, &auth.did).await?;
+    limits::spend_for_writes(
+        &state,
+        &extensions,
+        auth.did.as_str(),
+        limits::UPDATE_POINTS,
+    )?;
+    let repo = params::write_repo(&input.repo)?;
+    let did = state.pds.repo_did_for_write(&repo, &auth.did).await?;
     let swap_record = match input.swap_record {
         None => None,
         Some(None) => Some(None),
@@ -163,8 +176,14 @@ pub async fn delete_record(
     extensions: Extensions,
     XrpcJson(input): XrpcJson<DeleteRecordInput>,
 ) -> Result<Json<Value>, XrpcError> {
-    limits::spend_for_writes(&state, &extensions, &auth.did, limits::DELETE_POINTS)?;
-    let did = state.pds.repo_did_for_write(&input.repo, &auth.did).await?;
+    limits::spend_for_writes(
+        &state,
+        &extensions,
+        auth.did.as_str(),
+        limits::DELETE_POINTS,
+    )?;
+    let repo = params::write_repo(&input.repo)?;
+    let did = state.pds.repo_did_for_write(&repo, &auth.did).await?;
     let op = WriteOp::Delete {
         collection: input.collection,
         rkey: input.rkey,
@@ -225,8 +244,9 @@ pub async fn apply_writes(
             ApplyWrite::Delete { .. } => limits::DELETE_POINTS,
         })
         .fold(0u32, u32::saturating_add);
-    limits::spend_for_writes(&state, &extensions, &auth.did, points)?;
-    let did = state.pds.repo_did_for_write(&input.repo, &auth.did).await?;
+    limits::spend_for_writes(&state, &extensions, auth.did.as_str(), points)?;
+    let repo = params::write_repo(&input.repo)?;
+    let did = state.pds.repo_did_for_write(&repo, &auth.did).await?;
     let ops = input
         .writes
         .into_iter()
@@ -269,8 +289,8 @@ pub async fn apply_writes(
         .results
         .iter()
         .map(|r| {
-            let kind = format!("com.atproto.repo.applyWrites#{}Result", r.action);
-            let mut out = if r.action == "delete" {
+            let kind = format!("com.atproto.repo.applyWrites#{}Result", r.action.as_str());
+            let mut out = if r.action == WriteAction::Delete {
                 json!({})
             } else {
                 write_json(r, None)
@@ -302,9 +322,9 @@ pub async fn get_record(
     let view = state
         .pds
         .get_record(
-            &params.repo,
-            params.collection.as_str(),
-            params.rkey.as_str(),
+            &params::read_repo(&params.repo)?,
+            &params.collection,
+            &params.rkey,
             cid,
         )
         .await?;
@@ -338,8 +358,8 @@ pub async fn list_records(
     let (records, cursor) = state
         .pds
         .list_records(
-            &params.repo,
-            params.collection.as_str(),
+            &params::read_repo(&params.repo)?,
+            &params.collection,
             limit,
             params.cursor,
             params.reverse,
@@ -365,7 +385,10 @@ pub async fn describe_repo(
     State(state): State<AppState>,
     XrpcQuery(params): XrpcQuery<DescribeRepoParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let description = state.pds.describe_repo(&params.repo).await?;
+    let description = state
+        .pds
+        .describe_repo(&params::described_repo(&params.repo)?)
+        .await?;
     let doc = state
         .pds
         .did_document(&description.did)

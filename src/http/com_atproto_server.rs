@@ -130,7 +130,7 @@ pub async fn get_session(
     AccessAuth(auth): AccessAuth,
 ) -> Result<Json<Value>, XrpcError> {
     let account = state.pds.session_info(&auth.did).await?;
-    let doc = state.pds.session_did_document(&account.did).await;
+    let doc = state.pds.session_did_document(&auth.did).await;
     let mut out = json!({
         "did": account.did,
         "handle": account.handle,
@@ -307,7 +307,7 @@ pub async fn get_account_invite_codes(
 ) -> Result<Json<Value>, XrpcError> {
     let codes: Vec<Value> = state
         .pds
-        .account_invite_codes(&auth.did, params.include_used)
+        .account_invite_codes(auth.did.as_str(), params.include_used)
         .await?
         .into_iter()
         .map(|c| invite_json(&c))

@@ -11,8 +11,10 @@ use tokio_util::io::ReaderStream;
 
 use super::AppState;
 use super::auth::SyncReader;
+use super::params;
 use super::xrpc::{XrpcError, XrpcQuery};
 use crate::core::data::{self, Cid};
+use crate::core::syntax::{Nsid, RecordKey};
 
 const CAR_MIME: &str = "application/vnd.ipld.car";
 
@@ -37,7 +39,11 @@ pub async fn get_repo(
 ) -> Result<Response, XrpcError> {
     let stream = state
         .pds
-        .export_repo(&params.did, params.since.as_deref(), auth.reader())
+        .export_repo(
+            &params::sync_did(&params.did)?,
+            params::since(params.since.as_deref())?.as_ref(),
+            auth.reader(),
+        )
         .await?;
     Ok(car_response(Body::from_stream(
         tokio_stream::wrappers::ReceiverStream::new(stream),
@@ -54,7 +60,10 @@ pub async fn get_latest_commit(
     auth: SyncReader,
     XrpcQuery(params): XrpcQuery<DidParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let (cid, rev) = state.pds.latest_commit(&params.did, auth.reader()).await?;
+    let (cid, rev) = state
+        .pds
+        .latest_commit(&params::sync_did(&params.did)?, auth.reader())
+        .await?;
     Ok(Json(json!({"cid": cid.to_string(), "rev": rev})))
 }
 
@@ -62,7 +71,10 @@ pub async fn get_repo_status(
     State(state): State<AppState>,
     XrpcQuery(params): XrpcQuery<DidParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let status = state.pds.repo_status(&params.did).await?;
+    let status = state
+        .pds
+        .repo_status(&params::sync_did(&params.did)?)
+        .await?;
     let mut out = json!({"did": status.did, "active": status.active});
     if let Some(s) = status.status {
         out["status"] = json!(s);
@@ -126,7 +138,7 @@ pub async fn get_blob(
         .map_err(|e| XrpcError::invalid_request(format!("Invalid cid: {e}")))?;
     let blob = state
         .pds
-        .blob_file(&params.did, &cid, auth.reader())
+        .blob_file(&params::sync_did(&params.did)?, &cid, auth.reader())
         .await?;
     let file = tokio::fs::File::open(&blob.path)
         .await
@@ -166,13 +178,18 @@ pub async fn get_record(
     auth: SyncReader,
     XrpcQuery(params): XrpcQuery<SyncGetRecordParams>,
 ) -> Result<Response, XrpcError> {
-    crate::core::syntax::Nsid::parse(&params.collection)
+    let collection = Nsid::parse(&params.collection)
         .map_err(|e| XrpcError::invalid_request(format!("Invalid collection: {e}")))?;
-    crate::core::syntax::RecordKey::parse(&params.rkey)
+    let rkey = RecordKey::parse(&params.rkey)
         .map_err(|e| XrpcError::invalid_request(format!("Invalid rkey: {e}")))?;
     let car = state
         .pds
-        .record_proof(&params.did, &params.collection, &params.rkey, auth.reader())
+        .record_proof(
+            &params::sync_did(&params.did)?,
+            &collection,
+            &rkey,
+            auth.reader(),
+        )
         .await?;
     Ok(car_response(Body::from(car)))
 }
@@ -199,7 +216,7 @@ pub async fn get_blocks(
         .collect::<Result<Vec<Cid>, _>>()?;
     let car = state
         .pds
-        .get_blocks(&params.did, cids, auth.reader())
+        .get_blocks(&params::sync_did(&params.did)?, cids, auth.reader())
         .await?;
     Ok(car_response(Body::from(car)))
 }
@@ -226,8 +243,8 @@ pub async fn list_blobs(
     let (cids, cursor) = state
         .pds
         .list_blobs(
-            &params.did,
-            params.since.as_deref(),
+            &params::sync_did(&params.did)?,
+            params::since(params.since.as_deref())?.as_ref(),
             limit,
             params.cursor.as_deref(),
             auth.reader(),

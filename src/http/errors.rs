@@ -1,76 +1,108 @@
 //! The one place service errors become XRPC errors: names and HTTP statuses follow the reference
-//! PDS (token errors are 400, a missing token 401, internal failures a generic 500).
+//! PDS (token errors are 400, a missing token 401, internal failures a generic 500). Causes that
+//! must be logged (5xx) travel with the answer as its `cause`; `log_errors` logs them once.
 
 use axum::http::{HeaderValue, StatusCode, header};
 
 use super::xrpc::XrpcError;
 use crate::appview::AppviewError;
 use crate::identity::PlcDirectoryError;
+use crate::moderation::ModerationError;
 use crate::pds::PdsError;
+use crate::relay::RelayError;
+
+const BAD: StatusCode = StatusCode::BAD_REQUEST;
+const UNAUTHORIZED: StatusCode = StatusCode::UNAUTHORIZED;
+const FORBIDDEN: StatusCode = StatusCode::FORBIDDEN;
+
+/// The generic 503 of a store that cannot write now (a full disk), with why.
+fn unavailable(why: String) -> XrpcError {
+    XrpcError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "NotEnoughResources",
+        "The server cannot store writes right now; try again later",
+    )
+    .caused_by(format!("a write was refused: {why}"))
+}
+
+fn upstream(m: String) -> XrpcError {
+    XrpcError::new(StatusCode::BAD_GATEWAY, "UpstreamFailure", m.clone()).caused_by(m)
+}
+
+fn rate_limited(m: String) -> XrpcError {
+    let mut error = XrpcError::new(StatusCode::TOO_MANY_REQUESTS, "RateLimitExceeded", m);
+    error
+        .headers
+        .push((header::RETRY_AFTER, HeaderValue::from_static("1")));
+    error
+}
 
 impl From<PdsError> for XrpcError {
     fn from(e: PdsError) -> Self {
-        let bad = |name: &'static str, message: String| {
-            XrpcError::new(StatusCode::BAD_REQUEST, name, message)
+        let (status, name, m) = match e {
+            PdsError::InvalidRequest(m) => (BAD, "InvalidRequest", m),
+            PdsError::AuthRequired(m) => (UNAUTHORIZED, "AuthenticationRequired", m),
+            PdsError::ExpiredToken(m) => (BAD, "ExpiredToken", m),
+            PdsError::InvalidToken(m) => (BAD, "InvalidToken", m),
+            PdsError::TokenRequired(m) => (BAD, "TokenRequired", m),
+            PdsError::InvalidHandle(m) => (BAD, "InvalidHandle", m),
+            PdsError::HandleNotAvailable(m) => (BAD, "HandleNotAvailable", m),
+            PdsError::HandleNotFound(m) => (BAD, "HandleNotFound", m),
+            PdsError::UnsupportedDomain(m) => (BAD, "UnsupportedDomain", m),
+            PdsError::InvalidInviteCode(m) => (BAD, "InvalidInviteCode", m),
+            PdsError::InvalidPassword(m) => (BAD, "InvalidPassword", m),
+            PdsError::InvalidEmail(m) => (BAD, "InvalidEmail", m),
+            PdsError::AccountTakedown(m) => (UNAUTHORIZED, "AccountTakedown", m),
+            PdsError::AccountDeactivated(m) => (UNAUTHORIZED, "AccountDeactivated", m),
+            PdsError::AccountNotFound(m) => (FORBIDDEN, "AccountNotFound", m),
+            PdsError::RecordNotFound(m) => (BAD, "RecordNotFound", m),
+            PdsError::RepoNotFound(m) => (BAD, "RepoNotFound", m),
+            PdsError::RepoTakendown(m) => (BAD, "RepoTakendown", m),
+            PdsError::RepoSuspended(m) => (BAD, "RepoSuspended", m),
+            PdsError::RepoDeactivated(m) => (BAD, "RepoDeactivated", m),
+            PdsError::InvalidSwap(m) => (BAD, "InvalidSwap", m),
+            PdsError::BlobNotFound(m) => (BAD, "BlobNotFound", m),
+            PdsError::InvalidMimeType(m) => (BAD, "InvalidMimeType", m),
+            PdsError::InvalidSize(m) => (BAD, "InvalidSize", m),
+            PdsError::BadExpiration(m) => (BAD, "BadExpiration", m),
+            PdsError::BadJwt(m) => (BAD, "BadJwt", m),
+            PdsError::JwtExpired(m) => (BAD, "JwtExpired", m),
+            PdsError::BadJwtAudience(m) => (BAD, "BadJwtAudience", m),
+            PdsError::BadJwtLexiconMethod(m) => (BAD, "BadJwtLexiconMethod", m),
+            PdsError::BadJwtIss(m) => (BAD, "BadJwtIss", m),
+            PdsError::BadJwtSignature(m) => (BAD, "BadJwtSignature", m),
+            PdsError::DidTombstoned(m) => (BAD, "DidTombstoned", m),
+            PdsError::ReportNotFound(m) => (StatusCode::NOT_FOUND, "ReportNotFound", m),
+            PdsError::Forbidden(m) => (FORBIDDEN, "Forbidden", m),
+            PdsError::InsufficientScope(m) => (FORBIDDEN, "InsufficientScope", m),
+            PdsError::AlreadyAppealed(m) => (FORBIDDEN, "AlreadyAppealed", m),
+            PdsError::ReportFromTakendown(m) => (FORBIDDEN, "AccountTakedown", m),
+            PdsError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", m),
+            PdsError::RateLimited(m) => return rate_limited(m),
+            PdsError::Upstream(m) => return upstream(m),
+            PdsError::Internal(m) => return XrpcError::internal(m),
+            PdsError::Unavailable(why) => return unavailable(why),
         };
-        match e {
-            PdsError::InvalidRequest(m) => bad("InvalidRequest", m),
-            PdsError::AuthRequired(m) => {
-                XrpcError::new(StatusCode::UNAUTHORIZED, "AuthenticationRequired", m)
-            }
-            PdsError::ExpiredToken => bad("ExpiredToken", "Token has expired".into()),
-            PdsError::InvalidToken(m) => bad("InvalidToken", m),
-            PdsError::InvalidHandle(m) => bad("InvalidHandle", m),
-            PdsError::HandleNotAvailable(m) => bad("HandleNotAvailable", m),
-            PdsError::UnsupportedDomain(m) => bad("UnsupportedDomain", m),
-            PdsError::InvalidInviteCode(m) => bad("InvalidInviteCode", m),
-            PdsError::InvalidPassword(m) => bad("InvalidPassword", m),
-            PdsError::InvalidEmail(m) => bad("InvalidEmail", m),
-            PdsError::AccountTakedown(m) => {
-                XrpcError::new(StatusCode::UNAUTHORIZED, "AccountTakedown", m)
-            }
-            PdsError::RecordNotFound(m) => bad("RecordNotFound", m),
-            PdsError::RepoNotFound(m) => bad("RepoNotFound", m),
-            PdsError::RepoInactive { error, message } => bad(error, message),
-            PdsError::InvalidSwap(m) => bad("InvalidSwap", m),
-            PdsError::BlobNotFound(m) => bad("BlobNotFound", m),
-            PdsError::Named { error, message } => {
-                let status = match error {
-                    "AccountDeactivated" | "AuthMissing" => StatusCode::UNAUTHORIZED,
-                    "AccountNotFound" => StatusCode::FORBIDDEN,
-                    "ReportNotFound" => StatusCode::NOT_FOUND,
-                    _ => StatusCode::BAD_REQUEST,
-                };
-                XrpcError::new(status, error, message)
-            }
-            PdsError::RateLimited(m) => {
-                let mut error =
-                    XrpcError::new(StatusCode::TOO_MANY_REQUESTS, "RateLimitExceeded", m);
-                error
-                    .headers
-                    .push((header::RETRY_AFTER, HeaderValue::from_static("1")));
-                error
-            }
-            PdsError::Forbidden { error, message } => {
-                XrpcError::new(StatusCode::FORBIDDEN, error, message)
-            }
-            PdsError::PayloadTooLarge(m) => {
-                XrpcError::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", m)
-            }
-            PdsError::Upstream(m) => {
-                tracing::warn!(error = %m, "upstream failure");
-                XrpcError::new(StatusCode::BAD_GATEWAY, "UpstreamFailure", m)
-            }
-            PdsError::Internal(m) => XrpcError::internal(m),
-            PdsError::Unavailable(why) => {
-                tracing::error!(%why, "a write was refused: the store cannot write");
-                XrpcError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "NotEnoughResources",
-                    "The server cannot store writes right now; try again later",
-                )
-            }
-        }
+        XrpcError::new(status, name, m)
+    }
+}
+
+impl From<RelayError> for XrpcError {
+    fn from(e: RelayError) -> Self {
+        let (status, name, m) = match e {
+            RelayError::InvalidRequest(m) => (BAD, "InvalidRequest", m),
+            RelayError::RepoNotFound(m) => (BAD, "RepoNotFound", m),
+            RelayError::RepoTakendown(m) => (BAD, "RepoTakendown", m),
+            RelayError::RepoSuspended(m) => (BAD, "RepoSuspended", m),
+            RelayError::RepoDeactivated(m) => (BAD, "RepoDeactivated", m),
+            RelayError::RepoDesynchronized(m) => (BAD, "RepoDesynchronized", m),
+            RelayError::HostNotFound(m) => (StatusCode::NOT_FOUND, "HostNotFound", m),
+            RelayError::HostBanned(m) => (BAD, "HostBanned", m),
+            RelayError::RateLimited(m) => (StatusCode::TOO_MANY_REQUESTS, "RateLimitExceeded", m),
+            RelayError::Upstream(m) => return upstream(m),
+            RelayError::Internal(m) => return XrpcError::internal(m),
+        };
+        XrpcError::new(status, name, m)
     }
 }
 
@@ -95,17 +127,20 @@ impl From<AppviewError> for XrpcError {
     fn from(e: AppviewError) -> Self {
         match e {
             AppviewError::InvalidRequest(m) => XrpcError::invalid_request(m),
-            AppviewError::Named { error, message } => {
-                XrpcError::new(StatusCode::BAD_REQUEST, error, message)
-            }
-            AppviewError::Auth { error, message } => {
-                XrpcError::new(StatusCode::UNAUTHORIZED, error, message)
-            }
-            AppviewError::Upstream(m) => {
-                tracing::warn!(error = %m, "upstream failure");
-                XrpcError::new(StatusCode::BAD_GATEWAY, "UpstreamFailure", m)
-            }
+            AppviewError::Named { error, message } => XrpcError::new(BAD, error, message),
+            AppviewError::Auth { error, message } => XrpcError::new(UNAUTHORIZED, error, message),
+            AppviewError::Upstream(m) => upstream(m),
             AppviewError::Internal(m) => XrpcError::internal(m),
+        }
+    }
+}
+
+impl From<ModerationError> for XrpcError {
+    fn from(e: ModerationError) -> Self {
+        match e {
+            ModerationError::Pds(e) => e.into(),
+            ModerationError::Appview(e) => e.into(),
+            ModerationError::NotFound(m) => XrpcError::new(StatusCode::NOT_FOUND, "NotFound", m),
         }
     }
 }

@@ -86,8 +86,8 @@ pub async fn track(request: Request, next: Next) -> Response {
 /// The App View's source head and its cursor: (head, cursor).
 pub async fn appview_position(state: &AppState) -> (u64, u64) {
     let head = match &state.relay {
-        Some(relay) => relay.seq_bounds().await.map(|b| b.1).unwrap_or(0),
-        None => state.pds.seq_bounds().await.map(|b| b.1).unwrap_or(0),
+        Some(relay) => relay.events().bounds().await.map(|b| b.1).unwrap_or(0),
+        None => state.pds.events().bounds().await.map(|b| b.1).unwrap_or(0),
     };
     let cursor = state
         .appview
@@ -105,9 +105,9 @@ pub fn start_sampler(state: &AppState) {
         let mut tick = tokio::time::interval(Duration::from_secs(crate::metrics::SAMPLE_SECS));
         loop {
             tick.tick().await;
-            let pds_seq = state.pds.seq_bounds().await.map(|b| b.1).unwrap_or(0);
+            let pds_seq = state.pds.events().bounds().await.map(|b| b.1).unwrap_or(0);
             let relay_seq = match &state.relay {
-                Some(relay) => relay.seq_bounds().await.map(|b| b.1).unwrap_or(0),
+                Some(relay) => relay.events().bounds().await.map(|b| b.1).unwrap_or(0),
                 None => 0,
             };
             let (requests, errors) = global().request_totals();
@@ -186,7 +186,7 @@ async fn exposition(state: &AppState) -> String {
         &[],
         registry.writes() as f64,
     );
-    let pds_seq = state.pds.seq_bounds().await.map(|b| b.1).unwrap_or(0);
+    let pds_seq = state.pds.events().bounds().await.map(|b| b.1).unwrap_or(0);
     out.counter(
         "skyhold_pds_events_total",
         "Events this PDS has sequenced (its firehose's newest seq).",
@@ -209,42 +209,7 @@ async fn exposition(state: &AppState) -> String {
         registry.subscriptions() as f64,
     );
     if let Some(relay) = &state.relay {
-        if let Ok((hosts, _)) = relay.list_hosts(1000, None).await {
-            let mut by_status = std::collections::BTreeMap::<String, u64>::new();
-            for host in hosts {
-                *by_status.entry(host.status).or_default() += 1;
-            }
-            for (status, count) in by_status {
-                out.gauge(
-                    "skyhold_relay_hosts",
-                    "Hosts the relay knows, by status.",
-                    &[("status", &status)],
-                    count as f64,
-                );
-            }
-        }
-        let counters = relay.counters();
-        out.counter(
-            "skyhold_relay_events_accepted_total",
-            "Events the relay verified and accepted.",
-            &[],
-            counters.accepted.load(std::sync::atomic::Ordering::Relaxed) as f64,
-        );
-        for (reason, count) in counters.dropped() {
-            out.counter(
-                "skyhold_relay_events_dropped_total",
-                "Events the relay refused, by reason.",
-                &[("reason", reason)],
-                count as f64,
-            );
-        }
-        let relay_seq = relay.seq_bounds().await.map(|b| b.1).unwrap_or(0);
-        out.counter(
-            "skyhold_relay_events_total",
-            "Events in the relay's merged stream (its newest seq).",
-            &[],
-            relay_seq as f64,
-        );
+        relay_metrics(&mut out, relay).await;
     }
     let (head, cursor) = appview_position(state).await;
     out.gauge(
@@ -284,6 +249,82 @@ async fn exposition(state: &AppState) -> String {
             open as f64,
         );
     }
+    store_metrics(&mut out, state).await;
+    if let Some(tls) = &state.tls {
+        for cert in tls.status().certificates {
+            if let Some(expiry) = unix_seconds(&cert.not_after) {
+                out.gauge(
+                    "skyhold_tls_certificate_expiry_timestamp_seconds",
+                    "When each certificate expires (Unix time).",
+                    &[("name", &cert.name)],
+                    expiry,
+                );
+            }
+        }
+    }
+    for (limit, count) in registry.rate_limited_counts() {
+        out.counter(
+            "skyhold_rate_limited_total",
+            "Requests refused by a rate limit (429), by XRPC method.",
+            &[("method", &limit)],
+            count as f64,
+        );
+    }
+    if let Ok(Some(backup)) = state.pds.last_audit("backup").await
+        && let Some(at) = unix_seconds(&backup.at)
+    {
+        out.gauge(
+            "skyhold_last_backup_timestamp_seconds",
+            "When the last online backup was taken (Unix time).",
+            &[],
+            at,
+        );
+    }
+    out.finish()
+}
+
+/// The relay's hosts, events and refusals.
+async fn relay_metrics(out: &mut Exposition, relay: &crate::relay::Relay) {
+    if let Ok((hosts, _)) = relay.list_hosts(1000, None).await {
+        let mut by_status = std::collections::BTreeMap::<String, u64>::new();
+        for host in hosts {
+            *by_status.entry(host.status.to_owned()).or_default() += 1;
+        }
+        for (status, count) in by_status {
+            out.gauge(
+                "skyhold_relay_hosts",
+                "Hosts the relay knows, by status.",
+                &[("status", &status)],
+                count as f64,
+            );
+        }
+    }
+    let counters = relay.counters();
+    out.counter(
+        "skyhold_relay_events_accepted_total",
+        "Events the relay verified and accepted.",
+        &[],
+        counters.accepted.load(std::sync::atomic::Ordering::Relaxed) as f64,
+    );
+    for (reason, count) in counters.dropped() {
+        out.counter(
+            "skyhold_relay_events_dropped_total",
+            "Events the relay refused, by reason.",
+            &[("reason", reason)],
+            count as f64,
+        );
+    }
+    let relay_seq = relay.events().bounds().await.map(|b| b.1).unwrap_or(0);
+    out.counter(
+        "skyhold_relay_events_total",
+        "Events in the relay's merged stream (its newest seq).",
+        &[],
+        relay_seq as f64,
+    );
+}
+
+/// The room the store takes and what is left on its disk.
+async fn store_metrics(out: &mut Exposition, state: &AppState) {
     let usage = state.usage.get(state).await;
     out.gauge(
         "skyhold_store_database_bytes",
@@ -317,35 +358,4 @@ async fn exposition(state: &AppState) -> String {
             total as f64,
         );
     }
-    if let Some(tls) = &state.tls {
-        for cert in tls.status().certificates {
-            if let Some(expiry) = unix_seconds(&cert.not_after) {
-                out.gauge(
-                    "skyhold_tls_certificate_expiry_timestamp_seconds",
-                    "When each certificate expires (Unix time).",
-                    &[("name", &cert.name)],
-                    expiry,
-                );
-            }
-        }
-    }
-    for (limit, count) in registry.rate_limited_counts() {
-        out.counter(
-            "skyhold_rate_limited_total",
-            "Requests refused by a rate limit (429), by XRPC method.",
-            &[("method", &limit)],
-            count as f64,
-        );
-    }
-    if let Ok(Some(backup)) = state.pds.last_audit("backup").await
-        && let Some(at) = unix_seconds(&backup.at)
-    {
-        out.gauge(
-            "skyhold_last_backup_timestamp_seconds",
-            "When the last online backup was taken (Unix time).",
-            &[],
-            at,
-        );
-    }
-    out.finish()
 }

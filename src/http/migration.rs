@@ -16,6 +16,7 @@ use super::AppState;
 use super::auth::AccessAuth;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
 use crate::core::plc::Operation;
+use crate::core::syntax::Did;
 
 /// `importRepo`: the CAR is read as it arrives and verified before anything is stored.
 pub async fn import_repo(
@@ -126,7 +127,10 @@ pub async fn get_plc_data(
     AccessAuth(account): AccessAuth,
     XrpcQuery(params): XrpcQuery<PlcDataParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let did = params.did.unwrap_or(account.did);
+    let did = match params.did {
+        Some(did) => Did::parse(&did).map_err(|e| XrpcError::invalid_request(e.to_string()))?,
+        None => account.did,
+    };
     let data = state.pds.plc_data(&did).await?;
     Ok(Json(
         serde_json::to_value(data).map_err(XrpcError::internal)?,

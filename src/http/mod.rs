@@ -27,13 +27,13 @@ mod com_atproto_sync;
 mod errors;
 mod forwarded;
 mod handle_host;
-mod jetstream;
 mod limits;
 mod metrics;
 mod migration;
 mod oauth;
 mod oauth_page;
 mod operator;
+mod params;
 mod plc;
 mod redirect;
 mod relay;
@@ -110,6 +110,10 @@ pub fn cors() -> CorsLayer {
 
 /// The built-in App View's routes. A call that names another App View (`atproto-proxy`, or a
 /// configured `--appview`) is proxied instead, by [`app_bsky::appview_gate`].
+#[allow(
+    clippy::too_many_lines,
+    reason = "a route table: one entry per XRPC method"
+)]
 fn appview_routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
@@ -338,6 +342,10 @@ fn own_service_routes(state: &AppState) -> Router<AppState> {
 }
 
 /// Every route of the main listener.
+#[allow(
+    clippy::too_many_lines,
+    reason = "a route table: one entry per XRPC method"
+)]
 pub fn router(state: AppState) -> Router {
     let writes = Router::new()
         .route(
@@ -749,6 +757,7 @@ pub fn router(state: AppState) -> Router {
                 "a handler panicked",
             ))
         }))
+        .layer(axum::middleware::from_fn(xrpc::log_errors))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

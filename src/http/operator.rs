@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::audit;
 use super::auth::AdminAuth;
+use super::params;
 use super::xrpc::{XrpcError, XrpcJson};
 use crate::core::syntax::Datetime;
 use crate::pds::Moderation;
@@ -59,7 +60,7 @@ pub async fn suspend_account(
     state
         .pds
         .moderate_account(
-            &did,
+            &params::account_did(&did)?,
             Moderation::Suspend {
                 reference: reference.clone().unwrap_or_else(|| "suspension".into()),
                 until: until.as_str().to_owned(),

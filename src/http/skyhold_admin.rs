@@ -23,7 +23,7 @@ use super::com_atproto_admin::{UpdateSubjectStatusInput, change_subject_status};
 use super::com_atproto_moderation::{ListReportsParams, admin_json, parse_id, report_page};
 use super::com_atproto_server::invite_json;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
-use crate::core::syntax::Datetime;
+use crate::core::syntax::{Datetime, Did};
 use crate::pds::{
     AccountStatus, Actor, AdminAccount, Moderation, ReportFilter, ReportRow, ReportState,
     ReportSubject,
@@ -40,16 +40,23 @@ fn not_found(what: &str) -> XrpcError {
     )
 }
 
-/// A DID, or a handle hosted here, as a DID.
-async fn account_did(state: &AppState, who: &str) -> Result<String, XrpcError> {
+/// A DID, or a handle hosted here, as a DID (text that is neither names no account here).
+async fn account_did(state: &AppState, who: &str) -> Result<Did, XrpcError> {
     let who = who.trim().trim_start_matches('@');
-    if who.starts_with("did:") {
-        return Ok(who.to_owned());
-    }
-    match state.pds.local_handle(&who.to_ascii_lowercase()).await? {
-        Some((did, _)) => Ok(did),
-        None => Err(not_found("Account")),
-    }
+    let did = if who.starts_with("did:") {
+        who.to_owned()
+    } else {
+        match state.pds.local_handle(&who.to_ascii_lowercase()).await? {
+            Some((did, _)) => did,
+            None => return Err(not_found("Account")),
+        }
+    };
+    local_did(&did)
+}
+
+/// A DID from stored or given text; text that is no DID names no account here.
+fn local_did(did: &str) -> Result<Did, XrpcError> {
+    Did::parse(did).map_err(|_| not_found("Account"))
 }
 
 fn status_name(status: AccountStatus) -> &'static str {
@@ -176,7 +183,7 @@ pub async fn get_account(
     let mut out = account_json(&account, admin);
     let invites: Vec<Value> = state
         .pds
-        .account_invite_codes(&did, true)
+        .account_invite_codes(did.as_str(), true)
         .await?
         .iter()
         .map(invite_json)
@@ -195,12 +202,15 @@ pub async fn get_account(
     }
     let filter = ReportFilter {
         state: Some(ReportState::Open),
-        subject: Some(did.clone()),
+        subject: Some(did.to_string()),
         reported_by: None,
     };
     let (reports, _) = state.pds.list_reports(filter, 20, None).await?;
     out["openReports"] = json!(reports.iter().map(admin_json).collect::<Vec<_>>());
-    let (entries, _) = state.pds.audit_log(20, None, Some(did), None).await?;
+    let (entries, _) = state
+        .pds
+        .audit_log(20, None, Some(did.to_string()), None)
+        .await?;
     out["audit"] = json!(entries.iter().map(audit_entry_json).collect::<Vec<_>>());
     Ok(Json(out))
 }
@@ -246,7 +256,7 @@ fn suspension_end(days: Option<u32>, until: Option<&str>) -> Result<String, Xrpc
 async fn suspend(
     state: &AppState,
     actor: &Actor,
-    did: &str,
+    did: &Did,
     until: String,
     reason: Option<String>,
 ) -> Result<(), XrpcError> {
@@ -273,7 +283,7 @@ async fn suspend(
         &state.pds,
         actor,
         "account.suspend",
-        Some(did.to_owned()),
+        Some(did.to_string()),
         Some(detail),
     )
     .await;
@@ -297,17 +307,20 @@ pub async fn suspend_account(
         audit::reason(input.reason.as_deref()),
     )
     .await?;
-    Ok(Json(json!({"did": did, "suspendedUntil": until})))
+    Ok(Json(json!({"did": did.as_str(), "suspendedUntil": until})))
 }
 
 /// Handles of the local accounts among `dids` (others are left out).
 async fn handles(state: &AppState, dids: Vec<String>) -> HashMap<String, String> {
     let mut out = HashMap::new();
     for did in dids {
-        if out.contains_key(&did) || !did.starts_with("did:") {
+        if out.contains_key(&did) {
             continue;
         }
-        if let Ok(Some(account)) = state.pds.admin_account(&did).await {
+        let Ok(parsed) = Did::parse(&did) else {
+            continue;
+        };
+        if let Ok(Some(account)) = state.pds.admin_account(&parsed).await {
             out.insert(did, account.handle);
         }
     }
@@ -328,7 +341,11 @@ async fn report_view(
     let mut subject = json!({});
     match &report.subject {
         ReportSubject::Repo { did } => {
-            if let Ok(Some(account)) = state.pds.admin_account(did).await {
+            let account = match Did::parse(did) {
+                Ok(did) => state.pds.admin_account(&did).await,
+                Err(_) => Ok(None),
+            };
+            if let Ok(Some(account)) = account {
                 subject["handle"] = json!(account.handle);
                 subject["status"] = json!(status_name(account.status));
                 subject["local"] = json!(true);
@@ -343,13 +360,18 @@ async fn report_view(
                 parts.next().unwrap_or_default(),
                 parts.next().unwrap_or_default(),
             );
-            match state.pds.admin_account(did).await {
-                Ok(Some(account)) => {
+            let did = Did::parse(did).ok();
+            let account = match &did {
+                Some(did) => state.pds.admin_account(did).await,
+                None => Ok(None),
+            };
+            match (did, account) {
+                (Some(did), Ok(Some(account))) => {
                     subject["handle"] = json!(account.handle);
                     subject["status"] = json!(status_name(account.status));
                     subject["local"] = json!(true);
                     if let Ok(Some((record, takedown))) =
-                        state.pds.admin_record(did, collection, rkey).await
+                        state.pds.admin_record(&did, collection, rkey).await
                     {
                         if let Some(text) = record.value.get("text").and_then(|v| v.as_str()) {
                             subject["text"] = json!(text.chars().take(1000).collect::<String>());
@@ -476,6 +498,7 @@ pub async fn resolve_report(
         }
         "suspendAccount" => {
             let until = suspension_end(Some(input.days.unwrap_or(7)), None)?;
+            let did = local_did(&did)?;
             suspend(&state, &actor, &did, until.clone(), reason.clone()).await?;
             format!("account suspended until {until}")
         }
@@ -641,13 +664,13 @@ pub async fn update_role(
             &state.pds,
             &Actor::Password,
             action,
-            Some(did.clone()),
+            Some(did.to_string()),
             Some("admin".into()),
         )
         .await;
     }
     Ok(Json(
-        json!({"did": did, "admin": input.admin, "changed": changed}),
+        json!({"did": did.as_str(), "admin": input.admin, "changed": changed}),
     ))
 }
 
@@ -863,12 +886,12 @@ pub async fn get_server_status(
             json!({"stream": s.stream, "peer": s.peer, "userAgent": s.user_agent, "since": since})
         })
         .collect();
-    let (pds_oldest, pds_seq) = state.pds.seq_bounds().await.unwrap_or((0, 0));
+    let (pds_oldest, pds_seq) = state.pds.events().bounds().await.unwrap_or((0, 0));
     let (head, cursor) = super::metrics::appview_position(&state).await;
     let relay = match &state.relay {
         Some(relay) => {
             let (hosts, _) = relay.list_hosts(1000, None).await?;
-            let seq = relay.seq_bounds().await.map(|b| b.1).unwrap_or(0);
+            let seq = relay.events().bounds().await.map(|b| b.1).unwrap_or(0);
             json!({
                 "enabled": true,
                 "hosts": hosts.len(),

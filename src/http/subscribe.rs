@@ -1,10 +1,11 @@
 //! `com.atproto.sync.subscribeRepos`: the WebSocket event stream, for the PDS (its own repos) and for
-//! the relay (the merged, re-sequenced stream), over any stored event log.
+//! the relay (the merged, re-sequenced stream), each read from its stored `EventLog`.
 //!
 //! Spec: <https://atproto.com/specs/event-stream>. Non-GET requests get 405, requests without a
 //! WebSocket upgrade 426 (both as XRPC errors). A subscriber reads the stored log at its own pace; one
 //! that stops reading is cut with `ConsumerTooSlow` rather than allowed to hold memory.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -13,7 +14,6 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::SinkExt;
-use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use tokio::sync::watch;
 
@@ -22,7 +22,7 @@ use super::xrpc::{XrpcError, XrpcQuery};
 use crate::core::firehose::{
     InfoMessage, Message, StreamStart, encode_error_frame, encode_frame, replay_start,
 };
-use crate::relay::Frames;
+use crate::store::EventLog;
 
 /// How long one frame may take to send before the subscriber counts as too slow.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -31,27 +31,21 @@ const PING_INTERVAL: Duration = Duration::from_secs(30);
 /// Events read per batch.
 const BATCH: usize = 500;
 
-/// A stored, sequenced event log a stream is served from.
-pub trait EventLog: Send + Sync + 'static {
-    /// `pds` or `relay`: how the admin console and `/metrics` name this stream's subscribers.
-    fn name(&self) -> &'static str;
-    /// The log's newest frames, shared by its subscribers (one per log, for the process's life).
-    fn tail(&self) -> &Tail;
-    /// (oldest, newest) seq kept; (0, 0) when empty.
-    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>>;
-    /// Frames with seq > `after`, at most `limit`.
-    fn after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>>;
-    /// Bumped whenever new events may be there.
-    fn notifications(&self) -> watch::Receiver<u64>;
-}
-
 #[derive(Deserialize)]
 struct Params {
     cursor: Option<u64>,
 }
 
-/// Answers a subscription request (checking method and upgrade first).
-pub async fn serve<L: EventLog, S: Send + Sync>(log: L, state: &S, request: Request) -> Response {
+/// Answers a subscription request (checking method and upgrade first) from `log`, whose newest
+/// frames its head subscribers share through `tail` (one per log, for the process's life). `name`
+/// (`pds` or `relay`) is how the admin console and `/metrics` name the stream's subscribers.
+pub async fn serve<S: Send + Sync>(
+    name: &'static str,
+    log: EventLog,
+    tail: Arc<Tail>,
+    state: &S,
+    request: Request,
+) -> Response {
     if request.method() != Method::GET {
         return XrpcError::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -94,8 +88,8 @@ pub async fn serve<L: EventLog, S: Send + Sync>(log: L, state: &S, request: Requ
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(200).collect());
     ws.on_upgrade(move |socket| async move {
-        let _listed = crate::metrics::global().subscribe(log.name(), peer, agent);
-        stream(log, socket, params.cursor).await;
+        let _listed = crate::metrics::global().subscribe(name, peer, agent);
+        stream(log, tail, socket, params.cursor).await;
     })
 }
 
@@ -125,7 +119,7 @@ async fn close_with(socket: &mut WebSocket, error: &str, message: &str) {
     let _ = socket.send(WsMessage::Close(None)).await;
 }
 
-async fn stream<L: EventLog>(log: L, mut socket: WebSocket, cursor: Option<u64>) {
+async fn stream(log: EventLog, tail: Arc<Tail>, mut socket: WebSocket, cursor: Option<u64>) {
     let mut notifications = log.notifications();
     let (oldest, newest) = match log.bounds().await {
         Ok(b) => b,
@@ -154,8 +148,7 @@ async fn stream<L: EventLog>(log: L, mut socket: WebSocket, cursor: Option<u64>)
         }
     };
     loop {
-        let batch = match log
-            .tail()
+        let batch = match tail
             .after(position, BATCH, |after, limit| log.after(after, limit))
             .await
         {
@@ -198,71 +191,11 @@ async fn wait_for_events(notifications: &mut watch::Receiver<u64>, socket: &mut 
     }
 }
 
-/// The PDS's own event log.
-pub struct PdsLog(pub crate::pds::Pds, pub std::sync::Arc<Tail>);
-
-impl EventLog for PdsLog {
-    fn name(&self) -> &'static str {
-        "pds"
-    }
-
-    fn tail(&self) -> &Tail {
-        &self.1
-    }
-
-    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>> {
-        Box::pin(async move { self.0.seq_bounds().await.map_err(|e| e.to_string()) })
-    }
-
-    fn after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>> {
-        Box::pin(async move {
-            self.0
-                .events_after(after, limit)
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }
-
-    fn notifications(&self) -> watch::Receiver<u64> {
-        self.0.commit_notifications()
-    }
-}
-
-/// The relay's merged event log.
-pub struct RelayLog(pub crate::relay::Relay, pub std::sync::Arc<Tail>);
-
-impl EventLog for RelayLog {
-    fn name(&self) -> &'static str {
-        "relay"
-    }
-
-    fn tail(&self) -> &Tail {
-        &self.1
-    }
-
-    fn bounds(&self) -> BoxFuture<'_, Result<(u64, u64), String>> {
-        Box::pin(async move { self.0.seq_bounds().await.map_err(|e| e.to_string()) })
-    }
-
-    fn after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>> {
-        Box::pin(async move {
-            self.0
-                .events_after(after, limit)
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }
-
-    fn notifications(&self) -> watch::Receiver<u64> {
-        self.0.notifications()
-    }
-}
-
 /// The PDS's `subscribeRepos` route.
 pub async fn subscribe_repos(
     axum::extract::State(state): axum::extract::State<super::AppState>,
     request: Request,
 ) -> Response {
-    let log = PdsLog(state.pds.clone(), state.pds_tail.clone());
-    serve(log, &state, request).await
+    let log = state.pds.events().clone();
+    serve("pds", log, state.pds_tail.clone(), &state, request).await
 }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::AppState;
+use crate::core::syntax::Did;
 
 /// `/xrpc/_health`: 200 while the node works; 503 (as the reference answers when its database
 /// fails) while the store cannot write, so a supervisor sees it.
@@ -63,12 +64,11 @@ pub async fn atproto_did(State(state): State<AppState>, headers: HeaderMap, uri:
 /// this server's own document.
 pub async fn did_json(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Json<Value> {
     let host = super::handle_host::host_of(&headers, &uri).unwrap_or_default();
-    if let Some(document) = state
-        .pds
-        .hosted_web_document(&format!("did:web:{host}"))
-        .await
-        .and_then(|d| serde_json::to_value(d).ok())
-    {
+    let hosted = match Did::parse(&format!("did:web:{host}")) {
+        Ok(did) => state.pds.hosted_web_document(&did).await,
+        Err(_) => None,
+    };
+    if let Some(document) = hosted.and_then(|d| serde_json::to_value(d).ok()) {
         return Json(document);
     }
     let config = state.pds.config();

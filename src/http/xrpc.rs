@@ -3,7 +3,8 @@
 //!
 //! Spec: <https://atproto.com/specs/xrpc>. Errors are `{"error": "<Name>", "message": "…"}` with
 //! `Content-Type: application/json`. A 5xx never reveals internals: the message is generic and the
-//! cause is logged once.
+//! cause travels with the response as an [`ErrorCause`] extension, which the router's `log_errors`
+//! layer logs once, with the request it answered.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -21,7 +22,13 @@ pub struct XrpcError {
     pub message: String,
     /// Extra headers (`WWW-Authenticate`, `DPoP-Nonce`, `Retry-After`).
     pub headers: Vec<(header::HeaderName, HeaderValue)>,
+    /// What went wrong inside (logged, never sent).
+    pub cause: Option<String>,
 }
+
+/// The cause of an error answer, for the log (the client never sees it).
+#[derive(Clone, Debug)]
+pub struct ErrorCause(pub String);
 
 impl XrpcError {
     pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> XrpcError {
@@ -30,7 +37,14 @@ impl XrpcError {
             error,
             message: message.into(),
             headers: Vec::new(),
+            cause: None,
         }
+    }
+
+    /// The same error with what went wrong inside, for the log.
+    pub fn caused_by(mut self, cause: impl std::fmt::Display) -> XrpcError {
+        self.cause = Some(cause.to_string());
+        self
     }
 
     pub fn invalid_request(message: impl Into<String>) -> XrpcError {
@@ -41,15 +55,33 @@ impl XrpcError {
         XrpcError::new(StatusCode::UNAUTHORIZED, "AuthenticationRequired", message)
     }
 
-    /// An internal failure: logged here with its cause, answered with a generic message.
+    /// An internal failure, answered with a generic message (its cause is logged once, by the
+    /// router's `log_errors` layer).
     pub fn internal(cause: impl std::fmt::Display) -> XrpcError {
-        tracing::error!(%cause, "internal error");
         XrpcError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServerError",
             "Internal Server Error",
         )
+        .caused_by(cause)
     }
+}
+
+/// Router layer: logs the cause an error answer carries, once, with the request it answered (a
+/// 5xx as an error, anything else as a warning).
+pub async fn log_errors(request: Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>() {
+        let status = response.status().as_u16();
+        if response.status().is_server_error() {
+            tracing::error!(%method, %path, status, %cause, "request failed");
+        } else {
+            tracing::warn!(%method, %path, status, %cause, "request failed");
+        }
+    }
+    response
 }
 
 impl IntoResponse for XrpcError {
@@ -58,6 +90,9 @@ impl IntoResponse for XrpcError {
         let mut response = (self.status, Json(body)).into_response();
         for (name, value) in self.headers {
             response.headers_mut().insert(name, value);
+        }
+        if let Some(cause) = self.cause {
+            response.extensions_mut().insert(ErrorCause(cause));
         }
         response
     }

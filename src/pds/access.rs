@@ -174,10 +174,9 @@ fn oauth_need<'a>(call: Call<'a>, aud: Option<&'a str>) -> Result<Option<Need<'a
             attr: IdentityAttr::Any,
         }),
         _ if rule(call).sessions == Sessions::Full => {
-            return Err(PdsError::Forbidden {
-                error: "InsufficientScope",
-                message: format!("{nsid} is not available to OAuth apps"),
-            });
+            return Err(PdsError::InsufficientScope(format!(
+                "{nsid} is not available to OAuth apps"
+            )));
         }
         _ => None,
     })
@@ -185,10 +184,7 @@ fn oauth_need<'a>(call: Call<'a>, aud: Option<&'a str>) -> Result<Option<Need<'a
 
 /// The refusal of a call a grant does not cover, naming the missing permission.
 fn missing_scope(need: &Need<'_>) -> PdsError {
-    PdsError::Forbidden {
-        error: "InsufficientScope",
-        message: format!("Missing required scope \"{}\"", need.scope()),
-    }
+    PdsError::InsufficientScope(format!("Missing required scope \"{}\"", need.scope()))
 }
 
 impl Pds {
@@ -204,10 +200,9 @@ impl Pds {
     ) -> Result<AuthedAccount, PdsError> {
         let caller = self.verify_oauth_access(token, dpop).await?;
         if !caller.grant.atproto {
-            return Err(PdsError::Forbidden {
-                error: "InsufficientScope",
-                message: "Missing required scope \"atproto\"".into(),
-            });
+            return Err(PdsError::InsufficientScope(
+                "Missing required scope \"atproto\"".into(),
+            ));
         }
         if let Some(need) = oauth_need(call, aud)?
             && !caller.grant.allows(&need)

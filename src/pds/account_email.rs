@@ -5,16 +5,14 @@
 //! confirmed address must approve its own replacement with a code, a reset ends every session, and
 //! `requestPasswordReset` answers the same whether or not the address is known.
 
-use redb::ReadableTable;
-
+use super::account_store::{self, Taken};
 use super::accounts::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, is_valid_email};
 use super::auth::revoke_sessions;
-use super::email::Purpose;
-use super::rows::{self, AccountRow, EmailTokenRow};
-use super::tables::{ACCOUNTS, EMAIL_TOKENS, EMAILS};
+use super::email::{self, Purpose};
+use super::rows::AccountRow;
 use super::{Pds, PdsError};
-use crate::clock::{now_datetime, now_secs};
-use crate::store::{StoreError, open_read_table};
+use crate::core::syntax::Did;
+use crate::store::{StoreError, WriteTransaction};
 
 /// Checks a new password against the same rules as account creation.
 pub(super) fn check_new_password(password: &str) -> Result<(), PdsError> {
@@ -42,14 +40,8 @@ fn normalize_email(email: &str) -> Result<String, PdsError> {
 }
 
 impl Pds {
-    async fn existing_account(&self, did: &str) -> Result<AccountRow, PdsError> {
-        self.account(did)
-            .await?
-            .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))
-    }
-
     /// `requestEmailConfirmation`.
-    pub async fn request_email_confirmation(&self, did: &str) -> Result<(), PdsError> {
+    pub async fn request_email_confirmation(&self, did: &Did) -> Result<(), PdsError> {
         let account = self.existing_account(did).await?;
         let Some(email) = account.email.as_deref() else {
             return Err(PdsError::InvalidRequest(
@@ -61,14 +53,15 @@ impl Pds {
     }
 
     /// `confirmEmail`: the code proves the address.
-    pub async fn confirm_email(&self, did: &str, email: &str, token: &str) -> Result<(), PdsError> {
+    pub async fn confirm_email(&self, did: &Did, email: &str, token: &str) -> Result<(), PdsError> {
         let account = self.existing_account(did).await?;
         if account.email.as_deref() != Some(email.trim().to_ascii_lowercase().as_str()) {
             return Err(PdsError::InvalidEmail("invalid email".into()));
         }
         self.consume_code(did, Purpose::ConfirmEmail, token).await?;
+        let now = self.clock().now_datetime();
         self.change_account(did, |account| {
-            account.email_confirmed_at = Some(now_datetime());
+            account.email_confirmed_at = Some(now);
             Ok(())
         })
         .await
@@ -76,7 +69,7 @@ impl Pds {
 
     /// `requestEmailUpdate`: whether `updateEmail` will need a code (it does once the current
     /// address is confirmed; the code goes to that address).
-    pub async fn request_email_update(&self, did: &str) -> Result<bool, PdsError> {
+    pub async fn request_email_update(&self, did: &Did) -> Result<bool, PdsError> {
         let account = self.existing_account(did).await?;
         let token_required = account.email_confirmed_at.is_some();
         if token_required {
@@ -89,7 +82,7 @@ impl Pds {
     /// `updateEmail` (and the admin's `updateAccountEmail` with `token: None, by_admin: true`).
     pub async fn update_email(
         &self,
-        did: &str,
+        did: &Did,
         email: &str,
         token: Option<&str>,
         by_admin: bool,
@@ -97,42 +90,24 @@ impl Pds {
         let account = self.existing_account(did).await?;
         let email = normalize_email(email)?;
         if !by_admin && account.email_confirmed_at.is_some() {
-            let token = token.ok_or_else(|| PdsError::Named {
-                error: "TokenRequired",
-                message: "confirmation token required".into(),
-            })?;
+            let token = token
+                .ok_or_else(|| PdsError::TokenRequired("confirmation token required".into()))?;
             self.consume_code(did, Purpose::UpdateEmail, token).await?;
         }
-        let did_owned = did.to_owned();
+        let did = did.clone();
         self.store()
             .write(move |txn| {
-                let mut accounts = txn.open_table(ACCOUNTS)?;
-                let Some(mut account) = accounts
-                    .get(did_owned.as_str())?
-                    .map(|v| rows::decode::<AccountRow>(v.value()))
-                    .transpose()?
-                else {
+                let Some(mut account) = account_store::get(txn, &did)? else {
                     return Ok(Err(PdsError::InvalidRequest("Account not found".into())));
                 };
-                let mut emails = txn.open_table(EMAILS)?;
-                if let Some(owner) = emails.get(email.as_str())?.map(|v| v.value().to_owned())
-                    && owner != did_owned
-                {
-                    return Ok(Err(PdsError::InvalidRequest(
-                        "This email address is already in use, please use a different email."
-                            .into(),
-                    )));
-                }
-                if account.email.as_deref() != Some(email.as_str()) {
-                    if let Some(old) = &account.email {
-                        emails.remove(old.as_str())?;
-                    }
-                    emails.insert(email.as_str(), did_owned.as_str())?;
-                    account.email = Some(email);
-                    account.email_confirmed_at = None;
-                }
-                accounts.insert(did_owned.as_str(), rows::encode(&account)?.as_slice())?;
-                Ok(Ok(()))
+                Ok(
+                    account_store::set_email(txn, &mut account, &email)?.map_err(|_: Taken| {
+                        PdsError::InvalidRequest(
+                            "This email address is already in use, please use a different email."
+                                .into(),
+                        )
+                    }),
+                )
             })
             .await
     }
@@ -144,19 +119,14 @@ impl Pds {
         let lookup = email.clone();
         let did = self
             .store()
-            .read(move |txn| {
-                Ok::<_, PdsError>(match open_read_table(txn, EMAILS)? {
-                    Some(t) => t.get(lookup.as_str())?.map(|v| v.value().to_owned()),
-                    None => None,
-                })
-            })
+            .read(move |txn| account_store::email_owner(txn, &lookup))
             .await?;
-        match did {
-            Some(did) => {
+        match did.map(|d| Did::parse(&d)) {
+            Some(Ok(did)) => {
                 self.issue_code(&did, Some(&email), Purpose::ResetPassword)
                     .await
             }
-            None => Ok(()),
+            _ => Ok(()),
         }
     }
 
@@ -169,73 +139,29 @@ impl Pds {
         let wanted = token.clone();
         let known = self
             .store()
-            .read(move |txn| {
-                let Some(tokens) = open_read_table(txn, EMAIL_TOKENS)? else {
-                    return Ok::<_, PdsError>(false);
-                };
-                for row in tokens.iter()? {
-                    let (k, v) = row.map_err(StoreError::from)?;
-                    if k.value().1 == Purpose::ResetPassword.as_str()
-                        && crate::core::crypto::constant_time_eq(
-                            rows::decode::<EmailTokenRow>(v.value())?.token.as_bytes(),
-                            wanted.as_bytes(),
-                        )
-                    {
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
-            })
+            .read(move |txn| email::reset_code_known(txn, &wanted))
             .await?;
         if !known {
-            return Err(PdsError::Named {
-                error: "InvalidToken",
-                message: "Token is invalid".into(),
-            });
+            return Err(PdsError::InvalidToken("Token is invalid".into()));
         }
         let hash = self.inner.hashing.hash(password).await?;
-        let now = now_secs();
+        let now = self.clock().now_secs();
         self.store()
             .write(move |txn| {
-                let mut tokens = txn.open_table(EMAIL_TOKENS)?;
-                let mut found = None;
-                for row in tokens.iter()? {
-                    let (k, v) = row?;
-                    let (did, purpose) = k.value();
-                    if purpose != Purpose::ResetPassword.as_str() {
-                        continue;
-                    }
-                    let row: EmailTokenRow = rows::decode(v.value())?;
-                    if crate::core::crypto::constant_time_eq(row.token.as_bytes(), token.as_bytes())
-                    {
-                        found = Some((did.to_owned(), row.expires_at));
-                        break;
-                    }
-                }
-                let Some((did, expires_at)) = found else {
-                    return Ok(Err(PdsError::Named {
-                        error: "InvalidToken",
-                        message: "Token is invalid".into(),
-                    }));
+                let did = match email::take_reset_code(txn, &token, now)? {
+                    Ok(did) => did,
+                    Err(e) => return Ok(Err(e)),
                 };
-                tokens.remove((did.as_str(), Purpose::ResetPassword.as_str()))?;
-                if expires_at <= now {
-                    return Ok(Err(PdsError::Named {
-                        error: "ExpiredToken",
-                        message: "Token is expired".into(),
-                    }));
-                }
-                drop(tokens);
                 set_password_hash(txn, &did, hash)
             })
             .await
     }
 
     /// The admin's `updateAccountPassword`: ends every session.
-    pub async fn set_password(&self, did: &str, password: &str) -> Result<(), PdsError> {
+    pub async fn set_password(&self, did: &Did, password: &str) -> Result<(), PdsError> {
         check_new_password(password)?;
         let hash = self.inner.hashing.hash(password).await?;
-        let did = did.to_owned();
+        let did = did.as_str().to_owned();
         self.store()
             .write(move |txn| set_password_hash(txn, &did, hash))
             .await
@@ -244,24 +170,19 @@ impl Pds {
     /// Edits an account row in one write.
     pub(super) async fn change_account(
         &self,
-        did: &str,
+        did: &Did,
         edit: impl FnOnce(&mut AccountRow) -> Result<(), PdsError> + Send + 'static,
     ) -> Result<(), PdsError> {
-        let did = did.to_owned();
+        let did = did.clone();
         self.store()
             .write(move |txn| {
-                let mut accounts = txn.open_table(ACCOUNTS)?;
-                let Some(mut account) = accounts
-                    .get(did.as_str())?
-                    .map(|v| rows::decode::<AccountRow>(v.value()))
-                    .transpose()?
-                else {
+                let Some(mut account) = account_store::get(txn, &did)? else {
                     return Ok(Err(PdsError::InvalidRequest("Account not found".into())));
                 };
                 if let Err(e) = edit(&mut account) {
                     return Ok(Err(e));
                 }
-                accounts.insert(did.as_str(), rows::encode(&account)?.as_slice())?;
+                account_store::save(txn, &account)?;
                 Ok(Ok(()))
             })
             .await
@@ -269,21 +190,15 @@ impl Pds {
 }
 
 fn set_password_hash(
-    txn: &crate::store::WriteTransaction,
+    txn: &WriteTransaction,
     did: &str,
     hash: String,
 ) -> Result<Result<(), PdsError>, StoreError> {
-    let mut accounts = txn.open_table(ACCOUNTS)?;
-    let Some(mut account) = accounts
-        .get(did)?
-        .map(|v| rows::decode::<AccountRow>(v.value()))
-        .transpose()?
-    else {
+    let Some(mut account) = account_store::find_login(txn, did)? else {
         return Ok(Err(PdsError::InvalidRequest("Account not found".into())));
     };
     account.password_hash = hash;
-    accounts.insert(did, rows::encode(&account)?.as_slice())?;
-    drop(accounts);
+    account_store::save(txn, &account)?;
     revoke_sessions(txn, did)?;
     Ok(Ok(()))
 }

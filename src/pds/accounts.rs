@@ -8,23 +8,17 @@
 //! it is activated.
 
 use rand_core::OsRng;
-use redb::ReadableTable;
 
+use super::account_store::{self, Taken};
 use super::auth::{AccessScope, SessionOutput};
-use super::blocks::block_value;
 use super::handles::check_handle;
-use super::rows::{self, AccountRow, AccountStatus, InviteRow, RepoRow};
-use super::tables::{ACCOUNTS, BLOCKS, EMAILS, HANDLES, INVITE_USES, INVITES, REPOS};
-use super::{Pds, PdsError, repo_write, sequencer};
-use crate::clock::{now_datetime, now_micros};
-use crate::core::car::write_car;
+use super::repo_store::{self, Signer};
+use super::rows::{AccountRow, AccountStatus};
+use super::{Pds, PdsError, events, invites};
 use crate::core::crypto::{Algorithm, Keypair};
 use crate::core::did_document::DidDocument;
-use crate::core::firehose::{CommitMessage, Message};
-use crate::core::mst::Mst;
 use crate::core::plc::{self, Operation, UnsignedOperation};
-use crate::core::repo::UnsignedCommit;
-use crate::store::{StoreError, open_read_table};
+use crate::core::syntax::Did;
 
 pub(super) const MAX_PASSWORD_LEN: usize = 256;
 pub(super) const MIN_PASSWORD_LEN: usize = 8;
@@ -114,7 +108,7 @@ impl Pds {
                 let issuer = self
                     .verify_service_token(token, "com.atproto.server.createAccount")
                     .await?;
-                if &issuer != did {
+                if issuer.as_str() != did.as_str() {
                     return Err(PdsError::AuthRequired(format!(
                         "Missing auth to create account with did: {did}"
                     )));
@@ -202,6 +196,7 @@ impl Pds {
             AccountStatus::Active
         };
 
+        let now = self.clock().now_datetime();
         let account = self
             .store_new_account(
                 AccountRow {
@@ -211,20 +206,21 @@ impl Pds {
                     email_confirmed_at: None,
                     password_hash,
                     signing_key: signing_key.to_bytes().to_vec(),
-                    created_at: now_datetime(),
+                    created_at: now.clone(),
                     status,
                     id: 0,
                     invite_code: input.invite_code,
                     invites_disabled: false,
                     takedown_ref: None,
                     delete_after: None,
-                    deactivated_at: (status == AccountStatus::Deactivated).then(now_datetime),
+                    deactivated_at: (status == AccountStatus::Deactivated).then_some(now),
                     suspended_until: None,
                 },
-                &signing_key,
+                signing_key,
             )
             .await?;
         let session = self.new_session(&account, AccessScope::Full, None).await?;
+        let did = Did::parse(&did).map_err(|e| PdsError::Internal(e.to_string()))?;
         let did_doc = self.session_did_document(&did).await;
         Ok(CreatedAccount { session, did_doc })
     }
@@ -276,28 +272,16 @@ impl Pds {
         );
         self.store()
             .read(move |txn| {
-                if let Some(t) = open_read_table(txn, HANDLES)?
-                    && t.get(handle.as_str())?.is_some()
-                {
-                    return Err(PdsError::InvalidRequest(format!(
-                        "Handle already taken: {handle}"
-                    )));
+                if account_store::handle_owner(txn, &handle)?.is_some() {
+                    return Err(taken(Taken::Handle, &handle, &email));
                 }
-                if let Some(t) = open_read_table(txn, EMAILS)?
-                    && t.get(email.as_str())?.is_some()
-                {
-                    return Err(PdsError::InvalidRequest(format!(
-                        "Email already taken: {email}"
-                    )));
+                if account_store::email_owner(txn, &email)?.is_some() {
+                    return Err(taken(Taken::Email, &handle, &email));
                 }
-                if let Some(code) = &invite {
-                    let invites = open_read_table(txn, INVITES)?;
-                    let uses = open_read_table(txn, INVITE_USES)?;
-                    if !invite_available(invites.as_ref(), uses.as_ref(), code)? {
-                        return Err(PdsError::InvalidInviteCode(
-                            "Provided invite code not available".into(),
-                        ));
-                    }
+                if let Some(code) = &invite
+                    && !invites::available(txn, code)?
+                {
+                    return Err(invites::unavailable());
                 }
                 Ok(())
             })
@@ -309,155 +293,76 @@ impl Pds {
     async fn store_new_account(
         &self,
         account: AccountRow,
-        signing_key: &Keypair,
+        signing_key: Keypair,
     ) -> Result<AccountRow, PdsError> {
-        let did = account.did.as_str();
-        let mut tree = Mst::empty();
-        let (root, nodes) = tree.commit()?;
-        let rev = self.next_rev(None);
-        let commit = UnsignedCommit::new(did, root, rev.as_str())
-            .sign(signing_key)
-            .map_err(|e| PdsError::Internal(e.to_string()))?;
-        let (commit_cid, commit_bytes) = commit
-            .encode()
-            .map_err(|e| PdsError::Internal(e.to_string()))?;
-        let mut blocks: Vec<(&cid::Cid, &[u8])> = vec![(&commit_cid, &commit_bytes)];
-        blocks.extend(nodes.iter().map(|(c, b)| (c, b.as_slice())));
-        let commit_car =
-            write_car(&[commit_cid], blocks).map_err(|e| PdsError::Internal(e.to_string()))?;
-        let sync_car = write_car(&[commit_cid], [(&commit_cid, commit_bytes.as_slice())])
-            .map_err(|e| PdsError::Internal(e.to_string()))?;
-
-        let now = account.created_at.clone();
-        let invite_code = account.invite_code.clone();
-        let rev_text = rev.to_string();
-        let rev_number = rev.as_u64();
-        let used_at = u64::try_from(now_micros()).unwrap_or(0);
+        let pds = self.clone();
+        let used_at = u64::try_from(self.clock().now_micros()).unwrap_or(0);
         self.store()
             .write(move |txn| {
-                if txn
-                    .open_table(ACCOUNTS)?
-                    .get(account.did.as_str())?
-                    .is_some()
+                if let Some(code) = &account.invite_code
+                    && !invites::available(txn, code)?
                 {
-                    return Ok(Err(PdsError::InvalidRequest(
-                        "Account already exists".into(),
-                    )));
+                    return Ok(Err(invites::unavailable()));
                 }
-                let mut handles = txn.open_table(HANDLES)?;
-                if handles.get(account.handle.as_str())?.is_some() {
-                    return Ok(Err(PdsError::InvalidRequest(format!(
-                        "Handle already taken: {}",
-                        account.handle
-                    ))));
-                }
-                let mut emails = txn.open_table(EMAILS)?;
-                let email = account.email.clone().unwrap_or_default();
-                if emails.get(email.as_str())?.is_some() {
-                    return Ok(Err(PdsError::InvalidRequest(format!(
-                        "Email already taken: {email}"
-                    ))));
-                }
-                if let Some(code) = &invite_code {
-                    let invites = txn.open_table(INVITES)?;
-                    let uses = txn.open_table(INVITE_USES)?;
-                    let available = match invite_available(Some(&invites), Some(&uses), code) {
-                        Ok(available) => available,
-                        Err(e) => return Err(StoreError::Corrupt(e.to_string())),
-                    };
-                    if !available {
-                        return Ok(Err(PdsError::InvalidInviteCode(
-                            "Provided invite code not available".into(),
-                        )));
-                    }
-                    drop((invites, uses));
-                    txn.open_table(INVITE_USES)?
-                        .insert((code.as_str(), account.did.as_str()), used_at)?;
-                }
-                let id = repo_write::intern_did(txn, &account.did)?;
-                let account = AccountRow { id, ..account };
-                handles.insert(account.handle.as_str(), account.did.as_str())?;
-                emails.insert(email.as_str(), account.did.as_str())?;
-                txn.open_table(ACCOUNTS)?
-                    .insert(account.did.as_str(), rows::encode(&account)?.as_slice())?;
-                let mut block_table = txn.open_table(BLOCKS)?;
-                for (cid, bytes) in &nodes {
-                    let key = cid.to_bytes();
-                    block_table.insert(
-                        (id, key.as_slice()),
-                        block_value(rev_number, bytes).as_slice(),
-                    )?;
-                }
-                let repo = RepoRow {
-                    commit_cid,
-                    commit_block: commit_bytes,
-                    rev: rev_text.clone(),
-                    data: root,
+                let (handle, email) = (account.handle.clone(), account.email.clone());
+                let account = match account_store::create(txn, account)? {
+                    Ok(account) => account,
+                    Err(t) => return Ok(Err(taken(t, &handle, &email.unwrap_or_default()))),
                 };
-                txn.open_table(REPOS)?
-                    .insert(id, rows::encode(&repo)?.as_slice())?;
+                if let Some(code) = &account.invite_code {
+                    invites::record_use(txn, code, &account.did, used_at)?;
+                }
+                let now = account.created_at.clone();
+                let signer = Signer {
+                    did: &account.did,
+                    key: &signing_key,
+                    rev: pds.next_rev(None),
+                    time: now.clone(),
+                };
+                let (head, commit) = repo_store::init(txn, account.id, &signer)?;
                 if !account.status.is_active() {
                     return Ok(Ok(account));
                 }
-                let did = account.did.as_str();
-                sequencer::append(txn, sequencer::identity(did, Some(&account.handle), &now))?;
-                sequencer::append(txn, sequencer::account(did, true, None, &now))?;
-                sequencer::append(
-                    txn,
-                    Message::Commit(Box::new(CommitMessage {
-                        seq: 0,
-                        rebase: false,
-                        too_big: false,
-                        repo: did.to_owned(),
-                        commit: commit_cid,
-                        rev: rev_text.clone(),
-                        since: None,
-                        blocks: commit_car,
-                        ops: Vec::new(),
-                        blobs: Vec::new(),
-                        prev_data: None,
-                        time: now.clone(),
-                    })),
-                )?;
-                sequencer::append(txn, sequencer::sync(did, &rev_text, sync_car, &now))?;
+                let (log, did) = (pds.events(), account.did.as_str());
+                log.append(txn, events::identity(did, Some(&account.handle), &now))?;
+                log.append(txn, events::account(did, true, None, &now))?;
+                log.append(txn, commit)?;
+                let sync_car = repo_store::head_car(&head)?;
+                log.append(txn, events::sync(did, &head.rev, sync_car, &now))?;
                 Ok(Ok(account))
             })
             .await
     }
 
     /// The account row for a DID.
-    pub(super) async fn account(&self, did: &str) -> Result<Option<AccountRow>, PdsError> {
-        let did = did.to_owned();
+    pub(super) async fn account(&self, did: &Did) -> Result<Option<AccountRow>, PdsError> {
+        let did = did.clone();
         self.store()
-            .read(move |txn| {
-                let Some(accounts) = open_read_table(txn, ACCOUNTS)? else {
-                    return Ok(None);
-                };
-                accounts
-                    .get(did.as_str())?
-                    .map(|v| rows::decode::<AccountRow>(v.value()))
-                    .transpose()
-                    .map_err(PdsError::from)
-            })
+            .read(move |txn| Ok(account_store::get(txn, &did)?))
             .await
     }
 
+    /// The account row for a DID, which must exist.
+    pub(super) async fn existing_account(&self, did: &Did) -> Result<AccountRow, PdsError> {
+        self.account(did)
+            .await?
+            .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))
+    }
+
     /// The DID document of an account (through the PLC directory or did:web; cached).
-    pub async fn did_document(&self, did: &str) -> Option<DidDocument> {
-        let did = crate::core::syntax::Did::parse(did).ok()?;
-        self.inner.resolver.resolve(&did).await.ok()
+    pub async fn did_document(&self, did: &Did) -> Option<DidDocument> {
+        self.inner.resolver.resolve(did).await.ok()
     }
 
     /// The DID document as its source says now.
-    pub(super) async fn fresh_did_document(&self, did: &str) -> Option<DidDocument> {
-        let did = crate::core::syntax::Did::parse(did).ok()?;
-        self.inner.resolver.resolve_fresh(&did).await.ok()
+    pub(super) async fn fresh_did_document(&self, did: &Did) -> Option<DidDocument> {
+        self.inner.resolver.resolve_fresh(did).await.ok()
     }
 
     /// The DID document to hand out with a session: only when it names this server, since clients
     /// send the session's calls to the PDS the document names (a migrating account's document
     /// still names its old host).
-    pub async fn session_did_document(&self, did: &str) -> Option<DidDocument> {
+    pub async fn session_did_document(&self, did: &Did) -> Option<DidDocument> {
         let doc = self.did_document(did).await?;
         (doc.pds_endpoint() == Some(self.inner.config.public_url.as_str())).then_some(doc)
     }
@@ -470,24 +375,18 @@ impl Pds {
         let handle = handle.to_ascii_lowercase();
         self.store()
             .read(move |txn| {
-                let Some(handles) = open_read_table(txn, HANDLES)? else {
+                let Some(did) = account_store::handle_owner(txn, &handle)? else {
                     return Ok(None);
                 };
-                let Some(did) = handles.get(handle.as_str())?.map(|v| v.value().to_owned()) else {
-                    return Ok(None);
-                };
-                let status = open_read_table(txn, ACCOUNTS)?
-                    .and_then(|a| a.get(did.as_str()).ok().flatten())
-                    .map(|v| rows::decode::<AccountRow>(v.value()))
-                    .transpose()?
+                let status = account_store::find_login(txn, &did)?
                     .map_or(AccountStatus::Active, |a| a.status);
-                Ok::<_, PdsError>(Some((did, status)))
+                Ok(Some((did, status)))
             })
             .await
     }
 
     /// Session facts for `getSession`.
-    pub async fn session_info(&self, did: &str) -> Result<AccountInfo, PdsError> {
+    pub async fn session_info(&self, did: &Did) -> Result<AccountInfo, PdsError> {
         let row = self.account(did).await?.ok_or_else(|| {
             PdsError::InvalidRequest(format!("Could not find user info for account: {did}"))
         })?;
@@ -495,41 +394,11 @@ impl Pds {
     }
 }
 
-/// Whether an invite code exists, is not disabled and has uses left.
-fn invite_available<I, U>(
-    invites: Option<&I>,
-    uses: Option<&U>,
-    code: &str,
-) -> Result<bool, PdsError>
-where
-    I: ReadableTable<&'static str, &'static [u8]>,
-    U: ReadableTable<(&'static str, &'static str), u64>,
-{
-    let Some(row) = invites
-        .map(|t| t.get(code))
-        .transpose()?
-        .flatten()
-        .map(|v| rows::decode::<InviteRow>(v.value()))
-        .transpose()?
-    else {
-        return Ok(false);
-    };
-    if row.disabled {
-        return Ok(false);
-    }
-    let used = match uses {
-        Some(uses) => {
-            let mut count = 0u32;
-            for entry in uses.range((code, "")..)? {
-                let (key, _) = entry?;
-                if key.value().0 != code {
-                    break;
-                }
-                count += 1;
-            }
-            count
-        }
-        None => 0,
-    };
-    Ok(used < row.available)
+/// The refusal for an identifier another account holds.
+fn taken(what: Taken, handle: &str, email: &str) -> PdsError {
+    PdsError::InvalidRequest(match what {
+        Taken::Did => "Account already exists".into(),
+        Taken::Handle => format!("Handle already taken: {handle}"),
+        Taken::Email => format!("Email already taken: {email}"),
+    })
 }

@@ -3,13 +3,13 @@
 //! `lifecycle.rs`, `account_email.rs`, `invites.rs`, `identity_ops.rs`).
 
 use cid::Cid;
-use redb::ReadableTable;
 
-use super::repo_read::{RecordView, decode_record};
-use super::rows::{self, AccountRow, AccountStatus, BlobRow, RecordRow};
-use super::tables::{ACCOUNTS, BLOBS, DID_IDS, RECORD_TAKEDOWNS, RECORDS};
-use super::{Pds, PdsError};
-use crate::store::{StoreError, Usage as StorageUsage, open_read_table};
+use super::repo_read::{RecordView, record_view};
+use super::repo_store::{self, RecordPath};
+use super::rows::{AccountRow, AccountStatus};
+use super::{Pds, PdsError, account_store, blob_store};
+use crate::core::syntax::Did;
+use crate::store::Usage as StorageUsage;
 
 /// An account as the admin sees it.
 #[derive(Clone, Debug)]
@@ -48,7 +48,7 @@ impl From<AccountRow> for AdminAccount {
 
 impl Pds {
     /// One account, any status.
-    pub async fn admin_account(&self, did: &str) -> Result<Option<AdminAccount>, PdsError> {
+    pub async fn admin_account(&self, did: &Did) -> Result<Option<AdminAccount>, PdsError> {
         Ok(self.account(did).await?.map(AdminAccount::from))
     }
 
@@ -64,62 +64,46 @@ impl Pds {
         let query = query.map(str::to_ascii_lowercase).filter(|q| !q.is_empty());
         let after = cursor.map(str::to_owned);
         let limit = limit.clamp(1, 100);
-        self.store()
-            .read(move |txn| {
-                let Some(accounts) = open_read_table(txn, ACCOUNTS)? else {
-                    return Ok((Vec::new(), None));
-                };
-                let range = match &after {
-                    Some(after) => accounts.range::<&str>((
-                        std::ops::Bound::Excluded(after.as_str()),
-                        std::ops::Bound::Unbounded,
-                    ))?,
-                    None => accounts.iter()?,
-                };
-                let mut out = Vec::new();
-                for row in range {
-                    let (_, v) = row.map_err(StoreError::from)?;
-                    let account: AccountRow = rows::decode(v.value())?;
-                    let matches = match &query {
-                        None => true,
-                        Some(q) => {
-                            account.handle.contains(q.as_str())
-                                || account.did.contains(q.as_str())
-                                || account
-                                    .email
-                                    .as_deref()
-                                    .is_some_and(|e| e.to_ascii_lowercase().contains(q.as_str()))
-                        }
-                    } && status.is_none_or(|s| s == account.status);
-                    if matches {
-                        out.push(AdminAccount::from(account));
-                        if out.len() == limit {
-                            break;
-                        }
-                    }
-                }
-                let next = (out.len() == limit)
-                    .then(|| out.last().map(|a| a.did.clone()))
-                    .flatten();
-                Ok::<_, PdsError>((out, next))
-            })
-            .await
+        let accounts =
+            self.store()
+                .read(move |txn| {
+                    let matches = |account: &AccountRow| {
+                        let found = match &query {
+                            None => true,
+                            Some(q) => {
+                                account.handle.contains(q.as_str())
+                                    || account.did.contains(q.as_str())
+                                    || account.email.as_deref().is_some_and(|e| {
+                                        e.to_ascii_lowercase().contains(q.as_str())
+                                    })
+                            }
+                        };
+                        found && status.is_none_or(|s| s == account.status)
+                    };
+                    Ok::<_, PdsError>(account_store::search(
+                        txn,
+                        after.as_deref(),
+                        limit,
+                        matches,
+                    )?)
+                })
+                .await?;
+        let out: Vec<AdminAccount> = accounts.into_iter().map(AdminAccount::from).collect();
+        let next = (out.len() == limit)
+            .then(|| out.last().map(|a| a.did.clone()))
+            .flatten();
+        Ok((out, next))
     }
 
     /// The takedown reference of a blob, if it is taken down (`Err` when the account does not
     /// hold the blob).
-    pub async fn blob_takedown(&self, did: &str, cid: &Cid) -> Result<Option<String>, PdsError> {
-        let (did, key) = (did.to_owned(), cid.to_bytes());
+    pub async fn blob_takedown(&self, did: &Did, cid: &Cid) -> Result<Option<String>, PdsError> {
+        let (did, cid) = (did.clone(), *cid);
         self.store()
             .read(move |txn| {
-                let id = open_read_table(txn, DID_IDS)?
-                    .and_then(|t| t.get(did.as_str()).ok().flatten().map(|v| v.value()));
-                let row = match (id, open_read_table(txn, BLOBS)?) {
-                    (Some(id), Some(blobs)) => blobs
-                        .get((id, key.as_slice()))?
-                        .map(|v| rows::decode::<BlobRow>(v.value()))
-                        .transpose()?,
-                    _ => None,
+                let row = match account_store::id(txn, &did)? {
+                    Some(id) => blob_store::get(txn, id, &cid)?,
+                    None => None,
                 };
                 let row = row.ok_or_else(|| PdsError::BlobNotFound("Blob not found".into()))?;
                 Ok(row.takedown_ref)
@@ -131,27 +115,25 @@ impl Pds {
     /// takedown reference.
     pub async fn admin_record(
         &self,
-        did: &str,
+        did: &Did,
         collection: &str,
         rkey: &str,
     ) -> Result<Option<(RecordView, Option<String>)>, PdsError> {
-        let (did, collection, rkey) = (did.to_owned(), collection.to_owned(), rkey.to_owned());
+        let (did, collection, rkey) = (did.clone(), collection.to_owned(), rkey.to_owned());
         self.store()
             .read(move |txn| {
-                let id = open_read_table(txn, DID_IDS)?
-                    .and_then(|t| t.get(did.as_str()).ok().flatten().map(|v| v.value()));
-                let (Some(id), Some(records)) = (id, open_read_table(txn, RECORDS)?) else {
+                let Some(id) = account_store::id(txn, &did)? else {
                     return Ok(None);
                 };
-                let Some(bytes) = records.get((id, collection.as_str(), rkey.as_str()))? else {
+                let path = RecordPath {
+                    collection: &collection,
+                    rkey: &rkey,
+                };
+                let Some(row) = repo_store::record(txn, id, path)? else {
                     return Ok(None);
                 };
-                let view = decode_record(&did, &collection, &rkey, bytes.value())?;
-                let path = format!("{collection}/{rkey}");
-                let takedown = match open_read_table(txn, RECORD_TAKEDOWNS)? {
-                    Some(t) => t.get((id, path.as_str()))?.map(|v| v.value().to_owned()),
-                    None => None,
-                };
+                let view = record_view(did.as_str(), &collection, &rkey, row)?;
+                let takedown = repo_store::takedown(txn, id, &path.key())?;
                 Ok::<_, PdsError>(Some((view, takedown)))
             })
             .await
@@ -175,38 +157,28 @@ impl Pds {
                     (AccountStatus::Takendown, 0),
                     (AccountStatus::Suspended, 0),
                 ];
-                let Some(accounts) = open_read_table(txn, ACCOUNTS)? else {
-                    return Ok(counts);
-                };
-                for row in accounts.iter()? {
-                    let (_, v) = row.map_err(StoreError::from)?;
-                    let account: AccountRow = rows::decode(v.value())?;
+                account_store::for_each(txn, |account| {
                     if let Some(entry) = counts.iter_mut().find(|(s, _)| *s == account.status) {
                         entry.1 += 1;
                     }
-                }
+                })?;
                 Ok::<_, PdsError>(counts)
             })
             .await
     }
 
     /// The CID of a record whatever its status or takedown (for the admin's subject status).
-    pub async fn record_cid(&self, did: &str, path: &str) -> Result<Option<Cid>, PdsError> {
-        let (did, path) = (did.to_owned(), path.to_owned());
+    pub async fn record_cid(&self, did: &Did, path: &str) -> Result<Option<Cid>, PdsError> {
+        let (did, path) = (did.clone(), path.to_owned());
         self.store()
             .read(move |txn| {
                 let Some((collection, rkey)) = path.split_once('/') else {
                     return Ok(None);
                 };
-                let id = open_read_table(txn, DID_IDS)?
-                    .and_then(|t| t.get(did.as_str()).ok().flatten().map(|v| v.value()));
-                let (Some(id), Some(records)) = (id, open_read_table(txn, RECORDS)?) else {
+                let Some(id) = account_store::id(txn, &did)? else {
                     return Ok(None);
                 };
-                let row = records
-                    .get((id, collection, rkey))?
-                    .map(|v| rows::decode::<RecordRow>(v.value()))
-                    .transpose()?;
+                let row = repo_store::record(txn, id, RecordPath { collection, rkey })?;
                 Ok::<_, PdsError>(row.map(|r| r.cid))
             })
             .await

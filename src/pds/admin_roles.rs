@@ -10,11 +10,10 @@
 use redb::{ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-use super::rows::{self, AccountRow, AccountStatus};
-use super::tables::ACCOUNTS;
-use super::{Pds, PdsError};
-use crate::clock::now_datetime;
-use crate::store::{StoreError, WriteTransaction, open_read_table};
+use super::rows::{self, AccountStatus};
+use super::{Pds, PdsError, account_store};
+use crate::core::syntax::Did;
+use crate::store::{Reads, StoreError, WriteTransaction};
 
 /// did → role row.
 const ADMIN_ROLES: TableDefinition<&str, &[u8]> = TableDefinition::new("pds.admin_roles");
@@ -41,20 +40,19 @@ pub(super) fn forget(txn: &WriteTransaction, did: &str) -> Result<(), StoreError
 
 impl Pds {
     /// Gives `did` the admin role (changes nothing when it has it). `Ok(false)` when it already had it.
-    pub async fn grant_admin(&self, did: &str) -> Result<bool, PdsError> {
-        let did = did.to_owned();
+    pub async fn grant_admin(&self, did: &Did) -> Result<bool, PdsError> {
+        let did = did.clone();
+        let granted_at = self.clock().now_datetime();
         self.store()
             .write(move |txn| {
-                if txn.open_table(ACCOUNTS)?.get(did.as_str())?.is_none() {
+                if account_store::get(txn, &did)?.is_none() {
                     return Ok(Err(PdsError::InvalidRequest("Account not found".into())));
                 }
                 let mut roles = txn.open_table(ADMIN_ROLES)?;
                 if roles.get(did.as_str())?.is_some() {
                     return Ok(Ok(false));
                 }
-                let row = RoleRow {
-                    granted_at: now_datetime(),
-                };
+                let row = RoleRow { granted_at };
                 roles.insert(did.as_str(), rows::encode(&row)?.as_slice())?;
                 Ok(Ok(true))
             })
@@ -62,8 +60,8 @@ impl Pds {
     }
 
     /// Takes the admin role away. `Ok(false)` when the account did not have it.
-    pub async fn revoke_admin(&self, did: &str) -> Result<bool, PdsError> {
-        let did = did.to_owned();
+    pub async fn revoke_admin(&self, did: &Did) -> Result<bool, PdsError> {
+        let did = did.clone();
         self.store()
             .write(move |txn| {
                 let removed = txn.open_table(ADMIN_ROLES)?.remove(did.as_str())?.is_some();
@@ -73,11 +71,11 @@ impl Pds {
     }
 
     /// Whether `did` holds the admin role.
-    pub async fn has_admin_role(&self, did: &str) -> Result<bool, PdsError> {
-        let did = did.to_owned();
+    pub async fn has_admin_role(&self, did: &Did) -> Result<bool, PdsError> {
+        let did = did.clone();
         self.store()
             .read(move |txn| {
-                let Some(roles) = open_read_table(txn, ADMIN_ROLES)? else {
+                let Some(roles) = txn.table(ADMIN_ROLES)? else {
                     return Ok(false);
                 };
                 Ok::<_, PdsError>(roles.get(did.as_str())?.is_some())
@@ -89,20 +87,20 @@ impl Pds {
     pub async fn admin_members(&self) -> Result<Vec<AdminMember>, PdsError> {
         self.store()
             .read(move |txn| {
-                let (Some(roles), Some(accounts)) = (
-                    open_read_table(txn, ADMIN_ROLES)?,
-                    open_read_table(txn, ACCOUNTS)?,
-                ) else {
+                let Some(roles) = txn.table(ADMIN_ROLES)? else {
                     return Ok(Vec::new());
                 };
                 let mut out = Vec::new();
                 for row in roles.iter()? {
                     let (did, value) = row.map_err(StoreError::from)?;
                     let role: RoleRow = rows::decode(value.value())?;
-                    let Some(account) = accounts.get(did.value())? else {
+                    // Deletion drops the role; a row without its account is skipped.
+                    let Ok(did) = Did::parse(did.value()) else {
                         continue;
                     };
-                    let account: AccountRow = rows::decode(account.value())?;
+                    let Some(account) = account_store::get(txn, &did)? else {
+                        continue;
+                    };
                     out.push(AdminMember {
                         did: account.did,
                         handle: account.handle,

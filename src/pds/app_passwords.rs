@@ -15,14 +15,20 @@
 
 use hmac::{Hmac, Mac};
 use rand_core::{OsRng, RngCore};
-use redb::ReadableTable;
+use redb::{ReadableTable, TableDefinition};
 use sha2::Sha256;
 
 use super::rows::{self, AppPasswordRow};
-use super::tables::{APP_PASSWORD_DIGESTS, APP_PASSWORDS};
 use super::{Pds, PdsError};
-use crate::clock::now_datetime;
-use crate::store::{StoreError, open_read_table};
+use crate::core::syntax::Did;
+use crate::store::{Reads, StoreError, WriteTransaction};
+
+/// (did, app password name) → app password row.
+const APP_PASSWORDS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("pds.app_passwords");
+/// (did, app password digest) → app password name: the indexed lookup of a login's candidate.
+const APP_PASSWORD_DIGESTS: TableDefinition<(&str, &[u8]), &str> =
+    TableDefinition::new("pds.app_password_digests");
 
 /// Longest app password name accepted.
 const MAX_NAME_LEN: usize = 100;
@@ -78,7 +84,7 @@ impl Pds {
     /// Creates an app password; returns it with the (only) copy of the password.
     pub async fn create_app_password(
         &self,
-        did: &str,
+        did: &Did,
         name: &str,
         privileged: bool,
     ) -> Result<(AppPasswordInfo, String), PdsError> {
@@ -94,11 +100,15 @@ impl Pds {
             ));
         }
         let password = generate_password();
-        let digest = digest(&self.inner.secrets.app_password_key, did, &password);
+        let digest = digest(
+            &self.inner.secrets.app_password_key,
+            did.as_str(),
+            &password,
+        );
         let row = AppPasswordRow {
             password_hash: String::new(),
             privileged,
-            created_at: now_datetime(),
+            created_at: self.clock().now_datetime(),
             digest: Some(data_encoding::HEXLOWER.encode(&digest)),
         };
         let info = AppPasswordInfo {
@@ -106,7 +116,7 @@ impl Pds {
             created_at: row.created_at.clone(),
             privileged,
         };
-        let did = did.to_owned();
+        let did = did.as_str().to_owned();
         self.store()
             .write(move |txn| {
                 let mut table = txn.open_table(APP_PASSWORDS)?;
@@ -153,13 +163,13 @@ impl Pds {
         let (found, legacy) = self
             .store()
             .read(move |txn| {
-                let Some(index) = open_read_table(txn, APP_PASSWORD_DIGESTS)? else {
+                let Some(index) = txn.table(APP_PASSWORD_DIGESTS)? else {
                     return Ok::<_, PdsError>((None, Vec::new()));
                 };
                 let name = index
                     .get((key_did.as_str(), digest.as_slice()))?
                     .map(|v| v.value().to_owned());
-                let Some(table) = open_read_table(txn, APP_PASSWORDS)? else {
+                let Some(table) = txn.table(APP_PASSWORDS)? else {
                     return Ok((None, Vec::new()));
                 };
                 if let Some(name) = name {
@@ -227,12 +237,12 @@ impl Pds {
     }
 
     /// The account's app passwords, newest first.
-    pub async fn list_app_passwords(&self, did: &str) -> Result<Vec<AppPasswordInfo>, PdsError> {
-        let did = did.to_owned();
+    pub async fn list_app_passwords(&self, did: &Did) -> Result<Vec<AppPasswordInfo>, PdsError> {
+        let did = did.as_str().to_owned();
         let mut list = self
             .store()
             .read(move |txn| {
-                let Some(table) = open_read_table(txn, APP_PASSWORDS)? else {
+                let Some(table) = txn.table(APP_PASSWORDS)? else {
                     return Ok::<_, PdsError>(Vec::new());
                 };
                 let mut out = Vec::new();
@@ -257,8 +267,8 @@ impl Pds {
     }
 
     /// Revokes an app password and the sessions it opened (a missing one is not an error).
-    pub async fn revoke_app_password(&self, did: &str, name: &str) -> Result<(), PdsError> {
-        let (did, name) = (did.to_owned(), name.to_owned());
+    pub async fn revoke_app_password(&self, did: &Did, name: &str) -> Result<(), PdsError> {
+        let (did, name) = (did.as_str().to_owned(), name.to_owned());
         self.store()
             .write(move |txn| {
                 let removed: Option<AppPasswordRow> = txn
@@ -278,6 +288,28 @@ impl Pds {
             })
             .await
     }
+}
+
+/// Whether `did`'s app password `name` is privileged (a revoked one is not).
+pub(super) fn privileged(txn: &impl Reads, did: &str, name: &str) -> Result<bool, StoreError> {
+    let Some(table) = txn.table(APP_PASSWORDS)? else {
+        return Ok(false);
+    };
+    let row: Option<AppPasswordRow> = table
+        .get((did, name))?
+        .map(|v| rows::decode(v.value()))
+        .transpose()?;
+    Ok(row.is_some_and(|r| r.privileged))
+}
+
+/// Removes every app password of `did` (a deleted account).
+pub(super) fn purge(txn: &WriteTransaction, did: &str) -> Result<(), StoreError> {
+    let end = format!("{did}\0");
+    txn.open_table(APP_PASSWORDS)?
+        .retain_in((did, "")..(end.as_str(), ""), |_, _| false)?;
+    txn.open_table(APP_PASSWORD_DIGESTS)?
+        .retain_in((did, &[][..])..(end.as_str(), &[][..]), |_, _| false)?;
+    Ok(())
 }
 
 #[cfg(test)]

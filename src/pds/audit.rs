@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::rows;
 use super::{Pds, PdsError};
-use crate::clock::now_datetime;
-use crate::store::{StoreError, open_read_table};
+use crate::core::syntax::Did;
+use crate::store::{Reads, StoreError};
 
 /// id → entry; ids grow, so the newest entry is last.
 const AUDIT_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("pds.audit_log");
@@ -30,7 +30,7 @@ pub enum Actor {
     /// The admin password (the command line, scripts, bootstrapping).
     Password,
     /// An account with the admin role, with its own session.
-    Member { did: String },
+    Member { did: Did },
 }
 
 impl Actor {
@@ -38,7 +38,7 @@ impl Actor {
     pub fn as_str(&self) -> &str {
         match self {
             Actor::Password => "admin-password",
-            Actor::Member { did } => did,
+            Actor::Member { did } => did.as_str(),
         }
     }
 }
@@ -69,7 +69,7 @@ impl Pds {
     ) -> Result<AuditEntry, PdsError> {
         let mut entry = AuditEntry {
             id: 0,
-            at: now_datetime(),
+            at: self.clock().now_datetime(),
             actor: actor.as_str().to_owned(),
             action: action.to_owned(),
             subject,
@@ -99,7 +99,7 @@ impl Pds {
         let limit = limit.clamp(1, MAX_AUDIT_PAGE);
         self.store()
             .read(move |txn| {
-                let Some(log) = open_read_table(txn, AUDIT_LOG)? else {
+                let Some(log) = txn.table(AUDIT_LOG)? else {
                     return Ok((Vec::new(), None));
                 };
                 let mut out = Vec::new();
@@ -143,10 +143,8 @@ impl Pds {
         let action = action.to_owned();
         self.store()
             .read(move |txn| {
-                let (Some(last), Some(log)) = (
-                    open_read_table(txn, AUDIT_LAST)?,
-                    open_read_table(txn, AUDIT_LOG)?,
-                ) else {
+                let (Some(last), Some(log)) = (txn.table(AUDIT_LAST)?, txn.table(AUDIT_LOG)?)
+                else {
                     return Ok(None);
                 };
                 let Some(id) = last.get(action.as_str())?.map(|v| v.value()) else {

@@ -7,20 +7,15 @@
 //! lost a response can recover), after which the whole chain is revoked.
 
 use rand_core::{OsRng, RngCore};
-use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
-use super::rows::{self, AccountRow, AccountStatus, AppPasswordRow, RefreshRow};
-use super::tables::{ACCOUNTS, APP_PASSWORDS, EMAILS, HANDLES, REFRESH_TOKENS};
-use super::{Pds, PdsError, refresh_tokens};
-use crate::clock::{now_micros, now_secs};
+use super::rows::{AccountRow, AccountStatus, RefreshRow};
+use super::{Pds, PdsError, account_store, app_passwords, refresh_tokens};
 use crate::core::jwt;
-use crate::store::{StoreError, open_read_table};
+use crate::core::syntax::Did;
 
-const ACCESS_TTL_SECS: i64 = 2 * 60 * 60;
+pub(super) const ACCESS_TTL_SECS: i64 = 2 * 60 * 60;
 const REFRESH_TTL_SECS: i64 = 90 * 24 * 60 * 60;
-/// How long after its first use a refresh token may be replayed for the same successor.
-const REFRESH_GRACE_SECS: i64 = 2 * 60 * 60;
 
 const TYP_ACCESS: &str = "at+jwt";
 const TYP_REFRESH: &str = "refresh+jwt";
@@ -84,7 +79,7 @@ struct RefreshClaims {
 /// A caller authenticated with an access token.
 #[derive(Clone, Debug)]
 pub struct AuthedAccount {
-    pub did: String,
+    pub did: Did,
     pub scope: AccessScope,
     /// The permissions of an OAuth token (`None` for session tokens, which the access rules
     /// decide alone).
@@ -96,7 +91,7 @@ pub struct AuthedAccount {
 pub struct SessionOutput {
     pub access_jwt: String,
     pub refresh_jwt: String,
-    pub did: String,
+    pub did: Did,
     pub handle: String,
     pub email: Option<String>,
     pub email_confirmed: bool,
@@ -140,7 +135,7 @@ impl Pds {
     }
 
     fn issue_access(&self, did: &str, scope: AccessScope) -> String {
-        let now = now_secs();
+        let now = self.clock().now_secs();
         let claims = AccessClaims {
             scope: scope.as_str().into(),
             sub: did.into(),
@@ -157,7 +152,7 @@ impl Pds {
             sub: did.into(),
             aud: self.aud().into(),
             jti: jti.into(),
-            iat: now_secs(),
+            iat: self.clock().now_secs(),
             exp,
         };
         jwt::sign_hs256(TYP_REFRESH, &claims, &self.inner.secrets.jwt_key)
@@ -172,8 +167,8 @@ impl Pds {
                     _ => PdsError::InvalidToken("Token could not be verified".into()),
                 },
             )?;
-        if claims.exp <= now_secs() {
-            return Err(PdsError::ExpiredToken);
+        if claims.exp <= self.clock().now_secs() {
+            return Err(expired());
         }
         if claims.aud != self.aud() {
             return Err(PdsError::InvalidToken(
@@ -182,8 +177,10 @@ impl Pds {
         }
         let scope = AccessScope::parse(&claims.scope)
             .ok_or_else(|| PdsError::InvalidToken("Bad token scope".into()))?;
+        let did = Did::parse(&claims.sub)
+            .map_err(|_| PdsError::InvalidToken("Token could not be verified".into()))?;
         Ok(AuthedAccount {
-            did: claims.sub,
+            did,
             scope,
             grant: None,
         })
@@ -198,7 +195,7 @@ impl Pds {
         app_password: Option<String>,
     ) -> Result<SessionOutput, PdsError> {
         let jti = random_id();
-        let exp = now_secs() + REFRESH_TTL_SECS;
+        let exp = self.clock().now_secs() + REFRESH_TTL_SECS;
         if scope != AccessScope::Takendown {
             let row = RefreshRow {
                 did: account.did.clone(),
@@ -219,7 +216,7 @@ impl Pds {
         Ok(SessionOutput {
             access_jwt: self.issue_access(&account.did, scope),
             refresh_jwt: self.refresh_token(&account.did, &jti, exp),
-            did: account.did.clone(),
+            did: stored_did(account)?,
             handle: account.handle.clone(),
             email: account.email.clone(),
             email_confirmed: account.email_confirmed_at.is_some(),
@@ -294,30 +291,7 @@ impl Pds {
             .unwrap_or(&identifier)
             .to_owned();
         self.store()
-            .read(move |txn| {
-                let did = if identifier.starts_with("did:") {
-                    Some(identifier.clone())
-                } else {
-                    let table = if identifier.contains('@') {
-                        EMAILS
-                    } else {
-                        HANDLES
-                    };
-                    match open_read_table(txn, table)? {
-                        Some(t) => t.get(identifier.as_str())?.map(|v| v.value().to_owned()),
-                        None => None,
-                    }
-                };
-                let Some(did) = did else { return Ok(None) };
-                let Some(accounts) = open_read_table(txn, ACCOUNTS)? else {
-                    return Ok(None);
-                };
-                accounts
-                    .get(did.as_str())?
-                    .map(|v| rows::decode::<AccountRow>(v.value()))
-                    .transpose()
-                    .map_err(PdsError::from)
-            })
+            .read(move |txn| Ok(account_store::find_login(txn, &identifier)?))
             .await
     }
 
@@ -326,69 +300,19 @@ impl Pds {
         let claims: RefreshClaims =
             jwt::verify_hs256(token, TYP_REFRESH, &self.inner.secrets.jwt_key)
                 .map_err(|_| PdsError::InvalidToken("Token could not be verified".into()))?;
-        let now = now_secs();
+        let now = self.clock().now_secs();
         if claims.exp <= now {
-            return Err(PdsError::ExpiredToken);
+            return Err(expired());
         }
         if claims.aud != self.aud() {
             return Err(PdsError::InvalidToken("Token could not be verified".into()));
         }
-        let revoked = || PdsError::Named {
-            error: "ExpiredToken",
-            message: "Token has been revoked".into(),
-        };
-        let next_jti = random_id();
-        let next_exp = now + REFRESH_TTL_SECS;
-        let jti = claims.jti.clone();
-        let did = claims.sub.clone();
-        let outcome = self
+        let next = (random_id(), now + REFRESH_TTL_SECS);
+        let (jti, did) = (claims.jti.clone(), claims.sub.clone());
+        let (next_jti, next_exp, app_password) = self
             .store()
-            .write(move |txn| {
-                let table = txn.open_table(REFRESH_TOKENS)?;
-                let Some(row) = table.get(jti.as_str())?.map(|v| v.value().to_vec()) else {
-                    return Ok(Err(revoked()));
-                };
-                let mut row: RefreshRow = rows::decode(&row)?;
-                if row.did != did {
-                    return Ok(Err(PdsError::InvalidToken(
-                        "Token could not be verified".into(),
-                    )));
-                }
-                if let (Some(next), Some(used)) = (&row.next_id, row.used_at) {
-                    if now - used <= REFRESH_GRACE_SECS {
-                        // A replay within the grace period gets the same successor again.
-                        let next = next.clone();
-                        let successor: Option<RefreshRow> = table
-                            .get(next.as_str())?
-                            .map(|v| rows::decode(v.value()))
-                            .transpose()?;
-                        return Ok(match successor {
-                            Some(s) => Ok((next, s.expires_at, s.app_password)),
-                            None => Err(revoked()),
-                        });
-                    }
-                    drop(table);
-                    refresh_tokens::remove(txn, &jti)?;
-                    return Ok(Err(revoked()));
-                }
-                drop(table);
-                let successor = RefreshRow {
-                    did: row.did.clone(),
-                    expires_at: next_exp,
-                    app_password: row.app_password.clone(),
-                    next_id: None,
-                    used_at: None,
-                };
-                // The used token lives on only for its replay grace.
-                row.next_id = Some(next_jti.clone());
-                row.used_at = Some(now);
-                row.expires_at = row.expires_at.min(now + REFRESH_GRACE_SECS);
-                refresh_tokens::insert(txn, &jti, &row)?;
-                refresh_tokens::insert(txn, &next_jti, &successor)?;
-                Ok(Ok((next_jti, next_exp, successor.app_password)))
-            })
-            .await;
-        let (next_jti, next_exp, app_password) = outcome?;
+            .write(move |txn| refresh_tokens::rotate(txn, &jti, &did, now, next))
+            .await?;
         let account = self.find_account(&claims.sub).await?.ok_or_else(|| {
             PdsError::InvalidRequest(format!(
                 "Could not find user info for account: {}",
@@ -406,7 +330,12 @@ impl Pds {
         let scope = match &app_password {
             None => AccessScope::Full,
             Some(name) => {
-                if self.app_password_privileged(&account.did, name).await? {
+                let (did, name) = (account.did.clone(), name.clone());
+                let privileged = self
+                    .store()
+                    .read(move |txn| app_passwords::privileged(txn, &did, &name))
+                    .await?;
+                if privileged {
                     AccessScope::AppPasswordPrivileged
                 } else {
                     AccessScope::AppPassword
@@ -416,28 +345,12 @@ impl Pds {
         Ok(SessionOutput {
             access_jwt: self.issue_access(&account.did, scope),
             refresh_jwt: self.refresh_token(&account.did, &next_jti, next_exp),
-            did: account.did.clone(),
+            did: stored_did(&account)?,
             handle: account.handle.clone(),
             email: account.email.clone(),
             email_confirmed: account.email_confirmed_at.is_some(),
             status: account.status,
         })
-    }
-
-    async fn app_password_privileged(&self, did: &str, name: &str) -> Result<bool, PdsError> {
-        let key = (did.to_owned(), name.to_owned());
-        self.store()
-            .read(move |txn| {
-                let Some(table) = open_read_table(txn, APP_PASSWORDS)? else {
-                    return Ok(false);
-                };
-                let row: Option<AppPasswordRow> = table
-                    .get((key.0.as_str(), key.1.as_str()))?
-                    .map(|v| rows::decode(v.value()))
-                    .transpose()?;
-                Ok::<_, PdsError>(row.is_some_and(|r| r.privileged))
-            })
-            .await
     }
 
     /// `deleteSession`: revokes a refresh token (an expired one too).
@@ -459,22 +372,9 @@ impl Pds {
 
     /// Removes refresh tokens past their expiry (run periodically).
     pub async fn sweep_refresh_tokens(&self) -> Result<usize, PdsError> {
-        let now = now_micros() / 1_000_000;
+        let now = self.clock().now_secs();
         self.store()
-            .write(move |txn| {
-                let mut expired = Vec::new();
-                for row in txn.open_table(REFRESH_TOKENS)?.iter()? {
-                    let (key, value) = row?;
-                    let row: RefreshRow = rows::decode(value.value())?;
-                    if row.expires_at <= now {
-                        expired.push(key.value().to_owned());
-                    }
-                }
-                for key in &expired {
-                    refresh_tokens::remove(txn, key)?;
-                }
-                Ok(Ok::<_, PdsError>(expired.len()))
-            })
+            .write(move |txn| Ok(Ok::<_, PdsError>(refresh_tokens::sweep(txn, now)?)))
             .await
     }
 }
@@ -484,8 +384,18 @@ impl Pds {
 pub(super) fn revoke_sessions(
     txn: &crate::store::WriteTransaction,
     did: &str,
-) -> Result<(), StoreError> {
+) -> Result<(), crate::store::StoreError> {
     refresh_tokens::revoke(txn, did, None)?;
     super::oauth::store::delete_account_sessions(txn, did)?;
     Ok(())
+}
+
+/// The error of a session token past its expiry.
+fn expired() -> PdsError {
+    PdsError::ExpiredToken("Token has expired".into())
+}
+
+/// The DID of a stored account (checked when the account was created).
+fn stored_did(account: &AccountRow) -> Result<Did, PdsError> {
+    Did::parse(&account.did).map_err(|e| PdsError::Internal(e.to_string()))
 }

@@ -6,13 +6,10 @@
 //! MIME type is sniffed from the bytes where they say what they are, as the reference does.
 
 use cid::Cid;
-use redb::ReadableTable;
 
-use super::rows::{self, BlobRow};
-use super::tables::{BLOB_HOLDERS, BLOB_REFS, BLOBS, DID_IDS, TEMP_BLOBS};
-use super::{Pds, PdsError};
-use crate::clock::now_micros;
-use crate::store::{StoreError, TempBlob, open_read_table};
+use super::{Pds, PdsError, account_store, blob_store};
+use crate::core::syntax::Did;
+use crate::store::TempBlob;
 
 /// Largest upload accepted (the reference's default `blobUploadLimit` is 5 MiB; video needs more).
 pub const MAX_BLOB_SIZE: u64 = 100 * 1024 * 1024;
@@ -61,7 +58,7 @@ impl Pds {
     /// Makes an upload durable and records it for `did` (temporary until a record uses it).
     pub async fn finish_upload(
         &self,
-        did: &str,
+        did: &Did,
         upload: TempBlob,
         head: Vec<u8>,
         declared_mime: &str,
@@ -71,66 +68,16 @@ impl Pds {
             .await
             .map_err(|e| PdsError::Internal(e.to_string()))??;
         let mime_type = sniff_mime(&head).unwrap_or(declared_mime).to_owned();
-        let did = did.to_owned();
-        let now = u64::try_from(now_micros()).unwrap_or(0);
+        let did = did.clone();
+        let now = u64::try_from(self.clock().now_micros()).unwrap_or(0);
         let row_mime = mime_type.clone();
         self.store()
             .write(move |txn| {
-                let Some(id) = txn
-                    .open_table(DID_IDS)?
-                    .get(did.as_str())?
-                    .map(|v| v.value())
-                else {
-                    return Ok(Err(PdsError::RepoNotFound(format!(
-                        "Could not find repo: {did}"
-                    ))));
+                let id = match account_store::repo_id(txn, &did)? {
+                    Ok(id) => id,
+                    Err(e) => return Ok(Err(e)),
                 };
-                let key = cid.to_bytes();
-                let mut blobs = txn.open_table(BLOBS)?;
-                let existing = blobs
-                    .get((id, key.as_slice()))?
-                    .map(|v| rows::decode::<BlobRow>(v.value()))
-                    .transpose()?;
-                if let Some(existing) = &existing {
-                    if existing.takedown_ref.is_some() {
-                        return Ok(Err(PdsError::InvalidRequest(
-                            "Blob has been takendown, cannot re-upload".into(),
-                        )));
-                    }
-                    if !existing.temp {
-                        return Ok(Ok(()));
-                    }
-                    txn.open_table(TEMP_BLOBS)?.remove((
-                        existing.created_at_micros,
-                        id,
-                        key.as_slice(),
-                    ))?;
-                }
-                // Already referenced by a record (re-upload after a migration): permanent at once.
-                let referenced = txn
-                    .open_table(BLOB_REFS)?
-                    .range((id, key.as_slice(), "")..)?
-                    .next()
-                    .transpose()?
-                    .is_some_and(|(k, _)| {
-                        let (a, c, _) = k.value();
-                        a == id && c == key.as_slice()
-                    });
-                let row = BlobRow {
-                    mime_type: row_mime,
-                    size,
-                    created_at_micros: now,
-                    temp: !referenced,
-                    takedown_ref: None,
-                };
-                blobs.insert((id, key.as_slice()), rows::encode(&row)?.as_slice())?;
-                txn.open_table(BLOB_HOLDERS)?
-                    .insert((key.as_slice(), id), ())?;
-                if !referenced {
-                    txn.open_table(TEMP_BLOBS)?
-                        .insert((now, id, key.as_slice()), ())?;
-                }
-                Ok(Ok::<_, PdsError>(()))
+                blob_store::uploaded(txn, id, &cid, row_mime, size, now)
             })
             .await?;
         Ok(UploadedBlob {
@@ -142,19 +89,10 @@ impl Pds {
 
     /// Deletes a blob's file when no account holds it any more.
     pub(super) async fn delete_blob_file_if_unused(&self, cid: &Cid) {
-        let key = cid.to_bytes();
+        let held_cid = *cid;
         let held = self
             .store()
-            .read(move |txn| {
-                let Some(holders) = open_read_table(txn, BLOB_HOLDERS)? else {
-                    return Ok::<_, StoreError>(false);
-                };
-                Ok(holders
-                    .range((key.as_slice(), 0u64)..)?
-                    .next()
-                    .transpose()?
-                    .is_some_and(|(k, _)| k.value().0 == key.as_slice()))
-            })
+            .read(move |txn| blob_store::held(txn, &held_cid))
             .await;
         match held {
             Ok(false) => {
@@ -169,30 +107,10 @@ impl Pds {
 
     /// Deletes uploads no record took up within the grace period; returns how many.
     pub async fn collect_temp_blobs(&self) -> Result<usize, PdsError> {
-        let cutoff = u64::try_from(now_micros() - TEMP_BLOB_TTL_MICROS).unwrap_or(0);
+        let cutoff = u64::try_from(self.clock().now_micros() - TEMP_BLOB_TTL_MICROS).unwrap_or(0);
         let expired: Vec<Cid> = self
             .store()
-            .write(move |txn| {
-                let mut temp = txn.open_table(TEMP_BLOBS)?;
-                let mut due = Vec::new();
-                for row in temp.range(..(cutoff, 0u64, &[][..]))? {
-                    let (key, _) = row?;
-                    let (at, id, cid) = key.value();
-                    due.push((at, id, cid.to_vec()));
-                }
-                let mut blobs = txn.open_table(BLOBS)?;
-                let mut holders = txn.open_table(BLOB_HOLDERS)?;
-                let mut out = Vec::new();
-                for (at, id, cid) in due {
-                    temp.remove((at, id, cid.as_slice()))?;
-                    blobs.remove((id, cid.as_slice()))?;
-                    holders.remove((cid.as_slice(), id))?;
-                    if let Ok(cid) = Cid::try_from(cid.as_slice()) {
-                        out.push(cid);
-                    }
-                }
-                Ok(Ok::<_, PdsError>(out))
-            })
+            .write(move |txn| Ok(Ok::<_, PdsError>(blob_store::collect_temp(txn, cutoff)?)))
             .await?;
         for cid in &expired {
             self.delete_blob_file_if_unused(cid).await;

@@ -15,6 +15,7 @@ use super::rows::AccountRow;
 use crate::core::crypto::{Algorithm, Keypair};
 use crate::core::did_document::DidDocument;
 use crate::core::plc::{DocumentData, Service};
+use crate::core::syntax::Did;
 use crate::identity::LocalDocuments;
 
 /// The did:web DID for a handle.
@@ -47,8 +48,8 @@ fn document_for(account: &AccountRow, public_url: &str) -> Option<DidDocument> {
 impl Pds {
     /// The document of a did:web account hosted here (whatever its status: the identity stays
     /// while the account is deactivated, as a did:plc's does).
-    pub async fn hosted_web_document(&self, did: &str) -> Option<DidDocument> {
-        let host = did.strip_prefix("did:web:")?;
+    pub async fn hosted_web_document(&self, did: &Did) -> Option<DidDocument> {
+        let host = did.as_str().strip_prefix("did:web:")?;
         let account = self.account(did).await.ok()??;
         // Only the account whose handle is the DID's host: a did:web that migrated in is served by
         // its own domain.
@@ -61,7 +62,7 @@ impl Pds {
 
 impl LocalDocuments for Pds {
     fn document<'a>(&'a self, did: &'a str) -> BoxFuture<'a, Option<DidDocument>> {
-        Box::pin(self.hosted_web_document(did))
+        Box::pin(async move { self.hosted_web_document(&Did::parse(did).ok()?).await })
     }
 }
 

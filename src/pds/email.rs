@@ -6,13 +6,16 @@
 //! [`TOKEN_TTL_SECS`]; each new code for a purpose replaces the previous one.
 
 use rand_core::{OsRng, RngCore};
-use redb::ReadableTable;
+use redb::{ReadableTable, TableDefinition};
 
 use super::rows::{self, EmailTokenRow};
-use super::tables::EMAIL_TOKENS;
 use super::{Pds, PdsError};
-use crate::clock::now_secs;
-use crate::store::{StoreError, open_read_table};
+use crate::core::crypto::constant_time_eq;
+use crate::core::syntax::Did;
+use crate::store::{Reads, StoreError, WriteTransaction};
+
+/// (did, purpose) → email token row (confirm email, reset password, PLC operation, delete account).
+const EMAIL_TOKENS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("pds.email_tokens");
 
 /// How long a code stays valid.
 pub const TOKEN_TTL_SECS: i64 = 15 * 60;
@@ -73,17 +76,17 @@ impl Pds {
     /// Issues a code for `did` and delivers it to `email` (or leaves it for the admin).
     pub(super) async fn issue_code(
         &self,
-        did: &str,
+        did: &Did,
         email: Option<&str>,
         purpose: Purpose,
     ) -> Result<(), PdsError> {
         let token = new_token();
         let row = EmailTokenRow {
             token: token.clone(),
-            expires_at: now_secs() + TOKEN_TTL_SECS,
+            expires_at: self.clock().now_secs() + TOKEN_TTL_SECS,
         };
         let bytes = rows::encode(&row)?;
-        let key = (did.to_owned(), purpose.as_str());
+        let key = (did.as_str().to_owned(), purpose.as_str());
         self.store()
             .write(move |txn| {
                 txn.open_table(EMAIL_TOKENS)?
@@ -112,12 +115,12 @@ impl Pds {
     /// Checks and consumes a code.
     pub(super) async fn consume_code(
         &self,
-        did: &str,
+        did: &Did,
         purpose: Purpose,
         token: &str,
     ) -> Result<(), PdsError> {
-        let (did, token) = (did.to_owned(), token.trim().to_ascii_uppercase());
-        let now = now_secs();
+        let (did, token) = (did.as_str().to_owned(), token.trim().to_ascii_uppercase());
+        let now = self.clock().now_secs();
         self.store()
             .write(move |txn| {
                 let mut table = txn.open_table(EMAIL_TOKENS)?;
@@ -126,23 +129,14 @@ impl Pds {
                     .map(|v| rows::decode(v.value()))
                     .transpose()?;
                 let Some(row) = row else {
-                    return Ok(Err(PdsError::Named {
-                        error: "InvalidToken",
-                        message: "Token is invalid".into(),
-                    }));
+                    return Ok(Err(invalid_code()));
                 };
                 if row.expires_at <= now {
                     table.remove((did.as_str(), purpose.as_str()))?;
-                    return Ok(Err(PdsError::Named {
-                        error: "ExpiredToken",
-                        message: "Token is expired".into(),
-                    }));
+                    return Ok(Err(expired_code()));
                 }
-                if !crate::core::crypto::constant_time_eq(row.token.as_bytes(), token.as_bytes()) {
-                    return Ok(Err(PdsError::Named {
-                        error: "InvalidToken",
-                        message: "Token is invalid".into(),
-                    }));
+                if !constant_time_eq(row.token.as_bytes(), token.as_bytes()) {
+                    return Ok(Err(invalid_code()));
                 }
                 table.remove((did.as_str(), purpose.as_str()))?;
                 Ok(Ok(()))
@@ -152,10 +146,10 @@ impl Pds {
 
     /// Codes waiting to be used (for the admin when no mail is configured).
     pub async fn pending_codes(&self) -> Result<Vec<PendingCode>, PdsError> {
-        let now = now_secs();
+        let now = self.clock().now_secs();
         self.store()
             .read(move |txn| {
-                let Some(table) = open_read_table(txn, EMAIL_TOKENS)? else {
+                let Some(table) = txn.table(EMAIL_TOKENS)? else {
                     return Ok(Vec::new());
                 };
                 let mut out = Vec::new();
@@ -193,6 +187,63 @@ impl Pds {
             .await
             .map_err(|e| PdsError::Upstream(format!("sending email failed: {e}")))
     }
+}
+
+fn invalid_code() -> PdsError {
+    PdsError::InvalidToken("Token is invalid".into())
+}
+
+fn expired_code() -> PdsError {
+    PdsError::ExpiredToken("Token is expired".into())
+}
+
+/// The account and expiry of the password-reset code `token` (upper case), if one is pending.
+fn find_reset(txn: &impl Reads, token: &str) -> Result<Option<(String, i64)>, StoreError> {
+    let Some(tokens) = txn.table(EMAIL_TOKENS)? else {
+        return Ok(None);
+    };
+    for row in tokens.iter()? {
+        let (k, v) = row?;
+        let (did, purpose) = k.value();
+        if purpose != Purpose::ResetPassword.as_str() {
+            continue;
+        }
+        let row: EmailTokenRow = rows::decode(v.value())?;
+        if constant_time_eq(row.token.as_bytes(), token.as_bytes()) {
+            return Ok(Some((did.to_owned(), row.expires_at)));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `token` is a pending password-reset code (a cheap check before the password's hash).
+pub(super) fn reset_code_known(txn: &impl Reads, token: &str) -> Result<bool, StoreError> {
+    Ok(find_reset(txn, token)?.is_some())
+}
+
+/// Consumes the password-reset code `token` at `now` (seconds); returns its account.
+pub(super) fn take_reset_code(
+    txn: &WriteTransaction,
+    token: &str,
+    now: i64,
+) -> Result<Result<String, PdsError>, StoreError> {
+    let Some((did, expires_at)) = find_reset(txn, token)? else {
+        return Ok(Err(invalid_code()));
+    };
+    txn.open_table(EMAIL_TOKENS)?
+        .remove((did.as_str(), Purpose::ResetPassword.as_str()))?;
+    if expires_at <= now {
+        return Ok(Err(expired_code()));
+    }
+    Ok(Ok(did))
+}
+
+/// Removes every pending code of `did` (a deleted account).
+pub(super) fn purge(txn: &WriteTransaction, did: &str) -> Result<(), StoreError> {
+    let end = format!("{did}\0");
+    txn.open_table(EMAIL_TOKENS)?
+        .retain_in((did, "")..(end.as_str(), ""), |_, _| false)?;
+    Ok(())
 }
 
 #[cfg(test)]

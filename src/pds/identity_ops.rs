@@ -4,22 +4,17 @@
 //! update (the server's rotation key must still be one of the DID's rotation keys); for did:web the
 //! document must already claim the handle. Either way the change ends with an `#identity` event.
 
-use redb::ReadableTable;
-
+use super::account_store;
 use super::handles::check_handle;
-use super::rows::{self, AccountRow};
-use super::tables::{ACCOUNTS, HANDLES};
-use super::{Pds, PdsError, sequencer};
-use crate::clock::now_datetime;
+use super::{Pds, PdsError, events};
 use crate::core::plc::{self, AtprotoChanges};
 use crate::core::syntax::{Did, Handle};
 
 impl Pds {
     /// The current PLC state of a did:plc (rotation keys, keys, handles, services), read from the
     /// directory this node uses, for members who check or add their own recovery keys.
-    pub async fn plc_data(&self, did: &str) -> Result<plc::DocumentData, PdsError> {
-        let parsed = Did::parse(did).map_err(|e| PdsError::InvalidRequest(e.to_string()))?;
-        if !parsed.as_str().starts_with("did:plc:") {
+    pub async fn plc_data(&self, did: &Did) -> Result<plc::DocumentData, PdsError> {
+        if !did.as_str().starts_with("did:plc:") {
             return Err(PdsError::InvalidRequest(
                 "only did:plc identities have PLC data".into(),
             ));
@@ -27,13 +22,11 @@ impl Pds {
         let last = self
             .inner
             .plc
-            .last_operation(did)
+            .last_operation(did.as_str())
             .await
             .map_err(|e| PdsError::Upstream(e.to_string()))?;
-        plc::DocumentData::from_operation(did, &last).ok_or_else(|| PdsError::Named {
-            error: "DidTombstoned",
-            message: format!("{did} has been tombstoned"),
-        })
+        plc::DocumentData::from_operation(did.as_str(), &last)
+            .ok_or_else(|| PdsError::DidTombstoned(format!("{did} has been tombstoned")))
     }
 
     /// `resolveHandle`: a local account, or (outside our domains) DNS/HTTPS resolution.
@@ -47,10 +40,7 @@ impl Pds {
             handle.as_str().ends_with(d.as_str()) || Some(handle.as_str()) == d.strip_prefix('.')
         });
         if ours {
-            return Err(PdsError::Named {
-                error: "HandleNotFound",
-                message: "Unable to resolve handle".into(),
-            });
+            return Err(PdsError::HandleNotFound("Unable to resolve handle".into()));
         }
         self.inner
             .handles
@@ -61,10 +51,10 @@ impl Pds {
     }
 
     /// `updateHandle`.
-    pub async fn update_handle(&self, did: &str, new_handle: &str) -> Result<(), PdsError> {
+    pub async fn update_handle(&self, did: &Did, new_handle: &str) -> Result<(), PdsError> {
         let (handle, on_service_domain) =
             check_handle(new_handle, &self.inner.config.handle_domains)?;
-        if let Some(host) = did.strip_prefix("did:web:")
+        if let Some(host) = did.as_str().strip_prefix("did:web:")
             && self.hosted_web_document(did).await.is_some()
             && handle.as_str() != host
         {
@@ -74,28 +64,26 @@ impl Pds {
         }
         if !on_service_domain {
             let resolved = self.inner.handles.resolve(&handle).await;
-            if resolved.as_ref().map(Did::as_str) != Some(did) {
+            if resolved.as_ref() != Some(did) {
                 return Err(PdsError::InvalidHandle(
                     "External handle did not resolve to DID".into(),
                 ));
             }
         }
         if let Some((owner, _)) = self.local_handle(handle.as_str()).await?
-            && owner != did
+            && owner != did.as_str()
         {
             return Err(PdsError::HandleNotAvailable(format!(
                 "Handle already taken: {handle}"
             )));
         }
-        self.account(did)
-            .await?
-            .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
+        self.existing_account(did).await?;
 
-        if did.starts_with("did:plc:") {
+        if did.is_plc() {
             let last = self
                 .inner
                 .plc
-                .last_operation(did)
+                .last_operation(did.as_str())
                 .await
                 .map_err(|e| PdsError::Upstream(e.to_string()))?;
             let changes = AtprotoChanges {
@@ -107,18 +95,21 @@ impl Pds {
             let op = plc::UnsignedOperation::Plc(unsigned)
                 .sign(&self.inner.secrets.plc_rotation)
                 .map_err(|e| PdsError::Internal(e.to_string()))?;
-            self.inner.plc.submit(did, &op).await.map_err(|e| {
-                PdsError::InvalidRequest(format!(
-                    "The PLC directory refused the handle change: {e}"
-                ))
-            })?;
-            self.inner.resolver.forget(did);
+            self.inner
+                .plc
+                .submit(did.as_str(), &op)
+                .await
+                .map_err(|e| {
+                    PdsError::InvalidRequest(format!(
+                        "The PLC directory refused the handle change: {e}"
+                    ))
+                })?;
+            self.inner.resolver.forget(did.as_str());
         } else {
-            let parsed = Did::parse(did).map_err(|e| PdsError::InvalidRequest(e.to_string()))?;
             let doc = self
                 .inner
                 .resolver
-                .resolve(&parsed)
+                .resolve(did)
                 .await
                 .map_err(|e| PdsError::InvalidRequest(format!("Could not resolve DID: {e}")))?;
             if doc.handle() != Some(handle.as_str()) {
@@ -128,33 +119,20 @@ impl Pds {
             }
         }
 
-        let (did, handle) = (did.to_owned(), handle.to_string());
+        let (pds, did, handle) = (self.clone(), did.clone(), handle.to_string());
         self.store()
             .write(move |txn| {
-                let mut accounts = txn.open_table(ACCOUNTS)?;
-                let Some(mut account) = accounts
-                    .get(did.as_str())?
-                    .map(|v| rows::decode::<AccountRow>(v.value()))
-                    .transpose()?
-                else {
+                let Some(mut account) = account_store::get(txn, &did)? else {
                     return Ok(Err(PdsError::InvalidRequest("Account not found".into())));
                 };
-                let mut handles = txn.open_table(HANDLES)?;
-                if let Some(owner) = handles.get(handle.as_str())?.map(|v| v.value().to_owned())
-                    && owner != did
-                {
+                if account_store::set_handle(txn, &mut account, &handle)?.is_err() {
                     return Ok(Err(PdsError::HandleNotAvailable(format!(
                         "Handle already taken: {handle}"
                     ))));
                 }
-                handles.remove(account.handle.as_str())?;
-                handles.insert(handle.as_str(), did.as_str())?;
-                account.handle = handle.clone();
-                accounts.insert(did.as_str(), rows::encode(&account)?.as_slice())?;
-                sequencer::append(
-                    txn,
-                    sequencer::identity(&did, Some(&handle), &now_datetime()),
-                )?;
+                let now = pds.clock().now_datetime();
+                let event = events::identity(did.as_str(), Some(&handle), &now);
+                pds.events().append(txn, event)?;
                 Ok(Ok(()))
             })
             .await

@@ -4,13 +4,21 @@
 //! Code format follows the reference: `<hostname with dots as dashes>-<5>-<5>`, base32 lowercase.
 
 use rand_core::{OsRng, RngCore};
-use redb::ReadableTable;
+use redb::{ReadableTable, TableDefinition};
 
-use super::rows::{self, AccountRow, InviteRow};
-use super::tables::{ACCOUNTS, INVITE_USES, INVITES, INVITES_BY_ACCOUNT};
+use super::account_store;
+use super::rows::{self, InviteRow};
 use super::{Pds, PdsError};
-use crate::clock::now_datetime;
-use crate::store::{StoreError, open_read_table};
+use crate::core::syntax::Did;
+use crate::store::{Reads, StoreError, WriteTransaction};
+
+/// invite code → invite row.
+const INVITES: TableDefinition<&str, &[u8]> = TableDefinition::new("pds.invites");
+/// (invite code, did that used it) → use time (micros).
+const INVITE_USES: TableDefinition<(&str, &str), u64> = TableDefinition::new("pds.invite_uses");
+/// (account did or "admin", invite code) → (): codes by the account they were issued to.
+const INVITES_BY_ACCOUNT: TableDefinition<(&str, &str), ()> =
+    TableDefinition::new("pds.invites_by_account");
 
 /// Most codes one createInviteCodes call makes per account.
 const MAX_CODES_PER_CALL: u32 = 100;
@@ -68,22 +76,20 @@ impl Pds {
             .collect();
         let rows_plan = plan.clone();
         let created_by = created_by.to_owned();
-        let created_at = now_datetime();
+        let created_at = self.clock().now_datetime();
         self.store()
             .write(move |txn| {
-                let accounts = txn.open_table(ACCOUNTS)?;
                 for (account, _) in &rows_plan {
-                    let row = accounts
-                        .get(account.as_str())?
-                        .map(|v| rows::decode::<AccountRow>(v.value()))
-                        .transpose()?;
+                    let row = match Did::parse(account) {
+                        Ok(did) => account_store::get(txn, &did)?,
+                        Err(_) => None,
+                    };
                     if row.is_some_and(|r| r.invites_disabled) {
                         return Ok(Err(PdsError::InvalidRequest(format!(
                             "Invites are disabled for {account}"
                         ))));
                     }
                 }
-                drop(accounts);
                 let mut invites = txn.open_table(INVITES)?;
                 let mut by_account = txn.open_table(INVITES_BY_ACCOUNT)?;
                 for (account, codes) in &rows_plan {
@@ -114,13 +120,12 @@ impl Pds {
         let account = account.to_owned();
         self.store()
             .read(move |txn| {
-                let (Some(by_account), Some(invites)) = (
-                    open_read_table(txn, INVITES_BY_ACCOUNT)?,
-                    open_read_table(txn, INVITES)?,
-                ) else {
+                let (Some(by_account), Some(invites)) =
+                    (txn.table(INVITES_BY_ACCOUNT)?, txn.table(INVITES)?)
+                else {
                     return Ok(Vec::new());
                 };
-                let uses_table = open_read_table(txn, INVITE_USES)?;
+                let uses_table = txn.table(INVITE_USES)?;
                 let mut out = Vec::new();
                 for row in by_account.range((account.as_str(), "")..)? {
                     let (key, _) = row.map_err(StoreError::from)?;
@@ -147,10 +152,10 @@ impl Pds {
         let code = code.to_owned();
         self.store()
             .read(move |txn| {
-                let Some(invites) = open_read_table(txn, INVITES)? else {
+                let Some(invites) = txn.table(INVITES)? else {
                     return Ok(None);
                 };
-                let uses = open_read_table(txn, INVITE_USES)?;
+                let uses = txn.table(INVITE_USES)?;
                 invite_info(&invites, uses.as_ref(), &code)
             })
             .await
@@ -174,10 +179,10 @@ impl Pds {
         let mut all = self
             .store()
             .read(move |txn| {
-                let Some(invites) = open_read_table(txn, INVITES)? else {
+                let Some(invites) = txn.table(INVITES)? else {
                     return Ok(Vec::new());
                 };
-                let uses = open_read_table(txn, INVITE_USES)?;
+                let uses = txn.table(INVITE_USES)?;
                 let mut out = Vec::new();
                 for row in invites.iter()? {
                     let (code, _) = row.map_err(StoreError::from)?;
@@ -249,7 +254,7 @@ impl Pds {
     /// Whether an account may be given invite codes (`disableAccountInvites`/`enableAccountInvites`).
     pub async fn set_account_invites_disabled(
         &self,
-        did: &str,
+        did: &Did,
         disabled: bool,
     ) -> Result<(), PdsError> {
         self.change_account(did, move |account| {
@@ -292,4 +297,47 @@ where
         created_at: row.created_at,
         uses,
     }))
+}
+
+/// Whether an invite code exists, is not disabled and has uses left.
+pub(super) fn available(txn: &impl Reads, code: &str) -> Result<bool, StoreError> {
+    let Some(invites) = txn.table(INVITES)? else {
+        return Ok(false);
+    };
+    let Some(row) = invites
+        .get(code)?
+        .map(|v| rows::decode::<InviteRow>(v.value()))
+        .transpose()?
+    else {
+        return Ok(false);
+    };
+    if row.disabled {
+        return Ok(false);
+    }
+    let mut used = 0u32;
+    if let Some(uses) = txn.table(INVITE_USES)? {
+        for entry in uses.range((code, "")..)? {
+            if entry?.0.value().0 != code {
+                break;
+            }
+            used += 1;
+        }
+    }
+    Ok(used < row.available)
+}
+
+/// The refusal of a code that is not available.
+pub(super) fn unavailable() -> PdsError {
+    PdsError::InvalidInviteCode("Provided invite code not available".into())
+}
+
+/// Records that `did` used `code` at `at` (micros).
+pub(super) fn record_use(
+    txn: &WriteTransaction,
+    code: &str,
+    did: &str,
+    at: u64,
+) -> Result<(), StoreError> {
+    txn.open_table(INVITE_USES)?.insert((code, did), at)?;
+    Ok(())
 }

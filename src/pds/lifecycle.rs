@@ -8,20 +8,16 @@
 //! verifies (the repository spec: a new commit whenever the signing key rotates).
 
 use cid::Cid;
-use redb::ReadableTable;
 
+use super::auth::revoke_sessions;
 use super::email::Purpose;
-use super::rows::{self, AccountRow, AccountStatus, BlobRow, RepoRow};
-use super::tables::{
-    ACCOUNTS, APP_PASSWORDS, BLOB_HOLDERS, BLOB_REFS, BLOBS, BLOCKS, DID_IDS, EMAIL_TOKENS, EMAILS,
-    HANDLES, ID_DIDS, PREFERENCES, RECORD_CIDS, RECORD_TAKEDOWNS, RECORDS, REPOS, SEQ, TEMP_BLOBS,
+use super::rows::{AccountRow, AccountStatus};
+use super::{
+    Pds, PdsError, account_store, admin_roles, app_passwords, blob_store, email, events, oauth,
+    preferences, repo_store,
 };
-use super::{Pds, PdsError, sequencer};
-use crate::clock::now_datetime;
-use crate::core::car::write_car;
 use crate::core::crypto::{Algorithm, Keypair};
-use crate::core::firehose::{Frame, decode_frame};
-use crate::core::repo::{Commit, UnsignedCommit};
+use crate::core::syntax::Did;
 use crate::store::{StoreError, WriteTransaction};
 
 /// The admin's decision on an account.
@@ -38,6 +34,30 @@ pub enum Moderation {
     Restore,
 }
 
+/// What the admin's status change is about.
+#[derive(Clone, Debug)]
+pub enum Subject {
+    Repo(Did),
+    /// A record, by its path (`collection/rkey`).
+    Record {
+        did: Did,
+        path: String,
+    },
+    Blob {
+        did: Did,
+        cid: Cid,
+    },
+}
+
+impl Subject {
+    /// The account the subject belongs to.
+    pub fn did(&self) -> &Did {
+        match self {
+            Subject::Repo(did) | Subject::Record { did, .. } | Subject::Blob { did, .. } => did,
+        }
+    }
+}
+
 /// What `checkAccountStatus` returns.
 #[derive(Clone, Debug)]
 pub struct AccountStatusReport {
@@ -51,73 +71,73 @@ pub struct AccountStatusReport {
     pub imported_blobs: u64,
 }
 
-fn load_account(txn: &WriteTransaction, did: &str) -> Result<Option<AccountRow>, StoreError> {
-    txn.open_table(ACCOUNTS)?
-        .get(did)?
-        .map(|v| rows::decode::<AccountRow>(v.value()))
-        .transpose()
+type Step = Result<Result<(), PdsError>, StoreError>;
+
+fn taken_down() -> PdsError {
+    PdsError::AccountTakedown("Account has been taken down".into())
 }
 
-fn save_account(txn: &WriteTransaction, account: &AccountRow) -> Result<(), StoreError> {
-    txn.open_table(ACCOUNTS)?
-        .insert(account.did.as_str(), rows::encode(account)?.as_slice())?;
-    Ok(())
+fn not_found() -> PdsError {
+    PdsError::InvalidRequest("Account not found".into())
 }
 
-fn account_event(txn: &WriteTransaction, account: &AccountRow) -> Result<(), StoreError> {
-    let now = now_datetime();
-    sequencer::append(
-        txn,
-        sequencer::account(
-            &account.did,
-            account.status.is_active(),
-            account.status.as_status(),
-            &now,
-        ),
-    )?;
-    Ok(())
+fn is_taken_down(status: AccountStatus) -> bool {
+    matches!(status, AccountStatus::Takendown | AccountStatus::Suspended)
 }
 
 impl Pds {
+    /// Announces an account's current status.
+    fn account_event(
+        &self,
+        txn: &WriteTransaction,
+        account: &AccountRow,
+    ) -> Result<(), StoreError> {
+        let status = account.status;
+        let now = self.clock().now_datetime();
+        let event = events::account(&account.did, status.is_active(), status.as_status(), &now);
+        self.events().append(txn, event)?;
+        Ok(())
+    }
+
+    /// Deactivates `did` in `txn`.
+    fn deactivate_in(
+        &self,
+        txn: &WriteTransaction,
+        did: &Did,
+        delete_after: Option<String>,
+    ) -> Step {
+        let Some(mut account) = account_store::get(txn, did)? else {
+            return Ok(Err(not_found()));
+        };
+        if is_taken_down(account.status) {
+            return Ok(Err(taken_down()));
+        }
+        account.status = AccountStatus::Deactivated;
+        account.delete_after = delete_after;
+        account.deactivated_at = Some(self.clock().now_datetime());
+        account_store::save(txn, &account)?;
+        self.account_event(txn, &account)?;
+        // Apps lose access at once; a reactivated account authorizes them again.
+        oauth::store::delete_account_sessions(txn, did.as_str())?;
+        Ok(Ok(()))
+    }
+
     /// `deactivateAccount`: the account stops being served until it is activated again.
     pub async fn deactivate_account(
         &self,
-        did: &str,
+        did: &Did,
         delete_after: Option<String>,
     ) -> Result<(), PdsError> {
-        let did = did.to_owned();
+        let (pds, did) = (self.clone(), did.clone());
         self.store()
-            .write(move |txn| {
-                let Some(mut account) = load_account(txn, &did)? else {
-                    return Ok(Err(PdsError::InvalidRequest("Account not found".into())));
-                };
-                if matches!(
-                    account.status,
-                    AccountStatus::Takendown | AccountStatus::Suspended
-                ) {
-                    return Ok(Err(PdsError::AccountTakedown(
-                        "Account has been taken down".into(),
-                    )));
-                }
-                account.status = AccountStatus::Deactivated;
-                account.delete_after = delete_after;
-                account.deactivated_at = Some(now_datetime());
-                save_account(txn, &account)?;
-                account_event(txn, &account)?;
-                // Apps lose access at once; a reactivated account authorizes them again.
-                super::oauth::store::delete_account_sessions(txn, &did)?;
-                Ok(Ok(()))
-            })
+            .write(move |txn| pds.deactivate_in(txn, &did, delete_after))
             .await
     }
 
     /// Whether `did`'s DID document names this server with this account's key (and, for did:plc,
     /// keeps our rotation key).
-    pub(super) async fn did_document_points_here(&self, did: &str) -> Result<(), PdsError> {
-        let account = self
-            .account(did)
-            .await?
-            .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
+    pub(super) async fn did_document_points_here(&self, did: &Did) -> Result<(), PdsError> {
+        let account = self.existing_account(did).await?;
         let key = Keypair::from_bytes(Algorithm::K256, &account.signing_key)
             .map_err(|e| PdsError::Internal(e.to_string()))?;
         // Fresh: the document usually changed moments ago (the last step of a migration).
@@ -138,145 +158,92 @@ impl Pds {
         Ok(())
     }
 
+    /// Activates `did` in `txn` (its DID document was checked before): re-signs an imported head
+    /// and announces the account.
+    fn activate_in(&self, txn: &WriteTransaction, did: &Did) -> Step {
+        let Some(mut account) = account_store::get(txn, did)? else {
+            return Ok(Err(PdsError::AccountNotFound("user not found".into())));
+        };
+        if is_taken_down(account.status) || account.status == AccountStatus::Deleted {
+            return Ok(Err(taken_down()));
+        }
+        let key = Keypair::from_bytes(Algorithm::K256, &account.signing_key)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let now = self.clock().now_datetime();
+        let signer = repo_store::Signer {
+            did: did.as_str(),
+            key: &key,
+            rev: self.next_rev(None),
+            time: now.clone(),
+        };
+        let Some(head) = repo_store::resign(txn, account.id, &signer)? else {
+            return Ok(Err(PdsError::InvalidRequest(
+                "The account has no repository yet: import one first".into(),
+            )));
+        };
+        account.status = AccountStatus::Active;
+        account.delete_after = None;
+        account.deactivated_at = None;
+        account_store::save(txn, &account)?;
+        self.account_event(txn, &account)?;
+        let log = self.events();
+        log.append(
+            txn,
+            events::identity(did.as_str(), Some(&account.handle), &now),
+        )?;
+        let sync_car = repo_store::head_car(&head)?;
+        log.append(txn, events::sync(did.as_str(), &head.rev, sync_car, &now))?;
+        Ok(Ok(()))
+    }
+
     /// `activateAccount`.
-    pub async fn activate_account(&self, did: &str) -> Result<(), PdsError> {
+    pub async fn activate_account(&self, did: &Did) -> Result<(), PdsError> {
         self.did_document_points_here(did).await?;
-        let rev = self.next_rev(None);
-        let pds = self.clone();
-        let did = did.to_owned();
+        let (pds, did) = (self.clone(), did.clone());
         self.store()
-            .write(move |txn| {
-                let Some(mut account) = load_account(txn, &did)? else {
-                    return Ok(Err(PdsError::Named {
-                        error: "AccountNotFound",
-                        message: "user not found".into(),
-                    }));
-                };
-                if matches!(
-                    account.status,
-                    AccountStatus::Takendown | AccountStatus::Suspended | AccountStatus::Deleted
-                ) {
-                    return Ok(Err(PdsError::AccountTakedown(
-                        "Account has been taken down".into(),
-                    )));
-                }
-                let mut repos = txn.open_table(REPOS)?;
-                let Some(mut repo) = repos
-                    .get(account.id)?
-                    .map(|v| rows::decode::<RepoRow>(v.value()))
-                    .transpose()?
-                else {
-                    return Ok(Err(PdsError::InvalidRequest(
-                        "The account has no repository yet: import one first".into(),
-                    )));
-                };
-                let key = Keypair::from_bytes(Algorithm::K256, &account.signing_key)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let head = Commit::decode(&repo.commit_block)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                if head.verify(&key.public_key()).is_err() {
-                    // An imported head signed by the previous host: sign the same tree with our key.
-                    let rev = pds.next_rev(Some(&repo.rev)).max(rev);
-                    let commit = UnsignedCommit::new(&did, repo.data, rev.as_str())
-                        .sign(&key)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    let (cid, bytes) = commit
-                        .encode()
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    repo = RepoRow {
-                        commit_cid: cid,
-                        commit_block: bytes,
-                        rev: rev.to_string(),
-                        data: repo.data,
-                    };
-                    repos.insert(account.id, rows::encode(&repo)?.as_slice())?;
-                }
-                drop(repos);
-                account.status = AccountStatus::Active;
-                account.delete_after = None;
-                account.deactivated_at = None;
-                save_account(txn, &account)?;
-                let now = now_datetime();
-                let sync_car = write_car(
-                    &[repo.commit_cid],
-                    [(&repo.commit_cid, repo.commit_block.as_slice())],
-                )
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                account_event(txn, &account)?;
-                sequencer::append(txn, sequencer::identity(&did, Some(&account.handle), &now))?;
-                sequencer::append(txn, sequencer::sync(&did, &repo.rev, sync_car, &now))?;
-                Ok(Ok(()))
-            })
+            .write(move |txn| pds.activate_in(txn, &did))
             .await
     }
 
     /// Refuses an account the admin took down or suspended (uploads and imports stay open to
     /// deactivated accounts: a migration uploads before it activates).
-    pub async fn check_not_taken_down(&self, did: &str) -> Result<(), PdsError> {
+    pub async fn check_not_taken_down(&self, did: &Did) -> Result<(), PdsError> {
         match self.account(did).await? {
-            Some(account)
-                if matches!(
-                    account.status,
-                    AccountStatus::Takendown | AccountStatus::Suspended
-                ) =>
-            {
-                Err(PdsError::AccountTakedown(
-                    "Account has been taken down".into(),
-                ))
-            }
+            Some(account) if is_taken_down(account.status) => Err(taken_down()),
             Some(_) => Ok(()),
             None => Err(PdsError::AuthRequired("Account not found".into())),
         }
     }
 
     /// `checkAccountStatus`.
-    pub async fn check_account_status(&self, did: &str) -> Result<AccountStatusReport, PdsError> {
-        let account = self
-            .account(did)
-            .await?
-            .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
+    pub async fn check_account_status(&self, did: &Did) -> Result<AccountStatusReport, PdsError> {
+        let account = self.existing_account(did).await?;
         let valid_did = self.did_document_points_here(did).await.is_ok();
         let id = account.id;
-        let (repo, blocks, records, expected, imported) = self
+        let (head, (blocks, records), expected, imported) = self
             .store()
             .read(move |txn| {
-                let repo: Option<RepoRow> = crate::store::open_read_table(txn, REPOS)?
-                    .and_then(|t| t.get(id).ok().flatten().map(|v| rows::decode(v.value())))
-                    .transpose()?;
-                let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-                let blocks = match crate::store::open_read_table(txn, BLOCKS)? {
-                    Some(t) => count(t.range((id, &[][..])..(id + 1, &[][..]))?.count()),
-                    None => 0,
-                };
-                let records = match crate::store::open_read_table(txn, RECORDS)? {
-                    Some(t) => count(t.range((id, "", "")..(id + 1, "", ""))?.count()),
-                    None => 0,
-                };
-                let mut expected = std::collections::BTreeSet::new();
-                if let Some(t) = crate::store::open_read_table(txn, BLOB_REFS)? {
-                    for row in t.range((id, &[][..], "")..(id + 1, &[][..], ""))? {
-                        let (k, _) = row.map_err(StoreError::from)?;
-                        expected.insert(k.value().1.to_vec());
-                    }
-                }
+                let mut expected: Vec<Cid> = blob_store::refs(txn, id)?
+                    .into_iter()
+                    .map(|(cid, _)| cid)
+                    .collect();
+                expected.dedup();
                 let mut imported = 0u64;
-                if let Some(t) = crate::store::open_read_table(txn, BLOBS)? {
-                    for cid in &expected {
-                        if t.get((id, cid.as_slice()))?.is_some() {
-                            imported += 1;
-                        }
-                    }
+                for cid in &expected {
+                    imported += u64::from(blob_store::get(txn, id, cid)?.is_some());
                 }
-                Ok::<_, PdsError>((repo, blocks, records, count(expected.len()), imported))
+                let count = u64::try_from(expected.len()).unwrap_or(u64::MAX);
+                let head = repo_store::head(txn, id)?;
+                Ok::<_, PdsError>((head, repo_store::counts(txn, id)?, count, imported))
             })
             .await?;
-        let repo =
-            repo.ok_or_else(|| PdsError::InvalidRequest("The account has no repository".into()))?;
+        let head =
+            head.ok_or_else(|| PdsError::InvalidRequest("The account has no repository".into()))?;
         Ok(AccountStatusReport {
             activated: account.status.is_active(),
             valid_did,
-            repo_commit: repo.commit_cid,
-            repo_rev: repo.rev,
+            repo_commit: head.commit_cid,
+            repo_rev: head.rev,
             repo_blocks: blocks + 1,
             indexed_records: records,
             expected_blobs: expected,
@@ -285,11 +252,8 @@ impl Pds {
     }
 
     /// `requestAccountDelete`: sends the code `deleteAccount` needs.
-    pub async fn request_account_delete(&self, did: &str) -> Result<(), PdsError> {
-        let account = self
-            .account(did)
-            .await?
-            .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
+    pub async fn request_account_delete(&self, did: &Did) -> Result<(), PdsError> {
+        let account = self.existing_account(did).await?;
         self.issue_code(did, account.email.as_deref(), Purpose::DeleteAccount)
             .await
     }
@@ -298,13 +262,10 @@ impl Pds {
     /// repo, records, blobs and every row of the account, and announces `#account deleted`.
     pub async fn delete_account(
         &self,
-        did: &str,
+        did: &Did,
         check: Option<(&str, &str)>,
     ) -> Result<(), PdsError> {
-        let account = self
-            .account(did)
-            .await?
-            .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
+        let account = self.existing_account(did).await?;
         if let Some((password, token)) = check {
             if !self
                 .inner
@@ -317,370 +278,173 @@ impl Pds {
             self.consume_code(did, Purpose::DeleteAccount, token)
                 .await?;
         }
-        let did_owned = did.to_owned();
+        let pds = self.clone();
         let blobs: Vec<Cid> = self
             .store()
-            .write(move |txn| purge_account(txn, &account).map(Ok::<_, PdsError>))
+            .write(move |txn| pds.purge_account(txn, &account).map(Ok::<_, PdsError>))
             .await?;
         for cid in blobs {
             self.delete_blob_file_if_unused(&cid).await;
         }
-        tracing::info!(did = %did_owned, "account deleted");
+        tracing::info!(%did, "account deleted");
         Ok(())
+    }
+
+    /// Removes every row that belongs to an account, through each table's owner, and announces
+    /// the deletion; returns the blobs whose files may now be unused.
+    fn purge_account(
+        &self,
+        txn: &WriteTransaction,
+        account: &AccountRow,
+    ) -> Result<Vec<Cid>, StoreError> {
+        let (did, id) = (account.did.as_str(), account.id);
+        admin_roles::forget(txn, did)?;
+        repo_store::purge(txn, id)?;
+        let blobs = blob_store::purge(txn, id)?;
+        app_passwords::purge(txn, did)?;
+        email::purge(txn, did)?;
+        revoke_sessions(txn, did)?;
+        preferences::purge(txn, did)?;
+        account_store::remove(txn, account)?;
+        // The account's past events go; only the deletion is announced.
+        let log = self.events();
+        log.forget_repo(txn, did)?;
+        let now = self.clock().now_datetime();
+        log.append(txn, events::account(did, false, Some("deleted"), &now))?;
+        Ok(blobs)
+    }
+
+    /// Applies the admin's decision on an account in `txn`.
+    fn moderate_in(&self, txn: &WriteTransaction, did: &Did, action: Moderation) -> Step {
+        let Some(mut account) = account_store::get(txn, did)? else {
+            return Ok(Err(not_found()));
+        };
+        match action {
+            Moderation::Takedown { reference } => {
+                account.status = AccountStatus::Takendown;
+                account.takedown_ref = Some(reference);
+                account.suspended_until = None;
+                revoke_sessions(txn, did.as_str())?;
+            }
+            Moderation::Suspend { reference, until } => {
+                account.status = AccountStatus::Suspended;
+                account.takedown_ref = Some(reference);
+                account.suspended_until = Some(until);
+                revoke_sessions(txn, did.as_str())?;
+            }
+            Moderation::Restore => {
+                if is_taken_down(account.status) {
+                    account.status = if account.deactivated_at.is_some() {
+                        AccountStatus::Deactivated
+                    } else {
+                        AccountStatus::Active
+                    };
+                }
+                account.takedown_ref = None;
+                account.suspended_until = None;
+            }
+        }
+        account_store::save(txn, &account)?;
+        self.account_event(txn, &account)?;
+        Ok(Ok(()))
     }
 
     /// Applies the admin's decision on an account: a takedown, a suspension (a takedown that ends
     /// by itself), or a restore. Takedowns and suspensions end the account's sessions.
-    pub async fn moderate_account(&self, did: &str, action: Moderation) -> Result<(), PdsError> {
-        let did = did.to_owned();
+    pub async fn moderate_account(&self, did: &Did, action: Moderation) -> Result<(), PdsError> {
+        let (pds, did) = (self.clone(), did.clone());
+        self.store()
+            .write(move |txn| pds.moderate_in(txn, &did, action))
+            .await
+    }
+
+    /// The admin's status change of a subject, in one transaction: a takedown applied
+    /// (`Some(Some(reference))`) or lifted (`Some(None)`), then a deactivation applied
+    /// (`Some(true)`) or lifted (`Some(false)`, which checks the DID document first).
+    pub async fn update_subject_status(
+        &self,
+        subject: &Subject,
+        takedown: Option<Option<String>>,
+        deactivated: Option<bool>,
+    ) -> Result<(), PdsError> {
+        if deactivated == Some(false) {
+            self.did_document_points_here(subject.did()).await?;
+        }
+        let (pds, subject) = (self.clone(), subject.clone());
         self.store()
             .write(move |txn| {
-                let Some(mut account) = load_account(txn, &did)? else {
-                    return Ok(Err(PdsError::InvalidRequest("Account not found".into())));
-                };
-                match action {
-                    Moderation::Takedown { reference } => {
-                        account.status = AccountStatus::Takendown;
-                        account.takedown_ref = Some(reference);
-                        account.suspended_until = None;
-                        super::auth::revoke_sessions(txn, &did)?;
-                    }
-                    Moderation::Suspend { reference, until } => {
-                        account.status = AccountStatus::Suspended;
-                        account.takedown_ref = Some(reference);
-                        account.suspended_until = Some(until);
-                        super::auth::revoke_sessions(txn, &did)?;
-                    }
-                    Moderation::Restore => {
-                        if matches!(
-                            account.status,
-                            AccountStatus::Takendown | AccountStatus::Suspended
-                        ) {
-                            account.status = if account.deactivated_at.is_some() {
-                                AccountStatus::Deactivated
-                            } else {
-                                AccountStatus::Active
-                            };
-                        }
-                        account.takedown_ref = None;
-                        account.suspended_until = None;
-                    }
+                if let Some(reference) = takedown
+                    && let Err(e) = pds.takedown_in(txn, &subject, reference)?
+                {
+                    return Ok(Err(e));
                 }
-                save_account(txn, &account)?;
-                account_event(txn, &account)?;
-                Ok(Ok(()))
+                match deactivated {
+                    Some(true) => pds.deactivate_in(txn, subject.did(), None),
+                    Some(false) => pds.activate_in(txn, subject.did()),
+                    None => Ok(Ok(())),
+                }
             })
             .await
     }
 
+    /// Takes a subject down (`Some`) or restores it (`None`) in `txn`.
+    fn takedown_in(
+        &self,
+        txn: &WriteTransaction,
+        subject: &Subject,
+        reference: Option<String>,
+    ) -> Step {
+        let id = match account_store::repo_id(txn, subject.did())? {
+            Ok(id) => id,
+            Err(e) => return Ok(Err(e)),
+        };
+        match subject {
+            Subject::Repo(did) => {
+                let action = match reference {
+                    Some(reference) => Moderation::Takedown { reference },
+                    None => Moderation::Restore,
+                };
+                self.moderate_in(txn, did, action)
+            }
+            Subject::Record { path, .. } => {
+                repo_store::set_takedown(txn, id, path, reference.as_deref())?;
+                Ok(Ok(()))
+            }
+            Subject::Blob { cid, .. } => blob_store::set_takedown(txn, id, cid, reference),
+        }
+    }
+
     /// Restores the accounts whose suspension has run out; returns how many.
     pub async fn lift_expired_suspensions(&self) -> Result<usize, PdsError> {
-        let now = now_datetime();
-        let expired: Vec<String> = self
+        let now = self.clock().now_datetime();
+        let expired = self
             .store()
             .read(move |txn| {
-                let Some(accounts) = crate::store::open_read_table(txn, ACCOUNTS)? else {
-                    return Ok(Vec::new());
-                };
-                let mut out = Vec::new();
-                for row in accounts.iter()? {
-                    let (_, v) = row.map_err(StoreError::from)?;
-                    let account: AccountRow = rows::decode(v.value())?;
-                    if account.status == AccountStatus::Suspended
-                        && account
-                            .suspended_until
+                let ended = |a: &AccountRow| {
+                    a.status == AccountStatus::Suspended
+                        && a.suspended_until
                             .as_deref()
-                            .is_some_and(|until| until <= now.as_str())
-                    {
-                        out.push(account.did);
-                    }
-                }
-                Ok::<_, PdsError>(out)
+                            .is_some_and(|u| u <= now.as_str())
+                };
+                Ok::<_, PdsError>(account_store::search(txn, None, usize::MAX, ended)?)
             })
             .await?;
-        for did in &expired {
-            self.moderate_account(did, Moderation::Restore).await?;
+        for account in &expired {
+            let did = Did::parse(&account.did).map_err(|e| PdsError::Internal(e.to_string()))?;
+            self.moderate_account(&did, Moderation::Restore).await?;
             tracing::info!(%did, "suspension ended");
         }
         Ok(expired.len())
     }
 
-    /// Hides a record from every read (`Some`) or shows it again (`None`).
-    pub async fn set_record_takedown(
-        &self,
-        did: &str,
-        path: &str,
-        takedown: Option<String>,
-    ) -> Result<(), PdsError> {
-        let (did, path) = (did.to_owned(), path.to_owned());
-        self.store()
-            .write(move |txn| {
-                let Some(id) = txn
-                    .open_table(DID_IDS)?
-                    .get(did.as_str())?
-                    .map(|v| v.value())
-                else {
-                    return Ok(Err(PdsError::RepoNotFound(format!(
-                        "Could not find repo: {did}"
-                    ))));
-                };
-                let mut table = txn.open_table(RECORD_TAKEDOWNS)?;
-                match takedown {
-                    Some(reference) => {
-                        table.insert((id, path.as_str()), reference.as_str())?;
-                    }
-                    None => {
-                        table.remove((id, path.as_str()))?;
-                    }
-                }
-                Ok(Ok(()))
-            })
-            .await
-    }
-
-    /// Stops serving a blob (`Some`) or serves it again (`None`).
-    pub async fn set_blob_takedown(
-        &self,
-        did: &str,
-        cid: &Cid,
-        takedown: Option<String>,
-    ) -> Result<(), PdsError> {
-        let (did, key) = (did.to_owned(), cid.to_bytes());
-        self.store()
-            .write(move |txn| {
-                let Some(id) = txn
-                    .open_table(DID_IDS)?
-                    .get(did.as_str())?
-                    .map(|v| v.value())
-                else {
-                    return Ok(Err(PdsError::RepoNotFound(format!(
-                        "Could not find repo: {did}"
-                    ))));
-                };
-                let mut blobs = txn.open_table(BLOBS)?;
-                let Some(mut row) = blobs
-                    .get((id, key.as_slice()))?
-                    .map(|v| rows::decode::<BlobRow>(v.value()))
-                    .transpose()?
-                else {
-                    return Ok(Err(PdsError::BlobNotFound("Blob not found".into())));
-                };
-                row.takedown_ref = takedown;
-                blobs.insert((id, key.as_slice()), rows::encode(&row)?.as_slice())?;
-                Ok(Ok(()))
-            })
-            .await
-    }
-
     /// The takedown reference of a record, if it is taken down.
-    pub async fn record_takedown(&self, did: &str, path: &str) -> Result<Option<String>, PdsError> {
-        let (did, path) = (did.to_owned(), path.to_owned());
+    pub async fn record_takedown(&self, did: &Did, path: &str) -> Result<Option<String>, PdsError> {
+        let (did, path) = (did.clone(), path.to_owned());
         self.store()
-            .read(move |txn| {
-                let (Some(ids), Some(table)) = (
-                    crate::store::open_read_table(txn, DID_IDS)?,
-                    crate::store::open_read_table(txn, RECORD_TAKEDOWNS)?,
-                ) else {
-                    return Ok(None);
-                };
-                let Some(id) = ids.get(did.as_str())?.map(|v| v.value()) else {
-                    return Ok(None);
-                };
-                Ok::<_, PdsError>(
-                    table
-                        .get((id, path.as_str()))?
-                        .map(|v| v.value().to_owned()),
-                )
+            .read(move |txn| match account_store::id(txn, &did)? {
+                Some(id) => Ok(repo_store::takedown(txn, id, &path)?),
+                None => Ok(None),
             })
             .await
     }
-}
-
-/// Removes every row that belongs to an account and announces the deletion; returns the blobs whose
-/// files may now be unused.
-fn purge_account(txn: &WriteTransaction, account: &AccountRow) -> Result<Vec<Cid>, StoreError> {
-    let (did, id) = (account.did.as_str(), account.id);
-    super::admin_roles::forget(txn, did)?;
-    fn remove_all<K, V>(
-        txn: &WriteTransaction,
-        def: redb::TableDefinition<K, V>,
-        keys: Vec<K::SelfType<'_>>,
-    ) -> Result<(), StoreError>
-    where
-        K: redb::Key + 'static,
-        V: redb::Value + 'static,
-    {
-        let mut table = txn.open_table(def)?;
-        for key in keys {
-            table.remove(key)?;
-        }
-        Ok(())
-    }
-    let blocks: Vec<Vec<u8>> = collect_keys(
-        txn.open_table(BLOCKS)?
-            .range((id, &[][..])..(id + 1, &[][..]))?,
-        |k| k.1.to_vec(),
-    )?;
-    remove_all(
-        txn,
-        BLOCKS,
-        blocks.iter().map(|c| (id, c.as_slice())).collect(),
-    )?;
-    let records: Vec<(String, String)> = collect_keys(
-        txn.open_table(RECORDS)?
-            .range((id, "", "")..(id + 1, "", ""))?,
-        |k| (k.1.to_owned(), k.2.to_owned()),
-    )?;
-    remove_all(
-        txn,
-        RECORDS,
-        records
-            .iter()
-            .map(|(c, r)| (id, c.as_str(), r.as_str()))
-            .collect(),
-    )?;
-    let record_cids: Vec<(Vec<u8>, String)> = collect_keys(
-        txn.open_table(RECORD_CIDS)?
-            .range((id, &[][..], "")..(id + 1, &[][..], ""))?,
-        |k| (k.1.to_vec(), k.2.to_owned()),
-    )?;
-    remove_all(
-        txn,
-        RECORD_CIDS,
-        record_cids
-            .iter()
-            .map(|(c, p)| (id, c.as_slice(), p.as_str()))
-            .collect(),
-    )?;
-    let refs: Vec<(Vec<u8>, String)> = collect_keys(
-        txn.open_table(BLOB_REFS)?
-            .range((id, &[][..], "")..(id + 1, &[][..], ""))?,
-        |k| (k.1.to_vec(), k.2.to_owned()),
-    )?;
-    remove_all(
-        txn,
-        BLOB_REFS,
-        refs.iter()
-            .map(|(c, p)| (id, c.as_slice(), p.as_str()))
-            .collect(),
-    )?;
-    let blobs: Vec<Vec<u8>> = collect_keys(
-        txn.open_table(BLOBS)?
-            .range((id, &[][..])..(id + 1, &[][..]))?,
-        |k| k.1.to_vec(),
-    )?;
-    remove_all(
-        txn,
-        BLOBS,
-        blobs.iter().map(|c| (id, c.as_slice())).collect(),
-    )?;
-    remove_all(
-        txn,
-        BLOB_HOLDERS,
-        blobs.iter().map(|c| (c.as_slice(), id)).collect(),
-    )?;
-    let temp: Vec<(u64, Vec<u8>)> = {
-        let table = txn.open_table(TEMP_BLOBS)?;
-        let mut out = Vec::new();
-        for row in table.iter()? {
-            let (k, _) = row?;
-            let (at, owner, cid) = k.value();
-            if owner == id {
-                out.push((at, cid.to_vec()));
-            }
-        }
-        out
-    };
-    remove_all(
-        txn,
-        TEMP_BLOBS,
-        temp.iter().map(|(at, c)| (*at, id, c.as_slice())).collect(),
-    )?;
-    let takedowns: Vec<String> = collect_keys(
-        txn.open_table(RECORD_TAKEDOWNS)?
-            .range((id, "")..(id + 1, ""))?,
-        |k| k.1.to_owned(),
-    )?;
-    remove_all(
-        txn,
-        RECORD_TAKEDOWNS,
-        takedowns.iter().map(|p| (id, p.as_str())).collect(),
-    )?;
-    let app_passwords: Vec<String> = collect_keys(
-        txn.open_table(APP_PASSWORDS)?
-            .range((did, "")..)?
-            .take_while(|r| r.as_ref().is_ok_and(|(k, _)| k.value().0 == did)),
-        |k| k.1.to_owned(),
-    )?;
-    remove_all(
-        txn,
-        APP_PASSWORDS,
-        app_passwords.iter().map(|n| (did, n.as_str())).collect(),
-    )?;
-    let tokens: Vec<(String, String)> = collect_keys(
-        txn.open_table(EMAIL_TOKENS)?
-            .range((did, "")..)?
-            .take_while(|r| r.as_ref().is_ok_and(|(k, _)| k.value().0 == did)),
-        |k| (k.0.to_owned(), k.1.to_owned()),
-    )?;
-    remove_all(
-        txn,
-        EMAIL_TOKENS,
-        tokens
-            .iter()
-            .map(|(d, p)| (d.as_str(), p.as_str()))
-            .collect(),
-    )?;
-    super::auth::revoke_sessions(txn, did)?;
-    txn.open_table(PREFERENCES)?.remove(did)?;
-    txn.open_table(REPOS)?.remove(id)?;
-    txn.open_table(HANDLES)?.remove(account.handle.as_str())?;
-    if let Some(email) = &account.email {
-        txn.open_table(EMAILS)?.remove(email.as_str())?;
-    }
-    txn.open_table(ACCOUNTS)?.remove(did)?;
-    txn.open_table(DID_IDS)?.remove(did)?;
-    txn.open_table(ID_DIDS)?.remove(id)?;
-    // The account's past events go; only the deletion is announced.
-    {
-        let mut seq = txn.open_table(SEQ)?;
-        let mut gone = Vec::new();
-        for row in seq.iter()? {
-            let (k, v) = row?;
-            if let Ok(Frame::Message(m)) = decode_frame(v.value())
-                && m.did() == Some(did)
-            {
-                gone.push(k.value());
-            }
-        }
-        for k in gone {
-            seq.remove(k)?;
-        }
-    }
-    sequencer::append(
-        txn,
-        sequencer::account(did, false, Some("deleted"), &now_datetime()),
-    )?;
-    Ok(blobs
-        .iter()
-        .filter_map(|c| Cid::try_from(c.as_slice()).ok())
-        .collect())
-}
-
-fn collect_keys<'a, K, V, T>(
-    range: impl Iterator<
-        Item = Result<(redb::AccessGuard<'a, K>, redb::AccessGuard<'a, V>), redb::StorageError>,
-    >,
-    map: impl Fn(K::SelfType<'_>) -> T,
-) -> Result<Vec<T>, StoreError>
-where
-    K: redb::Key + 'static,
-    V: redb::Value + 'static,
-{
-    let mut out = Vec::new();
-    for row in range {
-        let (k, _) = row?;
-        out.push(map(k.value()));
-    }
-    Ok(out)
 }

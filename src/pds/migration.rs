@@ -10,24 +10,19 @@
 use std::io::Read;
 
 use cid::Cid;
-use redb::ReadableTable;
 use serde_json::{Value, json};
 
 use super::auth::AuthedAccount;
-use super::blocks::block_value;
 use super::email::Purpose;
-use super::rows::{self, AccountRow, AccountStatus, RecordRow, RepoRow};
-use super::tables::{ACCOUNTS, BLOB_REFS, BLOBS, BLOCKS, DID_IDS, RECORD_CIDS, RECORDS, REPOS};
-use super::{Pds, PdsError, sequencer};
-use crate::clock::{now_datetime, now_secs};
+use super::repo_store::{self, Import};
+use super::rows::{AccountStatus, RepoRow};
+use super::{Pds, PdsError, account_store, blob_store, events};
 use crate::core::crypto::{Algorithm, Keypair};
-use crate::core::data::{self, BlobRef};
 use crate::core::jwt::{self, ServiceClaims};
 use crate::core::mst::{ExportItem, Mst};
 use crate::core::plc::{self, AtprotoChanges, Operation, UnsignedOperation};
 use crate::core::repo::{LoadedRepo, load_car, verify_repo};
-use crate::core::syntax::{Did, Tid};
-use crate::store::{StoreError, open_read_table};
+use crate::core::syntax::Did;
 
 /// Largest repo `importRepo` accepts. The whole repo is held in memory while it is verified, so
 /// this also bounds the memory an import takes on a small machine.
@@ -64,33 +59,31 @@ impl<R: Read> Read for LimitedReader<R> {
 
 impl Pds {
     /// Verifies an inter-service token addressed to this server for `lxm`; returns its issuer.
-    pub async fn verify_service_token(&self, token: &str, lxm: &str) -> Result<String, PdsError> {
-        let bad = |error: &'static str, message: &str| PdsError::Named {
-            error,
-            message: message.to_owned(),
-        };
-        let parsed = jwt::parse(token).map_err(|_| bad("BadJwt", "jwt could not be parsed"))?;
+    pub async fn verify_service_token(&self, token: &str, lxm: &str) -> Result<Did, PdsError> {
+        let parsed =
+            jwt::parse(token).map_err(|_| PdsError::BadJwt("jwt could not be parsed".into()))?;
         let claims: ServiceClaims = parsed
             .claims_unchecked()
-            .map_err(|_| bad("BadJwt", "jwt claims could not be parsed"))?;
+            .map_err(|_| PdsError::BadJwt("jwt claims could not be parsed".into()))?;
         claims
             .check(
                 &format!("{}#atproto_pds", self.inner.config.service_did),
                 Some(lxm),
-                now_secs(),
+                self.clock().now_secs(),
             )
             .map_err(|e| match e {
-                jwt::JwtError::Expired => bad("JwtExpired", "jwt expired"),
+                jwt::JwtError::Expired => PdsError::JwtExpired("jwt expired".into()),
                 jwt::JwtError::WrongAudience => {
-                    bad("BadJwtAudience", "jwt audience does not match service did")
+                    PdsError::BadJwtAudience("jwt audience does not match service did".into())
                 }
                 jwt::JwtError::WrongMethod => {
-                    bad("BadJwtLexiconMethod", "jwt lexicon method does not match")
+                    PdsError::BadJwtLexiconMethod("jwt lexicon method does not match".into())
                 }
-                _ => bad("BadJwt", "jwt is invalid"),
+                _ => PdsError::BadJwt("jwt is invalid".into()),
             })?;
-        let issuer = claims.iss.split('#').next().unwrap_or_default().to_owned();
-        let did = Did::parse(&issuer).map_err(|_| bad("BadJwtIss", "jwt issuer is not a DID"))?;
+        let issuer = claims.iss.split('#').next().unwrap_or_default();
+        let did = Did::parse(issuer)
+            .map_err(|_| PdsError::BadJwtIss("jwt issuer is not a DID".into()))?;
         // A key that does not verify may be from a cached document the DID has since changed.
         for fresh in [false, true] {
             let document = if fresh {
@@ -102,18 +95,14 @@ impl Pds {
                 .ok()
                 .and_then(|doc| doc.signing_key().ok())
                 .ok_or_else(|| {
-                    bad(
-                        "BadJwtIss",
-                        "could not resolve the jwt issuer's signing key",
-                    )
+                    PdsError::BadJwtIss("could not resolve the jwt issuer's signing key".into())
                 })?;
             if jwt::verify_es(&parsed, &key).is_ok() {
-                return Ok(issuer);
+                return Ok(did);
             }
         }
-        Err(bad(
-            "BadJwtSignature",
-            "jwt signature does not match jwt issuer",
+        Err(PdsError::BadJwtSignature(
+            "jwt signature does not match jwt issuer".into(),
         ))
     }
 
@@ -121,7 +110,7 @@ impl Pds {
     /// from `car` as it arrives (at most [`MAX_IMPORT_BYTES`]).
     pub async fn import_repo(
         &self,
-        did: &str,
+        did: &Did,
         car: impl Read + Send + 'static,
     ) -> Result<(), PdsError> {
         match self.account(did).await? {
@@ -143,8 +132,8 @@ impl Pds {
                     "Another repo import is running; try again in a minute".into(),
                 )
             })?;
-        let expected = did.to_owned();
-        let repo = tokio::task::spawn_blocking(move || -> Result<LoadedRepo, PdsError> {
+        let expected = did.clone();
+        let import = tokio::task::spawn_blocking(move || -> Result<Import, PdsError> {
             let mut limited = LimitedReader {
                 inner: car,
                 left: MAX_IMPORT_BYTES as u64,
@@ -161,55 +150,20 @@ impl Pds {
                 loaded.map_err(|e| PdsError::InvalidRequest(format!("Invalid repo: {e}")))?;
             verify_repo(&repo, None)
                 .map_err(|e| PdsError::InvalidRequest(format!("Invalid repo: {e}")))?;
-            if repo.commit.did != expected {
+            if repo.commit.did != expected.as_str() {
                 return Err(PdsError::InvalidRequest(format!(
                     "The repo is for {}, not {expected}",
                     repo.commit.did
                 )));
             }
-            Ok(repo)
+            import_of(repo)
         })
         .await
         .map_err(|e| PdsError::Internal(e.to_string()))??;
-        let rev_text = repo.commit.rev().to_owned();
-        let rev = Tid::parse(&rev_text).map(|t| t.as_u64()).unwrap_or(0);
-        // Everything the export holds, in tree order.
-        let (nodes, records) = tokio::task::spawn_blocking(move || -> Result<_, PdsError> {
-            let mut tree = Mst::load(&repo.blocks, repo.commit.data)?;
-            let mut nodes = Vec::new();
-            let mut records = Vec::new();
-            tree.walk_export(&repo.blocks, &mut |item| {
-                match item {
-                    ExportItem::Node(cid, bytes) => nodes.push((*cid, bytes.to_vec())),
-                    ExportItem::Record(key, cid) => {
-                        let bytes = repo.blocks.get(cid).map(<[u8]>::to_vec).unwrap_or_default();
-                        records.push((String::from_utf8_lossy(key).into_owned(), *cid, bytes));
-                    }
-                }
-                Ok(())
-            })?;
-            let commit_block = repo
-                .blocks
-                .get(&repo.commit_cid)
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default();
-            Ok((
-                (repo.commit_cid, commit_block, repo.commit.data, nodes),
-                records,
-            ))
-        })
-        .await
-        .map_err(|e| PdsError::Internal(e.to_string()))??;
-        let (commit_cid, commit_block, data_root, nodes) = nodes;
-        let did = did.to_owned();
+        let did = did.clone();
         self.store()
             .write(move |txn| {
-                let Some(account) = txn
-                    .open_table(ACCOUNTS)?
-                    .get(did.as_str())?
-                    .map(|v| rows::decode::<AccountRow>(v.value()))
-                    .transpose()?
-                else {
+                let Some(account) = account_store::get(txn, &did)? else {
                     return Ok(Err(PdsError::InvalidRequest("Account not found".into())));
                 };
                 if account.status == AccountStatus::Takendown {
@@ -217,94 +171,7 @@ impl Pds {
                         "Account has been taken down".into(),
                     )));
                 }
-                let id = account.id;
-                // Forget the old repo (rows keyed by the account id).
-                let old_blocks: Vec<Vec<u8>> = txn
-                    .open_table(BLOCKS)?
-                    .range((id, &[][..])..(id + 1, &[][..]))?
-                    .map(|r| r.map(|(k, _)| k.value().1.to_vec()))
-                    .collect::<Result<_, _>>()?;
-                let mut blocks = txn.open_table(BLOCKS)?;
-                for key in &old_blocks {
-                    blocks.remove((id, key.as_slice()))?;
-                }
-                let old_records: Vec<(String, String, Vec<u8>)> = txn
-                    .open_table(RECORDS)?
-                    .range((id, "", "")..(id + 1, "", ""))?
-                    .map(|r| {
-                        r.map(|(k, v)| {
-                            (
-                                k.value().1.to_owned(),
-                                k.value().2.to_owned(),
-                                v.value().to_vec(),
-                            )
-                        })
-                    })
-                    .collect::<Result<_, _>>()?;
-                let mut record_table = txn.open_table(RECORDS)?;
-                let mut record_cids = txn.open_table(RECORD_CIDS)?;
-                let mut blob_refs = txn.open_table(BLOB_REFS)?;
-                for (c, r, value) in &old_records {
-                    record_table.remove((id, c.as_str(), r.as_str()))?;
-                    let row: RecordRow = rows::decode(value)?;
-                    let path = format!("{c}/{r}");
-                    let cid_bytes = row.cid.to_bytes();
-                    record_cids.remove((id, cid_bytes.as_slice(), path.as_str()))?;
-                    if let Ok(old) = data::decode_value(&row.bytes) {
-                        for blob in BlobRef::collect(&old) {
-                            let key = blob.cid.to_bytes();
-                            blob_refs.remove((id, key.as_slice(), path.as_str()))?;
-                        }
-                    }
-                }
-                // The new one.
-                for (cid, bytes) in &nodes {
-                    let key = cid.to_bytes();
-                    blocks.insert((id, key.as_slice()), block_value(rev, bytes).as_slice())?;
-                }
-                let mut blob_table = txn.open_table(BLOBS)?;
-                for (path, cid, bytes) in &records {
-                    let (c, r) = path.split_once('/').unwrap_or((path.as_str(), ""));
-                    let row = RecordRow {
-                        cid: *cid,
-                        rev: rev_text.clone(),
-                        bytes: bytes.clone(),
-                    };
-                    record_table.insert((id, c, r), rows::encode(&row)?.as_slice())?;
-                    let cid_bytes = cid.to_bytes();
-                    record_cids.insert((id, cid_bytes.as_slice(), path.as_str()), ())?;
-                    if let Ok(value) = data::decode_value(bytes) {
-                        for blob in BlobRef::collect(&value) {
-                            let key = blob.cid.to_bytes();
-                            blob_refs.insert((id, key.as_slice(), path.as_str()), ())?;
-                            // An upload that arrived before the repo becomes permanent now.
-                            let row = blob_table
-                                .get((id, key.as_slice()))?
-                                .map(|v| rows::decode::<rows::BlobRow>(v.value()))
-                                .transpose()?;
-                            if let Some(mut row) = row
-                                && row.temp
-                            {
-                                txn.open_table(super::tables::TEMP_BLOBS)?.remove((
-                                    row.created_at_micros,
-                                    id,
-                                    key.as_slice(),
-                                ))?;
-                                row.temp = false;
-                                blob_table
-                                    .insert((id, key.as_slice()), rows::encode(&row)?.as_slice())?;
-                            }
-                        }
-                    }
-                }
-                let repo = RepoRow {
-                    commit_cid,
-                    commit_block,
-                    rev: rev_text,
-                    data: data_root,
-                };
-                txn.open_table(REPOS)?
-                    .insert(id, rows::encode(&repo)?.as_slice())?;
+                repo_store::replace(txn, account.id, &import)?;
                 Ok(Ok(()))
             })
             .await
@@ -313,49 +180,32 @@ impl Pds {
     /// `listMissingBlobs`: blobs the account's records use that have not been uploaded.
     pub async fn list_missing_blobs(
         &self,
-        did: &str,
+        did: &Did,
         limit: usize,
         cursor: Option<String>,
     ) -> Result<(Vec<(Cid, String)>, Option<String>), PdsError> {
-        let did = did.to_owned();
+        let did = did.clone();
         let limit = limit.clamp(1, 1000);
         self.store()
             .read(move |txn| {
-                let Some(id) = open_read_table(txn, DID_IDS)?
-                    .and_then(|t| t.get(did.as_str()).ok().flatten().map(|v| v.value()))
-                else {
-                    return Ok((Vec::new(), None));
-                };
-                let (Some(refs), blobs) = (
-                    open_read_table(txn, BLOB_REFS)?,
-                    open_read_table(txn, BLOBS)?,
-                ) else {
+                let Some(id) = account_store::id(txn, &did)? else {
                     return Ok((Vec::new(), None));
                 };
                 let mut out: Vec<(Cid, String)> = Vec::new();
-                let mut last: Option<Vec<u8>> = None;
-                for row in refs.range((id, &[][..], "")..(id + 1, &[][..], ""))? {
-                    let (k, _) = row.map_err(StoreError::from)?;
-                    let (_, cid, path) = k.value();
-                    if last.as_deref() == Some(cid) {
+                let mut last: Option<Cid> = None;
+                for (cid, path) in blob_store::refs(txn, id)? {
+                    if last == Some(cid) {
                         continue;
                     }
-                    last = Some(cid.to_vec());
-                    let Ok(parsed) = Cid::try_from(cid) else {
-                        continue;
-                    };
+                    last = Some(cid);
                     if cursor
                         .as_deref()
-                        .is_some_and(|c| parsed.to_string().as_str() <= c)
+                        .is_some_and(|c| cid.to_string().as_str() <= c)
                     {
                         continue;
                     }
-                    let present = match &blobs {
-                        Some(b) => b.get((id, cid))?.is_some(),
-                        None => false,
-                    };
-                    if !present {
-                        out.push((parsed, format!("at://{did}/{path}")));
+                    if blob_store::get(txn, id, &cid)?.is_none() {
+                        out.push((cid, format!("at://{did}/{path}")));
                     }
                 }
                 out.sort_by_key(|(c, _)| c.to_string());
@@ -370,11 +220,8 @@ impl Pds {
 
     /// `getRecommendedDidCredentials`: what the DID document must say for this server to host the
     /// account.
-    pub async fn recommended_did_credentials(&self, did: &str) -> Result<Value, PdsError> {
-        let account = self
-            .account(did)
-            .await?
-            .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
+    pub async fn recommended_did_credentials(&self, did: &Did) -> Result<Value, PdsError> {
+        let account = self.existing_account(did).await?;
         let key = Keypair::from_bytes(Algorithm::K256, &account.signing_key)
             .map_err(|e| PdsError::Internal(e.to_string()))?;
         let mut credentials = json!({
@@ -383,7 +230,7 @@ impl Pds {
             "services": {"atproto_pds": {"type": "AtprotoPersonalDataServer", "endpoint": self.inner.config.public_url}},
         });
         // A did:web has no rotation keys; a did:plc gets this server's.
-        if did.starts_with("did:plc:") {
+        if did.is_plc() {
             credentials["rotationKeys"] =
                 json!([self.inner.secrets.plc_rotation.public_key().to_did_key()]);
         }
@@ -391,11 +238,8 @@ impl Pds {
     }
 
     /// `requestPlcOperationSignature`: sends the code `signPlcOperation` needs.
-    pub async fn request_plc_operation_signature(&self, did: &str) -> Result<(), PdsError> {
-        let account = self
-            .account(did)
-            .await?
-            .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
+    pub async fn request_plc_operation_signature(&self, did: &Did) -> Result<(), PdsError> {
+        let account = self.existing_account(did).await?;
         self.issue_code(did, account.email.as_deref(), Purpose::PlcOperation)
             .await
     }
@@ -407,8 +251,8 @@ impl Pds {
         token: &str,
         changes: &Value,
     ) -> Result<Operation, PdsError> {
-        let did = caller.did.as_str();
-        if !did.starts_with("did:plc:") {
+        let did = &caller.did;
+        if !did.is_plc() {
             return Err(PdsError::InvalidRequest(
                 "only did:plc identities have PLC operations".into(),
             ));
@@ -417,7 +261,7 @@ impl Pds {
         let last = self
             .inner
             .plc
-            .last_operation(did)
+            .last_operation(did.as_str())
             .await
             .map_err(|e| PdsError::Upstream(e.to_string()))?;
         let mut op = plc::update(&last, &AtprotoChanges::default())
@@ -459,14 +303,11 @@ impl Pds {
     /// announces the identity change.
     pub async fn submit_plc_operation(
         &self,
-        did: &str,
+        did: &Did,
         operation: Operation,
     ) -> Result<(), PdsError> {
-        let account = self
-            .account(did)
-            .await?
-            .ok_or_else(|| PdsError::InvalidRequest("Account not found".into()))?;
-        let Some(state) = plc::DocumentData::from_operation(did, &operation) else {
+        let account = self.existing_account(did).await?;
+        let Some(state) = plc::DocumentData::from_operation(did.as_str(), &operation) else {
             return Err(PdsError::InvalidRequest(
                 "Cannot submit a tombstone here".into(),
             ));
@@ -501,18 +342,51 @@ impl Pds {
         }
         self.inner
             .plc
-            .submit(did, &operation)
+            .submit(did.as_str(), &operation)
             .await
             .map_err(|e| PdsError::InvalidRequest(e.to_string()))?;
-        self.inner.resolver.forget(did);
-        let did = did.to_owned();
+        self.inner.resolver.forget(did.as_str());
+        let did = did.clone();
+        let (log, now) = (self.events().clone(), self.clock().now_datetime());
         self.store()
             .write(move |txn| {
-                sequencer::append(txn, sequencer::identity(&did, None, &now_datetime()))?;
+                log.append(txn, events::identity(did.as_str(), None, &now))?;
                 Ok(Ok::<_, PdsError>(()))
             })
             .await
     }
+}
+
+/// Everything a verified export holds, in tree order, ready to store.
+fn import_of(repo: LoadedRepo) -> Result<Import, PdsError> {
+    let mut tree = Mst::load(&repo.blocks, repo.commit.data)?;
+    let mut nodes = Vec::new();
+    let mut records = Vec::new();
+    tree.walk_export(&repo.blocks, &mut |item| {
+        match item {
+            ExportItem::Node(cid, bytes) => nodes.push((*cid, bytes.to_vec())),
+            ExportItem::Record(key, cid) => {
+                let bytes = repo.blocks.get(cid).map(<[u8]>::to_vec).unwrap_or_default();
+                records.push((String::from_utf8_lossy(key).into_owned(), *cid, bytes));
+            }
+        }
+        Ok(())
+    })?;
+    let commit_block = repo
+        .blocks
+        .get(&repo.commit_cid)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
+    Ok(Import {
+        head: RepoRow {
+            commit_cid: repo.commit_cid,
+            commit_block,
+            rev: repo.commit.rev().to_owned(),
+            data: repo.commit.data,
+        },
+        nodes,
+        records,
+    })
 }
 
 #[cfg(test)]

@@ -11,19 +11,20 @@
 
 mod access;
 mod account_email;
+mod account_store;
 mod accounts;
 mod admin;
 mod admin_roles;
 mod app_passwords;
 mod audit;
 mod auth;
+mod blob_store;
 mod blobs;
-mod blocks;
 mod crawlers;
 mod did_web;
 mod email;
 mod error;
-mod firehose;
+mod events;
 mod handles;
 mod identity_ops;
 mod invites;
@@ -36,15 +37,16 @@ mod preferences;
 mod proxy;
 mod refresh_tokens;
 mod repo_read;
+mod repo_store;
 mod repo_write;
 mod reports;
 mod rows;
 mod secrets;
-mod sequencer;
 mod service_auth;
 mod signing_keys;
 mod sync_read;
-mod tables;
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex};
 
@@ -57,22 +59,30 @@ pub use auth::{AccessScope, AuthedAccount, SessionOutput};
 pub use blobs::MAX_BLOB_SIZE;
 pub use error::PdsError;
 pub use invites::InviteInfo;
-pub use lifecycle::Moderation;
+pub use lifecycle::{Moderation, Subject};
 pub use oauth::{AuthorizationView, OAuthError, Params as OAuthParams};
 pub use proxy::ProxyRequest;
 pub use repo_read::MAX_LIST_LIMIT;
-pub use repo_write::{CommitResult, WriteOp, WriteResult};
+pub use repo_write::{CommitResult, WriteAction, WriteOp, WriteResult};
 pub use reports::{MAX_REPORTS_PAGE, ReportFilter};
 pub use rows::{AccountStatus, ReportRow, ReportState, ReportSubject};
 pub use sync_read::Reader;
 
-use crate::config::{Config, ServiceRef};
+use crate::clock::Clock;
 use crate::core::lexicon::Catalog;
 use crate::core::syntax::{Did, TidClock};
 use crate::identity::{HandleResolver, PlcClient, Resolver};
-use crate::store::Store;
+use crate::store::{EventLog, Store};
 
-/// What the PDS needs from the configuration.
+/// Where app.bsky.* requests go when the App View is not the built-in one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceRef {
+    /// `did#service_id`, the `aud` of the service-auth tokens we mint.
+    pub did_ref: String,
+    pub url: String,
+}
+
+/// What the PDS needs from the configuration (`app.rs` builds it).
 #[derive(Clone, Debug)]
 pub struct PdsConfig {
     pub public_url: String,
@@ -87,21 +97,6 @@ pub struct PdsConfig {
     pub did_web: bool,
 }
 
-impl PdsConfig {
-    pub fn from_config(config: &Config) -> PdsConfig {
-        PdsConfig {
-            public_url: config.public_url.clone(),
-            hostname: config.hostname.clone(),
-            service_did: config.service_did.clone(),
-            handle_domains: config.handle_domains.clone(),
-            invite_required: config.invite_required,
-            appview: config.appview.clone(),
-            smtp: config.smtp_url.clone().zip(config.smtp_from.clone()),
-            did_web: config.did_web,
-        }
-    }
-}
-
 /// The PDS service. Cheap to clone.
 #[derive(Clone)]
 pub struct Pds {
@@ -110,6 +105,8 @@ pub struct Pds {
 
 struct Inner {
     store: Store,
+    /// `pds.seq`: every event, appended in the transaction of the change it describes.
+    log: EventLog,
     config: PdsConfig,
     secrets: secrets::Secrets,
     plc: PlcClient,
@@ -120,7 +117,10 @@ struct Inner {
     hashing: password_hashing::PasswordHashing,
     /// Repo imports running (each holds its whole repo in memory).
     imports: Arc<tokio::sync::Semaphore>,
-    clock: Mutex<TidClock>,
+    /// Record keys and revs: TIDs that only grow.
+    tids: Mutex<TidClock>,
+    /// Wall-clock time (a manual clock in tests).
+    clock: Clock,
     /// Lexicons records are validated against.
     catalog: Arc<Catalog>,
     /// SMTP, when configured; otherwise codes wait for the admin.
@@ -140,6 +140,7 @@ impl Pds {
         resolver: Resolver,
         http: crate::net::Outbound,
         catalog: Arc<Catalog>,
+        clock: Clock,
     ) -> Result<Pds, PdsError> {
         let secrets = secrets::Secrets::load_or_create(&store).await?;
         let indexed = store
@@ -161,6 +162,7 @@ impl Pds {
         let clock_id = u16::from_be_bytes([secrets.jwt_key[0], secrets.jwt_key[1]]) & 0x3ff;
         Ok(Pds {
             inner: Arc::new(Inner {
+                log: EventLog::new(store.clone(), events::SEQ),
                 store,
                 config,
                 secrets,
@@ -172,7 +174,8 @@ impl Pds {
                 imports: Arc::new(tokio::sync::Semaphore::new(
                     migration::MAX_CONCURRENT_IMPORTS,
                 )),
-                clock: Mutex::new(TidClock::new(clock_id)),
+                tids: Mutex::new(TidClock::new(clock_id)),
+                clock,
                 catalog,
                 mailer,
                 signing_keys: signing_keys::SigningKeys::default(),
@@ -187,6 +190,10 @@ impl Pds {
 
     fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    fn clock(&self) -> &Clock {
+        &self.inner.clock
     }
 
     /// Password hashes (argon2) computed since the start.

@@ -6,11 +6,15 @@
 //! computed on read (from a birth date) and dropped on write; a put replaces the preferences the
 //! caller may see and keeps the others.
 
+use redb::TableDefinition;
 use serde_json::{Value, json};
 
-use super::tables::PREFERENCES;
 use super::{Pds, PdsError};
-use crate::store::open_read_table;
+use crate::core::syntax::Did;
+use crate::store::{Reads, StoreError, WriteTransaction};
+
+/// did → preferences JSON (array of preference objects).
+const PREFERENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("pds.preferences");
 
 const PERSONAL_DETAILS: &str = "app.bsky.actor.defs#personalDetailsPref";
 const DECLARED_AGE: &str = "app.bsky.actor.defs#declaredAgePref";
@@ -41,11 +45,11 @@ fn age_on(birth: &str, today: &str) -> Option<i64> {
 }
 
 impl Pds {
-    async fn stored_preferences(&self, did: &str) -> Result<Vec<Value>, PdsError> {
-        let did = did.to_owned();
+    async fn stored_preferences(&self, did: &Did) -> Result<Vec<Value>, PdsError> {
+        let did = did.clone();
         self.store()
             .read(move |txn| {
-                let Some(table) = open_read_table(txn, PREFERENCES)? else {
+                let Some(table) = txn.table(PREFERENCES)? else {
                     return Ok(Vec::new());
                 };
                 match table.get(did.as_str())? {
@@ -60,11 +64,11 @@ impl Pds {
     /// The preferences the caller may see.
     pub async fn get_preferences(
         &self,
-        did: &str,
+        did: &Did,
         full_access: bool,
     ) -> Result<Vec<Value>, PdsError> {
         let stored = self.stored_preferences(did).await?;
-        let today = crate::clock::now_datetime();
+        let today = self.clock().now_datetime();
         let mut out: Vec<Value> = Vec::with_capacity(stored.len() + 1);
         let mut declared = None;
         for pref in stored {
@@ -94,7 +98,7 @@ impl Pds {
     /// Replaces the preferences the caller may see.
     pub async fn put_preferences(
         &self,
-        did: &str,
+        did: &Did,
         preferences: Vec<Value>,
         full_access: bool,
     ) -> Result<(), PdsError> {
@@ -134,7 +138,7 @@ impl Pds {
         if bytes.len() > MAX_PREFERENCES_LEN {
             return Err(PdsError::InvalidRequest("Preferences are too large".into()));
         }
-        let did = did.to_owned();
+        let did = did.clone();
         self.store()
             .write(move |txn| {
                 txn.open_table(PREFERENCES)?
@@ -143,6 +147,12 @@ impl Pds {
             })
             .await
     }
+}
+
+/// Removes `did`'s preferences (a deleted account).
+pub(super) fn purge(txn: &WriteTransaction, did: &str) -> Result<(), StoreError> {
+    txn.open_table(PREFERENCES)?.remove(did)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -18,7 +18,6 @@ use bytes::Bytes;
 use super::auth::AuthedAccount;
 use super::service_auth::is_protected;
 use super::{Pds, PdsError};
-use crate::clock::now_secs;
 use crate::core::syntax::Did;
 use crate::net::{OutboundError, Trust, endpoint_origin};
 
@@ -148,7 +147,12 @@ impl Pds {
             .proxy_target(&request.nsid, request.proxy_header.as_deref())
             .await?;
         let token = self
-            .sign_service_token(&caller.did, &aud, Some(&request.nsid), now_secs() + 60)
+            .sign_service_token(
+                &caller.did,
+                &aud,
+                Some(&request.nsid),
+                self.clock().now_secs() + 60,
+            )
             .await?;
         let mut url = format!("{base}/xrpc/{}", request.nsid);
         if let Some(query) = &request.query {

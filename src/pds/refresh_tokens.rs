@@ -3,14 +3,22 @@
 //! table, and an account keeps at most [`MAX_SESSIONS_PER_ACCOUNT`] (a new login past that ends the
 //! session that expires first). A token used for a refresh is kept only for its replay grace.
 
-use redb::{ReadableTable, ReadableTableMetadata};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
+use super::PdsError;
 use super::rows::{self, RefreshRow};
-use super::tables::{REFRESH_BY_ACCOUNT, REFRESH_TOKENS};
 use crate::store::{StoreError, WriteTransaction};
+
+/// refresh token id → refresh row.
+const REFRESH_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("pds.refresh_tokens");
+/// (did, refresh token id) → expiry in microseconds: an account's sessions, soonest to end first.
+const REFRESH_BY_ACCOUNT: TableDefinition<(&str, &str), i64> =
+    TableDefinition::new("pds.refresh_by_account");
 
 /// Sessions an account keeps at most.
 pub const MAX_SESSIONS_PER_ACCOUNT: usize = 100;
+/// How long after its first use a refresh token may be replayed for the same successor.
+const REFRESH_GRACE_SECS: i64 = 2 * 60 * 60;
 
 /// The index's order of a token: its expiry, then (within a second) when it was stored, in
 /// microseconds, so the session that expires first is also the oldest of its second.
@@ -99,6 +107,80 @@ pub fn revoke(
         }
     }
     Ok(())
+}
+
+/// A rotated refresh token's successor: (id, expiry, the app password the session uses).
+pub type Successor = (String, i64, Option<String>);
+
+/// Uses the refresh token `jti` of `did` at `now` (seconds): stores the successor `next` (id,
+/// expiry) and keeps the used token only for its replay grace. A replay within the grace gets the
+/// same successor; a later one revokes the token. Returns (successor id, expiry, app password).
+pub fn rotate(
+    txn: &WriteTransaction,
+    jti: &str,
+    did: &str,
+    now: i64,
+    next: (String, i64),
+) -> Result<Result<Successor, PdsError>, StoreError> {
+    let revoked = || PdsError::ExpiredToken("Token has been revoked".into());
+    let table = txn.open_table(REFRESH_TOKENS)?;
+    let Some(row) = table.get(jti)?.map(|v| v.value().to_vec()) else {
+        return Ok(Err(revoked()));
+    };
+    let mut row: RefreshRow = rows::decode(&row)?;
+    if row.did != did {
+        return Ok(Err(PdsError::InvalidToken(
+            "Token could not be verified".into(),
+        )));
+    }
+    if let (Some(next), Some(used)) = (&row.next_id, row.used_at) {
+        if now - used <= REFRESH_GRACE_SECS {
+            // A replay within the grace period gets the same successor again.
+            let successor: Option<RefreshRow> = table
+                .get(next.as_str())?
+                .map(|v| rows::decode(v.value()))
+                .transpose()?;
+            return Ok(match successor {
+                Some(s) => Ok((next.clone(), s.expires_at, s.app_password)),
+                None => Err(revoked()),
+            });
+        }
+        drop(table);
+        remove(txn, jti)?;
+        return Ok(Err(revoked()));
+    }
+    drop(table);
+    let (next_jti, next_exp) = next;
+    let successor = RefreshRow {
+        did: row.did.clone(),
+        expires_at: next_exp,
+        app_password: row.app_password.clone(),
+        next_id: None,
+        used_at: None,
+    };
+    // The used token lives on only for its replay grace.
+    row.next_id = Some(next_jti.clone());
+    row.used_at = Some(now);
+    row.expires_at = row.expires_at.min(now + REFRESH_GRACE_SECS);
+    insert(txn, jti, &row)?;
+    insert(txn, &next_jti, &successor)?;
+    Ok(Ok((next_jti, next_exp, successor.app_password)))
+}
+
+/// Removes the tokens past their expiry at `now` (seconds); returns how many went.
+pub fn sweep(txn: &WriteTransaction, now: i64) -> Result<usize, StoreError> {
+    let mut expired = Vec::new();
+    for row in txn.open_table(REFRESH_TOKENS)?.iter()? {
+        let (key, value) = row?;
+        let row: RefreshRow = rows::decode(value.value())?;
+        if row.expires_at <= now {
+            expired.push(key.value().to_owned());
+        }
+    }
+    for key in &expired {
+        remove(txn, key)?;
+    }
+    Ok(expired.len())
 }
 
 /// Indexes tokens stored before the index existed (run once at start; a no-op afterwards).

@@ -6,31 +6,25 @@
 //! Behaviour follows the reference PDS except where it would answer bad input with a 500: creating a
 //! record that exists, or updating/deleting one that does not, inside applyWrites is a 400 here.
 //!
-//! One job does everything in one transaction: check the swap, load the MST lazily, apply the ops,
-//! sign the commit, store the new nodes and records, drop the nodes the commit replaced, update
-//! blob references, and append the `#commit` event. Validation that needs no repo state (record
-//! shape, Lexicon, encoding) runs before the job so the writer thread only does what must be serial.
+//! Validation that needs no repo state (record shape, Lexicon, encoding) runs before the write job,
+//! so the writer thread only does what must be serial. The job makes the checks that need the stored
+//! state (the account may write, swaps, records exist or not, blobs were uploaded as described) and
+//! hands the changes to the repo's owner (`repo_store::commit`), which writes them and the `#commit`
+//! event in the same transaction.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use cid::Cid;
-use redb::ReadableTable;
 
-use super::blocks::{TableSource, block_value};
-use super::rows::{self, AccountRow, BlobRow, RecordRow, RepoRow};
-use super::tables::{
-    ACCOUNTS, BLOB_HOLDERS, BLOB_REFS, BLOBS, BLOCKS, DID_IDS, RECORD_CIDS, RECORDS, REPOS,
-    TEMP_BLOBS,
-};
-use super::{Pds, PdsError, sequencer};
-use crate::clock::{now_datetime, now_micros};
-use crate::core::car::write_car;
+use super::account_store;
+use super::blob_store;
+use super::repo_store::{self, Change, NewRecord, RecordPath, Signer, TooBig};
+use super::rows::{AccountStatus, RecordRow};
+use super::{Pds, PdsError};
 use crate::core::data::{self, BlobRef, Value};
-use crate::core::firehose::{CommitMessage, CommitOp, Message};
 use crate::core::lexicon::ValidationError;
-use crate::core::mst::Mst;
-use crate::core::repo::{MAX_COMMIT_BLOCKS_LEN, MAX_COMMIT_OPS, UnsignedCommit};
-use crate::core::syntax::{Nsid, RecordKey, Tid};
+use crate::core::repo::MAX_COMMIT_OPS;
+use crate::core::syntax::{Did, Nsid, RecordKey, Tid};
 use crate::store::{StoreError, WriteTransaction};
 
 /// One write of a commit, as the caller asked for it.
@@ -65,11 +59,29 @@ pub enum WriteOp {
     },
 }
 
+/// What a write did to its record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteAction {
+    Create,
+    Update,
+    Delete,
+}
+
+impl WriteAction {
+    /// The name applyWrites results use (`#createResult`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteAction::Create => "create",
+            WriteAction::Update => "update",
+            WriteAction::Delete => "delete",
+        }
+    }
+}
+
 /// What happened to one write.
 #[derive(Clone, Debug)]
 pub struct WriteResult {
-    /// `create`, `update` or `delete`.
-    pub action: &'static str,
+    pub action: WriteAction,
     pub uri: String,
     pub cid: Option<Cid>,
     pub validation_status: Option<&'static str>,
@@ -87,25 +99,40 @@ type EncodedRecord = (Cid, Vec<u8>, Vec<BlobRef>, Option<&'static str>);
 
 /// A write after the checks that need no repo state.
 struct Prepared {
-    collection: String,
-    rkey: String,
+    collection: Nsid,
+    rkey: RecordKey,
     kind: Kind,
     swap: Swap,
     validation_status: Option<&'static str>,
 }
 
+impl Prepared {
+    fn path(&self) -> RecordPath<'_> {
+        RecordPath {
+            collection: self.collection.as_str(),
+            rkey: self.rkey.as_str(),
+        }
+    }
+
+    /// The record's new version (`None` for a delete).
+    fn new_record(&self) -> Option<NewRecord<'_>> {
+        match &self.kind {
+            Kind::Write {
+                cid, bytes, blobs, ..
+            } => Some(NewRecord {
+                cid: *cid,
+                bytes,
+                blobs,
+            }),
+            Kind::Delete { .. } => None,
+        }
+    }
+}
+
 enum Kind {
-    Create {
-        cid: Cid,
-        bytes: Vec<u8>,
-        blobs: Vec<BlobRef>,
-    },
-    Put {
-        cid: Cid,
-        bytes: Vec<u8>,
-        blobs: Vec<BlobRef>,
-    },
-    Update {
+    /// `mode` says whether the record must be new, must exist, or may be either.
+    Write {
+        mode: Mode,
         cid: Cid,
         bytes: Vec<u8>,
         blobs: Vec<BlobRef>,
@@ -113,6 +140,13 @@ enum Kind {
     Delete {
         must_exist: bool,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Create,
+    Put,
+    Update,
 }
 
 enum Swap {
@@ -150,12 +184,12 @@ impl Pds {
     }
 
     fn next_tid(&self) -> Tid {
-        let mut clock = self
+        let mut tids = self
             .inner
-            .clock
+            .tids
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        clock.next(u64::try_from(now_micros()).unwrap_or(0))
+        tids.next(u64::try_from(self.clock().now_micros()).unwrap_or(0))
     }
 
     /// Checks and encodes one record write.
@@ -205,7 +239,21 @@ impl Pds {
     }
 
     fn prepare(&self, op: WriteOp, validate: Option<bool>) -> Result<Prepared, PdsError> {
-        Ok(match op {
+        let (mode, collection, rkey, record, swap) = match op {
+            WriteOp::Delete {
+                collection,
+                rkey,
+                swap_record,
+                must_exist,
+            } => {
+                return Ok(Prepared {
+                    collection,
+                    rkey,
+                    kind: Kind::Delete { must_exist },
+                    swap: swap_record.map_or(Swap::None, Swap::MustBe),
+                    validation_status: None,
+                });
+            }
             WriteOp::Create {
                 collection,
                 rkey,
@@ -216,15 +264,7 @@ impl Pds {
                     None => RecordKey::parse(self.next_tid().as_str())
                         .map_err(|e| PdsError::Internal(e.to_string()))?,
                 };
-                let (cid, bytes, blobs, status) =
-                    self.prepare_record(&collection, &rkey, record, validate)?;
-                Prepared {
-                    collection: collection.to_string(),
-                    rkey: rkey.to_string(),
-                    kind: Kind::Create { cid, bytes, blobs },
-                    swap: Swap::None,
-                    validation_status: status,
-                }
+                (Mode::Create, collection, rkey, record, Swap::None)
             }
             WriteOp::Put {
                 collection,
@@ -232,54 +272,39 @@ impl Pds {
                 record,
                 swap_record,
             } => {
-                let (cid, bytes, blobs, status) =
-                    self.prepare_record(&collection, &rkey, record, validate)?;
-                Prepared {
-                    collection: collection.to_string(),
-                    rkey: rkey.to_string(),
-                    kind: Kind::Put { cid, bytes, blobs },
-                    swap: match swap_record {
-                        None => Swap::None,
-                        Some(None) => Swap::MustNotExist,
-                        Some(Some(cid)) => Swap::MustBe(cid),
-                    },
-                    validation_status: status,
-                }
+                let swap = match swap_record {
+                    None => Swap::None,
+                    Some(None) => Swap::MustNotExist,
+                    Some(Some(cid)) => Swap::MustBe(cid),
+                };
+                (Mode::Put, collection, rkey, record, swap)
             }
             WriteOp::Update {
                 collection,
                 rkey,
                 record,
-            } => {
-                let (cid, bytes, blobs, status) =
-                    self.prepare_record(&collection, &rkey, record, validate)?;
-                Prepared {
-                    collection: collection.to_string(),
-                    rkey: rkey.to_string(),
-                    kind: Kind::Update { cid, bytes, blobs },
-                    swap: Swap::None,
-                    validation_status: status,
-                }
-            }
-            WriteOp::Delete {
-                collection,
-                rkey,
-                swap_record,
-                must_exist,
-            } => Prepared {
-                collection: collection.to_string(),
-                rkey: rkey.to_string(),
-                kind: Kind::Delete { must_exist },
-                swap: swap_record.map_or(Swap::None, Swap::MustBe),
-                validation_status: None,
+            } => (Mode::Update, collection, rkey, record, Swap::None),
+        };
+        let (cid, bytes, blobs, status) =
+            self.prepare_record(&collection, &rkey, record, validate)?;
+        Ok(Prepared {
+            collection,
+            rkey,
+            kind: Kind::Write {
+                mode,
+                cid,
+                bytes,
+                blobs,
             },
+            swap,
+            validation_status: status,
         })
     }
 
     /// Applies `ops` to `did`'s repo in one signed commit.
     pub async fn apply_writes(
         &self,
-        did: &str,
+        did: &Did,
         ops: Vec<WriteOp>,
         swap_commit: Option<Cid>,
         validate: Option<bool>,
@@ -305,7 +330,7 @@ impl Pds {
         };
         let mut seen = HashSet::new();
         for p in &prepared {
-            if !seen.insert((p.collection.clone(), p.rkey.clone())) {
+            if !seen.insert((&p.collection, &p.rkey)) {
                 return Err(PdsError::InvalidRequest(format!(
                     "Multiple writes to the same record: {}/{}",
                     p.collection, p.rkey
@@ -313,10 +338,10 @@ impl Pds {
             }
         }
         let pds = self.clone();
-        let did = did.to_owned();
+        let did = did.clone();
         let (result, orphaned) = self
             .store()
-            .write(move |txn| commit_job(&pds, txn, &did, prepared, swap_commit))
+            .write(move |txn| commit_job(&pds, txn, &did, &prepared, swap_commit))
             .await?;
         for cid in orphaned {
             self.delete_blob_file_if_unused(&cid).await;
@@ -382,428 +407,171 @@ fn within_budget(value: &Value, budget: &mut usize) -> bool {
     }
 }
 
-/// Interns a DID, assigning the next id if it has none.
-pub(super) fn intern_did(txn: &WriteTransaction, did: &str) -> Result<u64, StoreError> {
-    let mut ids = txn.open_table(DID_IDS)?;
-    if let Some(id) = ids.get(did)? {
-        return Ok(id.value());
-    }
-    let mut names = txn.open_table(super::tables::ID_DIDS)?;
-    let next = names.last()?.map_or(1, |(k, _)| k.value() + 1);
-    ids.insert(did, next)?;
-    names.insert(next, did)?;
-    Ok(next)
-}
-
 type JobResult = Result<Result<(CommitResult, Vec<Cid>), PdsError>, StoreError>;
 
 fn refuse(e: PdsError) -> JobResult {
     Ok(Err(e))
 }
 
+/// The write job: the checks against the stored state, then one commit through the repo's owner.
 fn commit_job(
     pds: &Pds,
     txn: &WriteTransaction,
-    did: &str,
-    prepared: Vec<Prepared>,
+    did: &Did,
+    prepared: &[Prepared],
     swap_commit: Option<Cid>,
 ) -> JobResult {
-    let Some(account) = txn
-        .open_table(ACCOUNTS)?
-        .get(did)?
-        .map(|v| rows::decode::<AccountRow>(v.value()))
-        .transpose()?
-    else {
-        return refuse(PdsError::RepoNotFound(format!(
-            "Could not find repo: {did}"
-        )));
+    let not_found = || PdsError::RepoNotFound(format!("Could not find repo: {did}"));
+    let Some(account) = account_store::get(txn, did)? else {
+        return refuse(not_found());
     };
-    if let Some(status) = account.status.as_status() {
-        return refuse(inactive_write_error(status));
+    if !account.status.is_active() {
+        return refuse(inactive_write_error(account.status));
     }
     let id = account.id;
-    let Some(repo) = txn
-        .open_table(REPOS)?
-        .get(id)?
-        .map(|v| rows::decode::<RepoRow>(v.value()))
-        .transpose()?
-    else {
-        return refuse(PdsError::RepoNotFound(format!(
-            "Could not find repo: {did}"
-        )));
+    let Some(head) = repo_store::head(txn, id)? else {
+        return refuse(not_found());
     };
     if let Some(swap) = swap_commit
-        && swap != repo.commit_cid
+        && swap != head.commit_cid
     {
-        return refuse(PdsError::InvalidSwap(format!(
-            "Commit was at {}",
-            repo.commit_cid
-        )));
+        let message = format!("Commit was at {}", head.commit_cid);
+        return refuse(PdsError::InvalidSwap(message));
     }
-    let uri = |p: &Prepared| format!("at://{did}/{}/{}", p.collection, p.rkey);
-
-    // Current state of every touched record, and the checks that need it.
-    let mut records = txn.open_table(RECORDS)?;
-    let mut current: Vec<Option<RecordRow>> = Vec::with_capacity(prepared.len());
-    for p in &prepared {
-        let row = records
-            .get((id, p.collection.as_str(), p.rkey.as_str()))?
-            .map(|v| rows::decode::<RecordRow>(v.value()))
-            .transpose()?;
-        let existing = row.as_ref().map(|r| r.cid);
-        let swap_ok = match p.swap {
-            Swap::None => true,
-            Swap::MustNotExist => existing.is_none(),
-            Swap::MustBe(cid) => existing == Some(cid),
-        };
-        if !swap_ok {
-            let was = existing.map_or_else(|| "null".to_owned(), |c| c.to_string());
-            return refuse(PdsError::InvalidSwap(format!("Record was at {was}")));
-        }
-        match (&p.kind, &existing) {
-            (Kind::Create { .. }, Some(_)) => {
-                return refuse(PdsError::InvalidRequest(format!(
-                    "Record already exists: {}",
-                    uri(p)
-                )));
-            }
-            (Kind::Update { .. }, None) | (Kind::Delete { must_exist: true }, None) => {
-                return refuse(PdsError::InvalidRequest(format!(
-                    "Could not find record: {}",
-                    uri(p)
-                )));
-            }
-            _ => {}
-        }
-        current.push(row);
-    }
-
-    // Blobs the new records use must have been uploaded by this account, as described.
-    let mut blobs = txn.open_table(BLOBS)?;
-    for p in &prepared {
-        let refs = match &p.kind {
-            Kind::Create { blobs, .. } | Kind::Put { blobs, .. } | Kind::Update { blobs, .. } => {
-                blobs
-            }
-            Kind::Delete { .. } => continue,
-        };
-        for blob in refs {
-            let key = blob.cid.to_bytes();
-            let Some(row) = blobs
-                .get((id, key.as_slice()))?
-                .map(|v| rows::decode::<BlobRow>(v.value()))
-                .transpose()?
-            else {
-                return refuse(PdsError::BlobNotFound(format!(
-                    "Could not find blob: {}",
-                    blob.cid
-                )));
-            };
-            if row.mime_type != blob.mime_type {
-                return refuse(PdsError::Named {
-                    error: "InvalidMimeType",
-                    message: format!(
-                        "Referenced Mimetype does not match stored blob. Expected: {}, Got: {}",
-                        row.mime_type, blob.mime_type
-                    ),
-                });
-            }
-            if Some(row.size) != blob.size {
-                return refuse(PdsError::Named {
-                    error: "InvalidSize",
-                    message: format!(
-                        "Referenced size does not match stored blob. Expected: {}, Got: {}",
-                        row.size,
-                        blob.size.unwrap_or(0)
-                    ),
-                });
-            }
+    let current = repo_store::records(txn, id, prepared.iter().map(Prepared::path))?;
+    for (p, row) in prepared.iter().zip(&current) {
+        if let Err(e) = check_current(did, p, row.as_ref()) {
+            return refuse(e);
         }
     }
-
+    let blobs: Vec<BlobRef> = prepared
+        .iter()
+        .filter_map(Prepared::new_record)
+        .flat_map(|n| n.blobs.iter().cloned())
+        .collect();
+    if let Err(e) = blob_store::check_refs(txn, id, &blobs)? {
+        return refuse(e);
+    }
+    let results = results(did, prepared, &current);
     // Nothing to do: every write is a put of the record already there, or a delete of nothing.
-    let changes = prepared
+    let unchanged = prepared
         .iter()
         .zip(&current)
-        .any(|(p, cur)| match (&p.kind, cur) {
-            (Kind::Put { cid, .. }, Some(row)) => *cid != row.cid,
-            (Kind::Delete { .. }, None) => false,
-            _ => true,
+        .all(|(p, row)| match (&p.kind, row) {
+            (Kind::Write { mode, cid, .. }, Some(row)) => *mode == Mode::Put && *cid == row.cid,
+            (Kind::Delete { .. }, None) => true,
+            _ => false,
         });
-    if !changes {
-        let results = prepared
-            .iter()
-            .zip(&current)
-            .filter(|(p, _)| !matches!(p.kind, Kind::Delete { .. }))
-            .map(|(p, cur)| WriteResult {
-                action: "update",
-                uri: uri(p),
-                cid: cur.as_ref().map(|r| r.cid),
+    if unchanged {
+        let result = CommitResult {
+            commit: None,
+            results,
+        };
+        return Ok(Ok((result, Vec::new())));
+    }
+    let changes: Vec<Change<'_>> = prepared
+        .iter()
+        .zip(&current)
+        .filter(|(p, row)| match (p.new_record(), row) {
+            (Some(new), Some(row)) => new.cid != row.cid,
+            (Some(_), None) => true,
+            (None, row) => row.is_some(),
+        })
+        .map(|(p, row)| Change {
+            path: p.path(),
+            current: row.as_ref(),
+            new: p.new_record(),
+        })
+        .collect();
+    let key = pds
+        .inner
+        .signing_keys
+        .get(id, &account.signing_key)
+        .map_err(|e| StoreError::Corrupt(format!("signing key of {did}: {e}")))?;
+    let signer = Signer {
+        did: did.as_str(),
+        key: &key,
+        rev: pds.next_rev(Some(&head.rev)),
+        time: pds.clock().now_datetime(),
+    };
+    match repo_store::commit(txn, id, &head, &changes, &signer, pds.events())? {
+        Err(TooBig) => refuse(PdsError::InvalidRequest(
+            "Too many writes. Max event size: 2MB".into(),
+        )),
+        Ok(done) => {
+            let commit = Some((done.cid, done.rev));
+            Ok(Ok((CommitResult { commit, results }, done.orphaned)))
+        }
+    }
+}
+
+/// The checks of one write against its record's stored version.
+fn check_current(did: &Did, p: &Prepared, current: Option<&RecordRow>) -> Result<(), PdsError> {
+    let existing = current.map(|r| r.cid);
+    let swap_ok = match p.swap {
+        Swap::None => true,
+        Swap::MustNotExist => existing.is_none(),
+        Swap::MustBe(cid) => existing == Some(cid),
+    };
+    if !swap_ok {
+        let was = existing.map_or_else(|| "null".to_owned(), |c| c.to_string());
+        return Err(PdsError::InvalidSwap(format!("Record was at {was}")));
+    }
+    let uri = || format!("at://{did}/{}/{}", p.collection, p.rkey);
+    match (&p.kind, existing) {
+        (
+            Kind::Write {
+                mode: Mode::Create, ..
+            },
+            Some(_),
+        ) => Err(PdsError::InvalidRequest(format!(
+            "Record already exists: {}",
+            uri()
+        ))),
+        (
+            Kind::Write {
+                mode: Mode::Update, ..
+            },
+            None,
+        )
+        | (Kind::Delete { must_exist: true }, None) => Err(PdsError::InvalidRequest(format!(
+            "Could not find record: {}",
+            uri()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// What each write did, given the records' stored versions (a delete of nothing reports nothing).
+fn results(did: &Did, prepared: &[Prepared], current: &[Option<RecordRow>]) -> Vec<WriteResult> {
+    prepared
+        .iter()
+        .zip(current)
+        .filter_map(|(p, row)| {
+            let new = p.new_record();
+            let action = match (&new, row) {
+                (Some(_), Some(_)) => WriteAction::Update,
+                (Some(_), None) => WriteAction::Create,
+                (None, Some(_)) => WriteAction::Delete,
+                (None, None) => return None,
+            };
+            Some(WriteResult {
+                action,
+                uri: format!("at://{did}/{}/{}", p.collection, p.rkey),
+                cid: new.map(|n| n.cid),
                 validation_status: p.validation_status,
             })
-            .collect();
-        return Ok(Ok((
-            CommitResult {
-                commit: None,
-                results,
-            },
-            Vec::new(),
-        )));
-    }
-
-    // The MST work: load lazily, apply, hash, prove.
-    let mut block_table = txn.open_table(BLOCKS)?;
-    let rev = pds.next_rev(Some(&repo.rev));
-    let rev_number = rev.as_u64();
-    let rev_text = rev.to_string();
-    let (new_root, new_nodes, removed_nodes, proof, ops, results, record_blocks) = {
-        let source = TableSource::new(&block_table, id);
-        let mut tree = Mst::load(&source, repo.data)?;
-        let mut ops = Vec::new();
-        let mut results = Vec::new();
-        let mut record_blocks: Vec<(Cid, Vec<u8>)> = Vec::new();
-        for (p, cur) in prepared.iter().zip(&current) {
-            let key = format!("{}/{}", p.collection, p.rkey);
-            let prev = cur.as_ref().map(|r| r.cid);
-            match &p.kind {
-                Kind::Create { cid, bytes, .. }
-                | Kind::Put { cid, bytes, .. }
-                | Kind::Update { cid, bytes, .. } => {
-                    if prev == Some(*cid) {
-                        results.push(WriteResult {
-                            action: "update",
-                            uri: uri(p),
-                            cid: Some(*cid),
-                            validation_status: p.validation_status,
-                        });
-                        continue;
-                    }
-                    tree.upsert(&source, &key, *cid)?;
-                    let action = if prev.is_some() { "update" } else { "create" };
-                    ops.push(CommitOp {
-                        action: action.into(),
-                        path: key,
-                        cid: Some(*cid),
-                        prev,
-                    });
-                    record_blocks.push((*cid, bytes.clone()));
-                    results.push(WriteResult {
-                        action,
-                        uri: uri(p),
-                        cid: Some(*cid),
-                        validation_status: p.validation_status,
-                    });
-                }
-                Kind::Delete { .. } => {
-                    if prev.is_none() {
-                        continue;
-                    }
-                    tree.remove(&source, &key)?;
-                    ops.push(CommitOp {
-                        action: "delete".into(),
-                        path: key,
-                        cid: None,
-                        prev,
-                    });
-                    results.push(WriteResult {
-                        action: "delete",
-                        uri: uri(p),
-                        cid: None,
-                        validation_status: None,
-                    });
-                }
-            }
-        }
-        let (new_root, new_nodes) = tree.commit()?;
-        let touched = tree.touched_cids()?;
-        let removed: Vec<Cid> = source
-            .fetched()
-            .into_iter()
-            .filter(|cid| !touched.contains(cid))
-            .collect();
-        let keys: Vec<&str> = ops.iter().map(|op| op.path.as_str()).collect();
-        let proof = tree.covering_proof(&source, &keys)?;
-        (
-            new_root,
-            new_nodes,
-            removed,
-            proof,
-            ops,
-            results,
-            record_blocks,
-        )
-    };
-
-    let key = match pds.inner.signing_keys.get(id, &account.signing_key) {
-        Ok(key) => key,
-        Err(e) => return Err(StoreError::Corrupt(format!("signing key of {did}: {e}"))),
-    };
-    let commit = UnsignedCommit::new(did, new_root, &rev_text)
-        .sign(&key)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let (commit_cid, commit_bytes) = commit
-        .encode()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-
-    // The #commit event's CAR: commit, new nodes, proof nodes, new records.
-    let mut event_blocks: BTreeMap<Cid, &[u8]> = BTreeMap::new();
-    for (cid, bytes) in &new_nodes {
-        event_blocks.insert(*cid, bytes);
-    }
-    for (cid, bytes) in proof.iter() {
-        event_blocks.insert(*cid, bytes);
-    }
-    for (cid, bytes) in &record_blocks {
-        event_blocks.insert(*cid, bytes);
-    }
-    let mut car_blocks: Vec<(&Cid, &[u8])> = vec![(&commit_cid, commit_bytes.as_slice())];
-    car_blocks.extend(event_blocks.iter().map(|(c, b)| (c, *b)));
-    let car =
-        write_car(&[commit_cid], car_blocks).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    if car.len() > MAX_COMMIT_BLOCKS_LEN {
-        return refuse(PdsError::InvalidRequest(
-            "Too many writes. Max event size: 2MB".into(),
-        ));
-    }
-
-    // Store: nodes, records, blob references, root, event.
-    for (cid, bytes) in &new_nodes {
-        let cid_bytes = cid.to_bytes();
-        block_table.insert(
-            (id, cid_bytes.as_slice()),
-            block_value(rev_number, bytes).as_slice(),
-        )?;
-    }
-    for cid in &removed_nodes {
-        if !new_nodes.iter().any(|(c, _)| c == cid) {
-            let cid_bytes = cid.to_bytes();
-            block_table.remove((id, cid_bytes.as_slice()))?;
-        }
-    }
-    let mut record_cids = txn.open_table(RECORD_CIDS)?;
-    let mut blob_refs = txn.open_table(BLOB_REFS)?;
-    let mut temp_blobs = txn.open_table(TEMP_BLOBS)?;
-    let mut orphaned = Vec::new();
-    for (p, cur) in prepared.iter().zip(&current) {
-        let path = format!("{}/{}", p.collection, p.rkey);
-        let (new, new_blobs) = match &p.kind {
-            Kind::Create { cid, bytes, blobs }
-            | Kind::Put { cid, bytes, blobs }
-            | Kind::Update { cid, bytes, blobs } => (Some((cid, bytes)), blobs.as_slice()),
-            Kind::Delete { .. } => (None, &[][..]),
-        };
-        if let (Some(old), Some((new_cid, _))) = (cur, new)
-            && old.cid == *new_cid
-        {
-            continue;
-        }
-        if let Some(old) = cur {
-            let old_cid = old.cid.to_bytes();
-            record_cids.remove((id, old_cid.as_slice(), path.as_str()))?;
-            let old_value =
-                data::decode_value(&old.bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            for blob in BlobRef::collect(&old_value) {
-                let blob_key = blob.cid.to_bytes();
-                blob_refs.remove((id, blob_key.as_slice(), path.as_str()))?;
-            }
-        }
-        match new {
-            Some((cid, bytes)) => {
-                let row = RecordRow {
-                    cid: *cid,
-                    rev: rev_text.clone(),
-                    bytes: bytes.clone(),
-                };
-                records.insert(
-                    (id, p.collection.as_str(), p.rkey.as_str()),
-                    rows::encode(&row)?.as_slice(),
-                )?;
-                let cid_bytes = cid.to_bytes();
-                record_cids.insert((id, cid_bytes.as_slice(), path.as_str()), ())?;
-                for blob in new_blobs {
-                    let blob_key = blob.cid.to_bytes();
-                    blob_refs.insert((id, blob_key.as_slice(), path.as_str()), ())?;
-                    let row = blobs
-                        .get((id, blob_key.as_slice()))?
-                        .map(|v| rows::decode::<BlobRow>(v.value()))
-                        .transpose()?;
-                    if let Some(mut row) = row
-                        && row.temp
-                    {
-                        temp_blobs.remove((row.created_at_micros, id, blob_key.as_slice()))?;
-                        row.temp = false;
-                        blobs.insert((id, blob_key.as_slice()), rows::encode(&row)?.as_slice())?;
-                    }
-                }
-            }
-            None => {
-                records.remove((id, p.collection.as_str(), p.rkey.as_str()))?;
-            }
-        }
-        // Blobs the old version used that no record uses any more are deleted.
-        if let Some(old) = cur {
-            let old_value =
-                data::decode_value(&old.bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            for blob in BlobRef::collect(&old_value) {
-                let blob_key = blob.cid.to_bytes();
-                let still_used = blob_refs
-                    .range((id, blob_key.as_slice(), "")..)?
-                    .next()
-                    .transpose()?
-                    .is_some_and(|(k, _)| {
-                        let (a, c, _) = k.value();
-                        a == id && c == blob_key.as_slice()
-                    });
-                if !still_used && blobs.remove((id, blob_key.as_slice()))?.is_some() {
-                    txn.open_table(BLOB_HOLDERS)?
-                        .remove((blob_key.as_slice(), id))?;
-                    orphaned.push(blob.cid);
-                }
-            }
-        }
-    }
-    let new_repo = RepoRow {
-        commit_cid,
-        commit_block: commit_bytes,
-        rev: rev_text.clone(),
-        data: new_root,
-    };
-    txn.open_table(REPOS)?
-        .insert(id, rows::encode(&new_repo)?.as_slice())?;
-    let event = Message::Commit(Box::new(CommitMessage {
-        seq: 0,
-        rebase: false,
-        too_big: false,
-        repo: did.to_owned(),
-        commit: commit_cid,
-        rev: rev_text.clone(),
-        since: Some(repo.rev.clone()),
-        blocks: car,
-        ops,
-        blobs: Vec::new(),
-        prev_data: Some(repo.data),
-        time: now_datetime(),
-    }));
-    sequencer::append(txn, event)?;
-    Ok(Ok((
-        CommitResult {
-            commit: Some((commit_cid, rev_text)),
-            results,
-        },
-        orphaned,
-    )))
+        })
+        .collect()
 }
 
 /// The error a write to an inactive account gets (reference: 401 AccountDeactivated/Takedown).
-pub(super) fn inactive_write_error(status: &str) -> PdsError {
+pub(super) fn inactive_write_error(status: AccountStatus) -> PdsError {
     match status {
-        "takendown" | "suspended" => {
+        AccountStatus::Takendown | AccountStatus::Suspended => {
             PdsError::AccountTakedown("Account has been taken down".into())
         }
-        _ => PdsError::Named {
-            error: "AccountDeactivated",
-            message: "Account is deactivated".into(),
-        },
+        _ => PdsError::AccountDeactivated("Account is deactivated".into()),
     }
 }
 

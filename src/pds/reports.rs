@@ -11,17 +11,27 @@
 //! Lexicons: `com.atproto.moderation.createReport`, `com.atproto.moderation.defs`.
 
 use cid::Cid;
-use redb::ReadableTable;
+use redb::{ReadableTable, TableDefinition};
 use serde_json::Value;
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::auth::{AccessScope, AuthedAccount};
 use super::rows::{self, ReportRow, ReportState, ReportSubject};
-use super::tables::{REPORTS, REPORTS_BY_REPORTER, REPORTS_BY_STATE, REPORTS_BY_SUBJECT};
 use super::{Pds, PdsError};
-use crate::clock::now_datetime;
 use crate::core::syntax::{AtUri, Did, Nsid};
-use crate::store::{StoreError, open_read_table};
+use crate::store::{Reads, StoreError};
+
+/// report id → report row (`createReport`): what members reported, for the admin.
+const REPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("pds.reports");
+/// (state, report id) → (): reports by state (open, resolved), newest last.
+const REPORTS_BY_STATE: TableDefinition<(u8, u64), ()> =
+    TableDefinition::new("pds.reports_by_state");
+/// (subject DID or record URI, report id) → (): reports about one subject.
+const REPORTS_BY_SUBJECT: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("pds.reports_by_subject");
+/// (reporting DID, report id) → (): reports one account made.
+const REPORTS_BY_REPORTER: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("pds.reports_by_reporter");
 
 /// `reason`'s limits in the lexicon.
 const MAX_REASON_BYTES: usize = 20_000;
@@ -155,13 +165,6 @@ fn subject_did(subject: &ReportSubject) -> &str {
     }
 }
 
-fn forbidden(error: &'static str, message: &str) -> PdsError {
-    PdsError::Forbidden {
-        error,
-        message: message.to_owned(),
-    }
-}
-
 fn decode_report(bytes: &[u8]) -> Result<ReportRow, PdsError> {
     Ok(rows::decode(bytes)?)
 }
@@ -181,22 +184,21 @@ impl Pds {
         let subject = parse_subject(input.get("subject"))?;
         let mod_tool = parse_mod_tool(input.get("modTool"))?;
         let appeal = APPEAL_REASONS.contains(&reason_type.as_str());
-        if appeal && subject_did(&subject) != reporter.did {
-            return Err(forbidden("Forbidden", "You cannot appeal this report"));
+        if appeal && subject_did(&subject) != reporter.did.as_str() {
+            let message = "You cannot appeal this report";
+            return Err(PdsError::Forbidden(message.into()));
         }
         if !appeal && reporter.scope == AccessScope::Takendown {
-            return Err(forbidden(
-                "AccountTakedown",
-                "Report not accepted from takendown account",
-            ));
+            let message = "Report not accepted from takendown account";
+            return Err(PdsError::ReportFromTakendown(message.into()));
         }
         let mut report = ReportRow {
             id: 0,
             reason_type,
             reason,
             subject,
-            reported_by: reporter.did.clone(),
-            created_at: now_datetime(),
+            reported_by: reporter.did.to_string(),
+            created_at: self.clock().now_datetime(),
             mod_tool,
             state: ReportState::Open,
             resolved_at: None,
@@ -218,9 +220,8 @@ impl Pds {
                             && other.reported_by == report.reported_by
                             && APPEAL_REASONS.contains(&other.reason_type.as_str())
                         {
-                            return Ok(Err(forbidden(
-                                "AlreadyAppealed",
-                                "Awaiting decision on previous appeal",
+                            return Ok(Err(PdsError::AlreadyAppealed(
+                                "Awaiting decision on previous appeal".into(),
                             )));
                         }
                     }
@@ -249,7 +250,7 @@ impl Pds {
         let upper = before.unwrap_or(u64::MAX);
         self.store()
             .read(move |txn| {
-                let Some(reports) = open_read_table(txn, REPORTS)? else {
+                let Some(reports) = txn.table(REPORTS)? else {
                     return Ok((Vec::new(), None));
                 };
                 // The narrowest index the filter allows; the rest is checked on each report.
@@ -258,7 +259,7 @@ impl Pds {
                 } else if let Some(reporter) = &filter.reported_by {
                     ids_desc(txn, REPORTS_BY_REPORTER, reporter, upper)?
                 } else if let Some(state) = filter.state {
-                    match open_read_table(txn, REPORTS_BY_STATE)? {
+                    match txn.table(REPORTS_BY_STATE)? {
                         Some(t) => t
                             .range((state.byte(), 0)..(state.byte(), upper))?
                             .rev()
@@ -311,7 +312,7 @@ impl Pds {
     pub async fn open_report_count(&self) -> Result<u64, PdsError> {
         self.store()
             .read(move |txn| {
-                let Some(t) = open_read_table(txn, REPORTS_BY_STATE)? else {
+                let Some(t) = txn.table(REPORTS_BY_STATE)? else {
                     return Ok(0);
                 };
                 let open = ReportState::Open.byte();
@@ -328,7 +329,7 @@ impl Pds {
     pub async fn report(&self, id: u64) -> Result<Option<ReportRow>, PdsError> {
         self.store()
             .read(move |txn| {
-                let Some(reports) = open_read_table(txn, REPORTS)? else {
+                let Some(reports) = txn.table(REPORTS)? else {
                     return Ok(None);
                 };
                 reports
@@ -346,15 +347,14 @@ impl Pds {
         id: u64,
         resolution: Option<String>,
     ) -> Result<ReportRow, PdsError> {
-        let resolved_at = now_datetime();
+        let resolved_at = self.clock().now_datetime();
         self.store()
             .write(move |txn| {
                 let mut reports = txn.open_table(REPORTS)?;
                 let Some(bytes) = reports.get(id)? else {
-                    return Ok(Err(PdsError::Named {
-                        error: "ReportNotFound",
-                        message: format!("Report {id} not found"),
-                    }));
+                    return Ok(Err(PdsError::ReportNotFound(format!(
+                        "Report {id} not found"
+                    ))));
                 };
                 let mut report: ReportRow = rows::decode(bytes.value())?;
                 drop(bytes);
@@ -376,12 +376,12 @@ impl Pds {
 
 /// Report ids under `key` in a `(text, id)` index, newest first, below `upper`.
 fn ids_desc(
-    txn: &redb::ReadTransaction,
+    txn: &impl Reads,
     table: redb::TableDefinition<(&'static str, u64), ()>,
     key: &str,
     upper: u64,
 ) -> Result<Vec<u64>, PdsError> {
-    let Some(t) = open_read_table(txn, table)? else {
+    let Some(t) = txn.table(table)? else {
         return Ok(Vec::new());
     };
     let ids = t

@@ -2,12 +2,14 @@
 //! PLC rotation key this server signs did:plc operations with.
 
 use rand_core::{OsRng, RngCore};
-use redb::ReadableTable;
+use redb::{ReadableTable, TableDefinition};
 
 use super::PdsError;
-use super::tables::SECRETS;
 use crate::core::crypto::{Algorithm, Keypair};
 use crate::store::{Store, StoreError};
+
+/// Server-wide secrets and keys: name → bytes.
+const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("pds.secrets");
 
 const JWT_KEY: &str = "jwt_hs256_key";
 const PLC_ROTATION_KEY: &str = "plc_rotation_key_k256";

@@ -8,9 +8,9 @@ use rand_core::{OsRng, RngCore};
 
 use super::auth::{AccessScope, AuthedAccount};
 use super::{Pds, PdsError};
-use crate::clock::now_secs;
 use crate::core::crypto::{Algorithm, Keypair};
 use crate::core::jwt::{self, ServiceClaims};
+use crate::core::syntax::Did;
 
 /// Default and largest lifetimes of a token.
 const DEFAULT_TTL_SECS: i64 = 60;
@@ -80,7 +80,7 @@ impl Pds {
     /// Signs a service token for `did` (no checks: callers decide what may be minted).
     pub(super) async fn sign_service_token(
         &self,
-        did: &str,
+        did: &Did,
         aud: &str,
         lxm: Option<&str>,
         exp: i64,
@@ -94,10 +94,10 @@ impl Pds {
         let mut nonce = [0u8; 16];
         OsRng.fill_bytes(&mut nonce);
         let claims = ServiceClaims {
-            iss: did.to_owned(),
+            iss: did.to_string(),
             aud: aud.to_owned(),
             exp,
-            iat: Some(now_secs()),
+            iat: Some(self.clock().now_secs()),
             jti: Some(data_encoding::HEXLOWER.encode(&nonce)),
             lxm: lxm.map(str::to_owned),
         };
@@ -147,11 +147,8 @@ impl Pds {
                 "insufficient access to request a service auth token for the following method: {method}"
             )));
         }
-        let now = now_secs();
-        let bad_exp = |message: &str| PdsError::Named {
-            error: "BadExpiration",
-            message: message.to_owned(),
-        };
+        let now = self.clock().now_secs();
+        let bad_exp = |message: &str| PdsError::BadExpiration(message.to_owned());
         let exp = match exp {
             None => now + DEFAULT_TTL_SECS,
             Some(exp) if exp <= now => return Err(bad_exp("expiration is in past")),

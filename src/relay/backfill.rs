@@ -24,6 +24,7 @@ use redb::ReadableTable;
 
 use super::ingest::count_collection;
 use super::rows::{self, RepoRow};
+use super::status::{DropReason, RepoStatus};
 use super::tables::{BLOCKS, RECORDS, REPO_COLLECTIONS, REPOS};
 use super::{Relay, RelayError};
 use crate::core::car::write_car;
@@ -61,7 +62,7 @@ pub(super) fn plan(current: Option<&RepoRow>, rev: &str, commit: Cid) -> Plan {
         return Plan::Replace;
     }
     let behind = rev < row.rev.as_str();
-    if row.status == "desynchronized" {
+    if row.status == RepoStatus::Desynchronized {
         return if behind { Plan::Stale } else { Plan::Replace };
     }
     if behind {
@@ -179,7 +180,7 @@ impl Relay {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if running.len() >= MAX_PENDING_RESYNCS {
                 drop(running);
-                self.inner.counters.drop_event("resync_queue_full");
+                self.inner.counters.drop_event(DropReason::ResyncQueueFull);
                 return;
             }
             if !running.insert(did.to_owned()) {
@@ -279,7 +280,7 @@ impl Relay {
     }
 
     fn local_hostname(&self) -> Option<String> {
-        self.inner.local.as_ref().map(|l| l.hostname())
+        self.inner.local.as_ref().map(|l| l.hostname.clone())
     }
 
     async fn local_car(&self, did: &str) -> Result<Vec<u8>, RelayError> {
@@ -288,7 +289,11 @@ impl Relay {
             .local
             .as_ref()
             .ok_or_else(|| RelayError::Internal("no local PDS".into()))?;
-        let mut stream = local.export_repo(did).await.map_err(RelayError::Upstream)?;
+        let mut stream = local
+            .repos
+            .export_repo(did)
+            .await
+            .map_err(RelayError::Upstream)?;
         let mut car = Vec::new();
         while let Some(chunk) = stream.recv().await {
             let chunk = chunk.map_err(|e| RelayError::Upstream(e.to_string()))?;
@@ -344,7 +349,9 @@ impl Relay {
         let mut car = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(fail)? {
             if !reservation.grow(chunk.len()) {
-                self.inner.counters.drop_event("resync_memory_budget");
+                self.inner
+                    .counters
+                    .drop_event(DropReason::ResyncMemoryBudget);
                 return Err(RelayError::Upstream(format!(
                     "the export of {did} does not fit the resync memory budget now"
                 )));
@@ -374,6 +381,7 @@ impl Relay {
         .map_err(|e| RelayError::Internal(e.to_string()))?;
         let did = did.to_owned();
         let host = host.to_owned();
+        let log = self.inner.log.clone();
         let plan = self
             .store()
             .write(move |txn| {
@@ -398,14 +406,14 @@ impl Relay {
                     (_, current) => {
                         clear_copy(txn, &did)?;
                         write_copy(txn, &did, &walked, mirrored)?;
-                        let status = current.map_or_else(|| "active".to_owned(), |r| r.status);
+                        let status = current.map_or(RepoStatus::Active, |r| r.status);
                         let row = RepoRow {
                             host,
                             rev: walked.rev.clone(),
                             commit: Some(walked.commit_cid),
                             data: Some(walked.data),
-                            status: if status == "desynchronized" {
-                                "active".into()
+                            status: if status == RepoStatus::Desynchronized {
+                                RepoStatus::Active
                             } else {
                                 status
                             },
@@ -421,7 +429,7 @@ impl Relay {
                             rev: walked.rev.clone(),
                             time: crate::clock::now_datetime(),
                         });
-                        super::ingest::append_event(txn, sync)?;
+                        log.append(txn, sync)?;
                     }
                 }
                 Ok(Ok::<_, RelayError>(plan))
@@ -468,6 +476,7 @@ mod tests {
     use super::{Plan, plan};
     use crate::core::data::cid_for_cbor;
     use crate::relay::rows::RepoRow;
+    use crate::relay::status::RepoStatus;
 
     /// The relay's state at `rev` (commit `c-<rev>`), in `status`.
     fn row(rev: &str, status: &str) -> RepoRow {
@@ -476,7 +485,7 @@ mod tests {
             rev: rev.into(),
             commit: Some(cid_for_cbor(format!("c-{rev}").as_bytes())),
             data: Some(cid_for_cbor(format!("d-{rev}").as_bytes())),
-            status: status.into(),
+            status: RepoStatus::from(status.to_owned()),
             mirrored: true,
             copy_rev: None,
         }

@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::status::DropReason;
+
 #[derive(Default)]
 pub struct Counters {
     pub accepted: AtomicU64,
     pub resyncs: AtomicU64,
     pub backfilled_records: AtomicU64,
-    dropped: Mutex<BTreeMap<&'static str, u64>>,
+    dropped: Mutex<BTreeMap<DropReason, u64>>,
 }
 
 impl Counters {
@@ -18,7 +20,7 @@ impl Counters {
         self.accepted.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn drop_event(&self, reason: &'static str) {
+    pub fn drop_event(&self, reason: DropReason) {
         let mut dropped = self
             .dropped
             .lock()
@@ -28,9 +30,10 @@ impl Counters {
 
     /// Dropped events by reason.
     pub fn dropped(&self) -> BTreeMap<&'static str, u64> {
-        self.dropped
+        let dropped = self
+            .dropped
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        dropped.iter().map(|(r, n)| (r.name(), *n)).collect()
     }
 }

@@ -19,6 +19,7 @@ use redb::ReadableTable;
 use super::RelayConfig;
 use super::ingest::LOCAL_HOST;
 use super::rows::{self, HostRow};
+use super::status::HostStatus;
 use super::tables::{HOSTS, REPOS};
 use super::{Relay, RelayError};
 use crate::net::Trust;
@@ -145,11 +146,11 @@ impl Relay {
     pub(super) async fn set_host_status(
         &self,
         host: &str,
-        status: &'static str,
+        status: HostStatus,
     ) -> Result<(), RelayError> {
         self.update_host(host, move |row| {
-            row.filter(|r| r.status != "banned").map(|mut r| {
-                r.status = status.into();
+            row.filter(|r| r.status != HostStatus::Banned).map(|mut r| {
+                r.status = status;
                 r
             })
         })
@@ -194,7 +195,7 @@ impl Relay {
             return Ok(());
         }
         if let Some(row) = self.host_row(&host).await?
-            && row.status == "banned"
+            && row.status == HostStatus::Banned
         {
             return Err(RelayError::HostBanned(format!("host {host} is banned")));
         }
@@ -202,7 +203,7 @@ impl Relay {
         self.update_host(&host, move |row| {
             Some(row.unwrap_or(HostRow {
                 cursor: 0,
-                status: "idle".into(),
+                status: HostStatus::Idle,
                 insecure,
                 added_at: crate::clock::now_micros(),
                 aggregator,
@@ -218,7 +219,7 @@ impl Relay {
         self.inner
             .local
             .as_ref()
-            .is_some_and(|l| l.hostname() == host)
+            .is_some_and(|l| l.hostname == host)
     }
 
     /// `requestCrawl`: admits a host as the module doc says, then follows it.
@@ -230,7 +231,10 @@ impl Relay {
             )));
         }
         let known = self.host_row(&host).await?;
-        if known.as_ref().is_some_and(|r| r.status == "banned") {
+        if known
+            .as_ref()
+            .is_some_and(|r| r.status == HostStatus::Banned)
+        {
             return Err(RelayError::HostBanned(format!("host {host} is banned")));
         }
         if self.is_local_host(&host) {
@@ -303,7 +307,7 @@ impl Relay {
 
     fn counts_against_budget(&self, host: &str, row: &HostRow) -> bool {
         host != LOCAL_HOST
-            && row.status != "banned"
+            && row.status != HostStatus::Banned
             && row.added_at > crate::clock::now_micros() - DAY_MICROS
             && self.trust_for(host) == Trust::Public
     }
@@ -334,7 +338,7 @@ impl Relay {
                 }
                 let row = HostRow {
                     cursor: 0,
-                    status: "idle".into(),
+                    status: HostStatus::Idle,
                     insecure,
                     added_at: crate::clock::now_micros(),
                     aggregator: false,
@@ -436,13 +440,13 @@ impl Relay {
         self.update_host(&host, |row| {
             let mut row = row.unwrap_or(HostRow {
                 cursor: 0,
-                status: "banned".into(),
+                status: HostStatus::Banned,
                 insecure: false,
                 added_at: crate::clock::now_micros(),
                 aggregator: false,
                 account_limit: None,
             });
-            row.status = "banned".into();
+            row.status = HostStatus::Banned;
             Some(row)
         })
         .await
@@ -453,7 +457,7 @@ impl Relay {
         let host = normalize_host(host)?;
         self.update_host(&host, |row| {
             row.map(|mut r| {
-                r.status = "idle".into();
+                r.status = HostStatus::Idle;
                 r
             })
         })
@@ -473,7 +477,7 @@ impl Relay {
                 for row in table.iter()? {
                     let (k, v) = row?;
                     let row: HostRow = rows::decode(v.value())?;
-                    if k.value() != LOCAL_HOST && row.status != "banned" {
+                    if k.value() != LOCAL_HOST && row.status != HostStatus::Banned {
                         out.push(k.value().to_owned());
                     }
                 }

@@ -20,9 +20,10 @@ use redb::ReadableTable;
 
 use super::identities::Identity;
 use super::rows::{self, HostRow, RepoRow};
-use super::tables::{BLOCKS, COLLECTIONS, HOSTS, RECORDS, REPO_COLLECTIONS, REPOS, SEQ};
+use super::status::{DropReason, HostStatus, RepoStatus};
+use super::tables::{BLOCKS, COLLECTIONS, HOSTS, RECORDS, REPO_COLLECTIONS, REPOS};
 use super::{Relay, RelayError};
-use crate::core::firehose::{CommitMessage, Message, SyncMessage, encode_frame};
+use crate::core::firehose::{CommitMessage, Message, SyncMessage};
 use crate::core::repo::{
     Commit, CommitError, Inversion, SyncError, VerifiedCommit, verify_commit_message,
     verify_sync_message,
@@ -71,7 +72,7 @@ impl Origin<'_> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
     Accepted(u64),
-    Dropped(&'static str),
+    Dropped(DropReason),
 }
 
 /// An event whose checks are done: decided, or a `#commit` whose write is queued.
@@ -82,7 +83,7 @@ pub(super) enum Ingested {
 
 /// What a queued commit's write job answers: (relay seq, whether the repo still needs a full copy),
 /// or the reason it was dropped after all (the stored state is read in the job, in queue order).
-type CommitOutcome = Result<Result<(u64, bool), &'static str>, RelayError>;
+type CommitOutcome = Result<Result<(u64, bool), DropReason>, RelayError>;
 
 /// A `#commit` whose write is queued behind the events before it.
 pub(super) struct QueuedCommit {
@@ -109,24 +110,6 @@ fn rev_not_newer(rev: &str, stored: Option<&RepoRow>) -> bool {
     stored.is_some_and(|s| !s.rev.is_empty() && rev <= s.rev.as_str())
 }
 
-fn is_blocked_status(status: &str) -> bool {
-    !matches!(status, "active" | "desynchronized")
-}
-
-/// Appends a frame for `message` under the next relay seq.
-pub(super) fn append_event(txn: &WriteTransaction, message: Message) -> Result<u64, StoreError> {
-    append(txn, message)
-}
-
-fn append(txn: &WriteTransaction, mut message: Message) -> Result<u64, StoreError> {
-    let mut table = txn.open_table(SEQ)?;
-    let seq = table.last()?.map_or(1, |(k, _)| k.value() + 1);
-    message.set_seq(i64::try_from(seq).unwrap_or(i64::MAX));
-    let frame = encode_frame(&message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    table.insert(seq, frame.as_slice())?;
-    Ok(seq)
-}
-
 /// The host's stored cursor (0 for a host not seen yet).
 fn cursor_of(txn: &WriteTransaction, host: &str) -> Result<u64, StoreError> {
     let hosts = txn.open_table(HOSTS)?;
@@ -150,7 +133,7 @@ fn set_cursor(txn: &WriteTransaction, host: &str, upstream_seq: u64) -> Result<(
         }
         None => HostRow {
             cursor: upstream_seq,
-            status: "active".into(),
+            status: HostStatus::Active,
             insecure: false,
             added_at: crate::clock::now_micros(),
             aggregator: false,
@@ -272,13 +255,13 @@ impl Relay {
         &self,
         origin: Origin<'_>,
         upstream_seq: u64,
-        reason: &'static str,
+        reason: DropReason,
     ) -> Result<Verdict, RelayError> {
         self.inner.counters.drop_event(reason);
         tracing::debug!(
             host = origin.cursor_key(),
             upstream_seq,
-            reason,
+            reason = reason.name(),
             "event dropped"
         );
         let host = origin.cursor_key().to_owned();
@@ -327,13 +310,13 @@ impl Relay {
     }
 
     /// The identity of `did` if the event's origin may speak for it.
-    async fn identity_for(&self, origin: Origin<'_>, did: &str) -> Result<Identity, &'static str> {
+    async fn identity_for(&self, origin: Origin<'_>, did: &str) -> Result<Identity, DropReason> {
         let identity = self
             .inner
             .identities
             .get(did, false)
             .await
-            .ok_or("unresolvable_identity")?;
+            .ok_or(DropReason::UnresolvableIdentity)?;
         let Some(expected) = origin.expected_host() else {
             return Ok(identity);
         };
@@ -346,11 +329,11 @@ impl Relay {
             .identities
             .get(did, true)
             .await
-            .ok_or("unresolvable_identity")?;
+            .ok_or(DropReason::UnresolvableIdentity)?;
         if fresh.pds_host.as_deref() == Some(expected) {
             Ok(fresh)
         } else {
-            Err("wrong_host")
+            Err(DropReason::WrongHost)
         }
     }
 
@@ -393,8 +376,8 @@ impl Relay {
             }
             Err(reason) => {
                 self.inner.counters.drop_event(reason);
-                tracing::debug!(did = %queued.did, reason, "commit dropped");
-                if reason == "broken_chain" {
+                tracing::debug!(did = %queued.did, reason = reason.name(), "commit dropped");
+                if reason == DropReason::BrokenChain {
                     self.schedule_resync(&queued.did, queued.host_hint.as_deref());
                 }
                 Ok(Verdict::Dropped(reason))
@@ -428,26 +411,28 @@ impl Relay {
         message: Message,
     ) -> Result<Verdict, RelayError> {
         if matches!(message, Message::Info(_)) {
-            return Ok(Verdict::Dropped("info"));
+            return Ok(Verdict::Dropped(DropReason::Info));
         }
         if upstream_seq <= self.host_cursor(origin.cursor_key()).await? && upstream_seq != 0 {
             return self
-                .dropped(origin, upstream_seq, "seq_not_increasing")
+                .dropped(origin, upstream_seq, DropReason::SeqNotIncreasing)
                 .await;
         }
         let Some(did) = message.did().map(str::to_owned) else {
-            return self.dropped(origin, upstream_seq, "no_did").await;
+            return self.dropped(origin, upstream_seq, DropReason::NoDid).await;
         };
         if let Origin::Aggregator(_) = origin
             && !self.inner.config.followed_dids.contains(&did)
         {
-            return self.dropped(origin, upstream_seq, "not_followed").await;
+            return self
+                .dropped(origin, upstream_seq, DropReason::NotFollowed)
+                .await;
         }
         if let Origin::Host(host) = origin
             && !self.admits_account(host, &did).await?
         {
             return self
-                .dropped(origin, upstream_seq, "host_account_limit")
+                .dropped(origin, upstream_seq, DropReason::HostAccountLimit)
                 .await;
         }
         match message {
@@ -467,12 +452,12 @@ impl Relay {
                     return self.dropped(origin, upstream_seq, reason).await;
                 }
                 let status = if account.active {
-                    "active".to_owned()
+                    RepoStatus::Active
                 } else {
                     account
                         .status
                         .clone()
-                        .unwrap_or_else(|| "deactivated".into())
+                        .map_or(RepoStatus::Deactivated, RepoStatus::from)
                 };
                 let host = origin
                     .expected_host()
@@ -487,7 +472,7 @@ impl Relay {
                 )
                 .await
             }
-            Message::Info(_) => Ok(Verdict::Dropped("info")),
+            Message::Info(_) => Ok(Verdict::Dropped(DropReason::Info)),
         }
     }
 
@@ -497,10 +482,11 @@ impl Relay {
         origin: Origin<'_>,
         upstream_seq: u64,
         message: Message,
-        status: Option<(String, String, bool)>,
+        status: Option<(RepoStatus, String, bool)>,
     ) -> Result<Verdict, RelayError> {
         let host = origin.cursor_key().to_owned();
         let did = message.did().unwrap_or_default().to_owned();
+        let log = self.inner.log.clone();
         let seq = self
             .store()
             .write(move |txn| {
@@ -523,7 +509,7 @@ impl Relay {
                     };
                     write_repo(txn, &did, &row)?;
                 }
-                let seq = append(txn, message)?;
+                let seq = log.append(txn, message)?;
                 set_cursor(txn, &host, upstream_seq)?;
                 Ok(Ok::<_, RelayError>(seq))
             })
@@ -539,17 +525,17 @@ impl Relay {
         did: &str,
         mut identity: Identity,
         message: &CommitMessage,
-    ) -> Result<VerifiedCommit, &'static str> {
+    ) -> Result<VerifiedCommit, DropReason> {
         for attempt in 0..2 {
             let Some(key) = identity.key.clone() else {
-                return Err("no_signing_key");
+                return Err(DropReason::NoSigningKey);
             };
             let msg = message.clone();
             let mode = self.inversion();
             let outcome =
                 tokio::task::spawn_blocking(move || verify_commit_message(&msg, Some(&key), mode))
                     .await
-                    .map_err(|_| "verifier_failed")?;
+                    .map_err(|_| DropReason::VerifierFailed)?;
             match outcome {
                 Ok(verified) => return Ok(verified),
                 Err(SyncError::Commit(CommitError::Signature(_))) if attempt == 0 => {
@@ -558,18 +544,20 @@ impl Relay {
                         .identities
                         .get(did, true)
                         .await
-                        .ok_or("unresolvable_identity")?;
+                        .ok_or(DropReason::UnresolvableIdentity)?;
                 }
-                Err(SyncError::Commit(CommitError::Signature(_))) => return Err("bad_signature"),
-                Err(SyncError::TooLarge { .. }) => return Err("too_large"),
-                Err(SyncError::NotInvertible(_)) => return Err("missing_prev_data"),
+                Err(SyncError::Commit(CommitError::Signature(_))) => {
+                    return Err(DropReason::BadSignature);
+                }
+                Err(SyncError::TooLarge { .. }) => return Err(DropReason::TooLarge),
+                Err(SyncError::NotInvertible(_)) => return Err(DropReason::MissingPrevData),
                 Err(e) => {
                     tracing::info!(%did, error = %e, "commit failed verification");
-                    return Err("invalid_commit");
+                    return Err(DropReason::InvalidCommit);
                 }
             }
         }
-        Err("bad_signature")
+        Err(DropReason::BadSignature)
     }
 
     /// The common checks (`ingest_other` makes them for other events), then the commit's own.
@@ -582,7 +570,7 @@ impl Relay {
         let done = |verdict: Result<Verdict, RelayError>| verdict.map(Ingested::Done);
         if upstream_seq <= self.host_cursor(origin.cursor_key()).await? && upstream_seq != 0 {
             return done(
-                self.dropped(origin, upstream_seq, "seq_not_increasing")
+                self.dropped(origin, upstream_seq, DropReason::SeqNotIncreasing)
                     .await,
             );
         }
@@ -590,14 +578,17 @@ impl Relay {
         if let Origin::Aggregator(_) = origin
             && !self.inner.config.followed_dids.contains(&did)
         {
-            return done(self.dropped(origin, upstream_seq, "not_followed").await);
+            return done(
+                self.dropped(origin, upstream_seq, DropReason::NotFollowed)
+                    .await,
+            );
         }
         // Before any resolution: a host at its account limit costs no lookups for new DIDs.
         if let Origin::Host(host) = origin
             && !self.admits_account(host, &did).await?
         {
             return done(
-                self.dropped(origin, upstream_seq, "host_account_limit")
+                self.dropped(origin, upstream_seq, DropReason::HostAccountLimit)
                     .await,
             );
         }
@@ -606,12 +597,15 @@ impl Relay {
             Err(reason) => return done(self.dropped(origin, upstream_seq, reason).await),
         };
         if rev_in_future(&message.rev) {
-            return done(self.dropped(origin, upstream_seq, "rev_in_future").await);
+            return done(
+                self.dropped(origin, upstream_seq, DropReason::RevInFuture)
+                    .await,
+            );
         }
         let verified = match self.verify_commit(&did, identity, &message).await {
             Ok(v) => v,
             Err(reason) => {
-                if reason == "invalid_commit" && origin.mirrored() {
+                if reason == DropReason::InvalidCommit && origin.mirrored() {
                     self.schedule_resync(&did, origin.expected_host());
                 }
                 return done(self.dropped(origin, upstream_seq, reason).await);
@@ -625,27 +619,25 @@ impl Relay {
             .expected_host()
             .unwrap_or(origin.cursor_key())
             .to_owned();
+        let log = self.inner.log.clone();
         let answer = self
             .store()
             .write_queued(move |txn| {
                 let did = job_did;
                 // Whatever happens to the event, the host's cursor moves past it.
-                let refuse = |reason: &'static str| -> Result<CommitOutcome, StoreError> {
+                let refuse = |reason: DropReason| -> Result<CommitOutcome, StoreError> {
                     set_cursor(txn, &host, upstream_seq)?;
                     Ok(Ok(Err(reason)))
                 };
                 if upstream_seq != 0 && upstream_seq <= cursor_of(txn, &host)? {
-                    return refuse("seq_not_increasing");
+                    return refuse(DropReason::SeqNotIncreasing);
                 }
                 let current = read_repo(txn, &did)?;
-                if current
-                    .as_ref()
-                    .is_some_and(|s| is_blocked_status(&s.status))
-                {
-                    return refuse("inactive_account");
+                if current.as_ref().is_some_and(|s| s.status.blocks_events()) {
+                    return refuse(DropReason::InactiveAccount);
                 }
                 if rev_not_newer(&message.rev, current.as_ref()) {
-                    return refuse("rev_not_newer");
+                    return refuse(DropReason::RevNotNewer);
                 }
                 // The chain: this commit must follow the one we hold.
                 if let Some(state) = &current
@@ -664,9 +656,9 @@ impl Relay {
                         } else {
                             // Events for the repo are dropped until a resync (the caller starts it).
                             let mut row = state.clone();
-                            row.status = "desynchronized".into();
+                            row.status = RepoStatus::Desynchronized;
                             write_repo(txn, &did, &row)?;
-                            return refuse("broken_chain");
+                            return refuse(DropReason::BrokenChain);
                         }
                     }
                 }
@@ -687,9 +679,11 @@ impl Relay {
                     }
                 }
                 let (status, copy_rev) = match current {
-                    Some(c) if c.status == "desynchronized" => ("active".to_owned(), c.copy_rev),
+                    Some(c) if c.status == RepoStatus::Desynchronized => {
+                        (RepoStatus::Active, c.copy_rev)
+                    }
                     Some(c) => (c.status, c.copy_rev),
-                    None => ("active".to_owned(), None),
+                    None => (RepoStatus::Active, None),
                 };
                 let row = RepoRow {
                     host: pds_host,
@@ -702,7 +696,7 @@ impl Relay {
                 };
                 let needs_copy = mirrored && row.copy_rev.is_none();
                 write_repo(txn, &did, &row)?;
-                let seq = append(txn, Message::Commit(Box::new(message)))?;
+                let seq = log.append(txn, Message::Commit(Box::new(message)))?;
                 set_cursor(txn, &host, upstream_seq)?;
                 Ok(Ok(Ok((seq, needs_copy))))
             })
@@ -726,22 +720,27 @@ impl Relay {
             Err(reason) => return self.dropped(origin, upstream_seq, reason).await,
         };
         let stored = self.stored_repo(&did).await?;
-        if stored
-            .as_ref()
-            .is_some_and(|s| is_blocked_status(&s.status))
-        {
-            return self.dropped(origin, upstream_seq, "inactive_account").await;
+        if stored.as_ref().is_some_and(|s| s.status.blocks_events()) {
+            return self
+                .dropped(origin, upstream_seq, DropReason::InactiveAccount)
+                .await;
         }
         if rev_in_future(&message.rev) {
-            return self.dropped(origin, upstream_seq, "rev_in_future").await;
+            return self
+                .dropped(origin, upstream_seq, DropReason::RevInFuture)
+                .await;
         }
         if rev_not_newer(&message.rev, stored.as_ref()) {
-            return self.dropped(origin, upstream_seq, "rev_not_newer").await;
+            return self
+                .dropped(origin, upstream_seq, DropReason::RevNotNewer)
+                .await;
         }
         let mut verified: Option<Commit> = None;
         for attempt in 0..2 {
             let Some(key) = identity.key.clone() else {
-                return self.dropped(origin, upstream_seq, "no_signing_key").await;
+                return self
+                    .dropped(origin, upstream_seq, DropReason::NoSigningKey)
+                    .await;
             };
             match verify_sync_message(&message, Some(&key)) {
                 Ok(commit) => {
@@ -753,19 +752,27 @@ impl Relay {
                         Some(i) => i,
                         None => {
                             return self
-                                .dropped(origin, upstream_seq, "unresolvable_identity")
+                                .dropped(origin, upstream_seq, DropReason::UnresolvableIdentity)
                                 .await;
                         }
                     };
                 }
                 Err(SyncError::Commit(CommitError::Signature(_))) => {
-                    return self.dropped(origin, upstream_seq, "bad_signature").await;
+                    return self
+                        .dropped(origin, upstream_seq, DropReason::BadSignature)
+                        .await;
                 }
-                Err(_) => return self.dropped(origin, upstream_seq, "invalid_sync").await,
+                Err(_) => {
+                    return self
+                        .dropped(origin, upstream_seq, DropReason::InvalidSync)
+                        .await;
+                }
             }
         }
         let Some(commit) = verified else {
-            return self.dropped(origin, upstream_seq, "bad_signature").await;
+            return self
+                .dropped(origin, upstream_seq, DropReason::BadSignature)
+                .await;
         };
         let needs_resync =
             origin.mirrored() && stored.as_ref().and_then(|s| s.data) != Some(commit.data);
@@ -779,6 +786,7 @@ impl Relay {
         let (commit_cid, _) = commit
             .encode()
             .map_err(|e| RelayError::Internal(e.to_string()))?;
+        let log = self.inner.log.clone();
         let seq = self
             .store()
             .write(move |txn| {
@@ -793,12 +801,12 @@ impl Relay {
                     rev: message.rev.clone(),
                     commit: Some(commit_cid),
                     data: Some(commit.data),
-                    status: current.map_or_else(|| "active".to_owned(), |c| c.status),
+                    status: current.map_or(RepoStatus::Active, |c| c.status),
                     mirrored,
                     copy_rev,
                 };
                 write_repo(txn, &did, &row)?;
-                let seq = append(txn, Message::Sync(message))?;
+                let seq = log.append(txn, Message::Sync(message))?;
                 set_cursor(txn, &host, upstream_seq)?;
                 Ok(Ok::<_, RelayError>(seq))
             })

@@ -15,8 +15,7 @@ impl Relay {
         let Some(local) = self.inner.local.clone() else {
             return;
         };
-        let host = local.hostname();
-        let mut notifications = local.notifications();
+        let mut notifications = local.log.notifications();
         loop {
             let cursor = match self.host_cursor(LOCAL_HOST).await {
                 Ok(c) => c,
@@ -26,7 +25,7 @@ impl Relay {
                     continue;
                 }
             };
-            let batch = match local.events_after(cursor, BATCH).await {
+            let batch = match local.log.after(cursor, BATCH).await {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(error = %e, "reading local events failed");
@@ -39,7 +38,8 @@ impl Relay {
             for (seq, frame) in batch {
                 match decode_frame(&frame) {
                     Ok(Frame::Message(message)) => {
-                        if let Err(e) = self.ingest(Origin::Local(&host), seq, message).await {
+                        let origin = Origin::Local(&local.hostname);
+                        if let Err(e) = self.ingest(origin, seq, message).await {
                             // Not skipped: the events after it would move the cursor past it for
                             // good. The batch is read again from the cursor after a pause.
                             tracing::error!(seq, error = %e, "local event failed");

@@ -16,6 +16,7 @@ mod ingest;
 mod local;
 mod read;
 mod rows;
+mod status;
 mod subscriber;
 mod tables;
 
@@ -24,12 +25,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 pub use counters::Counters;
 
 use crate::identity::Resolver;
-use crate::store::{Store, StoreError};
+use crate::store::{EventLog, Store, StoreError};
 
 /// How the relay is set up.
 #[derive(Clone, Debug)]
@@ -56,21 +57,22 @@ pub struct RelayConfig {
     pub resync_memory: usize,
 }
 
-/// The local PDS as the relay sees it: its event log and its repos. Wired in `app.rs`, so the relay
-/// never imports the PDS.
-pub trait LocalSource: Send + Sync + 'static {
+/// The local PDS as the relay sees it: its host name, its event log (read directly) and its repos.
+/// Wired in `app.rs`, so the relay never imports the PDS.
+#[derive(Clone)]
+pub struct LocalPds {
     /// The PDS's host as DID documents name it (`host[:port]`).
-    fn hostname(&self) -> String;
-    /// Event frames with seq > `after`.
-    fn events_after(&self, after: u64, limit: usize) -> BoxFuture<'_, Result<Frames, String>>;
-    /// Bumped after every commit of the local store.
-    fn notifications(&self) -> watch::Receiver<u64>;
+    pub hostname: String,
+    pub log: EventLog,
+    pub repos: Arc<dyn LocalRepos>,
+}
+
+/// The local PDS's repos.
+pub trait LocalRepos: Send + Sync + 'static {
     /// A full CAR export of a local repo.
     fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<CarStream, String>>;
 }
 
-/// Sequenced event frames: (seq, header ‖ body).
-pub type Frames = Vec<(u64, Vec<u8>)>;
 /// A CAR export as a stream of chunks.
 pub type CarStream = mpsc::Receiver<Result<Bytes, std::io::Error>>;
 
@@ -83,12 +85,18 @@ pub enum RelayError {
     /// 400 RepoNotFound.
     #[error("{0}")]
     RepoNotFound(String),
-    /// 400 RepoTakendown / RepoDeactivated / RepoSuspended / RepoDesynchronized...
-    #[error("{message}")]
-    RepoInactive {
-        error: &'static str,
-        message: String,
-    },
+    /// 400 RepoTakendown.
+    #[error("{0}")]
+    RepoTakendown(String),
+    /// 400 RepoSuspended.
+    #[error("{0}")]
+    RepoSuspended(String),
+    /// 400 RepoDeactivated (deactivated, deleted, or another status that is not active).
+    #[error("{0}")]
+    RepoDeactivated(String),
+    /// 400 RepoDesynchronized.
+    #[error("{0}")]
+    RepoDesynchronized(String),
     /// 404 HostNotFound.
     #[error("{0}")]
     HostNotFound(String),
@@ -139,7 +147,9 @@ struct Inner {
     config: RelayConfig,
     http: crate::net::Outbound,
     identities: identities::IdentityCache,
-    local: Option<Arc<dyn LocalSource>>,
+    /// `relay.seq`: the merged, re-sequenced stream.
+    log: EventLog,
+    local: Option<LocalPds>,
     counters: Counters,
     /// Repos waiting for or in a resync (so one is not fetched twice at once); bounded.
     resyncing: std::sync::Mutex<HashSet<String>>,
@@ -160,10 +170,11 @@ impl Relay {
         config: RelayConfig,
         resolver: Resolver,
         http: crate::net::Outbound,
-        local: Option<Arc<dyn LocalSource>>,
+        local: Option<LocalPds>,
     ) -> Relay {
         Relay {
             inner: Arc::new(Inner {
+                log: EventLog::new(store.clone(), tables::SEQ),
                 identities: identities::IdentityCache::new(resolver),
                 resync_slots: Arc::new(tokio::sync::Semaphore::new(
                     config.resync_concurrency.max(1),
@@ -189,6 +200,11 @@ impl Relay {
         &self.inner.counters
     }
 
+    /// The relay's merged event log (`subscribeRepos`, Jetstream, the App View).
+    pub fn events(&self) -> &EventLog {
+        &self.inner.log
+    }
+
     /// Starts following the local PDS and every known host (configured, crawled before, upstream).
     pub async fn start(&self) -> Result<(), RelayError> {
         if self.inner.local.is_some() {
@@ -209,7 +225,8 @@ impl Relay {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
             loop {
                 tick.tick().await;
-                if let Err(e) = relay.prune_events().await {
+                let cutoff = crate::clock::now_micros() - relay.inner.config.retention_micros;
+                if let Err(e) = relay.inner.log.prune(cutoff).await {
                     tracing::warn!(error = %e, "relay event pruning failed");
                 }
             }

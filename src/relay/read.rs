@@ -1,5 +1,5 @@
-//! Reading the relay: its event log (for subscribeRepos), repo and host listings, repo status, and
-//! repo exports (the copy of a remote repo, or the local PDS's).
+//! Reading the relay: repo and host listings, repo status, and repo exports (the copy of a remote
+//! repo, or the local PDS's). Its event log is read through `Relay::events`.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -10,12 +10,12 @@ use redb::ReadableTable;
 use tokio::sync::mpsc;
 
 use super::rows::{self, HostRow, RepoRow};
-use super::tables::{BLOCKS, COLLECTIONS, HOSTS, RECORDS, REPOS, SEQ};
+use super::status::RepoStatus;
+use super::tables::{BLOCKS, COLLECTIONS, HOSTS, RECORDS, REPOS};
 use super::{Relay, RelayError};
 use crate::core::car::CarWriter;
-use crate::core::firehose::{Frame, Message, decode_frame};
 use crate::core::mst::{BlockSource, ExportItem, Mst, MstError};
-use crate::core::syntax::{Datetime, Did};
+use crate::core::syntax::Did;
 use crate::store::{StoreError, open_read_table};
 
 /// Most rows one listing page returns.
@@ -28,7 +28,7 @@ pub struct RepoInfo {
     pub head: Option<Cid>,
     pub rev: String,
     pub active: bool,
-    pub status: Option<String>,
+    pub status: Option<RepoStatus>,
 }
 
 /// A host as listHosts and getHostStatus show it.
@@ -37,16 +37,17 @@ pub struct HostInfo {
     pub hostname: String,
     pub seq: u64,
     pub account_count: u64,
-    pub status: String,
+    pub status: &'static str,
 }
 
-/// The XRPC error for reading an inactive repo, by its status (`getRepo`, `getLatestCommit`).
-pub fn inactive_error(status: &str) -> &'static str {
+/// The error for reading an inactive repo, by its status (`getRepo`, `getLatestCommit`).
+fn inactive_error(status: &RepoStatus, did: &str) -> RelayError {
+    let message = format!("Repo is not active: {did}");
     match status {
-        "takendown" => "RepoTakendown",
-        "suspended" => "RepoSuspended",
-        "desynchronized" => "RepoDesynchronized",
-        _ => "RepoDeactivated",
+        RepoStatus::Takendown => RelayError::RepoTakendown(message),
+        RepoStatus::Suspended => RelayError::RepoSuspended(message),
+        RepoStatus::Desynchronized => RelayError::RepoDesynchronized(message),
+        _ => RelayError::RepoDeactivated(message),
     }
 }
 
@@ -54,15 +55,8 @@ fn repo_not_found(did: &str) -> RelayError {
     RelayError::RepoNotFound(format!("Could not find repo for DID: {did}"))
 }
 
-/// Refuses a `did` parameter that is not a DID (XRPC `InvalidRequest`).
-fn check_did(did: &str) -> Result<(), RelayError> {
-    Did::parse(did)
-        .map(|_| ())
-        .map_err(|e| RelayError::InvalidRequest(format!("Invalid did: {e}")))
-}
-
 fn repo_info(did: &str, row: &RepoRow) -> RepoInfo {
-    let active = row.status == "active";
+    let active = row.status == RepoStatus::Active;
     RepoInfo {
         did: did.to_owned(),
         head: row.commit,
@@ -95,77 +89,20 @@ where
 }
 
 impl Relay {
-    /// (oldest, newest) relay seq kept (0, 0 when empty).
-    pub async fn seq_bounds(&self) -> Result<(u64, u64), RelayError> {
-        self.store()
-            .read(|txn| {
-                let Some(table) = open_read_table(txn, SEQ)? else {
-                    return Ok((0, 0));
-                };
-                let first = table.first()?.map_or(0, |(k, _)| k.value());
-                let last = table.last()?.map_or(0, |(k, _)| k.value());
-                Ok::<_, RelayError>((first, last))
-            })
-            .await
-    }
-
-    /// Up to `limit` event frames with seq > `after`.
-    pub async fn events_after(
-        &self,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<(u64, Vec<u8>)>, RelayError> {
-        self.store()
-            .read(move |txn| {
-                let Some(table) = open_read_table(txn, SEQ)? else {
-                    return Ok(Vec::new());
-                };
-                let mut out = Vec::new();
-                for row in table.range(after.saturating_add(1)..)?.take(limit) {
-                    let (k, v) = row.map_err(StoreError::from)?;
-                    out.push((k.value(), v.value().to_vec()));
-                }
-                Ok::<_, RelayError>(out)
-            })
-            .await
-    }
-
-    pub fn notifications(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.store().commits()
-    }
-
-    pub async fn repo_status(&self, did: &str) -> Result<RepoInfo, RelayError> {
-        check_did(did)?;
-        let key = did.to_owned();
-        let row: Option<RepoRow> = self
-            .store()
-            .read(move |txn| {
-                let Some(table) = open_read_table(txn, REPOS)? else {
-                    return Ok(None);
-                };
-                Ok::<_, RelayError>(
-                    table
-                        .get(key.as_str())?
-                        .map(|v| rows::decode(v.value()))
-                        .transpose()?,
-                )
-            })
-            .await?;
-        row.map(|r| repo_info(did, &r))
-            .ok_or_else(|| repo_not_found(did))
+    pub async fn repo_status(&self, did: &Did) -> Result<RepoInfo, RelayError> {
+        let row = self.stored_repo(did.as_str()).await?;
+        row.map(|r| repo_info(did.as_str(), &r))
+            .ok_or_else(|| repo_not_found(did.as_str()))
     }
 
     /// getLatestCommit: the head (commit CID, rev) of an active repo.
-    pub async fn latest_commit(&self, did: &str) -> Result<(Cid, String), RelayError> {
+    pub async fn latest_commit(&self, did: &Did) -> Result<(Cid, String), RelayError> {
         let info = self.repo_status(did).await?;
         let head = info.head.ok_or_else(|| {
             RelayError::RepoNotFound(format!("Could not find root for DID: {did}"))
         })?;
-        if !info.active {
-            return Err(RelayError::RepoInactive {
-                error: inactive_error(info.status.as_deref().unwrap_or_default()),
-                message: format!("Repo is not active: {did}"),
-            });
+        if let Some(status) = info.status.filter(|_| !info.active) {
+            return Err(inactive_error(&status, did.as_str()));
         }
         Ok((head, info.rev))
     }
@@ -275,7 +212,7 @@ impl Relay {
 
     /// Every host with (added time, info); the local PDS appears under its host name.
     async fn all_hosts(&self) -> Result<Vec<(i64, HostInfo)>, RelayError> {
-        let local = self.inner.local.as_ref().map(|l| l.hostname());
+        let local = self.inner.local.as_ref().map(|l| l.hostname.clone());
         self.store()
             .read(move |txn| {
                 let mut counts: std::collections::HashMap<String, u64> =
@@ -306,11 +243,7 @@ impl Relay {
                                 account_count: counts.get(&name).copied().unwrap_or(0),
                                 hostname: name,
                                 seq: row.cursor,
-                                status: if row.status == "idle" {
-                                    "active".into()
-                                } else {
-                                    row.status
-                                },
+                                status: row.status.shown(),
                             },
                         ));
                     }
@@ -323,38 +256,24 @@ impl Relay {
     /// A full CAR export of a repo the relay follows: its copy of a remote repo, or the local PDS's.
     pub async fn repo_car(
         &self,
-        did: &str,
+        did: &Did,
     ) -> Result<mpsc::Receiver<Result<Bytes, std::io::Error>>, RelayError> {
-        let info = self.repo_status(did).await?;
-        let key = did.to_owned();
-        let row: Option<RepoRow> = self
-            .store()
-            .read(move |txn| {
-                let Some(table) = open_read_table(txn, REPOS)? else {
-                    return Ok(None);
-                };
-                Ok::<_, RelayError>(
-                    table
-                        .get(key.as_str())?
-                        .map(|v| rows::decode(v.value()))
-                        .transpose()?,
-                )
-            })
-            .await?;
-        let row = row.ok_or_else(|| {
-            RelayError::RepoNotFound(format!("Could not find repo for DID: {did}"))
-        })?;
-        if !info.active {
-            return Err(RelayError::RepoInactive {
-                error: inactive_error(&row.status),
-                message: format!("Repo is not active: {did}"),
-            });
+        let row = self
+            .stored_repo(did.as_str())
+            .await?
+            .ok_or_else(|| repo_not_found(did.as_str()))?;
+        if row.status != RepoStatus::Active {
+            return Err(inactive_error(&row.status, did.as_str()));
         }
         if !row.mirrored {
             let local = self.inner.local.as_ref().ok_or_else(|| {
                 RelayError::RepoNotFound(format!("Could not find repo for DID: {did}"))
             })?;
-            return local.export_repo(did).await.map_err(RelayError::Upstream);
+            return local
+                .repos
+                .export_repo(did.as_str())
+                .await
+                .map_err(RelayError::Upstream);
         }
         if !row.copy_is_whole() {
             // The copy holds only commit slices until its backfill lands and the stream reaches it.
@@ -370,7 +289,7 @@ impl Relay {
                 )));
             }
         };
-        let car = self.mirror_car(did, commit, data).await?;
+        let car = self.mirror_car(did.as_str(), commit, data).await?;
         let (sender, receiver) = mpsc::channel(1);
         let _ = sender.send(Ok(Bytes::from(car))).await;
         Ok(receiver)
@@ -437,46 +356,11 @@ impl Relay {
             })
             .await
     }
-
-    /// Drops re-served events older than the retention window (keeping the newest).
-    pub(super) async fn prune_events(&self) -> Result<usize, RelayError> {
-        let cutoff = crate::clock::now_micros() - self.inner.config.retention_micros;
-        self.store()
-            .write(move |txn| {
-                let mut table = txn.open_table(SEQ)?;
-                let last = table.last()?.map(|(k, _)| k.value());
-                let mut expired = Vec::new();
-                for row in table.iter()? {
-                    let (k, v) = row?;
-                    if Some(k.value()) == last || !event_before(v.value(), cutoff) {
-                        break;
-                    }
-                    expired.push(k.value());
-                }
-                for seq in &expired {
-                    table.remove(seq)?;
-                }
-                Ok(Ok::<_, RelayError>(expired.len()))
-            })
-            .await
-    }
-}
-
-/// Whether an event frame's `time` is before `cutoff` (unreadable frames count as old).
-fn event_before(frame: &[u8], cutoff: i64) -> bool {
-    let time = match decode_frame(frame) {
-        Ok(Frame::Message(Message::Commit(m))) => m.time,
-        Ok(Frame::Message(Message::Sync(m))) => m.time,
-        Ok(Frame::Message(Message::Identity(m))) => m.time,
-        Ok(Frame::Message(Message::Account(m))) => m.time,
-        _ => return true,
-    };
-    Datetime::parse(&time).is_ok_and(|t| t.to_unix_micros() < cutoff)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{check_did, inactive_error};
+    use super::{RepoStatus, inactive_error};
 
     #[test]
     fn inactive_repos_get_the_lexicon_error_for_their_status() {
@@ -487,21 +371,8 @@ mod tests {
             ("deleted", "RepoDeactivated"),
             ("desynchronized", "RepoDesynchronized"),
         ] {
-            assert_eq!(inactive_error(status), error, "{status}");
-        }
-    }
-
-    #[test]
-    fn did_parameters_must_be_dids() {
-        assert!(check_did("did:plc:ewvi7nxzyoun6zhxrhs64oiz").is_ok());
-        assert!(check_did("did:web:example.com").is_ok());
-        for bad in [
-            "",
-            "notadid",
-            "did:plc",
-            "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz",
-        ] {
-            assert!(check_did(bad).is_err(), "{bad:?}");
+            let got = inactive_error(&RepoStatus::from(status.to_owned()), "did:plc:x");
+            assert!(format!("{got:?}").starts_with(error), "{status}: {got:?}");
         }
     }
 }

@@ -4,6 +4,7 @@ use cid::Cid;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::status::{HostStatus, RepoStatus};
 use crate::core::data;
 use crate::store::StoreError;
 
@@ -21,8 +22,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
 pub struct HostRow {
     /// The last upstream seq processed.
     pub cursor: u64,
-    /// `active`, `idle`, `offline`, `throttled` or `banned` (the `#hostStatus` values).
-    pub status: String,
+    pub status: HostStatus,
     /// Whether to use plain ws:// (local networks only).
     pub insecure: bool,
     /// When the relay first heard of the host (micros).
@@ -42,9 +42,7 @@ pub struct RepoRow {
     pub rev: String,
     pub commit: Option<Cid>,
     pub data: Option<Cid>,
-    /// `active`, or the account status the host reported (`deactivated`, `takendown`, ...), or
-    /// `desynchronized` while the relay resyncs it.
-    pub status: String,
+    pub status: RepoStatus,
     /// Whether the relay keeps a full copy (remote repos); local repos are read from the PDS.
     pub mirrored: bool,
     /// The rev of the export the copy was last filled from. The copy is whole once `rev` has

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::ingest::{Ingested, Origin, QueuedCommit};
 use super::rows::HostRow;
+use super::status::{DropReason, HostStatus};
 use super::{Relay, RelayError};
 use crate::core::firehose::{Frame, MAX_FRAME_LEN, Message, decode_frame};
 
@@ -79,13 +80,13 @@ impl Relay {
                     continue;
                 }
             };
-            if row.status == "banned" {
+            if row.status == HostStatus::Banned {
                 return;
             }
             let ended = self.connect_once(host, &row).await;
             let (pause, next) = backoff_after(backoff, ended.connected);
             tracing::info!(%host, error = %ended.error, retry_in = ?pause, "host connection ended");
-            let _ = self.set_host_status(host, "offline").await;
+            let _ = self.set_host_status(host, HostStatus::Offline).await;
             tokio::time::sleep(pause).await;
             backoff = next;
         }
@@ -145,7 +146,7 @@ impl Relay {
             .await
             .map_err(|e| RelayError::Upstream(format!("connect: {e}")))?;
         *connected = true;
-        self.set_host_status(host, "active").await?;
+        self.set_host_status(host, HostStatus::Active).await?;
         tracing::info!(%host, cursor = row.cursor, "following host");
         let origin = if row.aggregator {
             Origin::Aggregator(host)
@@ -160,7 +161,7 @@ impl Relay {
                 None => return Err(RelayError::Upstream("connection closed".into())),
                 Some(Err(e)) => {
                     if e.to_string().contains("too long") || e.to_string().contains("Space limit") {
-                        self.inner.counters.drop_event("frame_too_large");
+                        self.inner.counters.drop_event(DropReason::FrameTooLarge);
                     }
                     return Err(RelayError::Upstream(format!("read: {e}")));
                 }
@@ -205,7 +206,7 @@ impl Relay {
                 Ok(Frame::Unknown(_)) => {}
                 Err(e) => {
                     tracing::debug!(%host, error = %e, "undecodable frame");
-                    self.inner.counters.drop_event("undecodable_frame");
+                    self.inner.counters.drop_event(DropReason::UndecodableFrame);
                 }
             }
         }

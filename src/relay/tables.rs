@@ -6,8 +6,8 @@ use redb::TableDefinition;
 pub const HOSTS: TableDefinition<&str, &[u8]> = TableDefinition::new("relay.hosts");
 /// did → repo state row (host, rev, data, commit, status).
 pub const REPOS: TableDefinition<&str, &[u8]> = TableDefinition::new("relay.repos");
-/// relay seq → event frame (header ‖ body) as the relay re-serves it.
-pub const SEQ: TableDefinition<u64, &[u8]> = TableDefinition::new("relay.seq");
+/// relay seq → event frame (header ‖ body) as the relay re-serves it (an `EventLog`).
+pub const SEQ: crate::store::LogTable = TableDefinition::new("relay.seq");
 /// (collection, did) → (): which repos hold records of a collection.
 pub const COLLECTIONS: TableDefinition<(&str, &str), ()> =
     TableDefinition::new("relay.collections");

@@ -7,10 +7,12 @@
 //! their own read transactions on the blocking pool and never wait for the writer.
 //!
 //! Services own their tables (`pds.*`, `relay.*`, `appview.*`, defined in each service); this module
-//! knows nothing of their contents.
+//! knows nothing of their contents, except the one shape two services share: the sequenced event
+//! log ([`EventLog`]).
 
 mod blobs;
 mod database;
+mod log;
 mod snapshot;
 mod usage;
 mod writer;
@@ -19,6 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use blobs::{BlobFiles, TempBlob};
+pub use log::{EventLog, Frames, LogTable};
 pub use redb::{ReadTransaction, ReadableDatabase, TableDefinition, WriteTransaction};
 pub use snapshot::{BlobCopy, DATABASE_FILE, Snapshot, check_database_copy};
 pub use usage::Usage;
@@ -280,6 +283,43 @@ pub fn private_file(file: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
     Ok(())
+}
+
+/// A transaction tables are read in: a read transaction, or a write job's transaction (which sees
+/// its own writes). Lets one lookup serve both, so a table's owner writes each read once.
+pub trait Reads {
+    type Table<'t, K: redb::Key + 'static, V: redb::Value + 'static>: redb::ReadableTable<K, V>
+    where
+        Self: 't;
+
+    /// The table, or `None` when it does not exist yet (only a read transaction can see that; a
+    /// write transaction creates it).
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        definition: TableDefinition<K, V>,
+    ) -> Result<Option<Self::Table<'_, K, V>>, StoreError>;
+}
+
+impl Reads for ReadTransaction {
+    type Table<'t, K: redb::Key + 'static, V: redb::Value + 'static> = redb::ReadOnlyTable<K, V>;
+
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        definition: TableDefinition<K, V>,
+    ) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
+        open_read_table(self, definition)
+    }
+}
+
+impl Reads for WriteTransaction {
+    type Table<'t, K: redb::Key + 'static, V: redb::Value + 'static> = redb::Table<'t, K, V>;
+
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        definition: TableDefinition<K, V>,
+    ) -> Result<Option<redb::Table<'_, K, V>>, StoreError> {
+        Ok(Some(self.open_table(definition)?))
+    }
 }
 
 /// Opens a table in a read transaction, treating a table that does not exist yet as empty.

@@ -295,3 +295,126 @@ fn answer_all(jobs: impl Iterator<Item = Job>, error: &StoreError) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use redb::ReadableTable;
+
+    use crate::store::{Store, StoreError, TableDefinition, open_read_table};
+
+    const NUMBERS: TableDefinition<u64, u64> = TableDefinition::new("test.numbers");
+
+    /// Queues a job that holds the writer until the returned sender is used (or dropped), and
+    /// waits until it runs: every job queued meanwhile waits for the next batch.
+    async fn hold_writer(store: &Store) -> std::sync::mpsc::Sender<()> {
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let (running, started) = tokio::sync::oneshot::channel::<()>();
+        let held = store
+            .write_queued(move |_| {
+                let _ = running.send(());
+                let _ = hold.recv();
+                Ok(Ok::<_, StoreError>(()))
+            })
+            .await
+            .unwrap();
+        started.await.unwrap();
+        drop(held);
+        release
+    }
+
+    /// Waits until the commit counter reaches `at_least`, then returns it.
+    async fn commits_reach(commits: &mut tokio::sync::watch::Receiver<u64>, at_least: u64) -> u64 {
+        let wait = async {
+            while *commits.borrow_and_update() < at_least {
+                commits.changed().await.unwrap();
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .unwrap();
+        *commits.borrow()
+    }
+
+    async fn stored(store: &Store) -> Vec<u64> {
+        store
+            .read(|txn| {
+                let Some(table) = open_read_table(txn, NUMBERS)? else {
+                    return Ok::<_, StoreError>(Vec::new());
+                };
+                let mut out = Vec::new();
+                for row in table.iter()? {
+                    out.push(row?.0.value());
+                }
+                Ok(out)
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn waiting_jobs_share_one_commit_and_a_storage_failure_aborts_their_batch() {
+        let dir = std::env::temp_dir().join(format!("skyhold-writer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&dir).unwrap();
+        let mut commits = store.commits();
+
+        // Ten jobs queue behind a held writer; one refuses (having written nothing).
+        let release = hold_writer(&store).await;
+        let start = *commits.borrow_and_update();
+        let mut answers = Vec::new();
+        for n in 1..=10u64 {
+            let answer = store
+                .write_queued(move |txn| {
+                    if n == 5 {
+                        return Ok(Err(StoreError::Corrupt("refused".into())));
+                    }
+                    txn.open_table(NUMBERS)?.insert(n, n)?;
+                    Ok(Ok(()))
+                })
+                .await
+                .unwrap();
+            answers.push(answer);
+        }
+        release.send(()).unwrap();
+        for (n, answer) in (1..=10u64).zip(answers) {
+            assert_eq!(answer.await.unwrap().is_ok(), n != 5, "job {n}");
+        }
+        let after = commits_reach(&mut commits, start + 2).await;
+        assert_eq!(
+            after,
+            start + 2,
+            "the held job's commit, then one for all ten"
+        );
+        assert_eq!(stored(&store).await, vec![1, 2, 3, 4, 6, 7, 8, 9, 10]);
+
+        // A storage failure in one job aborts its whole batch: every caller gets an error and
+        // nothing of the batch is written.
+        let release = hold_writer(&store).await;
+        let mut answers = Vec::new();
+        for n in 11..=13u64 {
+            let answer = store
+                .write_queued(move |txn| {
+                    txn.open_table(NUMBERS)?.insert(n, n)?;
+                    if n == 12 {
+                        return Err(StoreError::Corrupt("a failing disk".into()));
+                    }
+                    Ok(Ok::<_, StoreError>(()))
+                })
+                .await
+                .unwrap();
+            answers.push(answer);
+        }
+        release.send(()).unwrap();
+        for (n, answer) in (11..=13u64).zip(answers) {
+            assert!(
+                answer.await.unwrap().is_err(),
+                "job {n} was in the failed batch"
+            );
+        }
+        assert_eq!(stored(&store).await, vec![1, 2, 3, 4, 6, 7, 8, 9, 10]);
+        store.shutdown().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

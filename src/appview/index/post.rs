@@ -118,6 +118,10 @@ impl Index<'_> {
             .is_some_and(|g| g.embedding_disabled))
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one post's index rows and counters, kept together so they change together"
+    )]
     pub(super) fn insert_post(&mut self, new: &NewRecord<'_>) -> Result<(), StoreError> {
         let Some(post) = records::post(new.value) else {
             return Ok(());

@@ -136,6 +136,17 @@ impl Message {
         }
     }
 
+    /// When the event happened (`#info` has no time).
+    pub fn time(&self) -> Option<&str> {
+        match self {
+            Message::Commit(m) => Some(&m.time),
+            Message::Sync(m) => Some(&m.time),
+            Message::Identity(m) => Some(&m.time),
+            Message::Account(m) => Some(&m.time),
+            Message::Info(_) => None,
+        }
+    }
+
     /// The account the message is about.
     pub fn did(&self) -> Option<&str> {
         match self {

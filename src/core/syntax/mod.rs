@@ -265,6 +265,28 @@ mod tests {
             format!("en{}", "-abcde".repeat(1_000_000)),
         ] {
             parse_everything(&input);
+            // Every parser refuses, with a message that quotes only the start of the input.
+            let refusals = [
+                Did::parse(&input).err(),
+                Handle::parse(&input).err(),
+                Nsid::parse(&input).err(),
+                Tid::parse(&input).err(),
+                RecordKey::parse(&input).err(),
+                AtIdentifier::parse(&input).err(),
+                AtUri::parse(&input).err(),
+                Datetime::parse(&input).err(),
+                Language::parse(&input).err(),
+            ];
+            for (parser, refusal) in refusals.iter().enumerate() {
+                let refusal = refusal
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("parser #{parser} accepted a huge input"));
+                assert!(
+                    refusal.to_string().len() < 1_000,
+                    "parser #{parser}: {refusal}"
+                );
+            }
+            assert!(!is_valid_cid_syntax(&input));
         }
     }
 

@@ -25,7 +25,6 @@ use serde::{Deserialize, Serialize};
 
 use super::rows::AccountStatus;
 use super::{Pds, PdsError};
-use crate::clock::now_secs;
 use crate::core::jwt;
 use crate::core::lexicon::Def;
 use crate::core::oauth::assertion::{ClientKey, verify_assertion};
@@ -34,6 +33,7 @@ use crate::core::oauth::dpop::{DpopNonces, DpopProof, Expected, MAX_PROOF_AGE_SE
 use crate::core::oauth::grant::{ATPROTO, Grant, expand_include, is_known_scope};
 use crate::core::oauth::pkce;
 use crate::core::oauth::scope::Permission;
+use crate::core::syntax::Did;
 use crate::store::{Store, StoreError};
 
 use store::{RequestRow, SessionRow};
@@ -205,7 +205,7 @@ struct AccessClaims {
 /// A caller authenticated with an OAuth access token and its DPoP proof.
 #[derive(Clone, Debug)]
 pub struct OAuthCaller {
-    pub did: String,
+    pub did: Did,
     pub grant: Grant,
 }
 
@@ -221,7 +221,7 @@ impl Pds {
 
     /// The DPoP nonce to send now.
     pub fn oauth_nonce(&self) -> String {
-        self.oauth().nonces.issue(now_secs())
+        self.oauth().nonces.issue(self.clock().now_secs())
     }
 
     /// Checks a DPoP proof for a request to `path` on this server, its nonce and its `jti`.
@@ -233,7 +233,7 @@ impl Pds {
         access_token: Option<&str>,
     ) -> Result<DpopProof, OAuthError> {
         let proof = proof.ok_or_else(|| OAuthError::dpop("DPoP proof required"))?;
-        let now = now_secs();
+        let now = self.clock().now_secs();
         let url = format!("{}{path}", self.oauth_issuer());
         let checked = verify_proof(
             proof,
@@ -296,7 +296,7 @@ impl Pds {
             .keys(meta)
             .await
             .map_err(OAuthError::client)?;
-        let now = now_secs();
+        let now = self.clock().now_secs();
         let verified = verify_assertion(
             assertion_type,
             assertion,
@@ -410,7 +410,7 @@ impl Pds {
         let login_hint = param(&params, "login_hint")
             .filter(|h| h.len() <= 256)
             .map(str::to_owned);
-        let now = now_secs();
+        let now = self.clock().now_secs();
         let row = RequestRow {
             client_id: client_id.to_owned(),
             redirect_uri,
@@ -450,7 +450,7 @@ impl Pds {
             .store()
             .read(move |txn| store::read_request(txn, &key))
             .await?
-            .filter(|r| r.expires_at > now_secs() && r.did.is_none())
+            .filter(|r| r.expires_at > self.clock().now_secs() && r.did.is_none())
             .ok_or_else(|| {
                 OAuthError::request("this sign-in request has expired; start again from the app")
             })?;
@@ -586,7 +586,7 @@ impl Pds {
             _ => return Ok(Err("This account cannot sign in to apps.".into())),
         }
         let code = random_token("cod-");
-        let now = now_secs();
+        let now = self.clock().now_secs();
         let mut row = row;
         row.did = Some(account.did.clone());
         row.code_expires_at = Some(now + CODE_TTL_SECS);
@@ -666,7 +666,7 @@ impl Pds {
         let client_name = meta.client_name.clone();
         let session_id = random_token("ses-");
         let refresh = random_token("ref-");
-        let now = now_secs();
+        let now = self.clock().now_secs();
         let (sid, refresh_digest) = (session_id.clone(), store::digest(&refresh));
         let row = self
             .store()
@@ -743,7 +743,8 @@ impl Pds {
     }
 
     async fn oauth_check_account(&self, did: &str) -> Result<(), OAuthError> {
-        match self.check_not_taken_down(did).await {
+        let did = Did::parse(did).map_err(|e| PdsError::Internal(e.to_string()))?;
+        match self.check_not_taken_down(&did).await {
             Ok(()) => Ok(()),
             Err(PdsError::Internal(m)) => Err(PdsError::Internal(m).into()),
             Err(_) => Err(OAuthError::grant("the account cannot use apps now")),
@@ -764,7 +765,7 @@ impl Pds {
         let jkt = dpop.jkt.clone();
         let confidential = meta.confidential();
         let refresh = random_token("ref-");
-        let now = now_secs();
+        let now = self.clock().now_secs();
         let new_digest = store::digest(&refresh);
         let (session_id, row) = self
             .store()
@@ -857,8 +858,8 @@ impl Pds {
     ) -> Result<OAuthCaller, PdsError> {
         let claims: AccessClaims = jwt::verify_hs256(token, TYP_ACCESS, &self.oauth().token_key)
             .map_err(|_| PdsError::InvalidToken("OAuth token could not be verified".into()))?;
-        if claims.exp <= now_secs() {
-            return Err(PdsError::ExpiredToken);
+        if claims.exp <= self.clock().now_secs() {
+            return Err(PdsError::ExpiredToken("Token has expired".into()));
         }
         if claims.aud != self.inner.config.service_did.as_str() || claims.iss != self.oauth_issuer()
         {
@@ -879,15 +880,17 @@ impl Pds {
         if session.is_none() {
             return Err(PdsError::InvalidToken("OAuth session revoked".into()));
         }
+        let did = Did::parse(&claims.sub)
+            .map_err(|_| PdsError::InvalidToken("OAuth token could not be verified".into()))?;
         Ok(OAuthCaller {
             grant: self.oauth_grant(&claims.scope),
-            did: claims.sub,
+            did,
         })
     }
 
     /// Drops expired requests and sessions.
     pub async fn sweep_oauth(&self) -> Result<usize, PdsError> {
-        let now = now_secs();
+        let now = self.clock().now_secs();
         self.store()
             .write(move |txn| Ok(Ok::<_, PdsError>(store::sweep(txn, now)?)))
             .await

@@ -1,5 +1,6 @@
 //! Email over a real SMTP conversation: a minimal SMTP server in the test receives what the node
-//! sends (lettre speaking SMTP over loopback, `smtp+insecure://`): the admin's test message, then a
+//! sends (lettre speaking SMTP over loopback, `smtp+insecure://`): the admin's test message (from the
+//! CLI and from the console's method), then a
 //! password-reset code that is used to reset the password.
 
 use std::sync::{Arc, Mutex};
@@ -97,6 +98,37 @@ async fn codes_are_emailed_through_smtp() {
             messages[0]
         );
     }
+
+    // The console's test mail (the same message, through the XRPC method the admin pages call),
+    // written to the audit log.
+    let (code, body) = c
+        .admin_post(
+            "/xrpc/blue.skyhold.admin.sendTestEmail",
+            json!({"to": " console@example.com "}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    {
+        let messages = messages.lock().unwrap();
+        assert_eq!(messages.len(), 2);
+        assert!(
+            messages[1].contains("To: console@example.com"),
+            "{}",
+            messages[1]
+        );
+    }
+    let (code, log) = c.admin_get("/xrpc/blue.skyhold.admin.getAuditLog").await;
+    assert_eq!(code, StatusCode::OK, "{log}");
+    assert!(
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "email.test"
+                && e["subject"] == "console@example.com"
+                && e["actor"] == "admin-password"),
+        "{log}"
+    );
 
     c.account("mailed.test").await;
     let (code, _) = c

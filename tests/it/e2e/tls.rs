@@ -234,15 +234,27 @@ async fn start_node(data: &Path, pebble: &Pebble, ports: &Ports, extra: &[&str])
     Node::start_in(data, free_port(), &flags).await
 }
 
+/// The certificates as the admin console shows them (`blue.skyhold.admin.getTlsStatus`), after
+/// checking that the operator route `/admin/tls` (the CLI's) answers too.
 async fn tls_status(node: &Node) -> Value {
-    let response = http()
-        .get(format!("{}/admin/tls", node.url))
-        .basic_auth("admin", Some(&node.admin_password))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    response.json().await.unwrap()
+    let mut answers = Vec::new();
+    for path in ["/admin/tls", "/xrpc/blue.skyhold.admin.getTlsStatus"] {
+        let response = http()
+            .get(format!("{}{path}", node.url))
+            .basic_auth("admin", Some(&node.admin_password))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        let status: Value = response.json().await.unwrap();
+        assert!(status["certificates"].is_array(), "{path}: {status}");
+        answers.push(status);
+    }
+    answers.pop().unwrap()
 }
 
 fn certificate<'a>(status: &'a Value, name: &str) -> Option<&'a Value> {

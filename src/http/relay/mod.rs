@@ -4,19 +4,22 @@
 //!
 //! Spec: <https://atproto.com/specs/sync> and the `com.atproto.sync.*` lexicons.
 
+mod jetstream;
+
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::subscribe::{RelayLog, serve};
+use super::params;
+use super::subscribe::serve;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
 use crate::config::Secret;
-use crate::relay::{Relay, RelayError};
+use crate::relay::Relay;
 
 /// What the relay's handlers can reach.
 #[derive(Clone)]
@@ -31,29 +34,6 @@ pub struct RelayState {
     pub proxies: super::TrustedProxies,
     /// The newest frames of the relay's stream, shared by its subscribers.
     pub tail: std::sync::Arc<super::subscribe::Tail>,
-}
-
-impl From<RelayError> for XrpcError {
-    fn from(e: RelayError) -> Self {
-        match e {
-            RelayError::InvalidRequest(m) => XrpcError::invalid_request(m),
-            RelayError::RepoNotFound(m) => {
-                XrpcError::new(StatusCode::BAD_REQUEST, "RepoNotFound", m)
-            }
-            RelayError::RepoInactive { error, message } => {
-                XrpcError::new(StatusCode::BAD_REQUEST, error, message)
-            }
-            RelayError::HostNotFound(m) => XrpcError::new(StatusCode::NOT_FOUND, "HostNotFound", m),
-            RelayError::HostBanned(m) => XrpcError::new(StatusCode::BAD_REQUEST, "HostBanned", m),
-            RelayError::Upstream(m) => {
-                XrpcError::new(StatusCode::BAD_GATEWAY, "UpstreamFailure", m)
-            }
-            RelayError::RateLimited(m) => {
-                XrpcError::new(StatusCode::TOO_MANY_REQUESTS, "RateLimitExceeded", m)
-            }
-            RelayError::Internal(m) => XrpcError::internal(m),
-        }
-    }
 }
 
 pub fn router(state: RelayState) -> Router {
@@ -80,7 +60,7 @@ pub fn router(state: RelayState) -> Router {
             get(list_repos_by_collection),
         )
         .route("/xrpc/com.atproto.sync.requestCrawl", post(request_crawl))
-        .route("/subscribe", get(super::jetstream::subscribe))
+        .route("/subscribe", get(jetstream::subscribe))
         .layer(super::cors())
         // Operator routes answer no cross-origin request.
         .route("/admin/hosts/{host}/ban", post(ban_host))
@@ -91,16 +71,13 @@ pub fn router(state: RelayState) -> Router {
             state.clone(),
             super::forwarded::relay_client_info,
         ))
+        .layer(axum::middleware::from_fn(super::xrpc::log_errors))
         .with_state(state)
 }
 
 async fn subscribe(State(state): State<RelayState>, request: Request) -> Response {
-    serve(
-        RelayLog(state.relay.clone(), state.tail.clone()),
-        &state,
-        request,
-    )
-    .await
+    let log = state.relay.events().clone();
+    serve("relay", log, state.tail.clone(), &state, request).await
 }
 
 #[derive(Deserialize)]
@@ -146,7 +123,7 @@ async fn get_repo_status(
     State(state): State<RelayState>,
     XrpcQuery(p): XrpcQuery<DidParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let info = state.relay.repo_status(&p.did).await?;
+    let info = state.relay.repo_status(&params::relay_did(&p.did)?).await?;
     let mut out = json!({"did": info.did, "active": info.active});
     if let Some(s) = &info.status {
         out["status"] = json!(s);
@@ -161,7 +138,10 @@ async fn get_latest_commit(
     State(state): State<RelayState>,
     XrpcQuery(p): XrpcQuery<DidParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let (head, rev) = state.relay.latest_commit(&p.did).await?;
+    let (head, rev) = state
+        .relay
+        .latest_commit(&params::relay_did(&p.did)?)
+        .await?;
     Ok(Json(json!({"cid": head.to_string(), "rev": rev})))
 }
 
@@ -169,7 +149,7 @@ async fn get_repo(
     State(state): State<RelayState>,
     XrpcQuery(p): XrpcQuery<DidParams>,
 ) -> Result<Response, XrpcError> {
-    let stream = state.relay.repo_car(&p.did).await?;
+    let stream = state.relay.repo_car(&params::relay_did(&p.did)?).await?;
     let mut response =
         Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(stream)).into_response();
     response.headers_mut().insert(

@@ -9,10 +9,10 @@ use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::relay::RelayState;
-use super::xrpc::{XrpcError, XrpcQuery};
+use super::RelayState;
 use crate::core::firehose::{Frame, StreamStart, decode_frame, replay_start, to_jetstream};
-use crate::relay::Relay;
+use crate::http::xrpc::{XrpcError, XrpcQuery};
+use crate::store::EventLog;
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 const BATCH: usize = 500;
@@ -64,13 +64,13 @@ pub async fn subscribe(
         collections: params.wanted_collections,
         dids: params.wanted_dids.into_iter().collect(),
     };
-    let relay = state.relay.clone();
-    Ok(ws.on_upgrade(move |socket| stream(relay, socket, filter, params.cursor)))
+    let log = state.relay.events().clone();
+    Ok(ws.on_upgrade(move |socket| stream(log, socket, filter, params.cursor)))
 }
 
-async fn stream(relay: Relay, mut socket: WebSocket, filter: Filter, cursor: Option<u64>) {
-    let mut notifications = relay.notifications();
-    let Ok((oldest, newest)) = relay.seq_bounds().await else {
+async fn stream(log: EventLog, mut socket: WebSocket, filter: Filter, cursor: Option<u64>) {
+    let mut notifications = log.notifications();
+    let Ok((oldest, newest)) = log.bounds().await else {
         return;
     };
     let mut position = match replay_start(cursor, oldest, newest) {
@@ -78,7 +78,7 @@ async fn stream(relay: Relay, mut socket: WebSocket, filter: Filter, cursor: Opt
         StreamStart::Future => newest,
     };
     loop {
-        let Ok(batch) = relay.events_after(position, BATCH).await else {
+        let Ok(batch) = log.after(position, BATCH).await else {
             return;
         };
         let caught_up = batch.len() < BATCH;
