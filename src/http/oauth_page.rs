@@ -38,7 +38,7 @@ main{max-width:28rem;margin:0 auto;padding:1.25rem}\
 h1{font-size:1.3rem;margin:.2rem 0 .8rem}\
 .app{display:flex;gap:.75rem;align-items:center;margin-bottom:.5rem}\
 .app img{width:48px;height:48px;border-radius:10px}\
-.muted{color:#5a6270;font-size:.9rem;word-break:break-all}\
+.muted{color:#5a6270;font-size:.9rem;overflow-wrap:anywhere}\
 ul{padding-left:1.2rem}li{margin:.35rem 0}\
 label{display:block;margin:.7rem 0 .25rem;font-weight:600}\
 input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.7rem;font-size:1rem;border:1px solid #c4c9d1;border-radius:8px}\
@@ -46,13 +46,18 @@ input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.
 button{flex:1;padding:.8rem;font-size:1rem;border-radius:8px;border:1px solid #c4c9d1;background:#fff;cursor:pointer}\
 button.primary{background:#1a66d9;border-color:#1a66d9;color:#fff}\
 .error{background:#fde8e8;color:#8a1c1c;padding:.6rem .8rem;border-radius:8px}\
-.warn{background:#fff6db;padding:.6rem .8rem;border-radius:8px;font-size:.9rem}";
+.warn{background:#fff6db;padding:.6rem .8rem;border-radius:8px;font-size:.9rem}\
+.node{margin:0 0 .9rem;font-size:.9rem;color:#5a6270}\
+.hint{font-size:.85rem;color:#5a6270;margin:.35rem 0 0}\
+@media (prefers-color-scheme:dark){body{background:#15171b;color:#e6e8eb}.card{background:#1f2227;box-shadow:none}\
+.muted,.node,.hint{color:#a3aab5}input[type=text],input[type=password]{background:#15171b;color:#e6e8eb;border-color:#4a505a}\
+button{background:#2a2e35;color:#e6e8eb;border-color:#4a505a}.warn{background:#3a3320;color:#f3e6bf}\
+.error{background:#4a1f1f;color:#ffd9d9}}";
 
 fn page(status: StatusCode, title: &str, body: &str, cookie: Option<String>) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
          <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
         escape(title)
     );
@@ -70,9 +75,11 @@ fn page(status: StatusCode, title: &str, body: &str, cookie: Option<String>) -> 
         ),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Not `no-referrer`: with it a browser sends `Origin: null` on the form's own post, which
+    // the CSRF check (rightly) refuses. `same-origin` still keeps the request URI from the app.
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     if let Some(cookie) = cookie
         && let Ok(value) = HeaderValue::from_str(&cookie)
@@ -108,11 +115,24 @@ pub fn consent(view: &AuthorizationView, error: Option<&str>, issuer: &str) -> R
         .unwrap_or_default();
     let site = match (&view.client_uri, view.loopback) {
         (Some(uri), _) => format!("<div class=\"muted\">{}</div>", escape(uri)),
-        (None, true) => {
-            "<div class=\"muted\">A development app running on this computer</div>".into()
-        }
+        // The heading already says where it runs.
+        (None, true) => String::new(),
         (None, false) => format!("<div class=\"muted\">{}</div>", escape(&view.client_id)),
     };
+    // A loopback client has no document anyone vouches for: its name is whatever it says.
+    let unverified = if view.loopback {
+        "<p class=\"warn\">This app runs on your own computer, so its name cannot be checked. \
+         Allow it only if you just started it yourself.</p>"
+    } else {
+        ""
+    };
+    let node = url::Url::parse(issuer)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| u.port().map_or(h.to_owned(), |p| format!("{h}:{p}")))
+        })
+        .unwrap_or_else(|| issuer.to_owned());
     let mut permissions = String::new();
     for p in &view.permissions {
         permissions.push_str(&format!("<li>{}</li>", escape(p)));
@@ -144,22 +164,24 @@ pub fn consent(view: &AuthorizationView, error: Option<&str>, issuer: &str) -> R
         .unwrap_or_default();
     let hint = escape(view.login_hint.as_deref().unwrap_or_default());
     let body = format!(
-        "<div class=\"card\"><div class=\"app\">{logo}<div><h1>{name} wants to use your account</h1>{site}</div></div>\
-         <p>If you allow it, it may:</p><ul>{permissions}</ul>\
-         <p class=\"muted\">After you decide you go back to <strong>{redirect}</strong>.</p>{links}\
+        "<div class=\"card\"><p class=\"node\">Your account on <strong>{node}</strong></p>\
+         <div class=\"app\">{logo}<div><h1>{name} wants to use your account</h1>{site}</div></div>\
+         {unverified}<p>If you allow it, it may:</p><ul>{permissions}</ul>\
+         <p class=\"muted\">After you decide, you go back to <strong>{redirect}</strong>.</p>{links}\
          {error}<form method=\"post\" action=\"/oauth/authorize\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <input type=\"hidden\" name=\"client_id\" value=\"{client_id}\">\
          <input type=\"hidden\" name=\"request_uri\" value=\"{request_uri}\">\
          <label for=\"identifier\">Handle or email</label>\
-         <input type=\"text\" id=\"identifier\" name=\"identifier\" value=\"{hint}\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\">\
+         <input type=\"text\" id=\"identifier\" name=\"identifier\" value=\"{hint}\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required>\
          <label for=\"password\">Password</label>\
-         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\">\
-         <p class=\"warn\">Use your account password, not an app password. You can revoke this app later from your account.</p>\
+         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+         <p class=\"hint\">Your account password, not an app password. You can disconnect the app at any time in Settings, Connected apps.</p>\
          <div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button>\
          <button type=\"submit\" name=\"decision\" value=\"allow\" class=\"primary\">Sign in and allow</button></div>\
          </form></div>",
         name = escape(&name),
+        node = escape(&node),
         redirect = escape(&view.redirect_host),
         client_id = escape(&view.client_id),
         request_uri = escape(&view.request_uri),
