@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import { startNode } from '../support/server.mjs';
 import { launch, newPage, seriousViolations, shot, PHONE, DESKTOP } from '../support/browser.mjs';
 import { createAccount } from '../support/members.mjs';
+import { gradientPng } from '../support/png.mjs';
 import { peerImport } from '../support/peers.mjs';
 
 const PASSWORD = 'correct horse battery';
@@ -39,6 +40,53 @@ function memoryStore() {
   return { map, get: async (k) => map.get(k), set: async (k, v) => void map.set(k, v), del: async (k) => void map.delete(k) };
 }
 
+/**
+ * A confidential web app on this machine: its client id is `https://app.localhost:PORT/…`
+ * (the https form the spec and the library require); a node in local mode fetches such a
+ * document from 127.0.0.1 over plain http (docs/OAUTH.md), which this server answers. Its key
+ * set signs `private_key_jwt` client assertions.
+ */
+async function confidentialClient() {
+  const { NodeOAuthClient } = await peerImport('@atproto/oauth-client-node');
+  const { requestLocalLock } = await peerImport('@atproto/oauth-client');
+  const { JoseKey } = await peerImport('@atproto/jwk-jose');
+  const documents = new Map();
+  const server = createServer((req, res) => {
+    const body = documents.get(new URL(req.url, 'http://127.0.0.1').pathname);
+    res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(body ?? '{}');
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `https://app.localhost:${server.address().port}`;
+  const sessions = memoryStore();
+  const client = new NodeOAuthClient({
+    clientMetadata: {
+      client_id: `${origin}/client-metadata.json`,
+      client_name: 'Olive Reader',
+      client_uri: origin,
+      logo_uri: `${origin}/logo.png`,
+      redirect_uris: [`${origin}/callback`],
+      scope: SCOPE,
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      application_type: 'web',
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'ES256',
+      dpop_bound_access_tokens: true,
+    },
+    keyset: [await JoseKey.generate(['ES256'], 'olive-reader-1')],
+    stateStore: memoryStore(),
+    sessionStore: sessions,
+    handleResolver: node.url,
+    plcDirectoryUrl: `${node.url}/plc`,
+    allowHttp: true,
+    requestLock: requestLocalLock,
+  });
+  // The document the node fetches: the library's own metadata, key set inlined.
+  documents.set('/client-metadata.json', JSON.stringify(client.clientMetadata));
+  return { client, sessions, origin, server };
+}
+
 async function oauthClient(redirect) {
   const { NodeOAuthClient } = await peerImport('@atproto/oauth-client-node');
   const { requestLocalLock } = await peerImport('@atproto/oauth-client');
@@ -62,6 +110,19 @@ async function oauthClient(redirect) {
     requestLock: requestLocalLock,
   });
   return { client, sessions };
+}
+
+/**
+ * Signs in and allows on the node's page; returns the query the browser was sent back to the
+ * app's `redirect` with.
+ */
+async function signInAndAllow(page, redirect) {
+  await page.getByLabel('Password').fill(PASSWORD);
+  const [request] = await Promise.all([
+    page.waitForRequest((r) => r.url().startsWith(redirect)),
+    page.getByRole('button', { name: /allow/i }).click(),
+  ]);
+  return new URL(request.url()).searchParams;
 }
 
 describe('OAuth sign-in in the browser', { concurrency: false }, () => {
@@ -109,9 +170,10 @@ describe('OAuth sign-in in the browser', { concurrency: false }, () => {
     assert.equal(await page.getByLabel('Handle or email').inputValue(), 'olive.test');
     await shot(page, 'oauth-authorize-error-360');
 
-    await page.getByLabel('Password').fill(PASSWORD);
-    await Promise.all([page.waitForURL((u) => u.href.startsWith(callback.url)), page.getByRole('button', { name: /allow/i }).click()]);
+    const sent = await signInAndAllow(page, callback.url);
+    await page.getByText('You can close this window.').waitFor();
     const params = callback.arrivals.at(-1);
+    assert.equal(params?.toString(), sent.toString(), 'the app got what the browser was sent with');
     assert.ok(params?.get('code'), `the callback got a code: ${params}`);
     assert.equal(params.get('iss'), node.url);
     const { session } = await client.callback(params);
@@ -148,5 +210,37 @@ describe('OAuth sign-in in the browser', { concurrency: false }, () => {
       'a revoked session cannot post',
     );
     console.log(`browser sign-in (authorize → page → callback → tokens): ${signInMs} ms`);
+  });
+
+  it('a confidential client signs in with private_key_jwt and keeps its session up to 180 days', async () => {
+    const { Agent } = await peerImport('@atproto/api');
+    const { client, origin, server } = await confidentialClient();
+    try {
+      const authorizeUrl = await client.authorize('olive.test', { scope: SCOPE });
+      const page = await newPage(browser, { viewport: PHONE });
+      page.setDefaultTimeout(15_000);
+      // The app's logo is answered here, as its server would. (Its https callback is not served:
+      // the test reads the code from the request the browser makes, as the app's server would.)
+      await page.route(`${origin}/logo.png`, (route) => route.fulfill({ contentType: 'image/png', body: gradientPng(96, 96, 140) }));
+      await page.goto(authorizeUrl.href);
+      await page.getByRole('heading', { name: 'Olive Reader wants to use your account' }).waitFor();
+      await page.getByText(origin, { exact: true }).waitFor();
+      assert.equal(await page.locator('img').evaluate((img) => img.naturalWidth), 96, 'the logo shows');
+      assert.equal(await page.getByText('its name cannot be checked').count(), 0, 'a fetched client is not called unverifiable');
+      assert.deepEqual(await seriousViolations(page), [], 'axe on the authorize page');
+      await shot(page, 'oauth-authorize-web-app-360');
+      await page.setViewportSize(DESKTOP);
+      await shot(page, 'oauth-authorize-web-app-1280');
+      const params = await signInAndAllow(page, `${origin}/callback`);
+      const { session } = await client.callback(params);
+      const agent = new Agent(session);
+      await agent.post({ text: 'posted by a confidential client', createdAt: new Date().toISOString() });
+      const refreshed = await session.getTokenInfo(true);
+      assert.equal(refreshed.sub, session.did);
+      await agent.post({ text: 'and after its refresh', createdAt: new Date().toISOString() });
+      await session.signOut();
+    } finally {
+      server.close();
+    }
   });
 });
