@@ -398,6 +398,9 @@ fn spawn_background(pds: Pds, event_retention_micros: i64) {
             if let Err(e) = pds.sweep_refresh_tokens().await {
                 tracing::warn!(error = %e, "refresh token sweep failed");
             }
+            if let Err(e) = pds.sweep_oauth().await {
+                tracing::warn!(error = %e, "OAuth session sweep failed");
+            }
             let cutoff = crate::clock::now_micros() - event_retention_micros;
             if let Err(e) = pds.events().prune(cutoff).await {
                 tracing::warn!(error = %e, "event log pruning failed");

@@ -50,6 +50,7 @@ pub struct Header {
 /// A token split into its parts, signature not yet checked.
 pub struct Unverified<'a> {
     pub header: Header,
+    header_raw: Vec<u8>,
     payload: Vec<u8>,
     signing_input: &'a str,
     signature: Vec<u8>,
@@ -59,6 +60,11 @@ impl Unverified<'_> {
     /// The claims, read without any check: only for routing (e.g. finding `iss` to fetch a key).
     pub fn claims_unchecked<C: DeserializeOwned>(&self) -> Result<C, JwtError> {
         serde_json::from_slice(&self.payload).map_err(|e| JwtError::Claims(e.to_string()))
+    }
+
+    /// The whole JOSE header as JSON (for members beyond [`Header`], such as a DPoP proof's `jwk`).
+    pub fn header_json(&self) -> Result<serde_json::Value, JwtError> {
+        serde_json::from_slice(&self.header_raw).map_err(|_| JwtError::Malformed)
     }
 }
 
@@ -78,9 +84,11 @@ pub fn parse(token: &str) -> Result<Unverified<'_>, JwtError> {
             .decode(part.as_bytes())
             .map_err(|_| JwtError::Malformed)
     };
-    let header: Header = serde_json::from_slice(&decode(h)?).map_err(|_| JwtError::Malformed)?;
+    let header_raw = decode(h)?;
+    let header: Header = serde_json::from_slice(&header_raw).map_err(|_| JwtError::Malformed)?;
     Ok(Unverified {
         header,
+        header_raw,
         payload: decode(p)?,
         signing_input: &token[..h.len() + 1 + p.len()],
         signature: decode(s)?,
@@ -163,6 +171,37 @@ pub fn verify_es(parsed: &Unverified<'_>, key: &PublicKey) -> Result<(), JwtErro
     }
     key.verify(parsed.signing_input.as_bytes(), &parsed.signature)
         .map_err(|_| JwtError::BadSignature)
+}
+
+/// Checks a JOSE ES256/ES256K signature (RFC 7518: compact r||s, either S) with `key`, whose
+/// curve must match `alg`. For tokens made by OAuth clients (DPoP proofs, client assertions),
+/// whose libraries do not normalise S; atproto's own tokens use [`verify_es`].
+pub fn verify_jose(parsed: &Unverified<'_>, key: &PublicKey) -> Result<(), JwtError> {
+    let alg = Algorithm::from_jwt_alg(&parsed.header.alg)
+        .ok_or_else(|| JwtError::Algorithm(parsed.header.alg.clone()))?;
+    if alg != key.algorithm() {
+        return Err(JwtError::BadSignature);
+    }
+    key.verify_allowing_high_s(parsed.signing_input.as_bytes(), &parsed.signature)
+        .map_err(|_| JwtError::BadSignature)
+}
+
+/// Signs a compact JWS with `key` and a header of the caller's choice (`alg` is set from the key).
+pub fn sign_with_header(
+    mut header: serde_json::Map<String, serde_json::Value>,
+    claims: &impl Serialize,
+    key: &Keypair,
+) -> String {
+    header.insert("alg".into(), key.algorithm().jwt_alg().into());
+    let header = serde_json::to_vec(&header).unwrap_or_default();
+    let claims = serde_json::to_vec(claims).unwrap_or_default();
+    let mut token = BASE64URL_NOPAD.encode(&header);
+    token.push('.');
+    token.push_str(&BASE64URL_NOPAD.encode(&claims));
+    let signature = key.sign(token.as_bytes());
+    token.push('.');
+    token.push_str(&BASE64URL_NOPAD.encode(&signature));
+    token
 }
 
 /// Refuses a token whose `exp` (unix seconds) is not after `now`.

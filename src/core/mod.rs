@@ -13,6 +13,7 @@ pub mod jwt;
 pub mod label;
 pub mod lexicon;
 pub mod mst;
+pub mod oauth;
 pub mod plc;
 pub mod repo;
 pub mod syntax;

@@ -140,8 +140,13 @@ pub async fn proxy(State(state): State<AppState>, request: Request) -> Result<Re
         ));
     }
     let (parts, body) = request.into_parts();
-    let token = super::auth::bearer_token(&parts)?;
-    let caller = state.pds.authorize(token, Call::Proxied(&nsid)).await?;
+    let caller = super::auth::authenticate(
+        &parts,
+        &state,
+        Call::Proxied(&nsid),
+        proxy_header.as_deref(),
+    )
+    .await?;
     let body = axum::body::to_bytes(body, MAX_PROXY_BODY)
         .await
         .map_err(|_| {

@@ -15,7 +15,7 @@ use super::limits::{client_key, exceeded};
 use super::xrpc::XrpcError;
 use crate::core::crypto::constant_time_eq;
 use crate::core::syntax::Did;
-use crate::pds::{Actor, AuthedAccount, Call};
+use crate::pds::{Actor, AuthedAccount, Call, PdsError};
 use crate::ratelimit::RateLimits;
 
 /// The bearer token of a request, or why there is none.
@@ -38,7 +38,7 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, XrpcError> {
             "Malformed authorization header",
         ));
     };
-    if kind.eq_ignore_ascii_case("bearer") {
+    if kind.eq_ignore_ascii_case("bearer") || kind.eq_ignore_ascii_case("dpop") {
         Ok(Some(token.trim()))
     } else if kind.eq_ignore_ascii_case("basic") {
         Ok(None)
@@ -49,11 +49,6 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, XrpcError> {
             format!("Unsupported authorization type: {kind}"),
         ))
     }
-}
-
-/// The bearer token a request must carry (401 `AuthMissing` without one).
-pub fn bearer_token(parts: &Parts) -> Result<&str, XrpcError> {
-    bearer(parts)?.ok_or_else(missing)
 }
 
 fn missing() -> XrpcError {
@@ -69,6 +64,73 @@ fn method_of(parts: &Parts) -> &str {
     parts.uri.path().strip_prefix("/xrpc/").unwrap_or_default()
 }
 
+/// Whether the request carries an OAuth token (`Authorization: DPoP <token>`).
+fn is_dpop(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(' ').next())
+        .is_some_and(|kind| kind.eq_ignore_ascii_case("dpop"))
+}
+
+/// The refusal of a DPoP proof on a resource request (RFC 9449 §7.1, §8): 401 with
+/// `WWW-Authenticate: DPoP error=…` and a fresh nonce, which clients retry with.
+fn dpop_rejection(state: &AppState, e: crate::pds::OAuthError) -> XrpcError {
+    let (name, code) = if e.error == "use_dpop_nonce" {
+        ("use_dpop_nonce", "use_dpop_nonce")
+    } else {
+        ("InvalidToken", "invalid_dpop_proof")
+    };
+    let mut error = XrpcError::new(StatusCode::UNAUTHORIZED, name, e.description);
+    let challenge = format!("DPoP error=\"{code}\", algs=\"ES256 ES256K\"");
+    if let Ok(value) = axum::http::HeaderValue::from_str(&challenge) {
+        error.headers.push((header::WWW_AUTHENTICATE, value));
+    }
+    if let Ok(value) = axum::http::HeaderValue::from_str(&state.pds.oauth_nonce()) {
+        error
+            .headers
+            .push((header::HeaderName::from_static("dpop-nonce"), value));
+    }
+    error
+}
+
+/// The caller of `call` with a session token or a DPoP-bound OAuth token (its proof checked
+/// against this request). `aud` is where a proxied call goes.
+pub async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    call: Call<'_>,
+    aud: Option<&str>,
+) -> Result<AuthedAccount, XrpcError> {
+    let token = bearer(parts)?.ok_or_else(missing)?;
+    if !is_dpop(parts) {
+        return Ok(state.pds.authorize(token, call).await?);
+    }
+    let proof = parts.headers.get("dpop").and_then(|v| v.to_str().ok());
+    let dpop = state
+        .pds
+        .oauth_check_dpop(proof, parts.method.as_str(), parts.uri.path(), Some(token))
+        .map_err(|e| dpop_rejection(state, e))?;
+    match state.pds.authorize_oauth(token, &dpop, call, aud).await {
+        Ok(account) => Ok(account),
+        // A bad, expired or revoked OAuth token is 401 `invalid_token` (RFC 6750 §3.1), which
+        // tells a client to refresh, then to sign in again.
+        Err(e @ (PdsError::InvalidToken(_) | PdsError::ExpiredToken(_))) => {
+            let mut error = XrpcError::new(StatusCode::UNAUTHORIZED, "InvalidToken", e.to_string());
+            let challenge = format!(
+                "DPoP error=\"invalid_token\", error_description=\"{}\"",
+                e.to_string().replace('"', "'")
+            );
+            if let Ok(value) = axum::http::HeaderValue::from_str(&challenge) {
+                error.headers.push((header::WWW_AUTHENTICATE, value));
+            }
+            Err(error)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A caller with an access token that may call this method: which credentials reach which method
 /// is decided in one place, `pds::access`.
 pub struct AccessAuth(pub AuthedAccount);
@@ -80,9 +142,8 @@ impl FromRequestParts<AppState> for AccessAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?.ok_or_else(missing)?;
         let method = method_of(parts);
-        let account = state.pds.authorize(token, Call::Xrpc(method)).await?;
+        let account = authenticate(parts, state, Call::Xrpc(method), None).await?;
         super::limits::spend_for_account(state, parts, method, account.did.as_str())?;
         Ok(AccessAuth(account))
     }
@@ -352,7 +413,7 @@ impl FromRequestParts<AppState> for AppviewViewer {
         let method = method_of(parts).to_owned();
         if session {
             // The same rule as any session call: a taken-down account's token reads nothing.
-            let account = state.pds.authorize(token, Call::Xrpc(&method)).await?;
+            let account = authenticate(parts, state, Call::Xrpc(&method), None).await?;
             return Ok(AppviewViewer(Some(account.did.to_string())));
         }
         let issuer = state.appview.verify_service_token(token, &method).await?;

@@ -87,9 +87,11 @@ pub async fn create_record(
         record: record_value(&input.record)?,
     };
     let swap = optional_cid(input.swap_commit.as_deref(), "swapCommit")?;
+    let ops = vec![op];
+    state.pds.require_writes(&auth, &ops)?;
     let result = state
         .pds
-        .apply_writes(&did, vec![op], swap, input.validate)
+        .apply_writes(&did, ops, swap, input.validate)
         .await?;
     let first = result
         .results
@@ -145,9 +147,11 @@ pub async fn put_record(
         swap_record,
     };
     let swap = optional_cid(input.swap_commit.as_deref(), "swapCommit")?;
+    let ops = vec![op];
+    state.pds.require_writes(&auth, &ops)?;
     let result = state
         .pds
-        .apply_writes(&did, vec![op], swap, input.validate)
+        .apply_writes(&did, ops, swap, input.validate)
         .await?;
     let first = result
         .results
@@ -187,7 +191,9 @@ pub async fn delete_record(
         must_exist: false,
     };
     let swap = optional_cid(input.swap_commit.as_deref(), "swapCommit")?;
-    let result = state.pds.apply_writes(&did, vec![op], swap, None).await?;
+    let ops = vec![op];
+    state.pds.require_writes(&auth, &ops)?;
+    let result = state.pds.apply_writes(&did, ops, swap, None).await?;
     let mut out = json!({});
     if let Some(commit) = commit_json(&result) {
         out["commit"] = commit;
@@ -273,6 +279,7 @@ pub async fn apply_writes(
             })
         })
         .collect::<Result<Vec<_>, XrpcError>>()?;
+    state.pds.require_writes(&auth, &ops)?;
     let swap = optional_cid(input.swap_commit.as_deref(), "swapCommit")?;
     let result = state
         .pds
@@ -427,6 +434,10 @@ pub async fn upload_blob(
     {
         return Err(too_large());
     }
+    state.pds.require(
+        &auth,
+        &crate::core::oauth::grant::Need::Blob { mime: &declared },
+    )?;
     state.pds.check_not_taken_down(&auth.did).await?;
     let mut upload = state.pds.start_upload()?;
     let mut head = Vec::new();

@@ -74,6 +74,7 @@ impl From<PdsError> for XrpcError {
             PdsError::DidTombstoned(m) => (BAD, "DidTombstoned", m),
             PdsError::ReportNotFound(m) => (StatusCode::NOT_FOUND, "ReportNotFound", m),
             PdsError::Forbidden(m) => (FORBIDDEN, "Forbidden", m),
+            PdsError::InsufficientScope(m) => (FORBIDDEN, "InsufficientScope", m),
             PdsError::AlreadyAppealed(m) => (FORBIDDEN, "AlreadyAppealed", m),
             PdsError::ReportFromTakendown(m) => (FORBIDDEN, "AccountTakedown", m),
             PdsError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", m),

@@ -30,6 +30,8 @@ mod handle_host;
 mod limits;
 mod metrics;
 mod migration;
+mod oauth;
+mod oauth_page;
 mod operator;
 mod params;
 mod plc;
@@ -696,6 +698,22 @@ pub fn router(state: AppState) -> Router {
         .merge(xrpc)
         .route("/xrpc/{*nsid}", axum::routing::any(app_bsky::proxy))
         .route("/.well-known/atproto-did", get(well_known::atproto_did))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(oauth::protected_resource),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::authorization_server),
+        )
+        .route("/oauth/jwks", get(oauth::jwks))
+        .route("/oauth/par", post(oauth::par))
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
+        .route(
+            "/oauth/authorize",
+            get(oauth::authorize_page).post(oauth::authorize_submit),
+        )
         .route("/.well-known/did.json", get(well_known::did_json))
         .route("/robots.txt", get(well_known::robots))
         .route("/assets/{version}/{*path}", get(web::asset))

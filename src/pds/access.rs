@@ -14,11 +14,18 @@
 //! Admin powers (an account's admin role, `pds::admin_roles`) are one more gate on top, in the
 //! `AdminAuth` extractor: only a full session carries them, never an app password.
 //!
-//! OAuth tokens (DPoP, granular scopes) are to join here as another [`Credential`].
+//! OAuth tokens (DPoP-bound, granular permissions) are decided by [`Pds::authorize_oauth`]: the
+//! method's need (`oauth_need`) against the token's grant, and each record write and blob upload
+//! by [`Pds::require_writes`] and [`Pds::require`] in their handlers.
 
 use super::auth::{AccessScope, AuthedAccount};
+use super::repo_write::WriteOp;
 use super::service_auth::is_privileged;
 use super::{Pds, PdsError};
+use crate::core::lexicon::RepoAction;
+use crate::core::oauth::dpop::DpopProof;
+use crate::core::oauth::grant::Need;
+use crate::core::oauth::scope::{AccountAction, AccountAttr, IdentityAttr};
 
 /// Which session kinds a method takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,10 +131,129 @@ pub fn allows(call: Call<'_>, credential: Credential) -> bool {
         AccessScope::AppPasswordPrivileged => rule.sessions != Sessions::Full,
         AccessScope::AppPassword => rule.sessions == Sessions::Standard,
         AccessScope::Takendown => rule.takendown,
+        // OAuth tokens are decided by their grant, in `authorize_oauth`.
+        AccessScope::OAuth => false,
     }
 }
 
+/// What an OAuth token needs to call a method, beyond `atproto`: `Ok(None)` for methods any
+/// session may call (record and blob writes are checked per write by [`Pds::require`]), an
+/// error for account settings no OAuth permission grants. Follows the reference's scope checks
+/// (`packages/pds/src/auth-verifier.ts` and the routes' `permissions`).
+fn oauth_need<'a>(call: Call<'a>, aud: Option<&'a str>) -> Result<Option<Need<'a>>, PdsError> {
+    let nsid = match call {
+        Call::Proxied(nsid) => {
+            return Ok(Some(Need::Rpc {
+                lxm: nsid,
+                aud: aud.unwrap_or("*"),
+            }));
+        }
+        Call::Xrpc(nsid) => nsid,
+    };
+    let email = |action| Need::Account {
+        attr: AccountAttr::Email,
+        action,
+    };
+    Ok(match nsid {
+        "com.atproto.server.updateEmail" | "com.atproto.server.requestEmailUpdate" => {
+            Some(email(AccountAction::Manage))
+        }
+        "com.atproto.server.requestEmailConfirmation" | "com.atproto.server.confirmEmail" => {
+            Some(email(AccountAction::Manage))
+        }
+        "com.atproto.repo.importRepo" => Some(Need::Account {
+            attr: AccountAttr::Repo,
+            action: AccountAction::Manage,
+        }),
+        "com.atproto.identity.updateHandle" => Some(Need::Identity {
+            attr: IdentityAttr::Handle,
+        }),
+        "com.atproto.identity.requestPlcOperationSignature"
+        | "com.atproto.identity.signPlcOperation"
+        | "com.atproto.identity.submitPlcOperation" => Some(Need::Identity {
+            attr: IdentityAttr::Any,
+        }),
+        _ if rule(call).sessions == Sessions::Full => {
+            return Err(PdsError::InsufficientScope(format!(
+                "{nsid} is not available to OAuth apps"
+            )));
+        }
+        _ => None,
+    })
+}
+
+/// The refusal of a call a grant does not cover, naming the missing permission.
+fn missing_scope(need: &Need<'_>) -> PdsError {
+    PdsError::InsufficientScope(format!("Missing required scope \"{}\"", need.scope()))
+}
+
 impl Pds {
+    /// The caller of `call` with a DPoP-bound OAuth access token (its proof already checked):
+    /// a live session, a grant that covers the call, an account that is not taken down.
+    /// `aud` is the service a proxied call goes to (`did#service`).
+    pub async fn authorize_oauth(
+        &self,
+        token: &str,
+        dpop: &DpopProof,
+        call: Call<'_>,
+        aud: Option<&str>,
+    ) -> Result<AuthedAccount, PdsError> {
+        let caller = self.verify_oauth_access(token, dpop).await?;
+        if !caller.grant.atproto {
+            return Err(PdsError::InsufficientScope(
+                "Missing required scope \"atproto\"".into(),
+            ));
+        }
+        if let Some(need) = oauth_need(call, aud)?
+            && !caller.grant.allows(&need)
+        {
+            return Err(missing_scope(&need));
+        }
+        self.check_not_taken_down(&caller.did).await?;
+        Ok(AuthedAccount {
+            did: caller.did,
+            scope: AccessScope::OAuth,
+            grant: Some(std::sync::Arc::new(caller.grant)),
+        })
+    }
+
+    /// Checks one need of a call against the caller's grant (session tokens need nothing more).
+    pub fn require(&self, caller: &AuthedAccount, need: &Need<'_>) -> Result<(), PdsError> {
+        match &caller.grant {
+            Some(grant) if !grant.allows(need) => Err(missing_scope(need)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks every write of a repo call against the caller's grant.
+    pub fn require_writes(&self, caller: &AuthedAccount, ops: &[WriteOp]) -> Result<(), PdsError> {
+        if caller.grant.is_none() {
+            return Ok(());
+        }
+        for op in ops {
+            let (collection, actions): (&str, &[RepoAction]) = match op {
+                WriteOp::Create { collection, .. } => (collection.as_str(), &[RepoAction::Create]),
+                // A put creates the record when it does not exist.
+                WriteOp::Put { collection, .. } => (
+                    collection.as_str(),
+                    &[RepoAction::Create, RepoAction::Update],
+                ),
+                WriteOp::Update { collection, .. } => (collection.as_str(), &[RepoAction::Update]),
+                WriteOp::Delete { collection, .. } => (collection.as_str(), &[RepoAction::Delete]),
+            };
+            for action in actions {
+                self.require(
+                    caller,
+                    &Need::Repo {
+                        collection,
+                        action: *action,
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// The caller of `method` with access token `token`, if it may call it: a valid token, a
     /// credential the method takes, and (except for the takendown scope, which exists for taken
     /// down accounts) an account that is not taken down, suspended or deleted.

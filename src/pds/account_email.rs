@@ -7,9 +7,10 @@
 
 use super::account_store::{self, Taken};
 use super::accounts::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, is_valid_email};
+use super::auth::revoke_sessions;
 use super::email::{self, Purpose};
 use super::rows::AccountRow;
-use super::{Pds, PdsError, refresh_tokens};
+use super::{Pds, PdsError};
 use crate::core::syntax::Did;
 use crate::store::{StoreError, WriteTransaction};
 
@@ -198,7 +199,7 @@ fn set_password_hash(
     };
     account.password_hash = hash;
     account_store::save(txn, &account)?;
-    refresh_tokens::revoke(txn, did, None)?;
+    revoke_sessions(txn, did)?;
     Ok(Ok(()))
 }
 

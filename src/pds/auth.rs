@@ -31,6 +31,8 @@ pub enum AccessScope {
     AppPasswordPrivileged,
     /// A taken-down account that logged in with `allowTakendown`: read-only account management.
     Takendown,
+    /// An OAuth access token: what it may do is its grant ([`AuthedAccount::grant`]).
+    OAuth,
 }
 
 impl AccessScope {
@@ -40,6 +42,7 @@ impl AccessScope {
             AccessScope::AppPassword => "com.atproto.appPass",
             AccessScope::AppPasswordPrivileged => "com.atproto.appPassPrivileged",
             AccessScope::Takendown => "com.atproto.takendown",
+            AccessScope::OAuth => "atproto",
         }
     }
 
@@ -78,6 +81,9 @@ struct RefreshClaims {
 pub struct AuthedAccount {
     pub did: Did,
     pub scope: AccessScope,
+    /// The permissions of an OAuth token (`None` for session tokens, which the access rules
+    /// decide alone).
+    pub grant: Option<std::sync::Arc<crate::core::oauth::grant::Grant>>,
 }
 
 /// The tokens and account facts a session call returns.
@@ -173,7 +179,11 @@ impl Pds {
             .ok_or_else(|| PdsError::InvalidToken("Bad token scope".into()))?;
         let did = Did::parse(&claims.sub)
             .map_err(|_| PdsError::InvalidToken("Token could not be verified".into()))?;
-        Ok(AuthedAccount { did, scope })
+        Ok(AuthedAccount {
+            did,
+            scope,
+            grant: None,
+        })
     }
 
     /// Issues a new session: an access token with `scope` and a stored refresh token (a taken-down
@@ -367,6 +377,17 @@ impl Pds {
             .write(move |txn| Ok(Ok::<_, PdsError>(refresh_tokens::sweep(txn, now)?)))
             .await
     }
+}
+
+/// Ends every session of `did` (password change, takedown, deletion): its refresh tokens go, so
+/// no new access token can be minted, and its OAuth sessions end (their access tokens with them).
+pub(super) fn revoke_sessions(
+    txn: &crate::store::WriteTransaction,
+    did: &str,
+) -> Result<(), crate::store::StoreError> {
+    refresh_tokens::revoke(txn, did, None)?;
+    super::oauth::store::delete_account_sessions(txn, did)?;
+    Ok(())
 }
 
 /// The error of a session token past its expiry.

@@ -107,6 +107,9 @@ pub enum PdsError {
     /// 403 Forbidden.
     #[error("{0}")]
     Forbidden(String),
+    /// 403 InsufficientScope: an OAuth grant does not cover the call.
+    #[error("{0}")]
+    InsufficientScope(String),
     /// 403 AlreadyAppealed.
     #[error("{0}")]
     AlreadyAppealed(String),

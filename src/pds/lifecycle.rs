@@ -9,11 +9,12 @@
 
 use cid::Cid;
 
+use super::auth::revoke_sessions;
 use super::email::Purpose;
 use super::rows::{AccountRow, AccountStatus};
 use super::{
-    Pds, PdsError, account_store, admin_roles, app_passwords, blob_store, email, events,
-    preferences, refresh_tokens, repo_store,
+    Pds, PdsError, account_store, admin_roles, app_passwords, blob_store, email, events, oauth,
+    preferences, repo_store,
 };
 use crate::core::crypto::{Algorithm, Keypair};
 use crate::core::syntax::Did;
@@ -116,6 +117,8 @@ impl Pds {
         account.deactivated_at = Some(self.clock().now_datetime());
         account_store::save(txn, &account)?;
         self.account_event(txn, &account)?;
+        // Apps lose access at once; a reactivated account authorizes them again.
+        oauth::store::delete_account_sessions(txn, did.as_str())?;
         Ok(Ok(()))
     }
 
@@ -300,7 +303,7 @@ impl Pds {
         let blobs = blob_store::purge(txn, id)?;
         app_passwords::purge(txn, did)?;
         email::purge(txn, did)?;
-        refresh_tokens::revoke(txn, did, None)?;
+        revoke_sessions(txn, did)?;
         preferences::purge(txn, did)?;
         account_store::remove(txn, account)?;
         // The account's past events go; only the deletion is announced.
@@ -321,13 +324,13 @@ impl Pds {
                 account.status = AccountStatus::Takendown;
                 account.takedown_ref = Some(reference);
                 account.suspended_until = None;
-                refresh_tokens::revoke(txn, did.as_str(), None)?;
+                revoke_sessions(txn, did.as_str())?;
             }
             Moderation::Suspend { reference, until } => {
                 account.status = AccountStatus::Suspended;
                 account.takedown_ref = Some(reference);
                 account.suspended_until = Some(until);
-                refresh_tokens::revoke(txn, did.as_str(), None)?;
+                revoke_sessions(txn, did.as_str())?;
             }
             Moderation::Restore => {
                 if is_taken_down(account.status) {

@@ -31,6 +31,7 @@ mod invites;
 mod lifecycle;
 mod mailer;
 mod migration;
+mod oauth;
 mod password_hashing;
 mod preferences;
 mod proxy;
@@ -59,6 +60,7 @@ pub use blobs::MAX_BLOB_SIZE;
 pub use error::PdsError;
 pub use invites::InviteInfo;
 pub use lifecycle::{Moderation, Subject};
+pub use oauth::{AuthorizationView, OAuthError, Params as OAuthParams};
 pub use proxy::ProxyRequest;
 pub use repo_read::MAX_LIST_LIMIT;
 pub use repo_write::{CommitResult, WriteAction, WriteOp, WriteResult};
@@ -125,6 +127,8 @@ struct Inner {
     mailer: Option<mailer::Mailer>,
     /// Parsed signing keys, so the writer thread does not re-derive a public key per commit.
     signing_keys: signing_keys::SigningKeys,
+    /// The OAuth server's keys, nonces and caches.
+    oauth: oauth::Runtime,
 }
 
 impl Pds {
@@ -154,6 +158,7 @@ impl Pds {
             }
             None => None,
         };
+        let oauth = oauth::Runtime::open(&store, http.clone(), !http.guarded()).await?;
         let clock_id = u16::from_be_bytes([secrets.jwt_key[0], secrets.jwt_key[1]]) & 0x3ff;
         Ok(Pds {
             inner: Arc::new(Inner {
@@ -174,6 +179,7 @@ impl Pds {
                 catalog,
                 mailer,
                 signing_keys: signing_keys::SigningKeys::default(),
+                oauth,
             }),
         })
     }

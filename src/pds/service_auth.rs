@@ -125,11 +125,22 @@ impl Pds {
         {
             return Err(PdsError::InvalidToken("Bad token scope".into()));
         }
+        // An OAuth token needs an `rpc` permission for the method (any method: `*`) and audience.
+        self.require(
+            caller,
+            &crate::core::oauth::grant::Need::Rpc {
+                lxm: lxm.unwrap_or("*"),
+                aud,
+            },
+        )?;
         if let Some(method) = lxm
             && is_privileged(method)
             && !matches!(
                 caller.scope,
-                AccessScope::Full | AccessScope::AppPasswordPrivileged | AccessScope::Takendown
+                AccessScope::Full
+                    | AccessScope::AppPasswordPrivileged
+                    | AccessScope::Takendown
+                    | AccessScope::OAuth
             )
         {
             return Err(PdsError::InvalidRequest(format!(

@@ -151,3 +151,64 @@ async fn uploads_no_record_uses_are_collected_after_an_hour() {
     let file = t.pds.blob_file(&did, &kept.cid, Reader::Anyone).await;
     assert!(file.is_ok(), "the used upload stays");
 }
+
+/// Stores an OAuth session of `did` (as a token grant would) under `id`.
+async fn oauth_session(t: &TestPds, id: &'static str, did: &Did) {
+    let now = t.clock.now_secs();
+    let row = oauth::store::SessionRow {
+        did: did.to_string(),
+        client_id: "http://localhost".into(),
+        client_name: None,
+        scope: "atproto".into(),
+        dpop_jkt: "jkt".into(),
+        client_key: None,
+        created_at: now,
+        expires_at: now + 3600,
+        refresh_expires_at: now + 3600,
+        refresh_digest: id.as_bytes().to_vec(),
+        previous_digest: None,
+        last_refreshed_at: now,
+    };
+    t.pds
+        .store()
+        .write(move |txn| Ok(Ok::<_, PdsError>(oauth::store::put_session(txn, id, &row)?)))
+        .await
+        .unwrap();
+}
+
+async fn has_oauth_session(t: &TestPds, id: &'static str) -> bool {
+    t.pds
+        .store()
+        .read(move |txn| Ok::<_, PdsError>(oauth::store::read_session(txn, id)?.is_some()))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn ending_an_accounts_sessions_ends_its_oauth_sessions() {
+    let t = open("oauth-sessions").await;
+    let (alice, _) = account(&t.pds, "alice").await;
+    let (bob, _) = account(&t.pds, "bob").await;
+    let (carol, _) = account(&t.pds, "carol").await;
+    oauth_session(&t, "alice-app", &alice).await;
+    oauth_session(&t, "bob-app", &bob).await;
+    oauth_session(&t, "carol-app", &carol).await;
+
+    // A new password ends the account's app sessions, and only its own.
+    t.pds
+        .set_password(&alice, "another long enough password")
+        .await
+        .unwrap();
+    assert!(!has_oauth_session(&t, "alice-app").await);
+    assert!(has_oauth_session(&t, "bob-app").await);
+
+    let takedown = Moderation::Takedown {
+        reference: "spam".into(),
+    };
+    t.pds.moderate_account(&bob, takedown).await.unwrap();
+    assert!(!has_oauth_session(&t, "bob-app").await);
+    assert!(has_oauth_session(&t, "carol-app").await);
+
+    t.pds.delete_account(&carol, None).await.unwrap();
+    assert!(!has_oauth_session(&t, "carol-app").await);
+}

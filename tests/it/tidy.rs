@@ -262,6 +262,17 @@ const PDS_TABLE_OWNERS: &[(&str, &[&str])] = &[
     ("src/pds/preferences.rs", &["pds.preferences"]),
     ("src/pds/admin_roles.rs", &["pds.admin_roles"]),
     ("src/pds/audit.rs", &["pds.audit_log", "pds.audit_last"]),
+    (
+        "src/pds/oauth/store.rs",
+        &[
+            "pds.oauth_secrets",
+            "pds.oauth_requests",
+            "pds.oauth_codes",
+            "pds.oauth_sessions",
+            "pds.oauth_refresh",
+            "pds.oauth_by_account",
+        ],
+    ),
 ];
 
 /// The table names a file defines (`TableDefinition::new("…")`, `LogTable::new("…")`).

@@ -97,7 +97,8 @@ impl PublicKey {
     }
 
     /// Like [`PublicKey::verify`] but also accepts high-S signatures. Only for reading legacy data
-    /// signed before atproto required low-S (version 2 repo commits); never for anything new.
+    /// signed before atproto required low-S (version 2 repo commits), and for JOSE signatures made
+    /// by OAuth clients (RFC 7518 does not require low-S); never for atproto data.
     pub fn verify_allowing_high_s(
         &self,
         message: &[u8],

@@ -7,6 +7,7 @@ mod crypto;
 mod data_model;
 mod lexicon;
 mod mst;
+mod oauth;
 mod plc;
 mod repo;
 mod syntax;

@@ -17,6 +17,7 @@ mod init_doctor;
 mod lexicon_validation;
 mod lifecycle;
 mod migration;
+mod oauth;
 mod pds_errors;
 mod plc_directory;
 mod recovery;

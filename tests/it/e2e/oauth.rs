@@ -1,0 +1,692 @@
+//! The OAuth authorization server against the real binary, driven as an atproto client does it
+//! (a loopback public client with its own DPoP key): metadata discovery, PAR with the nonce
+//! dance, the sign-in and consent form (no JavaScript: a plain form post with the CSRF cookie),
+//! the code exchange with PKCE, refresh rotation and reuse detection, revocation; and the proofs
+//! that must be refused (replayed `jti`, stale nonce, wrong `htu`, another DPoP key).
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use skyhold::core::crypto::{Algorithm, Keypair};
+use skyhold::core::jwt;
+use skyhold::core::oauth::jwk::Jwk;
+
+use crate::harness::Node;
+use crate::xrpc::Xrpc;
+
+const REDIRECT: &str = "http://127.0.0.1/callback";
+const CLIENT_ID: &str = "http://localhost?redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&scope=atproto%20transition%3Ageneric%20repo%3Aapp.bsky.feed.like";
+const VERIFIER: &str = "a-code-verifier-that-is-long-enough-for-pkce-rules-0123456789";
+
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A form body (this reqwest build has no `form` feature).
+fn encode<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        out.append_pair(k.as_ref(), v.as_ref());
+    }
+    out.finish()
+}
+
+trait Form {
+    fn form_body(self, body: String) -> Self;
+}
+
+impl Form for reqwest::RequestBuilder {
+    fn form_body(self, body: String) -> Self {
+        self.header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    data_encoding::BASE64URL_NOPAD.encode(bytes)
+}
+
+/// A client's DPoP key and the nonce it last saw.
+struct Dpop {
+    key: Keypair,
+    nonce: Option<String>,
+    counter: u32,
+}
+
+impl Dpop {
+    fn new() -> Dpop {
+        Dpop {
+            key: Keypair::generate(Algorithm::P256, &mut rand_core::OsRng),
+            nonce: None,
+            counter: 0,
+        }
+    }
+
+    fn proof(&mut self, method: &str, url: &str, token: Option<&str>) -> String {
+        self.counter += 1;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let mut header = serde_json::Map::new();
+        header.insert("typ".into(), "dpop+jwt".into());
+        header.insert("jwk".into(), Jwk::public_json(&self.key.public_key()));
+        let mut claims = json!({"jti": format!("jti-{}-{now}-{}", self.counter, rand_u32()),
+                                "htm": method, "htu": url, "iat": now});
+        if let Some(n) = &self.nonce {
+            claims["nonce"] = n.clone().into();
+        }
+        if let Some(t) = token {
+            claims["ath"] = b64(&Sha256::digest(t.as_bytes())).into();
+        }
+        jwt::sign_with_header(header, &claims, &self.key)
+    }
+}
+
+fn rand_u32() -> u32 {
+    use rand_core::RngCore;
+    rand_core::OsRng.next_u32()
+}
+
+/// Posts a form with a DPoP proof, retrying once when the server asks for its nonce.
+async fn post_form(
+    http: &reqwest::Client,
+    dpop: &mut Dpop,
+    url: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    for _ in 0..2 {
+        let proof = dpop.proof("POST", url, None);
+        let response = http
+            .post(url)
+            .header("DPoP", proof)
+            .form_body(encode(form))
+            .send()
+            .await
+            .unwrap();
+        if let Some(n) = response.headers().get("dpop-nonce") {
+            dpop.nonce = Some(n.to_str().unwrap().to_owned());
+        }
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if body["error"] != "use_dpop_nonce" {
+            return (status, body);
+        }
+    }
+    panic!("the server kept asking for a nonce");
+}
+
+fn challenge() -> String {
+    b64(&Sha256::digest(VERIFIER.as_bytes()))
+}
+
+/// PAR, the page, the form post: returns the code.
+async fn authorize(node: &Node, http: &reqwest::Client, dpop: &mut Dpop, scope: &str) -> String {
+    let challenge = challenge();
+    let (status, body) = post_form(
+        http,
+        dpop,
+        &format!("{}/oauth/par", node.url),
+        &[
+            ("client_id", CLIENT_ID),
+            ("response_type", "code"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("redirect_uri", REDIRECT),
+            ("scope", scope),
+            ("state", "st-1"),
+            ("login_hint", "alice.test"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let request_uri = body["request_uri"].as_str().unwrap().to_owned();
+    assert!(body["expires_in"].as_i64().unwrap() > 0);
+
+    let page = http
+        .get(format!(
+            "{}/oauth/authorize?{}",
+            node.url,
+            encode(&[("client_id", CLIENT_ID), ("request_uri", &request_uri)])
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let cookie = page.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("<script"), "the page needs no script");
+    assert!(
+        html.contains("value=\"alice.test\""),
+        "the login hint fills the form"
+    );
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let form = |password: &'static str, decision: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("client_id", CLIENT_ID.to_owned()),
+            ("request_uri", request_uri.clone()),
+            ("identifier", "alice.test".to_owned()),
+            ("password", password.to_owned()),
+            ("decision", decision.to_owned()),
+        ]
+    };
+    let submit = format!("{}/oauth/authorize", node.url);
+
+    // Without the cookie (a forged cross-site post) nothing happens.
+    let forged = http
+        .post(&submit)
+        .form_body(encode(&form("correct horse battery", "allow")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    // A wrong password shows the page again.
+    let wrong = http
+        .post(&submit)
+        .header(COOKIE, &cookie)
+        .form_body(encode(&form("wrong password", "allow")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::OK);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong handle or password")
+    );
+
+    let allowed = http
+        .post(&submit)
+        .header(COOKIE, &cookie)
+        .form_body(encode(&form("correct horse battery", "allow")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), StatusCode::SEE_OTHER);
+    let location = url::Url::parse(allowed.headers()[LOCATION].to_str().unwrap()).unwrap();
+    assert_eq!(location.host_str(), Some("127.0.0.1"));
+    assert_eq!(location.path(), "/callback");
+    let query: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(query["state"], "st-1");
+    assert_eq!(query["iss"], node.url);
+    query["code"].clone()
+}
+
+#[tokio::test]
+async fn oauth_authorization_code_flow_with_dpop_refresh_and_revocation() {
+    let node = Node::start(&[]).await;
+    let xrpc = Xrpc::new(&node);
+    let (did, _) = xrpc.account("alice.test").await;
+    let http = client();
+
+    // Discovery, as a client does it: resource → authorization server.
+    let resource: Value = http
+        .get(format!("{}/.well-known/oauth-protected-resource", node.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(resource["authorization_servers"], json!([node.url]));
+    let meta: Value = http
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            node.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["issuer"], node.url);
+    assert_eq!(meta["require_pushed_authorization_requests"], true);
+    assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(meta["client_id_metadata_document_supported"], true);
+    assert_eq!(
+        meta["token_endpoint_auth_methods_supported"],
+        json!(["none", "private_key_jwt"])
+    );
+    assert!(
+        meta["dpop_signing_alg_values_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("ES256"))
+    );
+    let token_url = meta["token_endpoint"].as_str().unwrap().to_owned();
+    let revoke_url = meta["revocation_endpoint"].as_str().unwrap().to_owned();
+
+    // PAR without a nonce is told to use one (and given it).
+    let mut dpop = Dpop::new();
+    let proof = dpop.proof("POST", &format!("{}/oauth/par", node.url), None);
+    let first = http
+        .post(format!("{}/oauth/par", node.url))
+        .header("DPoP", proof)
+        .form_body(encode(&[("client_id", CLIENT_ID)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::BAD_REQUEST);
+    assert!(first.headers().contains_key("dpop-nonce"));
+    assert_eq!(
+        first.json::<Value>().await.unwrap()["error"],
+        "use_dpop_nonce"
+    );
+
+    let scope = "atproto transition:generic";
+    let code = authorize(&node, &http, &mut dpop, scope).await;
+    let exchange = |code: String| {
+        vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code),
+            ("code_verifier", VERIFIER.to_owned()),
+            ("redirect_uri", REDIRECT.to_owned()),
+            ("client_id", CLIENT_ID.to_owned()),
+        ]
+    };
+    let form = exchange(code.clone());
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    // Another DPoP key cannot redeem the code (and a code is good for one try).
+    let mut thief = Dpop::new();
+    let (status, body) = post_form(&http, &mut thief, &token_url, &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{body}"
+    );
+
+    let code = authorize(&node, &http, &mut dpop, scope).await;
+    let form = exchange(code);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, tokens) = post_form(&http, &mut dpop, &token_url, &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "DPoP");
+    assert_eq!(tokens["sub"], did);
+    assert_eq!(tokens["scope"], scope);
+    assert!(tokens["expires_in"].as_i64().unwrap() <= 30 * 60);
+    // The code is spent.
+    let (status, body) = post_form(&http, &mut dpop, &token_url, &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+
+    // Proofs that must be refused: a replayed one, a stale nonce, a wrong htu.
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let refresh_form = |token: &str| {
+        vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", token.to_owned()),
+            ("client_id", CLIENT_ID.to_owned()),
+        ]
+    };
+    let raw = |proof: String, token: String| {
+        let http = http.clone();
+        let token_url = token_url.clone();
+        async move {
+            let response = http
+                .post(&token_url)
+                .header("DPoP", proof)
+                .form_body(encode(&refresh_form(&token)))
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let wrong_htu = dpop.proof("POST", &format!("{}/oauth/par", node.url), None);
+    let (status, body) = raw(wrong_htu, refresh.clone()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_dpop_proof")),
+        "{body}"
+    );
+    let fresh_nonce = dpop.nonce.clone();
+    dpop.nonce = Some("stale-nonce".into());
+    let stale = dpop.proof("POST", &token_url, None);
+    let (status, body) = raw(stale, refresh.clone()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("use_dpop_nonce")),
+        "{body}"
+    );
+    dpop.nonce = fresh_nonce;
+    let good = dpop.proof("POST", &token_url, None);
+    let (status, rotated) = raw(good.clone(), refresh.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let (status, body) = raw(good, "whatever".into()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_dpop_proof")),
+        "replayed jti: {body}"
+    );
+    let newer = rotated["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(newer, refresh, "refresh tokens rotate");
+
+    // Reusing the first refresh token ends the whole session: its successor stops working too.
+    let form = refresh_form(&refresh);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, body) = post_form(&http, &mut dpop, &token_url, &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{body}"
+    );
+    let form = refresh_form(&newer);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, body) = post_form(&http, &mut dpop, &token_url, &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{body}"
+    );
+
+    // A new session, revoked by its client: its refresh token stops working.
+    let code = authorize(&node, &http, &mut dpop, scope).await;
+    let form = exchange(code);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, tokens) = post_form(&http, &mut dpop, &token_url, &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let revoked = http
+        .post(&revoke_url)
+        .form_body(encode(&[
+            ("token", tokens["access_token"].as_str().unwrap()),
+            ("client_id", CLIENT_ID),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let form = refresh_form(&refresh);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, body) = post_form(&http, &mut dpop, &token_url, &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{body}"
+    );
+
+    // A scope the client did not declare is refused at PAR; denying sends the app an error.
+    let (status, body) = post_form(
+        &http,
+        &mut dpop,
+        &format!("{}/oauth/par", node.url),
+        &[
+            ("client_id", CLIENT_ID),
+            ("response_type", "code"),
+            ("code_challenge", &challenge()),
+            ("code_challenge_method", "S256"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "atproto transition:email"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_scope")),
+        "{body}"
+    );
+}
+
+/// A full authorization: the token response.
+async fn sign_in(node: &Node, http: &reqwest::Client, dpop: &mut Dpop, scope: &str) -> Value {
+    let code = authorize(node, http, dpop, scope).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("code_verifier", VERIFIER),
+        ("redirect_uri", REDIRECT),
+        ("client_id", CLIENT_ID),
+    ];
+    let (status, tokens) = post_form(http, dpop, &format!("{}/oauth/token", node.url), &form).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    tokens
+}
+
+/// An XRPC procedure with an OAuth token and a proof made with `dpop`'s key.
+async fn dpop_post(
+    http: &reqwest::Client,
+    dpop: &mut Dpop,
+    url: &str,
+    token: &str,
+    body: &Value,
+    proof_url: Option<&str>,
+) -> (StatusCode, Value, String) {
+    let proof = dpop.proof("POST", proof_url.unwrap_or(url), Some(token));
+    let response = http
+        .post(url)
+        .header("Authorization", format!("DPoP {token}"))
+        .header("DPoP", &proof)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null), proof)
+}
+
+#[tokio::test]
+async fn oauth_tokens_on_xrpc_with_dpop_and_granular_scopes() {
+    let node = Node::start(&[]).await;
+    let xrpc = Xrpc::new(&node);
+    let (did, _) = xrpc.account("alice.test").await;
+    let http = client();
+    let create = node.xrpc("com.atproto.repo.createRecord");
+    let now = "2026-01-01T00:00:00.000Z";
+    let post = json!({"repo": did, "collection": "app.bsky.feed.post",
+                      "record": {"$type": "app.bsky.feed.post", "text": "hello over OAuth", "createdAt": now}});
+
+    // transition:generic writes any record.
+    let mut dpop = Dpop::new();
+    let tokens = sign_in(&node, &http, &mut dpop, "atproto transition:generic").await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let generic_refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let (status, body, proof) = dpop_post(&http, &mut dpop, &create, &access, &post, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let subject = json!({"uri": body["uri"], "cid": body["cid"]});
+    // The same proof again is a replay.
+    let replayed = http
+        .post(&create)
+        .header("Authorization", format!("DPoP {access}"))
+        .header("DPoP", proof)
+        .header("content-type", "application/json")
+        .body(post.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        replayed.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_dpop_proof")
+    );
+    // A proof for another URL (htu) is refused.
+    let (status, _, _) = dpop_post(
+        &http,
+        &mut dpop,
+        &create,
+        &access,
+        &post,
+        Some(&node.xrpc("com.atproto.repo.putRecord")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Another key cannot use the token.
+    let mut thief = Dpop::new();
+    thief.nonce = dpop.nonce.clone();
+    let (status, body, _) = dpop_post(&http, &mut thief, &create, &access, &post, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "InvalidToken");
+    // A stale nonce is answered with a fresh one to retry with.
+    let kept = dpop.nonce.replace("stale".into());
+    let (status, body, _) = dpop_post(&http, &mut dpop, &create, &access, &post, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("use_dpop_nonce")),
+        "{body}"
+    );
+    dpop.nonce = kept;
+    // Without its proof the token is not a bearer token.
+    let (status, _) = xrpc
+        .post("com.atproto.repo.createRecord", Some(&access), post.clone())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Granted only likes: likes work, posts are refused naming the permission.
+    let mut liker = Dpop::new();
+    let tokens = sign_in(&node, &http, &mut liker, "atproto repo:app.bsky.feed.like").await;
+    assert_eq!(tokens["scope"], "atproto repo:app.bsky.feed.like");
+    let like_token = tokens["access_token"].as_str().unwrap().to_owned();
+    let like = json!({"repo": did, "collection": "app.bsky.feed.like",
+                      "record": {"$type": "app.bsky.feed.like", "subject": subject, "createdAt": now}});
+    let (status, body, _) = dpop_post(&http, &mut liker, &create, &like_token, &like, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body, _) = dpop_post(&http, &mut liker, &create, &like_token, &post, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("repo:app.bsky.feed.post?action=create"),
+        "{body}"
+    );
+    let blob = http
+        .post(node.xrpc("com.atproto.repo.uploadBlob"))
+        .header("Authorization", format!("DPoP {like_token}"))
+        .header(
+            "DPoP",
+            liker.proof(
+                "POST",
+                &node.xrpc("com.atproto.repo.uploadBlob"),
+                Some(&like_token),
+            ),
+        )
+        .header("content-type", "image/png")
+        .body(vec![0x89, b'P', b'N', b'G'])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blob.status(), StatusCode::FORBIDDEN);
+    // Account settings are not for OAuth apps without a permission.
+    let (status, body, _) = dpop_post(
+        &http,
+        &mut liker,
+        &node.xrpc("com.atproto.server.updateEmail"),
+        &like_token,
+        &json!({"email": "new@example.com"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // Revoked: the access token stops working at once.
+    let revoked = http
+        .post(format!("{}/oauth/revoke", node.url))
+        .form_body(encode(&[
+            ("token", like_token.as_str()),
+            ("client_id", CLIENT_ID),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let (status, body, _) = dpop_post(&http, &mut liker, &create, &like_token, &like, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "InvalidToken");
+
+    // Deactivation ends every app session.
+    let (status, body) = xrpc
+        .post(
+            "com.atproto.server.deactivateAccount",
+            Some(&xrpc_login(&xrpc).await),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, _) = dpop_post(&http, &mut dpop, &create, &access, &post, None).await;
+    assert_ne!(status, StatusCode::OK);
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", generic_refresh.as_str()),
+        ("client_id", CLIENT_ID),
+    ];
+    let (status, body) = post_form(
+        &http,
+        &mut dpop,
+        &format!("{}/oauth/token", node.url),
+        &refresh,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{body}"
+    );
+}
+
+async fn xrpc_login(xrpc: &Xrpc) -> String {
+    let (status, body) = xrpc
+        .post(
+            "com.atproto.server.createSession",
+            None,
+            json!({"identifier": "alice.test", "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["accessJwt"].as_str().unwrap().to_owned()
+}
+
+/// The official `@atproto/oauth-client-node` (tests/peers/oauth-client.mjs) signs in as a loopback
+/// public client through the node's page, posts with DPoP through `Agent`, refreshes, signs out,
+/// and the revoked tokens are refused.
+#[tokio::test]
+async fn official_oauth_client_node_signs_in_posts_refreshes_and_is_revoked() {
+    let node = Node::start(&[]).await;
+    let xrpc = Xrpc::new(&node);
+    let (did, _) = xrpc.account("alice.test").await;
+    let mut command = crate::harness::peer_command("oauth-client.mjs");
+    command.args([node.url.as_str(), "alice.test", "correct horse battery"]);
+    let summary = crate::harness::run_peer(
+        "oauth-client.mjs",
+        command,
+        std::time::Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(summary["did"], did.as_str(), "{summary}");
+    assert_eq!(summary["ok"], true);
+    println!("oauth-client-node: {summary}");
+}
