@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::core::oauth::client::{
-    ClientIdKind, ClientMetadata, document_url, loopback_metadata, parse_client_id, validate_metadata,
+    ClientIdKind, ClientMetadata, document_url, loopback_metadata, parse_client_id,
+    validate_metadata,
 };
 use crate::core::oauth::jwk::{Jwk, parse_jwks};
 use crate::net::{Outbound, Trust};

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { startNode } from '../support/server.mjs';
 import { launch, newPage, seriousViolations, shot, PHONE, DESKTOP } from '../support/browser.mjs';
-import { createAccount } from '../support/members.mjs';
+import { createAccount, signInWithForm } from '../support/members.mjs';
 import { gradientPng } from '../support/png.mjs';
 import { peerImport } from '../support/peers.mjs';
 
@@ -20,6 +20,26 @@ const SCOPE = 'atproto transition:generic';
 let node;
 let browser;
 let callback;
+let member;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** An XRPC call with the member's password session, as any client makes it. */
+async function xrpc(nsid, { body, token = member.accessJwt, dpop } = {}) {
+  const response = await fetch(`${node.url}/xrpc/${nsid}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `${dpop ? 'DPoP' : 'Bearer'} ${token}`, 'content-type': 'application/json', ...(dpop ? { dpop } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** The member's connected app with this client id, from blue.skyhold.oauth.listApps. */
+async function listedApp(clientId) {
+  const { status, body } = await xrpc('blue.skyhold.oauth.listApps');
+  assert.equal(status, 200, JSON.stringify(body));
+  return body.apps.find((a) => a.clientId === clientId);
+}
 
 /** The app's loopback redirect target: records what the browser brought back. */
 function startCallback() {
@@ -128,7 +148,7 @@ async function signInAndAllow(page, redirect) {
 describe('OAuth sign-in in the browser', { concurrency: false }, () => {
   before(async () => {
     node = await startNode();
-    await createAccount(node, 'olive.test', PASSWORD);
+    member = await createAccount(node, 'olive.test', PASSWORD);
     browser = await launch();
     callback = await startCallback();
   });
@@ -196,6 +216,13 @@ describe('OAuth sign-in in the browser', { concurrency: false }, () => {
     assert.ok(refreshed.expiresAt >= first.expiresAt);
     await agent.post({ text: 'and after a refresh', createdAt: new Date().toISOString() });
 
+    // The member sees the app in their list: a public client's session lasts two weeks at most.
+    const listed = await listedApp(client.clientMetadata.client_id);
+    assert.ok(listed, 'the app is listed');
+    assert.equal(listed.loopback, true);
+    assert.ok(listed.permissions.length > 0);
+    assert.equal(Date.parse(listed.expiresAt) - Date.parse(listed.createdAt), 14 * DAY_MS, 'a public client: 2 weeks');
+
     // Sign out (revocation); the tokens the client held stop working on the node.
     const saved = structuredClone(sessions.map.get(session.did));
     await session.signOut();
@@ -238,7 +265,55 @@ describe('OAuth sign-in in the browser', { concurrency: false }, () => {
       const refreshed = await session.getTokenInfo(true);
       assert.equal(refreshed.sub, session.did);
       await agent.post({ text: 'and after its refresh', createdAt: new Date().toISOString() });
-      await session.signOut();
+
+      // A confidential client's session lasts 180 days at most; the list names the app.
+      const clientId = client.clientMetadata.client_id;
+      const listed = await listedApp(clientId);
+      assert.equal(listed.clientName, 'Olive Reader');
+      assert.equal(listed.clientUri, origin);
+      assert.equal(listed.logoUri, `${origin}/logo.png`);
+      assert.equal(Date.parse(listed.expiresAt) - Date.parse(listed.createdAt), 180 * DAY_MS, 'a confidential client: 180 days');
+      // Neither an app password nor an OAuth app may see or disconnect the member's apps.
+      const app = await xrpc('com.atproto.server.createAppPassword', { body: { name: 'other app' } });
+      const appSession = await fetch(`${node.url}/xrpc/com.atproto.server.createSession`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ identifier: 'olive.test', password: app.body.password }),
+      }).then((r) => r.json());
+      const byAppPassword = await xrpc('blue.skyhold.oauth.listApps', { token: appSession.accessJwt });
+      assert.equal(byAppPassword.status, 400, JSON.stringify(byAppPassword.body));
+      const byOAuth = await session.fetchHandler('/xrpc/blue.skyhold.oauth.revokeApp', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ clientId }),
+      });
+      assert.equal(byOAuth.status, 403, 'an OAuth app cannot disconnect apps');
+
+      // The member disconnects it in the web UI's settings.
+      const ui = await newPage(browser, { viewport: PHONE, baseURL: node.url });
+      ui.setDefaultTimeout(15_000);
+      await signInWithForm(ui, 'olive.test', PASSWORD);
+      await ui.goto('/settings');
+      await ui.getByRole('link', { name: /Connected apps/ }).click();
+      const card = ui.getByRole('listitem').filter({ has: ui.getByRole('heading', { name: 'Olive Reader' }) });
+      await card.waitFor();
+      await card.getByText(origin, { exact: true }).waitFor();
+      await card.getByText(/Full access to your account's data/).waitFor();
+      await card.getByText(/last active/).waitFor();
+      assert.deepEqual(await seriousViolations(ui), [], 'axe on Connected apps');
+      await shot(ui, 'connected-apps-360');
+      await ui.setViewportSize(DESKTOP);
+      await shot(ui, 'connected-apps-1280');
+      await card.getByRole('button', { name: 'Disconnect Olive Reader' }).click();
+      await ui.getByRole('dialog').getByRole('button', { name: 'Disconnect' }).click();
+      await ui.getByText('Olive Reader disconnected').waitFor();
+      await ui.getByText('No connected apps').first().waitFor();
+      assert.deepEqual(ui.problems(), []);
+      assert.equal(await listedApp(clientId), undefined);
+
+      // Its tokens stopped working at once, the refresh token too.
+      await assert.rejects(agent.post({ text: 'must not land', createdAt: new Date().toISOString() }), 'a disconnected app cannot post');
+      await assert.rejects(session.getTokenInfo(true), 'a disconnected app cannot refresh');
     } finally {
       server.close();
     }
