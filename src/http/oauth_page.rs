@@ -15,6 +15,60 @@ use crate::core::crypto::constant_time_eq;
 use crate::pds::AuthorizationView;
 
 const CSRF_COOKIE: &str = "skyhold-oauth-csrf";
+/// The accounts this browser signed in with (DIDs, newest first): the account chooser's list.
+/// It only saves typing a handle (every sign-in still takes the password), so it holds no
+/// secret; `Lax` so it comes along when an app sends the browser here.
+const ACCOUNTS_COOKIE: &str = "skyhold-accounts";
+/// Most accounts the chooser remembers.
+const MAX_REMEMBERED: usize = 5;
+/// A year, in seconds.
+const ACCOUNTS_COOKIE_AGE: u32 = 365 * 24 * 60 * 60;
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
+}
+
+/// The DIDs of the accounts this browser signed in with, newest first.
+pub fn remembered_accounts(headers: &HeaderMap) -> Vec<String> {
+    cookie_value(headers, ACCOUNTS_COOKIE)
+        .unwrap_or_default()
+        .split('|')
+        .filter(|d| crate::core::syntax::Did::parse(d).is_ok())
+        .take(MAX_REMEMBERED)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The cookie that puts `did` first in the browser's list of accounts.
+pub fn remember_account(headers: &HeaderMap, did: &str, issuer: &str) -> String {
+    let mut dids = vec![did.to_owned()];
+    dids.extend(
+        remembered_accounts(headers)
+            .into_iter()
+            .filter(|d| d != did),
+    );
+    dids.truncate(MAX_REMEMBERED);
+    format!(
+        "{ACCOUNTS_COOKIE}={}; Path=/oauth/authorize; Max-Age={ACCOUNTS_COOKIE_AGE}; HttpOnly; SameSite=Lax{}",
+        dids.join("|"),
+        secure_attribute(issuer)
+    )
+}
+
+fn secure_attribute(issuer: &str) -> &'static str {
+    if issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    }
+}
 
 /// Escapes text for HTML content and attribute values.
 fn escape(text: &str) -> String {
@@ -47,6 +101,11 @@ button{flex:1;padding:.8rem;font-size:1rem;border-radius:8px;border:1px solid #c
 button.primary{background:#1a66d9;border-color:#1a66d9;color:#fff}\
 .error{background:#fde8e8;color:#8a1c1c;padding:.6rem .8rem;border-radius:8px}\
 .warn{background:#fff6db;padding:.6rem .8rem;border-radius:8px;font-size:.9rem}\
+h2{font-size:1.05rem;margin:1.1rem 0 .5rem}\
+.accounts{list-style:none;padding:0;margin:0;display:grid;gap:.5rem}.accounts li{margin:0}\
+.account{display:flex;align-items:center;gap:.7rem;padding:.75rem;border:1px solid #c4c9d1;border-radius:10px;color:inherit;text-decoration:none;font-weight:600;overflow-wrap:anywhere}\
+.account:hover,.account:focus{border-color:#1a66d9}.account.other{font-weight:400;color:#1a66d9}\
+.initial{display:grid;place-items:center;flex:none;width:2rem;height:2rem;border-radius:50%;background:#1a66d9;color:#fff}\
 .node{margin:0 0 .9rem;font-size:.9rem;color:#5a6270}\
 .hint{font-size:.85rem;color:#5a6270;margin:.35rem 0 0}\
 @media (prefers-color-scheme:dark){body{background:#15171b;color:#e6e8eb}.card{background:#1f2227;box-shadow:none}\
@@ -89,18 +148,21 @@ fn page(status: StatusCode, title: &str, body: &str, cookie: Option<String>) -> 
     response
 }
 
-/// The sign-in and consent page for a pending request, with `error` shown above the form.
-pub fn consent(view: &AuthorizationView, error: Option<&str>, issuer: &str) -> Response {
+/// The authorize page for a pending request: the account chooser when `choices` (handles this
+/// browser signed in with) is not empty, else the sign-in form, with `error` above it.
+pub fn consent(
+    view: &AuthorizationView,
+    error: Option<&str>,
+    issuer: &str,
+    choices: &[String],
+) -> Response {
     let mut bytes = [0u8; 24];
     OsRng.fill_bytes(&mut bytes);
     let csrf = data_encoding::BASE64URL_NOPAD.encode(&bytes);
-    let secure = if issuer.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie =
-        format!("{CSRF_COOKIE}={csrf}; Path=/oauth/authorize; HttpOnly; SameSite=Strict{secure}");
+    let cookie = format!(
+        "{CSRF_COOKIE}={csrf}; Path=/oauth/authorize; HttpOnly; SameSite=Strict{}",
+        secure_attribute(issuer)
+    );
     let name = view.client_name.clone().unwrap_or_else(|| {
         if view.loopback {
             "An app on this computer".into()
@@ -163,6 +225,19 @@ pub fn consent(view: &AuthorizationView, error: Option<&str>, issuer: &str) -> R
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
     let hint = escape(view.login_hint.as_deref().unwrap_or_default());
+    let fields = if choices.is_empty() {
+        format!(
+            "<label for=\"identifier\">Handle or email</label>\
+             <input type=\"text\" id=\"identifier\" name=\"identifier\" value=\"{hint}\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required>\
+             <label for=\"password\">Password</label>\
+             <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+             <p class=\"hint\">Your account password, not an app password. You can disconnect the app at any time in Settings, Connected apps.</p>\
+             <div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button>\
+             <button type=\"submit\" name=\"decision\" value=\"allow\" class=\"primary\">Sign in and allow</button></div>"
+        )
+    } else {
+        chooser(view, choices)
+    };
     let body = format!(
         "<div class=\"card\"><p class=\"node\">Your account on <strong>{node}</strong></p>\
          <div class=\"app\">{logo}<div><h1>{name} wants to use your account</h1>{site}</div></div>\
@@ -172,13 +247,7 @@ pub fn consent(view: &AuthorizationView, error: Option<&str>, issuer: &str) -> R
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <input type=\"hidden\" name=\"client_id\" value=\"{client_id}\">\
          <input type=\"hidden\" name=\"request_uri\" value=\"{request_uri}\">\
-         <label for=\"identifier\">Handle or email</label>\
-         <input type=\"text\" id=\"identifier\" name=\"identifier\" value=\"{hint}\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required>\
-         <label for=\"password\">Password</label>\
-         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
-         <p class=\"hint\">Your account password, not an app password. You can disconnect the app at any time in Settings, Connected apps.</p>\
-         <div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button>\
-         <button type=\"submit\" name=\"decision\" value=\"allow\" class=\"primary\">Sign in and allow</button></div>\
+         {fields}\
          </form></div>",
         name = escape(&name),
         node = escape(&node),
@@ -191,6 +260,35 @@ pub fn consent(view: &AuthorizationView, error: Option<&str>, issuer: &str) -> R
         &format!("Sign in to {name}"),
         &body,
         Some(cookie),
+    )
+}
+
+/// The account chooser: one link per account this browser signed in with (each opens the
+/// sign-in form with its handle filled in), another account, or deny. Links, so it works with
+/// JavaScript off.
+fn chooser(view: &AuthorizationView, choices: &[String]) -> String {
+    let link = |account: &str| {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", &view.client_id)
+            .append_pair("request_uri", &view.request_uri)
+            .append_pair("account", account)
+            .finish();
+        escape(&format!("/oauth/authorize?{query}"))
+    };
+    let mut items = String::new();
+    for handle in choices {
+        items.push_str(&format!(
+            "<li><a class=\"account\" href=\"{}\"><span class=\"initial\" aria-hidden=\"true\">{}</span>@{}</a></li>",
+            link(handle),
+            escape(&handle.chars().next().unwrap_or('?').to_uppercase().to_string()),
+            escape(handle)
+        ));
+    }
+    format!(
+        "<h2>Choose an account</h2><ul class=\"accounts\">{items}\
+         <li><a class=\"account other\" href=\"{}\">Use another account</a></li></ul>\
+         <div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></div>",
+        link("")
     )
 }
 
@@ -224,12 +322,17 @@ pub fn too_many(message: &str) -> Response {
     )
 }
 
-/// A 303 to the app's redirect URI (with the code or the refusal).
-pub fn redirect(location: &str) -> Response {
+/// A 303 to the app's redirect URI (with the code or the refusal), setting `cookie` if given.
+pub fn redirect(location: &str, cookie: Option<String>) -> Response {
     match HeaderValue::from_str(location) {
         Ok(value) => {
             let mut response = StatusCode::SEE_OTHER.into_response();
             response.headers_mut().insert(header::LOCATION, value);
+            if let Some(cookie) = cookie
+                && let Ok(cookie) = HeaderValue::from_str(&cookie)
+            {
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
             response
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -252,15 +355,7 @@ pub fn check_csrf(headers: &HeaderMap, form_token: &str, issuer: &str) -> Result
     {
         return Err("This form was sent from another site.");
     }
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == CSRF_COOKIE)
-        .map(|(_, value)| value.to_owned());
-    match cookie {
+    match cookie_value(headers, CSRF_COOKIE) {
         Some(cookie)
             if !form_token.is_empty()
                 && constant_time_eq(cookie.as_bytes(), form_token.as_bytes()) =>

@@ -586,16 +586,16 @@ impl Pds {
         ))
     }
 
-    /// Signs the account in and records its consent; returns the redirect with the code. A wrong
-    /// password is `Ok(Err(message))` so the page can ask again. App passwords are refused: an
-    /// OAuth sign-in takes the account's password.
+    /// Signs the account in and records its consent; returns the redirect with the code and the
+    /// account's DID. A wrong password is `Ok(Err(message))` so the page can ask again. App
+    /// passwords are refused: an OAuth sign-in takes the account's password.
     pub async fn oauth_approve(
         &self,
         client_id: &str,
         request_uri: &str,
         identifier: &str,
         password: &str,
-    ) -> Result<Result<String, String>, OAuthError> {
+    ) -> Result<Result<(String, String), String>, OAuthError> {
         let (id, row) = self.oauth_pending(client_id, request_uri).await?;
         let wrong = || Ok(Err("Wrong handle or password.".to_owned()));
         if password.len() > 512 || identifier.len() > 256 {
@@ -631,7 +631,27 @@ impl Pds {
                 Ok(Ok::<_, OAuthError>(()))
             })
             .await?;
-        Ok(Ok(self.oauth_redirect(&row, &[("code", &code)])))
+        Ok(Ok((
+            self.oauth_redirect(&row, &[("code", &code)]),
+            account.did,
+        )))
+    }
+
+    /// The handles of the accounts a browser signed in with before (the account chooser), in
+    /// the order given; accounts gone or unable to sign in are left out.
+    pub async fn oauth_known_accounts(
+        &self,
+        dids: &[String],
+    ) -> Result<Vec<(String, String)>, OAuthError> {
+        let mut out = Vec::new();
+        for did in dids {
+            if let Some(account) = self.find_account(did).await?
+                && matches!(account.status, AccountStatus::Active)
+            {
+                out.push((account.did, account.handle));
+            }
+        }
+        Ok(out)
     }
 
     fn oauth_access_token(&self, session_id: &str, row: &SessionRow, now: i64) -> String {

@@ -318,4 +318,49 @@ describe('OAuth sign-in in the browser', { concurrency: false }, () => {
       server.close();
     }
   });
+
+  it('a browser that signed in before gets the account chooser, with JavaScript off too', async () => {
+    const pearl = await createAccount(node, 'pearl.test', PASSWORD);
+    const { client } = await oauthClient(callback.url);
+    const context = await browser.newContext({ viewport: PHONE, javaScriptEnabled: false, locale: 'en-US' });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const signIn = async (input) => {
+      await page.goto((await client.authorize(input, { scope: SCOPE })).href);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+    };
+    const finish = async () => {
+      const params = await signInAndAllow(page, callback.url);
+      return (await client.callback(params)).session;
+    };
+
+    // A first sign-in: the app named the account, so no chooser.
+    await signIn('olive.test');
+    assert.equal(await page.getByText('Choose an account').count(), 0);
+    assert.equal((await finish()).did, member.did);
+
+    // The app lets the member pick (it starts from the server): the browser's account is offered.
+    await signIn(node.url);
+    await page.getByRole('heading', { name: 'Choose an account' }).waitFor();
+    await page.getByRole('link', { name: '@olive.test', exact: true }).waitFor();
+    assert.equal(await page.getByRole('link').count(), 2, 'the account, and another one');
+    // (axe needs script, which this browser runs none of: the other pages are checked with it.)
+    await shot(page, 'oauth-chooser-360');
+    await page.getByRole('link', { name: 'Use another account' }).click();
+    assert.equal(await page.getByLabel('Handle or email').inputValue(), '');
+    await page.getByLabel('Handle or email').fill('pearl.test');
+    assert.equal((await finish()).did, pearl.did);
+
+    // Both are offered now, the latest first; choosing one fills its handle in.
+    await signIn(node.url);
+    const accounts = page.getByRole('link');
+    assert.match(await accounts.nth(0).innerText(), /@pearl\.test/);
+    assert.match(await accounts.nth(1).innerText(), /@olive\.test/);
+    await page.setViewportSize(DESKTOP);
+    await shot(page, 'oauth-chooser-1280');
+    await page.getByRole('link', { name: /@olive\.test/ }).click();
+    assert.equal(await page.getByLabel('Handle or email').inputValue(), 'olive.test');
+    assert.equal((await finish()).did, member.did);
+    await context.close();
+  });
 });
