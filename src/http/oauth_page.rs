@@ -1,7 +1,9 @@
 //! The OAuth sign-in and consent page, served by the node itself: plain HTML and inline CSS,
 //! no script, no external origin, so it works with JavaScript off and offline on a LAN, and fits
-//! a phone screen. It names the app (name, logo, its URL, where it sends you back) and says each
-//! requested permission in words.
+//! a phone screen. It names the node and the app (name, logo, its URL, where it sends you back)
+//! and says each requested permission in words. A browser that signed in here before gets an
+//! account chooser first (links, from a cookie of DIDs that holds no secret) unless the app named
+//! the account.
 //!
 //! Protection: no framing (`X-Frame-Options: DENY`, CSP `frame-ancestors 'none'`), a CSRF token
 //! in both a strict same-site cookie and the form (compared on submit), and a submit coming from
@@ -371,6 +373,38 @@ pub fn check_csrf(headers: &HeaderMap, form_token: &str, issuer: &str) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_chooser_cookie_keeps_five_accounts_newest_first_and_drops_garbage() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static(
+                "skyhold-accounts=did:plc:aaaa|<script>|did:plc:bbbb|did:plc:cccc|did:plc:dddd|did:plc:eeee",
+            ),
+        );
+        assert_eq!(
+            remembered_accounts(&headers),
+            [
+                "did:plc:aaaa",
+                "did:plc:bbbb",
+                "did:plc:cccc",
+                "did:plc:dddd",
+                "did:plc:eeee"
+            ]
+        );
+        let cookie = remember_account(&headers, "did:plc:cccc", "https://pds.example.com");
+        assert!(
+            cookie.starts_with(
+                "skyhold-accounts=did:plc:cccc|did:plc:aaaa|did:plc:bbbb|did:plc:dddd|did:plc:eeee;"
+            ),
+            "{cookie}"
+        );
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+        assert!(cookie.ends_with("; Secure"));
+        let fresh = remember_account(&HeaderMap::new(), "did:plc:ffff", "http://localhost:2583");
+        assert!(fresh.starts_with("skyhold-accounts=did:plc:ffff;") && !fresh.contains("Secure"));
+    }
 
     #[test]
     fn csrf_needs_the_cookie_and_the_same_origin() {

@@ -335,9 +335,14 @@ describe('OAuth sign-in in the browser', { concurrency: false }, () => {
     };
 
     // A first sign-in: the app named the account, so no chooser.
+    const timed = performance.now();
+    const pageRequests = [];
+    page.on('request', (r) => r.url().startsWith(node.url) && pageRequests.push(`${r.method()} ${new URL(r.url()).pathname}`));
     await signIn('olive.test');
     assert.equal(await page.getByText('Choose an account').count(), 0);
     assert.equal((await finish()).did, member.did);
+    // docs/PERFORMANCE.md: one sign-in in the browser, the app's calls and the browser's together.
+    console.log(`browser sign-in without screenshots: ${Math.round(performance.now() - timed)} ms; the browser's requests to the node: ${pageRequests.join(', ')}`);
 
     // The app lets the member pick (it starts from the server): the browser's account is offered.
     await signIn(node.url);
