@@ -68,6 +68,20 @@ pub enum AccountCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// The apps an account authorized with OAuth (name, address, permissions, last use).
+    Apps {
+        account: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Disconnect an app from an account (by its client id, as `apps` prints it): its sessions
+    /// and tokens end at once.
+    RevokeApp {
+        account: String,
+        client_id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Delete an account and all its data for good.
     Delete {
         account: String,
@@ -176,6 +190,14 @@ pub fn run(command: AccountCommand) -> i32 {
                 }
                 Ok(())
             }
+            AccountCommand::Apps { account, server } => {
+                apps(&AdminApi::connect(&server)?, &account).await
+            }
+            AccountCommand::RevokeApp {
+                account,
+                client_id,
+                server,
+            } => revoke_app(&AdminApi::connect(&server)?, &account, &client_id).await,
             AccountCommand::Delete {
                 account,
                 yes,
@@ -320,5 +342,59 @@ async fn info(api: &AdminApi, account: &str) -> anyhow::Result<()> {
         "{}",
         serde_json::to_string_pretty(&view).context("rendering")?
     );
+    Ok(())
+}
+
+async fn apps(api: &AdminApi, account: &str) -> anyhow::Result<()> {
+    let answer = api
+        .get(
+            "/xrpc/blue.skyhold.admin.listAccountApps",
+            &[("account", account.to_owned())],
+        )
+        .await?;
+    let apps = answer
+        .get("apps")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if apps.is_empty() {
+        println!("{} has no connected apps", text(&answer, "did"));
+    }
+    for app in apps {
+        let name = app
+            .get("clientName")
+            .and_then(Value::as_str)
+            .unwrap_or("(no name)");
+        println!("{name}  {}", text(&app, "clientId"));
+        println!(
+            "  since {}, last used {}, ends {}",
+            text(&app, "createdAt"),
+            text(&app, "lastUsedAt"),
+            text(&app, "expiresAt")
+        );
+        for permission in app
+            .get("permissions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            println!("  - {permission}");
+        }
+    }
+    Ok(())
+}
+
+async fn revoke_app(api: &AdminApi, account: &str, client_id: &str) -> anyhow::Result<()> {
+    let answer = api
+        .post(
+            "/xrpc/blue.skyhold.admin.revokeAccountApp",
+            &json!({"account": account, "clientId": client_id}),
+        )
+        .await?;
+    match answer.get("revoked").and_then(Value::as_u64) {
+        Some(0) | None => anyhow::bail!("{account} has not authorized {client_id}"),
+        Some(n) => println!("{client_id} disconnected from {account} ({n} sessions ended)"),
+    }
     Ok(())
 }

@@ -39,6 +39,7 @@ mod redirect;
 mod relay;
 mod serve;
 mod skyhold_admin;
+mod skyhold_oauth;
 mod subscribe;
 mod tail;
 mod web;
@@ -544,6 +545,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/xrpc/blue.skyhold.identity.getPlcData",
             get(migration::get_plc_data),
+        )
+        .route(
+            "/xrpc/blue.skyhold.oauth.listApps",
+            get(skyhold_oauth::list_apps),
+        )
+        .route(
+            "/xrpc/blue.skyhold.oauth.revokeApp",
+            post(skyhold_oauth::revoke_app),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.listAccountApps",
+            get(skyhold_oauth::admin_list_apps),
+        )
+        .route(
+            "/xrpc/blue.skyhold.admin.revokeAccountApp",
+            post(skyhold_oauth::admin_revoke_app),
         )
         .route(
             "/xrpc/blue.skyhold.admin.getRole",

@@ -180,9 +180,12 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
     }
 }
 
-/// `GET /oauth/authorize?client_id=…&request_uri=…`: the sign-in and consent page.
+/// `GET /oauth/authorize?client_id=…&request_uri=…[&account=…]`: the sign-in and consent page.
+/// A browser that signed in here before gets the account chooser first, unless the app named
+/// the account (`login_hint`) or one was chosen (`account`, empty for another account).
 pub async fn authorize_page(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(query): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
     let client_id = query
@@ -193,10 +196,23 @@ pub async fn authorize_page(
         .get("request_uri")
         .map(String::as_str)
         .unwrap_or_default();
-    match state.pds.oauth_authorization(client_id, request_uri).await {
-        Ok(view) => oauth_page::consent(&view, None, state.pds.oauth_issuer()),
-        Err(e) => oauth_page::error(&e.description),
+    let mut view = match state.pds.oauth_authorization(client_id, request_uri).await {
+        Ok(view) => view,
+        Err(e) => return oauth_page::error(&e.description),
+    };
+    let mut choices = Vec::new();
+    match query.get("account") {
+        Some(chosen) => view.login_hint = Some(chosen.clone()).filter(|c| !c.is_empty()),
+        None if view.login_hint.is_none() => {
+            let remembered = oauth_page::remembered_accounts(&headers);
+            match state.pds.oauth_known_accounts(&remembered).await {
+                Ok(known) => choices = known.into_iter().map(|(_, handle)| handle).collect(),
+                Err(e) => return oauth_page::error(&e.description),
+            }
+        }
+        None => {}
     }
+    oauth_page::consent(&view, None, state.pds.oauth_issuer(), &choices)
 }
 
 /// `POST /oauth/authorize`: the form of the page, sign-in and decision together.
@@ -213,7 +229,11 @@ pub async fn authorize_submit(
     }
     let (client_id, request_uri) = (field("client_id"), field("request_uri"));
     let outcome = if field("decision") == "deny" {
-        state.pds.oauth_deny(client_id, request_uri).await.map(Ok)
+        state
+            .pds
+            .oauth_deny(client_id, request_uri)
+            .await
+            .map(|location| Ok((location, None)))
     } else if let Err(e) = super::limits::spend_for_login(&state, &extensions, field("identifier"))
     {
         // The same budget as createSession: the page is no way around its limit.
@@ -228,13 +248,18 @@ pub async fn authorize_submit(
                 field("password"),
             )
             .await
+            .map(|outcome| outcome.map(|(location, did)| (location, Some(did))))
     };
     match outcome {
-        Ok(Ok(location)) => oauth_page::redirect(&location),
+        Ok(Ok((location, Some(did)))) => {
+            let remember = oauth_page::remember_account(&headers, &did, state.pds.oauth_issuer());
+            oauth_page::redirect(&location, Some(remember))
+        }
+        Ok(Ok((location, None))) => oauth_page::redirect(&location, None),
         Ok(Err(message)) => match state.pds.oauth_authorization(client_id, request_uri).await {
             Ok(mut view) => {
                 view.login_hint = Some(field("identifier").to_owned());
-                oauth_page::consent(&view, Some(&message), state.pds.oauth_issuer())
+                oauth_page::consent(&view, Some(&message), state.pds.oauth_issuer(), &[])
             }
             Err(e) => oauth_page::error(&e.description),
         },

@@ -41,7 +41,7 @@ fn not_found(what: &str) -> XrpcError {
 }
 
 /// A DID, or a handle hosted here, as a DID (text that is neither names no account here).
-async fn account_did(state: &AppState, who: &str) -> Result<Did, XrpcError> {
+pub(super) async fn account_did(state: &AppState, who: &str) -> Result<Did, XrpcError> {
     let who = who.trim().trim_start_matches('@');
     let did = if who.starts_with("did:") {
         who.to_owned()

@@ -74,6 +74,9 @@ const RULES: &[(&str, Rule)] = &[
     ("com.atproto.server.createAppPassword", FULL),
     ("com.atproto.server.getAccountInviteCodes", FULL),
     ("com.atproto.repo.importRepo", FULL),
+    // The apps a member authorized: never another app's business.
+    ("blue.skyhold.oauth.listApps", FULL),
+    ("blue.skyhold.oauth.revokeApp", FULL),
     // PLC operations: a full session (and an emailed code to sign).
     (
         "com.atproto.identity.requestPlcOperationSignature",

@@ -159,6 +159,8 @@ async fn oauth_session(t: &TestPds, id: &'static str, did: &Did) {
         did: did.to_string(),
         client_id: "http://localhost".into(),
         client_name: None,
+        client_uri: None,
+        logo_uri: None,
         scope: "atproto".into(),
         dpop_jkt: "jkt".into(),
         client_key: None,

@@ -25,6 +25,7 @@ export const routes = [
   { path: '/settings', name: 'settings', load: () => import('../views/settings.js') },
   { path: '/settings/notifications', name: 'notificationSettings', load: () => import('../views/notification-settings.js') },
   { path: '/settings/account', name: 'account', load: () => import('../views/account.js') },
+  { path: '/settings/connected-apps', name: 'connectedApps', load: () => import('../views/connected-apps.js') },
   { path: '/settings/app-passwords', name: 'appPasswords', load: () => import('../views/app-passwords.js') },
   { path: '/moderation', name: 'moderation', load: () => import('../views/moderation.js') },
   { path: '/signin', name: 'signin', load: () => import('../views/signin.js'), public: true, signedOutOnly: true },

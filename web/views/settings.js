@@ -33,6 +33,7 @@ export default function Settings() {
     <ul class="settings-list">
       ${isAdmin.value && html`<${Row} href="/console" icon="shield" title=${t('settings.console')} text=${t('settings.consoleText')} />`}
       <${Row} href="/settings/account" icon="user" title=${t('settings.account')} text=${t('settings.accountText')} />
+      <${Row} href="/settings/connected-apps" icon="link" title=${t('settings.connectedApps')} text=${t('settings.connectedAppsText')} />
       <${Row} href="/settings/app-passwords" icon="key" title=${t('settings.appPasswords')} text=${t('settings.appPasswordsText')} />
       <${Row} href="/moderation" icon="shield" title=${t('settings.moderation')} text=${t('settings.moderationText')} />
       <${Row} href="/settings/notifications" icon="bell" title=${t('settings.notifications')} text=${t('settings.notificationsText')} />

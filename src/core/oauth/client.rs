@@ -172,6 +172,30 @@ pub fn parse_client_id(text: &str, local_mode: bool) -> Result<ClientIdKind, Cli
     Ok(ClientIdKind::Discoverable(url))
 }
 
+/// Where a client document (metadata or key set) at `url` is fetched from. A node in local mode
+/// fetches the documents of a `*.localhost` name (RFC 6761 §6.3: such names are this machine)
+/// over plain http from `127.0.0.1`, same port and path: a developer's confidential client on
+/// their own machine needs no certificate for a conversation that never leaves it, while its
+/// client id keeps the https form the spec and the client libraries require. Production never
+/// gets here with such a name (`parse_client_id` refuses local names and ports), and every
+/// other URL is fetched as it is.
+pub fn document_url(url: &url::Url, local_mode: bool) -> url::Url {
+    let on_this_machine = url
+        .host_str()
+        .is_some_and(|h| h.to_ascii_lowercase().ends_with(".localhost"));
+    if !(local_mode && on_this_machine && url.scheme() == "https") {
+        return url.clone();
+    }
+    let mut fetched = url.clone();
+    // Both setters only fail for URLs that cannot have a host; this one has.
+    let _ = fetched.set_scheme("http");
+    let _ = fetched.set_host(Some("127.0.0.1"));
+    if url.port().is_none() {
+        let _ = fetched.set_port(Some(443));
+    }
+    fetched
+}
+
 /// The redirect URIs and scope of a loopback client id.
 fn loopback_parts(text: &str) -> Result<(Vec<String>, String), ClientError> {
     let url = url::Url::parse(text).map_err(|_| bad("client_id is not a URL"))?;
@@ -492,6 +516,18 @@ pub fn redirect_matches(registered: &str, requested: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn localhost_documents_are_fetched_over_loopback_in_local_mode_only() {
+        let url = url::Url::parse("https://app.localhost:8123/client-metadata.json").unwrap();
+        assert_eq!(
+            super::document_url(&url, true).as_str(),
+            "http://127.0.0.1:8123/client-metadata.json"
+        );
+        assert_eq!(super::document_url(&url, false), url);
+        let public = url::Url::parse("https://app.example.com/client-metadata.json").unwrap();
+        assert_eq!(super::document_url(&public, true), public);
+    }
+
     use super::*;
 
     #[test]

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::core::oauth::client::{
-    ClientIdKind, ClientMetadata, loopback_metadata, parse_client_id, validate_metadata,
+    ClientIdKind, ClientMetadata, document_url, loopback_metadata, parse_client_id,
+    validate_metadata,
 };
 use crate::core::oauth::jwk::{Jwk, parse_jwks};
 use crate::net::{Outbound, Trust};
@@ -68,9 +69,11 @@ impl Clients {
     }
 
     async fn fetch_json(&self, url: &str) -> Result<serde_json::Value, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+        let fetched = document_url(&parsed, self.local_mode);
         let response = self
             .http
-            .get(url, Trust::Public)
+            .get(fetched.as_str(), Trust::Public)
             .map_err(|e| e.to_string())?
             .limit(MAX_DOCUMENT_BYTES)
             .timeout(FETCH_TIMEOUT)

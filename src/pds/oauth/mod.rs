@@ -202,6 +202,39 @@ struct AccessClaims {
     exp: i64,
 }
 
+/// An app an account has authorized: its live sessions of one client, taken together.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizedApp {
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    /// Whether it is an app on the member's own computer (an `http://localhost` client id).
+    pub loopback: bool,
+    /// The granted scope of its newest session.
+    pub scope: String,
+    /// That scope in words, permission sets expanded (as the consent page said it).
+    pub permissions: Vec<String>,
+    /// When it was first authorized (its oldest live session).
+    pub created_at: String,
+    /// When it last got tokens (a sign-in or a refresh): access tokens live 15 minutes, so an
+    /// app in use shows a time at most that old.
+    pub last_used_at: String,
+    /// When its last session ends, whatever the refreshes.
+    pub expires_at: String,
+    pub sessions: usize,
+}
+
+fn datetime(secs: i64) -> String {
+    crate::core::syntax::Datetime::from_unix_millis(secs.saturating_mul(1000))
+        .map(|d| d.as_str().to_owned())
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned())
+}
+
 /// A caller authenticated with an OAuth access token and its DPoP proof.
 #[derive(Clone, Debug)]
 pub struct OAuthCaller {
@@ -553,16 +586,16 @@ impl Pds {
         ))
     }
 
-    /// Signs the account in and records its consent; returns the redirect with the code. A wrong
-    /// password is `Ok(Err(message))` so the page can ask again. App passwords are refused: an
-    /// OAuth sign-in takes the account's password.
+    /// Signs the account in and records its consent; returns the redirect with the code and the
+    /// account's DID. A wrong password is `Ok(Err(message))` so the page can ask again. App
+    /// passwords are refused: an OAuth sign-in takes the account's password.
     pub async fn oauth_approve(
         &self,
         client_id: &str,
         request_uri: &str,
         identifier: &str,
         password: &str,
-    ) -> Result<Result<String, String>, OAuthError> {
+    ) -> Result<Result<(String, String), String>, OAuthError> {
         let (id, row) = self.oauth_pending(client_id, request_uri).await?;
         let wrong = || Ok(Err("Wrong handle or password.".to_owned()));
         if password.len() > 512 || identifier.len() > 256 {
@@ -598,7 +631,27 @@ impl Pds {
                 Ok(Ok::<_, OAuthError>(()))
             })
             .await?;
-        Ok(Ok(self.oauth_redirect(&row, &[("code", &code)])))
+        Ok(Ok((
+            self.oauth_redirect(&row, &[("code", &code)]),
+            account.did,
+        )))
+    }
+
+    /// The handles of the accounts a browser signed in with before (the account chooser), in
+    /// the order given; accounts gone or unable to sign in are left out.
+    pub async fn oauth_known_accounts(
+        &self,
+        dids: &[String],
+    ) -> Result<Vec<(String, String)>, OAuthError> {
+        let mut out = Vec::new();
+        for did in dids {
+            if let Some(account) = self.find_account(did).await?
+                && matches!(account.status, AccountStatus::Active)
+            {
+                out.push((account.did, account.handle));
+            }
+        }
+        Ok(out)
     }
 
     fn oauth_access_token(&self, session_id: &str, row: &SessionRow, now: i64) -> String {
@@ -664,6 +717,7 @@ impl Pds {
         let jkt = dpop.jkt.clone();
         let confidential = meta.confidential();
         let client_name = meta.client_name.clone();
+        let (client_uri, logo_uri) = (meta.client_uri.clone(), meta.logo_uri.clone());
         let session_id = random_token("ses-");
         let refresh = random_token("ref-");
         let now = self.clock().now_secs();
@@ -717,6 +771,8 @@ impl Pds {
                     did,
                     client_id: client_id.clone(),
                     client_name,
+                    client_uri,
+                    logo_uri,
                     scope: request.scope.clone(),
                     dpop_jkt: jkt,
                     client_key,
@@ -886,6 +942,60 @@ impl Pds {
             grant: self.oauth_grant(&claims.scope),
             did,
         })
+    }
+
+    /// The apps `did` has authorized and not revoked, most recently used first.
+    pub async fn oauth_apps(&self, did: &Did) -> Result<Vec<AuthorizedApp>, PdsError> {
+        let key = did.to_string();
+        let sessions = self
+            .store()
+            .read(move |txn| store::account_sessions(txn, &key))
+            .await?;
+        let now = self.clock().now_secs();
+        let mut by_client: Vec<(String, Vec<SessionRow>)> = Vec::new();
+        for (_, row) in sessions {
+            if row.expires_at < now || row.refresh_expires_at < now {
+                continue;
+            }
+            match by_client.iter_mut().find(|(c, _)| *c == row.client_id) {
+                Some((_, rows)) => rows.push(row),
+                None => by_client.push((row.client_id.clone(), vec![row])),
+            }
+        }
+        let mut apps: Vec<AuthorizedApp> = by_client
+            .into_iter()
+            .filter_map(|(client_id, rows)| {
+                let newest = rows.iter().max_by_key(|r| r.created_at)?;
+                Some(AuthorizedApp {
+                    loopback: client_id.starts_with("http://localhost"),
+                    client_id,
+                    client_name: newest.client_name.clone(),
+                    client_uri: newest.client_uri.clone(),
+                    logo_uri: newest.logo_uri.clone(),
+                    scope: newest.scope.clone(),
+                    permissions: self.oauth_describe(&newest.scope),
+                    created_at: datetime(rows.iter().map(|r| r.created_at).min()?),
+                    last_used_at: datetime(rows.iter().map(|r| r.last_refreshed_at).max()?),
+                    expires_at: datetime(rows.iter().map(|r| r.expires_at).max()?),
+                    sessions: rows.len(),
+                })
+            })
+            .collect();
+        apps.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+        Ok(apps)
+    }
+
+    /// Revokes an app for `did`: every session of that client ends at once, its access and
+    /// refresh tokens with it. Returns how many sessions ended (0 for an app not authorized).
+    pub async fn oauth_revoke_app(&self, did: &Did, client_id: &str) -> Result<usize, PdsError> {
+        let (key, client_id) = (did.to_string(), client_id.to_owned());
+        self.store()
+            .write(move |txn| {
+                Ok(Ok::<_, PdsError>(store::delete_client_sessions(
+                    txn, &key, &client_id,
+                )?))
+            })
+            .await
     }
 
     /// Drops expired requests and sessions.

@@ -56,6 +56,11 @@ pub struct SessionRow {
     pub did: String,
     pub client_id: String,
     pub client_name: Option<String>,
+    /// The app's home page and logo when it signed in (shown in the account's list of apps).
+    #[serde(default)]
+    pub client_uri: Option<String>,
+    #[serde(default)]
+    pub logo_uri: Option<String>,
     pub scope: String,
     pub dpop_jkt: String,
     pub client_key: Option<ClientKey>,
@@ -207,21 +212,60 @@ pub fn delete_session(txn: &WriteTransaction, id: &str) -> Result<Option<Session
     Ok(Some(row))
 }
 
+/// The ids of an account's sessions.
+fn account_session_ids(
+    table: &impl ReadableTable<(&'static str, &'static str), ()>,
+    did: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut ids = Vec::new();
+    for entry in table.range((did, "")..)? {
+        let (key, _) = entry?;
+        let (owner, id) = key.value();
+        if owner != did {
+            break;
+        }
+        ids.push(id.to_owned());
+    }
+    Ok(ids)
+}
+
+/// An account's sessions, with their ids.
+pub fn account_sessions(
+    txn: &redb::ReadTransaction,
+    did: &str,
+) -> Result<Vec<(String, SessionRow)>, StoreError> {
+    let Some(table) = open_read_table(txn, BY_ACCOUNT)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for id in account_session_ids(&table, did)? {
+        if let Some(row) = read_session(txn, &id)? {
+            out.push((id, row));
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes an account's sessions of one client (the account revoked the app); returns how many.
+pub fn delete_client_sessions(
+    txn: &WriteTransaction,
+    did: &str,
+    client_id: &str,
+) -> Result<usize, StoreError> {
+    let ids = account_session_ids(&txn.open_table(BY_ACCOUNT)?, did)?;
+    let mut gone = 0;
+    for id in &ids {
+        if get_session(txn, id)?.is_some_and(|s| s.client_id == client_id) {
+            delete_session(txn, id)?;
+            gone += 1;
+        }
+    }
+    Ok(gone)
+}
+
 /// Deletes every session of an account (takedown, deactivation, deletion); returns how many.
 pub fn delete_account_sessions(txn: &WriteTransaction, did: &str) -> Result<usize, StoreError> {
-    let ids: Vec<String> = {
-        let table = txn.open_table(BY_ACCOUNT)?;
-        let mut ids = Vec::new();
-        for entry in table.range((did, "")..)? {
-            let (key, _) = entry?;
-            let (owner, id) = key.value();
-            if owner != did {
-                break;
-            }
-            ids.push(id.to_owned());
-        }
-        ids
-    };
+    let ids = account_session_ids(&txn.open_table(BY_ACCOUNT)?, did)?;
     for id in &ids {
         delete_session(txn, id)?;
     }

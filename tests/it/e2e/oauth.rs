@@ -690,3 +690,116 @@ async fn official_oauth_client_node_signs_in_posts_refreshes_and_is_revoked() {
     assert_eq!(summary["ok"], true);
     println!("oauth-client-node: {summary}");
 }
+
+/// The member lists and disconnects their apps over XRPC (`blue.skyhold.oauth.*`), the admin
+/// does it for them from the command line (`skyhold account apps`, `revoke-app`); each time the
+/// app's tokens stop working at once.
+#[tokio::test]
+async fn members_and_admins_see_and_disconnect_apps() {
+    let node = Node::start(&[]).await;
+    let xrpc = Xrpc::new(&node);
+    let (did, _) = xrpc.account("alice.test").await;
+    let password_session = xrpc_login(&xrpc).await;
+    let http = client();
+    let create = node.xrpc("com.atproto.repo.createRecord");
+    let like = json!({"repo": did, "collection": "app.bsky.feed.like",
+                      "record": {"$type": "app.bsky.feed.like", "createdAt": "2026-01-01T00:00:00.000Z",
+                                 "subject": {"uri": format!("at://{did}/app.bsky.feed.post/3jzfcijpj2z2a"),
+                                             "cid": "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a"}}});
+    let cli = |args: &[&str]| {
+        crate::harness::skyhold()
+            .args(args)
+            .args([
+                "--server",
+                &node.url,
+                "--admin-password",
+                &node.admin_password,
+            ])
+            .output()
+            .unwrap()
+    };
+
+    let mut dpop = Dpop::new();
+    let tokens = sign_in(&node, &http, &mut dpop, "atproto repo:app.bsky.feed.like").await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let (status, body) = xrpc
+        .get("/xrpc/blue.skyhold.oauth.listApps", Some(&password_session))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let app = &body["apps"][0];
+    assert_eq!(app["clientId"], CLIENT_ID, "{body}");
+    assert_eq!(app["loopback"], true);
+    assert_eq!(app["scope"], "atproto repo:app.bsky.feed.like");
+    assert_eq!(app["sessions"], 1);
+    let words = app["permissions"].to_string();
+    assert!(words.contains("like"), "the permission in words: {words}");
+    // An OAuth app may not look at the member's apps, even with its own token.
+    let (status, _, _) = dpop_post(
+        &http,
+        &mut dpop,
+        &node.xrpc("blue.skyhold.oauth.revokeApp"),
+        &access,
+        &json!({"clientId": CLIENT_ID}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The admin's view, and the disconnect, from the command line.
+    let listed = cli(&["account", "apps", "alice.test"]);
+    let printed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{printed}");
+    assert!(printed.contains(CLIENT_ID), "{printed}");
+    assert!(printed.contains("like"), "{printed}");
+    let revoked = cli(&["account", "revoke-app", "alice.test", CLIENT_ID]);
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    let (status, body, _) = dpop_post(&http, &mut dpop, &create, &access, &like, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("InvalidToken")),
+        "{body}"
+    );
+    let again = cli(&["account", "revoke-app", "alice.test", CLIENT_ID]);
+    assert!(!again.status.success(), "nothing left to disconnect");
+
+    // The member disconnects a new session themselves; its refresh token is refused too.
+    let mut dpop = Dpop::new();
+    let tokens = sign_in(&node, &http, &mut dpop, "atproto transition:generic").await;
+    let (status, body) = xrpc
+        .post(
+            "blue.skyhold.oauth.revokeApp",
+            Some(&password_session),
+            json!({"clientId": CLIENT_ID}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["revoked"]),
+        (StatusCode::OK, &json!(1)),
+        "{body}"
+    );
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ("client_id", CLIENT_ID),
+    ];
+    let (status, body) = post_form(
+        &http,
+        &mut dpop,
+        &format!("{}/oauth/token", node.url),
+        &refresh,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{body}"
+    );
+    let (_, body) = xrpc
+        .get("/xrpc/blue.skyhold.oauth.listApps", Some(&password_session))
+        .await;
+    assert_eq!(body["apps"], json!([]));
+}

@@ -1,0 +1,81 @@
+// Connected apps: the apps this account signed in to with OAuth ("Sign in with your handle"),
+// what each may do, since when, and when it last got tokens; disconnecting one ends its
+// sessions and tokens at once (blue.skyhold.oauth.listApps / revokeApp). Logos are not loaded:
+// they live on the apps' own sites, and this UI never fetches another origin; each app shows
+// its initial instead.
+
+import { html, useState, useEffect } from '../lib/html.js';
+import { t, locale } from '../lib/i18n.js';
+import { query, procedure } from '../lib/xrpc.js';
+import { openDialog, toast } from '../lib/state.js';
+import { fullTime, relativeTime } from '../lib/time.js';
+import { ViewHeader, Loading, ErrorNotice, Empty, errorText, useTitle } from '../components/ui.js';
+import { ConfirmDialog } from '../components/dialog.js';
+
+/** What a member recognises an app by: its name, else its site's host, else "an app on this computer". */
+export function appName(app) {
+  if (app.clientName) return app.clientName;
+  if (app.loopback) return t('connectedApps.localApp');
+  try {
+    return new URL(app.clientId).host;
+  } catch {
+    return app.clientId;
+  }
+}
+
+function appSite(app) {
+  if (app.clientUri) return app.clientUri;
+  return app.loopback ? t('connectedApps.localSite') : app.clientId;
+}
+
+function AppRow({ app, onRevoke }) {
+  const name = appName(app);
+  const headingId = `app-${encodeURIComponent(app.clientId).replace(/%/g, '')}`;
+  return html`<li class="card connected-app" aria-labelledby=${headingId}>
+    <div class="connected-app-head">
+      <span class="app-tile" aria-hidden="true">${[...name][0]?.toUpperCase()}</span>
+      <div class="connected-app-name">
+        <h3 id=${headingId}>${name}</h3>
+        <p class="muted small break">${appSite(app)}</p>
+      </div>
+    </div>
+    <p class="small">${t('connectedApps.mayDo')}</p>
+    <ul class="permission-list small">${app.permissions.map((p) => html`<li>${p}</li>`)}</ul>
+    <p class="muted small">
+      ${t('connectedApps.since', { date: fullTime(app.createdAt, locale) })} · ${t('connectedApps.lastUsed', { when: relativeTime(app.lastUsedAt, Date.now(), locale, t('time.now')) })}
+    </p>
+    <button type="button" class="button secondary small danger-text" aria-label=${t('connectedApps.revokeName', { name })} onClick=${() => onRevoke(app, name)}>${t('connectedApps.revoke')}</button>
+  </li>`;
+}
+
+export default function ConnectedApps() {
+  useTitle(t('connectedApps.title'));
+  const [apps, setApps] = useState(null);
+  const [loadError, setLoadError] = useState(null);
+  const load = () => {
+    setLoadError(null);
+    query('blue.skyhold.oauth.listApps').then((r) => setApps(r.apps || []), setLoadError);
+  };
+  useEffect(load, []);
+  const revoke = async (app, name) => {
+    const yes = await openDialog(ConfirmDialog, { title: t('connectedApps.revokeTitle', { name }), message: t('connectedApps.revokeExplain'), confirmLabel: t('connectedApps.revoke'), danger: true });
+    if (!yes) return;
+    try {
+      await procedure('blue.skyhold.oauth.revokeApp', { clientId: app.clientId });
+      toast(t('connectedApps.revoked', { name }));
+      load();
+    } catch (err) {
+      toast(errorText(err), { kind: 'error' });
+    }
+  };
+  return html`<div>
+    <${ViewHeader} title=${t('connectedApps.title')} back />
+    <div class="page-body">
+      <p class="lead">${t('connectedApps.lead')}</p>
+      ${loadError ? html`<${ErrorNotice} error=${loadError} onRetry=${load} />`
+        : !apps ? html`<${Loading} />`
+        : apps.length === 0 ? html`<${Empty} title=${t('connectedApps.none')}><p class="muted">${t('connectedApps.noneText')}</p></${Empty}>`
+        : html`<ul class="plain-list connected-apps">${apps.map((app) => html`<${AppRow} key=${app.clientId} app=${app} onRevoke=${revoke} />`)}</ul>`}
+    </div>
+  </div>`;
+}
