@@ -13,7 +13,7 @@ use super::AppState;
 use super::audit;
 use super::auth::AdminAuth;
 use super::com_atproto_server::invite_json;
-use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, with_cursor};
 use crate::appview::SubjectStatusParams;
 use crate::core::syntax::{AtUri, Did};
 use crate::moderation::{self, Applied, StatusChange, SubjectStatus, Takedown};
@@ -127,11 +127,7 @@ pub async fn search_accounts(
     for account in &accounts {
         views.push(account_view(&state, account).await?);
     }
-    let mut out = json!({"accounts": views});
-    if let Some(cursor) = cursor {
-        out["cursor"] = json!(cursor);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"accounts": views}), cursor))
 }
 
 /// A subject of a status change or query, and its JSON as answers echo it.
@@ -544,9 +540,5 @@ pub async fn get_invite_codes(
         )
         .await?;
     let codes: Vec<Value> = codes.iter().map(invite_json).collect();
-    let mut out = json!({"codes": codes});
-    if let Some(cursor) = cursor {
-        out["cursor"] = json!(cursor);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"codes": codes}), cursor))
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::{AccessAuth, AdminAuth};
-use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, with_cursor};
 use crate::pds::{ReportFilter, ReportRow, ReportState, ReportSubject};
 
 /// The subject as the lexicon's union member.
@@ -91,11 +91,10 @@ pub async fn list_reports(
     XrpcQuery(params): XrpcQuery<ListReportsParams>,
 ) -> Result<Json<Value>, XrpcError> {
     let (reports, next) = report_page(&state, params).await?;
-    let mut out = json!({"reports": reports.iter().map(admin_json).collect::<Vec<_>>()});
-    if let Some(next) = next {
-        out["cursor"] = json!(next);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(
+        json!({"reports": reports.iter().map(admin_json).collect::<Vec<_>>()}),
+        next,
+    ))
 }
 
 /// A page of reports for a listing's parameters, and the next page's cursor.

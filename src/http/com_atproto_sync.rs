@@ -12,7 +12,7 @@ use tokio_util::io::ReaderStream;
 use super::AppState;
 use super::auth::SyncReader;
 use super::params;
-use super::xrpc::{XrpcError, XrpcQuery};
+use super::xrpc::{XrpcError, XrpcQuery, with_cursor};
 use crate::core::data::{self, Cid};
 use crate::core::syntax::{Nsid, RecordKey};
 
@@ -95,12 +95,7 @@ pub async fn list_repos(
     State(state): State<AppState>,
     XrpcQuery(params): XrpcQuery<ListReposParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let limit = params.limit.unwrap_or(500);
-    if !(1..=1000).contains(&limit) {
-        return Err(XrpcError::invalid_request(
-            "Invalid limit: must be between 1 and 1000",
-        ));
-    }
+    let limit = params::limit(params.limit, 500, 1000)?;
     let (repos, cursor) = state
         .pds
         .list_repos(limit, params.cursor.as_deref())
@@ -116,11 +111,7 @@ pub async fn list_repos(
             out
         })
         .collect();
-    let mut out = json!({"repos": repos});
-    if let Some(cursor) = cursor {
-        out["cursor"] = json!(cursor);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"repos": repos}), cursor))
 }
 
 #[derive(Deserialize)]
@@ -234,12 +225,7 @@ pub async fn list_blobs(
     auth: SyncReader,
     XrpcQuery(params): XrpcQuery<ListBlobsParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let limit = params.limit.unwrap_or(500);
-    if !(1..=1000).contains(&limit) {
-        return Err(XrpcError::invalid_request(
-            "Invalid limit: must be between 1 and 1000",
-        ));
-    }
+    let limit = params::limit(params.limit, 500, 1000)?;
     let (cids, cursor) = state
         .pds
         .list_blobs(
@@ -250,9 +236,5 @@ pub async fn list_blobs(
             auth.reader(),
         )
         .await?;
-    let mut out = json!({"cids": cids});
-    if let Some(cursor) = cursor {
-        out["cursor"] = json!(cursor);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"cids": cids}), cursor))
 }

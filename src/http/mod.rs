@@ -729,13 +729,13 @@ pub fn router(state: AppState) -> Router {
         .layer(cors());
     // Operator routes answer no cross-origin request (no CORS headers, not even to a preflight).
     let operator = Router::new()
-        .route("/admin/codes", get(operator::pending_codes))
+        .route("/admin/codes", get(skyhold_admin::list_pending_codes))
         .route(
             "/admin/accounts/{did}/suspend",
             post(operator::suspend_account),
         )
-        .route("/admin/email/test", post(operator::test_email))
-        .route("/admin/tls", get(operator::tls_status))
+        .route("/admin/email/test", post(skyhold_admin::send_test_email))
+        .route("/admin/tls", get(skyhold_admin::get_tls_status))
         .route("/admin/stats", get(operator::stats))
         .route("/admin/reports", get(com_atproto_moderation::list_reports))
         .route(

@@ -56,3 +56,15 @@ pub fn since(since: Option<&str>) -> Result<Option<Tid>, XrpcError> {
         })
         .transpose()
 }
+
+/// A list method's `limit`: `default` when absent, refused outside 1..=`max` (the reference PDS's
+/// bounds and words).
+pub fn limit(limit: Option<usize>, default: usize, max: usize) -> Result<usize, XrpcError> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(XrpcError::invalid_request(format!(
+            "Invalid limit: must be between 1 and {max}"
+        )));
+    }
+    Ok(limit)
+}

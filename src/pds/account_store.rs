@@ -39,10 +39,7 @@ fn by_did(txn: &impl Reads, did: &str) -> Result<Option<AccountRow>, StoreError>
     let Some(accounts) = txn.table(ACCOUNTS)? else {
         return Ok(None);
     };
-    accounts
-        .get(did)?
-        .map(|v| rows::decode::<AccountRow>(v.value()))
-        .transpose()
+    rows::get(&accounts, did)
 }
 
 /// The DID a handle (lowercase) belongs to.

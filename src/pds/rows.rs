@@ -12,6 +12,14 @@ pub fn encode<T: Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
     data::encode(row).map_err(|e| StoreError::Corrupt(format!("encoding a row: {e}")))
 }
 
+/// The row stored at `key` in `table`, decoded.
+pub fn get<'a, T: DeserializeOwned, K: redb::Key + 'static>(
+    table: &impl redb::ReadableTable<K, &'static [u8]>,
+    key: impl std::borrow::Borrow<K::SelfType<'a>>,
+) -> Result<Option<T>, StoreError> {
+    table.get(key)?.map(|v| decode(v.value())).transpose()
+}
+
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_ipld_dagcbor::from_slice(bytes)
         .map_err(|e| StoreError::Corrupt(format!("decoding a row: {e}")))

@@ -69,8 +69,8 @@ pub struct LocalPds {
 
 /// The local PDS's repos.
 pub trait LocalRepos: Send + Sync + 'static {
-    /// A full CAR export of a local repo.
-    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<CarStream, String>>;
+    /// A full CAR export of a local repo (the PDS's refusals as the relay's errors).
+    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<CarStream, RelayError>>;
 }
 
 /// A CAR export as a stream of chunks.
