@@ -223,8 +223,8 @@ pub struct SuspendInput {
 }
 
 /// The end of a suspension: `until` (stored in the server's own datetime form, so it compares as
-/// text with the clock), or `days` from now.
-fn suspension_end(days: Option<u32>, until: Option<&str>) -> Result<String, XrpcError> {
+/// text with the clock), or `days` from `now` (the PDS's clock, which lifts suspensions).
+fn suspension_end(now: i64, days: Option<u32>, until: Option<&str>) -> Result<String, XrpcError> {
     let micros = match (days, until) {
         (Some(days), None) => {
             if !(1..=MAX_SUSPENSION_DAYS).contains(&days) {
@@ -232,14 +232,14 @@ fn suspension_end(days: Option<u32>, until: Option<&str>) -> Result<String, Xrpc
                     "days must be 1 to {MAX_SUSPENSION_DAYS}"
                 )));
             }
-            crate::clock::now_micros() + i64::from(days) * 86_400_000_000
+            now + i64::from(days) * 86_400_000_000
         }
         (None, Some(until)) => Datetime::parse(until)
             .map_err(|e| XrpcError::invalid_request(format!("until must be a datetime: {e}")))?
             .to_unix_micros(),
         _ => return Err(XrpcError::invalid_request("Give days or until")),
     };
-    if micros <= crate::clock::now_micros() {
+    if micros <= now {
         return Err(XrpcError::invalid_request(
             "A suspension must end in the future",
         ));
@@ -295,7 +295,8 @@ pub async fn suspend_account(
     XrpcJson(input): XrpcJson<SuspendInput>,
 ) -> Result<Json<Value>, XrpcError> {
     let did = account_did(&state, &input.account).await?;
-    let until = suspension_end(input.days, input.until.as_deref())?;
+    let now = state.pds.clock().now_micros();
+    let until = suspension_end(now, input.days, input.until.as_deref())?;
     suspend(
         &state,
         &actor,
@@ -490,7 +491,8 @@ pub async fn resolve_report(
             "account taken down".to_owned()
         }
         "suspendAccount" => {
-            let until = suspension_end(Some(input.days.unwrap_or(7)), None)?;
+            let now = state.pds.clock().now_micros();
+            let until = suspension_end(now, Some(input.days.unwrap_or(7)), None)?;
             let did = local_did(&did)?;
             suspend(&state, &actor, &did, until.clone(), reason.clone()).await?;
             format!("account suspended until {until}")
@@ -971,14 +973,21 @@ mod tests {
 
     #[test]
     fn suspensions_end_in_the_future_within_bounds() {
-        assert!(suspension_end(Some(7), None).is_ok());
-        assert!(suspension_end(Some(0), None).is_err());
-        assert!(suspension_end(Some(99_999), None).is_err());
-        assert!(suspension_end(None, Some("2001-01-01T00:00:00Z")).is_err());
-        assert!(suspension_end(None, Some("2999-01-01T00:00:00Z")).is_ok());
-        assert!(suspension_end(None, None).is_err());
-        assert!(suspension_end(Some(1), Some("2999-01-01T00:00:00Z")).is_err());
-        let until = suspension_end(None, Some("2999-01-01T00:00:00+02:00")).unwrap();
+        let now = crate::core::syntax::Datetime::parse("2030-06-01T12:00:00Z")
+            .unwrap()
+            .to_unix_micros();
+        // Days count from the clock given (the PDS's), not from the system's.
+        assert_eq!(
+            suspension_end(now, Some(7), None).unwrap(),
+            "2030-06-08T12:00:00.000Z"
+        );
+        assert!(suspension_end(now, Some(0), None).is_err());
+        assert!(suspension_end(now, Some(99_999), None).is_err());
+        assert!(suspension_end(now, None, Some("2030-06-01T11:59:59Z")).is_err());
+        assert!(suspension_end(now, None, Some("2999-01-01T00:00:00Z")).is_ok());
+        assert!(suspension_end(now, None, None).is_err());
+        assert!(suspension_end(now, Some(1), Some("2999-01-01T00:00:00Z")).is_err());
+        let until = suspension_end(now, None, Some("2999-01-01T00:00:00+02:00")).unwrap();
         assert_eq!(until, "2998-12-31T22:00:00.000Z");
     }
 }

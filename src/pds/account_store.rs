@@ -162,7 +162,7 @@ pub fn create(
     mut account: AccountRow,
 ) -> Result<Result<AccountRow, Taken>, StoreError> {
     let email = account.email.clone().unwrap_or_default();
-    if by_did(txn, &account.did)?.is_some() {
+    if by_did(txn, account.did.as_str())?.is_some() {
         return Ok(Err(Taken::Did));
     }
     if handle_owner(txn, &account.handle)?.is_some() {
@@ -200,7 +200,7 @@ pub fn set_handle(
 ) -> Result<Result<(), Taken>, StoreError> {
     let mut handles = txn.open_table(HANDLES)?;
     if let Some(owner) = handles.get(handle)?
-        && owner.value() != account.did
+        && owner.value() != account.did.as_str()
     {
         return Ok(Err(Taken::Handle));
     }
@@ -221,7 +221,7 @@ pub fn set_email(
 ) -> Result<Result<(), Taken>, StoreError> {
     let mut emails = txn.open_table(EMAILS)?;
     if let Some(owner) = emails.get(email)?
-        && owner.value() != account.did
+        && owner.value() != account.did.as_str()
     {
         return Ok(Err(Taken::Email));
     }

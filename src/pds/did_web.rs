@@ -27,7 +27,7 @@ pub(super) fn did_for_handle(handle: &str) -> String {
 fn document_for(account: &AccountRow, public_url: &str) -> Option<DidDocument> {
     let key = Keypair::from_bytes(Algorithm::K256, &account.signing_key).ok()?;
     let data = DocumentData {
-        did: account.did.clone(),
+        did: account.did.to_string(),
         verification_methods: BTreeMap::from([(
             "atproto".to_owned(),
             key.public_key().to_did_key(),

@@ -120,21 +120,7 @@ impl From<StoreError> for RelayError {
     }
 }
 
-macro_rules! from_storage {
-    ($($t:ty),*) => {$(
-        impl From<$t> for RelayError {
-            fn from(e: $t) -> Self {
-                RelayError::from(StoreError::from(e))
-            }
-        }
-    )*};
-}
-from_storage!(
-    redb::StorageError,
-    redb::TableError,
-    redb::TransactionError,
-    redb::CommitError
-);
+crate::store::storage_errors!(RelayError);
 
 /// The relay service. Cheap to clone.
 #[derive(Clone)]

@@ -588,7 +588,7 @@ impl Pds {
         let code = random_token("cod-");
         let now = self.clock().now_secs();
         let mut row = row;
-        row.did = Some(account.did.clone());
+        row.did = Some(account.did.to_string());
         row.code_expires_at = Some(now + CODE_TTL_SECS);
         let (key, stored_code, stored) = (id.clone(), code.clone(), row.clone());
         self.store()
