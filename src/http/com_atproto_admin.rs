@@ -267,37 +267,17 @@ async fn audit_status(
         },
         Subject::Blob { did, cid } => ("blob", format!("{did} {cid}")),
     };
-    if let Some(takedown) = &input.takedown {
-        let action = if takedown.applied {
-            "takedown"
-        } else {
-            "restore"
-        };
-        let detail = audit::reason(takedown.reference.as_deref());
-        audit::record(
-            &state.pds,
-            actor,
-            &format!("{kind}.{action}"),
-            Some(name.clone()),
-            detail,
-        )
-        .await;
-    }
-    if let Some(deactivated) = &input.deactivated {
-        let action = if deactivated.applied {
-            "deactivate"
-        } else {
-            "activate"
-        };
-        let detail = audit::reason(deactivated.reference.as_deref());
-        audit::record(
-            &state.pds,
-            actor,
-            &format!("account.{action}"),
-            Some(name),
-            detail,
-        )
-        .await;
+    let takedown = input.takedown.as_ref().map(|t| {
+        let action = if t.applied { "takedown" } else { "restore" };
+        (format!("{kind}.{action}"), &t.reference)
+    });
+    let deactivation = input.deactivated.as_ref().map(|d| {
+        let action = if d.applied { "deactivate" } else { "activate" };
+        (format!("account.{action}"), &d.reference)
+    });
+    for (action, reference) in [takedown, deactivation].into_iter().flatten() {
+        let detail = audit::reason(reference.as_deref());
+        audit::record(&state.pds, actor, &action, Some(name.clone()), detail).await;
     }
 }
 
@@ -450,39 +430,23 @@ pub struct AccountInvitesInput {
     account: String,
 }
 
-pub async fn disable_account_invites(
+/// `disableAccountInvites` (`DISABLED` true) and `enableAccountInvites`.
+pub async fn set_account_invites<const DISABLED: bool>(
     State(state): State<AppState>,
     AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<AccountInvitesInput>,
 ) -> Result<(), XrpcError> {
     let (did, _) = known_account(&state, &input.account).await?;
-    state.pds.set_account_invites_disabled(&did, true).await?;
-    audit::record(
-        &state.pds,
-        &actor,
-        "account.invitesDisabled",
-        Some(did.to_string()),
-        None,
-    )
-    .await;
-    Ok(())
-}
-
-pub async fn enable_account_invites(
-    State(state): State<AppState>,
-    AdminAuth(actor): AdminAuth,
-    XrpcJson(input): XrpcJson<AccountInvitesInput>,
-) -> Result<(), XrpcError> {
-    let (did, _) = known_account(&state, &input.account).await?;
-    state.pds.set_account_invites_disabled(&did, false).await?;
-    audit::record(
-        &state.pds,
-        &actor,
-        "account.invitesEnabled",
-        Some(did.to_string()),
-        None,
-    )
-    .await;
+    state
+        .pds
+        .set_account_invites_disabled(&did, DISABLED)
+        .await?;
+    let action = if DISABLED {
+        "account.invitesDisabled"
+    } else {
+        "account.invitesEnabled"
+    };
+    audit::record(&state.pds, &actor, action, Some(did.to_string()), None).await;
     Ok(())
 }
 

@@ -247,27 +247,27 @@ fn appview_routes(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/xrpc/app.bsky.graph.muteActor",
-            post(app_bsky_graph::mute_actor),
+            post(app_bsky_graph::mute_actor::<true>),
         )
         .route(
             "/xrpc/app.bsky.graph.unmuteActor",
-            post(app_bsky_graph::unmute_actor),
+            post(app_bsky_graph::mute_actor::<false>),
         )
         .route(
             "/xrpc/app.bsky.graph.muteActorList",
-            post(app_bsky_graph::mute_actor_list),
+            post(app_bsky_graph::mute_actor_list::<true>),
         )
         .route(
             "/xrpc/app.bsky.graph.unmuteActorList",
-            post(app_bsky_graph::unmute_actor_list),
+            post(app_bsky_graph::mute_actor_list::<false>),
         )
         .route(
             "/xrpc/app.bsky.graph.muteThread",
-            post(app_bsky_graph::mute_thread),
+            post(app_bsky_graph::mute_thread::<true>),
         )
         .route(
             "/xrpc/app.bsky.graph.unmuteThread",
-            post(app_bsky_graph::unmute_thread),
+            post(app_bsky_graph::mute_thread::<false>),
         )
         .route(
             "/xrpc/app.bsky.notification.listNotifications",
@@ -527,11 +527,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/xrpc/com.atproto.admin.disableAccountInvites",
-            post(com_atproto_admin::disable_account_invites),
+            post(com_atproto_admin::set_account_invites::<true>),
         )
         .route(
             "/xrpc/com.atproto.admin.enableAccountInvites",
-            post(com_atproto_admin::enable_account_invites),
+            post(com_atproto_admin::set_account_invites::<false>),
         )
         .route(
             "/xrpc/com.atproto.admin.disableInviteCodes",

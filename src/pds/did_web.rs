@@ -75,7 +75,7 @@ mod tests {
     fn the_document_names_the_key_handle_and_endpoint() {
         let key = Keypair::generate(Algorithm::K256, &mut rand_core::OsRng);
         let account = AccountRow {
-            did: did_for_handle("alice.example.com"),
+            did: Did::parse(&did_for_handle("alice.example.com")).unwrap(),
             handle: "alice.example.com".into(),
             email: None,
             email_confirmed_at: None,
