@@ -252,7 +252,21 @@ async fn bad_input_gets_clear_xrpc_errors_and_writes_nothing() {
         "InvalidToken",
     );
 
-    // Reads.
+    // Reads. Parameters are checked before the repo is looked up, as the reference PDS does: an
+    // unknown repo with a malformed rkey or since is InvalidRequest, not RepoNotFound.
+    let nobody = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa";
+    expect("unknown repo and a bad rkey", c.get(&format!("/xrpc/com.atproto.repo.getRecord?repo={nobody}&collection=app.bsky.feed.post&rkey=bad%20rkey"), None).await, 400, "InvalidRequest");
+    expect("unknown DID and a bad rkey", c.get(&format!("/xrpc/com.atproto.sync.getRecord?did={nobody}&collection=app.bsky.feed.post&rkey=bad%20rkey"), None).await, 400, "InvalidRequest");
+    expect(
+        "unknown DID and a bad since",
+        c.get(
+            &format!("/xrpc/com.atproto.sync.getRepo?did={nobody}&since=notatid"),
+            None,
+        )
+        .await,
+        400,
+        "InvalidRequest",
+    );
     expect("unknown record", c.get(&format!("/xrpc/com.atproto.repo.getRecord?repo={alice}&collection=app.bsky.feed.post&rkey=3jzfcijpj2z2a"), None).await, 400, "RecordNotFound");
     expect(
         "invalid DID param",
