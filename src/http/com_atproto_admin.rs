@@ -13,7 +13,7 @@ use super::AppState;
 use super::audit;
 use super::auth::AdminAuth;
 use super::com_atproto_server::invite_json;
-use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, with_cursor};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, put_some, with_cursor};
 use crate::appview::SubjectStatusParams;
 use crate::core::syntax::{AtUri, Did};
 use crate::moderation::{self, Applied, StatusChange, SubjectStatus, Takedown};
@@ -27,15 +27,13 @@ async fn account_view(state: &AppState, account: &AdminAccount) -> Result<Value,
         "indexedAt": account.created_at,
         "invitesDisabled": account.invites_disabled,
     });
-    if let Some(email) = &account.email {
-        out["email"] = json!(email);
-    }
-    if let Some(at) = &account.email_confirmed_at {
-        out["emailConfirmedAt"] = json!(at);
-    }
-    if let Some(at) = &account.deactivated_at {
-        out["deactivatedAt"] = json!(at);
-    }
+    put_some(&mut out, "email", account.email.as_ref());
+    put_some(
+        &mut out,
+        "emailConfirmedAt",
+        account.email_confirmed_at.as_ref(),
+    );
+    put_some(&mut out, "deactivatedAt", account.deactivated_at.as_ref());
     if let Some(code) = &account.invite_code
         && let Some(info) = state.pds.invite_code(code).await?
     {

@@ -13,7 +13,7 @@ use super::AppState;
 use super::auth::AccessAuth;
 use super::limits;
 use super::params;
-use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, with_cursor};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, put_some, with_cursor};
 use crate::core::data::{self, Cid};
 use crate::core::syntax::{Did, Nsid, RecordKey};
 use crate::pds::{
@@ -80,9 +80,7 @@ fn write_json(result: &WriteResult, commit: Option<Value>) -> Value {
     if let Some(commit) = commit {
         out["commit"] = commit;
     }
-    if let Some(status) = result.validation_status {
-        out["validationStatus"] = json!(status);
-    }
+    put_some(&mut out, "validationStatus", result.validation_status);
     out
 }
 
@@ -339,7 +337,8 @@ pub async fn get_record(
             &params.rkey,
             cid,
         )
-        .await?;
+        .await
+        .map_err(|e| params::as_written(e, &params.repo))?;
     Ok(Json(json!({
         "uri": view.uri,
         "cid": view.cid.to_string(),
@@ -371,7 +370,8 @@ pub async fn list_records(
             params.cursor,
             params.reverse,
         )
-        .await?;
+        .await
+        .map_err(|e| params::as_written(e, &params.repo))?;
     let records: Vec<Value> = records
         .iter()
         .map(|r| json!({"uri": r.uri, "cid": r.cid.to_string(), "value": data::to_json(&r.value)}))
@@ -391,7 +391,8 @@ pub async fn describe_repo(
     let description = state
         .pds
         .describe_repo(&params::described_repo(&params.repo)?)
-        .await?;
+        .await
+        .map_err(|e| params::as_written(e, &params.repo))?;
     let doc = state
         .pds
         .did_document(&description.did)

@@ -12,7 +12,7 @@ use tokio_util::io::ReaderStream;
 use super::AppState;
 use super::auth::SyncReader;
 use super::params;
-use super::xrpc::{XrpcError, XrpcQuery, with_cursor};
+use super::xrpc::{XrpcError, XrpcQuery, put_some, with_cursor};
 use crate::core::data::{self, Cid};
 use crate::core::syntax::{Nsid, RecordKey};
 
@@ -76,9 +76,7 @@ pub async fn get_repo_status(
         .repo_status(&params::sync_did(&params.did)?)
         .await?;
     let mut out = json!({"did": status.did, "active": status.active});
-    if let Some(s) = status.status {
-        out["status"] = json!(s);
-    }
+    put_some(&mut out, "status", status.status);
     if status.active {
         out["rev"] = json!(status.rev);
     }
@@ -105,9 +103,7 @@ pub async fn list_repos(
         .map(|r| {
             let mut out =
                 json!({"did": r.did, "head": r.head.to_string(), "rev": r.rev, "active": r.active});
-            if let Some(s) = r.status {
-                out["status"] = json!(s);
-            }
+            put_some(&mut out, "status", r.status);
             out
         })
         .collect();

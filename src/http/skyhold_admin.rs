@@ -22,7 +22,7 @@ use super::auth::{AccessAuth, AdminAuth, PasswordAdmin};
 use super::com_atproto_admin::{UpdateSubjectStatusInput, change_subject_status};
 use super::com_atproto_moderation::{ListReportsParams, admin_json, parse_id, report_page};
 use super::com_atproto_server::invite_json;
-use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, with_cursor};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, put_some, with_cursor};
 use crate::core::syntax::{Datetime, Did};
 use crate::pds::{
     AccountStatus, Actor, AdminAccount, Moderation, ReportFilter, ReportRow, ReportState,
@@ -333,9 +333,7 @@ async fn report_view(
     names: &HashMap<String, String>,
 ) -> Value {
     let mut out = admin_json(report);
-    if let Some(handle) = names.get(&report.reported_by) {
-        out["reportedByHandle"] = json!(handle);
-    }
+    put_some(&mut out, "reportedByHandle", names.get(&report.reported_by));
     let mut subject = json!({});
     match &report.subject {
         ReportSubject::Repo { did } => {
@@ -557,12 +555,8 @@ fn audit_entry_json(entry: &crate::pds::AuditEntry) -> Value {
         "actor": entry.actor,
         "action": entry.action,
     });
-    if let Some(subject) = &entry.subject {
-        out["subject"] = json!(subject);
-    }
-    if let Some(detail) = &entry.detail {
-        out["detail"] = json!(detail);
-    }
+    put_some(&mut out, "subject", entry.subject.as_ref());
+    put_some(&mut out, "detail", entry.detail.as_ref());
     out
 }
 

@@ -153,3 +153,10 @@ pub fn with_cursor(
     }
     Json(out)
 }
+
+/// Sets `out[key]` when there is a value (optional fields are left out, not `null`).
+pub fn put_some(out: &mut serde_json::Value, key: &str, value: Option<impl serde::Serialize>) {
+    if let Some(value) = value {
+        out[key] = serde_json::json!(value);
+    }
+}

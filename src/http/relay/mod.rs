@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::params;
 use super::skyhold_admin::HostChange;
 use super::subscribe::serve;
-use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, with_cursor};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, put_some, with_cursor};
 use crate::config::Secret;
 use crate::relay::Relay;
 
@@ -97,9 +97,7 @@ async fn list_repos(
         .iter()
         .map(|r| {
             let mut out = json!({"did": r.did, "head": r.head.map(|c| c.to_string()), "rev": r.rev, "active": r.active});
-            if let Some(s) = &r.status {
-                out["status"] = json!(s);
-            }
+            put_some(&mut out, "status", r.status.as_ref());
             out
         })
         .collect();
@@ -117,9 +115,7 @@ async fn get_repo_status(
 ) -> Result<Json<Value>, XrpcError> {
     let info = state.relay.repo_status(&params::relay_did(&p.did)?).await?;
     let mut out = json!({"did": info.did, "active": info.active});
-    if let Some(s) = &info.status {
-        out["status"] = json!(s);
-    }
+    put_some(&mut out, "status", info.status.as_ref());
     if info.active {
         out["rev"] = json!(info.rev);
     }
