@@ -110,6 +110,7 @@ async fn start_reference(client: &reqwest::Client, script: &Path) -> Server {
     let mut server = Server {
         name: "reference PDS",
         url: format!("http://127.0.0.1:{pds_port}"),
+        relay: None,
         pid: pids.first().copied().unwrap_or(0),
         pids,
         child: None,

@@ -182,18 +182,15 @@ async fn populate(shape: &Shape, client: &reqwest::Client, b: &Server) -> (LastC
 
 /// Starts the relay under test: its own data directory, B's PLC directory, pinned when possible.
 async fn start_relay(client: &reqwest::Client, b: &Server, pinned: bool) -> (Server, String) {
-    let relay_port = support::free_port();
     let plc = format!("{}/plc", b.url.replace("127.0.0.1", "localhost"));
-    let listen = format!("127.0.0.1:{relay_port}");
     let a = start_skyhold(
         client,
         "relay-a",
-        &["--plc-url", &plc, "--relay-listen", &listen],
+        &["--plc-url", &plc],
         pinned.then_some(RELAY_CPU),
     )
     .await;
-    let relay = format!("http://127.0.0.1:{relay_port}");
-    support::wait_for_health(client, &relay).await;
+    let relay = a.relay.clone().expect("a relay listener");
     (a, relay)
 }
 
@@ -371,8 +368,7 @@ fn main() {
         if !pinned {
             println!("\nTASKSET IS NOT AVAILABLE: the relay runs on every core, not on one.\n");
         }
-        let b_relay = format!("127.0.0.1:{}", support::free_port());
-        let b = start_skyhold(&client, "relay-b", &["--relay-listen", &b_relay], None).await;
+        let b = start_skyhold(&client, "relay-b", &[], None).await;
         let (last, writes) = populate(shape, &client, &b).await;
 
         // 1. Ingest with one subscriber.

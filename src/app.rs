@@ -13,7 +13,7 @@ use anyhow::Context;
 use futures_util::future::BoxFuture;
 use tokio::net::TcpListener;
 
-use crate::appview::{Appview, AppviewConfig, EventSource, RepoPage, SourceRepos};
+use crate::appview::{Appview, AppviewConfig, AppviewError, EventSource, RepoPage, SourceRepos};
 use crate::clock::Clock;
 use crate::config::{Config, Secret};
 use crate::core::syntax::Did;
@@ -22,9 +22,9 @@ use crate::http::{
     relay_router, router,
 };
 use crate::identity::{PlcClient, PlcDirectory, Resolver};
-use crate::pds::{Pds, PdsConfig, Reader};
+use crate::pds::{Pds, PdsConfig, PdsError, Reader};
 use crate::ratelimit::RateLimits;
-use crate::relay::{CarStream, LocalPds, LocalRepos, Relay};
+use crate::relay::{CarStream, LocalPds, LocalRepos, Relay, RelayError};
 use crate::store::Store;
 use crate::tls::{HostPolicy, HttpsListener, Tls};
 
@@ -413,13 +413,18 @@ fn spawn_background(pds: Pds, event_retention_micros: i64) {
 struct PdsRepos(Pds);
 
 impl LocalRepos for PdsRepos {
-    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<CarStream, String>> {
-        let did = Did::parse(did).map_err(|e| e.to_string());
+    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<CarStream, RelayError>> {
+        let did = Did::parse(did).map_err(|e| RelayError::InvalidRequest(e.to_string()));
         Box::pin(async move {
-            self.0
-                .export_repo(&did?, None, Reader::Admin)
-                .await
-                .map_err(|e| e.to_string())
+            let export = self.0.export_repo(&did?, None, Reader::Admin).await;
+            export.map_err(|error| match error {
+                // The repo's own state keeps its name; anything else is the PDS failing.
+                PdsError::RepoNotFound(m) => RelayError::RepoNotFound(m),
+                PdsError::RepoTakendown(m) => RelayError::RepoTakendown(m),
+                PdsError::RepoSuspended(m) => RelayError::RepoSuspended(m),
+                PdsError::RepoDeactivated(m) => RelayError::RepoDeactivated(m),
+                other => RelayError::Upstream(other.to_string()),
+            })
         })
     }
 }
@@ -444,55 +449,52 @@ async fn grace_expired() {
     tokio::time::sleep(SHUTDOWN_GRACE).await;
 }
 
-/// Collects a streamed CAR export.
+/// Collects a streamed CAR export (a failure on the way is the source failing).
 async fn collect_car(
-    mut stream: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>,
-) -> Result<Vec<u8>, String> {
+    stream: Result<CarStream, impl std::fmt::Display>,
+) -> Result<Vec<u8>, AppviewError> {
+    let upstream = |e: &dyn std::fmt::Display| AppviewError::Upstream(e.to_string());
+    let mut stream = stream.map_err(|e| upstream(&e))?;
     let mut car = Vec::new();
     while let Some(chunk) = stream.recv().await {
-        car.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
+        car.extend_from_slice(&chunk.map_err(|e| upstream(&e))?);
     }
     Ok(car)
+}
+
+/// A page of repos from a source's listing, for the App View (a failed listing is internal).
+fn repo_page<R>(
+    listed: Result<(Vec<R>, Option<String>), impl std::fmt::Display>,
+    did: impl Fn(R) -> String,
+) -> Result<RepoPage, AppviewError> {
+    let (repos, next) = listed.map_err(|e| AppviewError::Internal(e.to_string()))?;
+    Ok((repos.into_iter().map(did).collect(), next))
 }
 
 /// The repos behind the relay's merged log, for the App View.
 struct RelayRepos(Relay);
 
 impl SourceRepos for RelayRepos {
-    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>> {
-        let did = Did::parse(did).map_err(|e| e.to_string());
-        Box::pin(async move {
-            let stream = self.0.repo_car(&did?).await.map_err(|e| e.to_string())?;
-            collect_car(stream).await
-        })
+    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, AppviewError>> {
+        let did = Did::parse(did).map_err(|e| AppviewError::Upstream(e.to_string()));
+        Box::pin(async move { collect_car(self.0.repo_car(&did?).await).await })
     }
 
-    fn list_repos(&self, cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, String>> {
-        Box::pin(async move {
-            let (repos, next) = self
-                .0
-                .list_repos(1000, cursor)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok((repos.into_iter().map(|r| r.did).collect(), next))
-        })
+    fn list_repos(&self, cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, AppviewError>> {
+        Box::pin(async move { repo_page(self.0.list_repos(1000, cursor).await, |r| r.did) })
     }
 }
 
 impl SourceRepos for PdsRepos {
-    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>> {
+    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, AppviewError>> {
         let stream = LocalRepos::export_repo(self, did);
-        Box::pin(async move { collect_car(stream.await?).await })
+        Box::pin(async move { collect_car(stream.await).await })
     }
 
-    fn list_repos(&self, cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, String>> {
+    fn list_repos(&self, cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, AppviewError>> {
         Box::pin(async move {
-            let (repos, next) = self
-                .0
-                .list_repos(1000, cursor.as_deref())
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok((repos.into_iter().map(|r| r.did).collect(), next))
+            let listed = self.0.list_repos(1000, cursor.as_deref()).await;
+            repo_page(listed, |r| r.did)
         })
     }
 }

@@ -1,11 +1,14 @@
 //! What the whole-server benchmarks share: starting the skyhold binary on 127.0.0.1 with its own
-//! data directory (killed by PID and removed on drop), free ports, health waits, a process's RSS, a
-//! JSON POST, and a one-line description of the machine. Each bench includes this with `mod support;`.
+//! data directory (killed by PID and removed on drop) on ports it picks and announces, free ports
+//! for the reference PDS, health waits, a process's RSS, a JSON POST, and a one-line description of
+//! the machine. Each bench includes this with `mod support;`.
 
 #![allow(dead_code)] // Each bench uses a different part of it.
 
+use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -19,6 +22,8 @@ pub const ADMIN_PASSWORD: &str = "bench-admin-password";
 pub struct Server {
     pub name: &'static str,
     pub url: String,
+    /// A skyhold node's relay listener, when it runs one.
+    pub relay: Option<String>,
     /// The process whose RSS is reported (the PDS itself, not a helper such as a mock PLC).
     pub pid: u32,
     /// Every other process started for it, killed by PID on drop.
@@ -42,6 +47,8 @@ impl Drop for Server {
     }
 }
 
+/// A port for the reference PDS and its PLC directory, which must be told theirs up front (someone
+/// may take it before they bind; skyhold instead binds port 0 and announces the port it got).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -51,10 +58,11 @@ pub fn free_port() -> u16 {
 
 /// A fresh directory under the system's temp dir, unique to this process and call.
 pub fn temp_dir(label: &str) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!(
         "skyhold-bench-{label}-{}-{}",
         std::process::id(),
-        free_port()
+        NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&dir).expect("creating a temp dir");
     dir
@@ -90,8 +98,9 @@ pub fn skyhold_binary() -> PathBuf {
 const LOAD_RATE_LIMITS: &str =
     "global-ip=10000000/5m,repo-write-hour=10000000/1h,repo-write-day=10000000/1d";
 
-/// Starts `skyhold serve` on a fresh data directory and a free port, with `extra` flags. With
-/// `cpu`, the process (every thread it starts) runs on that one CPU only (`taskset`).
+/// Starts `skyhold serve` on a fresh data directory, with `extra` flags, on the ports it picks (read
+/// from its "skyhold listening on" lines). With `cpu`, the process (every thread it starts) runs on
+/// that one CPU only (`taskset`).
 pub async fn start_skyhold(
     client: &reqwest::Client,
     label: &str,
@@ -99,7 +108,6 @@ pub async fn start_skyhold(
     cpu: Option<usize>,
 ) -> Server {
     let data = temp_dir(label);
-    let port = free_port();
     let log = std::fs::File::create(data.join("server.log")).expect("log file");
     let mut command = match cpu {
         Some(cpu) => {
@@ -111,22 +119,28 @@ pub async fn start_skyhold(
         None => Command::new(skyhold_binary()),
     };
     let started = Instant::now();
-    let child = command
+    command
         .args(["serve", "--data-dir"])
         .arg(data.join("data"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", "127.0.0.1:0"]);
+    if !extra.contains(&"--relay-listen") {
+        command.args(["--relay-listen", "127.0.0.1:0"]);
+    }
+    let mut child = command
         .args(extra)
         .env("SKYHOLD_RATE_LIMITS", LOAD_RATE_LIMITS)
         .env("SKYHOLD_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
         .expect("starting skyhold");
     let pid = child.id();
+    let (main, relay) = announced(&mut child);
     let mut server = Server {
         name: "skyhold",
-        url: format!("http://127.0.0.1:{port}"),
+        url: format!("http://{main}"),
+        relay: relay.map(|relay| format!("http://{relay}")),
         pid,
         pids: Vec::new(),
         child: Some(child),
@@ -136,6 +150,40 @@ pub async fn start_skyhold(
     wait_for_health(client, &server.url).await;
     server.start = started.elapsed();
     server
+}
+
+/// Reads a skyhold process's stdout until it announces its main listener; returns that address and
+/// the relay's, if announced before it. The rest of its output is drained on a thread so the
+/// process never blocks on a full pipe.
+fn announced(child: &mut Child) -> (String, Option<String>) {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (ready, announced) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut relay = None;
+        let mut lines = std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok);
+        for line in lines.by_ref() {
+            let word = |rest: &str| {
+                rest.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            if let Some(rest) = line.strip_prefix("skyhold relay listening on http://") {
+                relay = Some(word(rest));
+            } else if let Some(rest) = line.strip_prefix("skyhold listening on http://")
+                && !rest.contains("(ACME")
+            {
+                let _ = ready.send((word(rest), relay.take()));
+                break;
+            }
+        }
+        lines.for_each(drop);
+    });
+    announced
+        .recv_timeout(START_TIMEOUT)
+        .expect("skyhold announced its listener (see server.log in its data directory)")
 }
 
 /// True when `taskset` can pin a process here.

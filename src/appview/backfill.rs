@@ -182,11 +182,7 @@ impl Appview {
         source: &EventSource,
         did: &str,
     ) -> Result<usize, AppviewError> {
-        let car = source
-            .repos
-            .export_repo(did)
-            .await
-            .map_err(AppviewError::Upstream)?;
+        let car = source.repos.export_repo(did).await?;
         let (repo_did, rev, records) = tokio::task::spawn_blocking(move || repo_records(&car))
             .await
             .map_err(|e| AppviewError::Internal(e.to_string()))?

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use serde_json::Value as Json;
 
+use super::AppviewError;
 use super::index::AccountChange;
 use super::{
     Appview, AppviewConfig, AuthorFeedParams, EventSource, ListNotificationsParams, RepoPage,
@@ -203,11 +204,12 @@ const FILL_BATCH: u64 = 10_000;
 struct NoRepos;
 
 impl SourceRepos for NoRepos {
-    fn export_repo(&self, _did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>> {
-        Box::pin(async { Err("the benchmark has no repo exports".to_owned()) })
+    fn export_repo(&self, _did: &str) -> BoxFuture<'_, Result<Vec<u8>, AppviewError>> {
+        let refusal = AppviewError::Upstream("the benchmark has no repo exports".to_owned());
+        Box::pin(async { Err(refusal) })
     }
 
-    fn list_repos(&self, _cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, String>> {
+    fn list_repos(&self, _cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, AppviewError>> {
         Box::pin(async { Ok((Vec::new(), None)) })
     }
 }

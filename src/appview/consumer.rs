@@ -207,11 +207,7 @@ impl Appview {
         } else {
             let mut cursor = None;
             loop {
-                let (dids, next) = source
-                    .repos
-                    .list_repos(cursor)
-                    .await
-                    .map_err(AppviewError::Internal)?;
+                let (dids, next) = source.repos.list_repos(cursor).await?;
                 for did in dids {
                     self.backfill_or_defer(source, &did).await?;
                 }

@@ -53,18 +53,4 @@ impl From<StoreError> for AppviewError {
     }
 }
 
-macro_rules! from_storage {
-    ($($t:ty),*) => {$(
-        impl From<$t> for AppviewError {
-            fn from(e: $t) -> Self {
-                AppviewError::from(StoreError::from(e))
-            }
-        }
-    )*};
-}
-from_storage!(
-    redb::StorageError,
-    redb::TableError,
-    redb::TransactionError,
-    redb::CommitError
-);
+crate::store::storage_errors!(AppviewError);

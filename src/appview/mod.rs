@@ -93,9 +93,9 @@ pub struct EventSource {
 /// The repos behind an [`EventSource`]'s log.
 pub trait SourceRepos: Send + Sync + 'static {
     /// A full CAR export of a repo.
-    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, String>>;
+    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<Vec<u8>, AppviewError>>;
     /// A page of the DIDs of every repo behind the log, and the cursor of the next page.
-    fn list_repos(&self, cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, String>>;
+    fn list_repos(&self, cursor: Option<String>) -> BoxFuture<'_, Result<RepoPage, AppviewError>>;
 }
 
 /// What the App View needs from the configuration.

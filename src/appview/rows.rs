@@ -2,20 +2,9 @@
 //! are rewritten on every like, repost, reply or follow.
 
 use cid::Cid;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::core::data;
-use crate::store::StoreError;
-
-pub fn encode<T: Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
-    data::encode(row).map_err(|e| StoreError::Corrupt(format!("encoding an appview row: {e}")))
-}
-
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
-    serde_ipld_dagcbor::from_slice(bytes)
-        .map_err(|e| StoreError::Corrupt(format!("decoding an appview row: {e}")))
-}
+pub use crate::store::rows::{decode, encode};
 
 /// A record named by (actor id, rkey); its collection is known from the table it sits in.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

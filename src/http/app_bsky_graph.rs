@@ -140,68 +140,35 @@ pub async fn get_actor_starter_packs(
     ))
 }
 
-pub async fn mute_actor(
+/// `muteActor` (`MUTE` true) and `unmuteActor`.
+pub async fn mute_actor<const MUTE: bool>(
     State(state): State<AppState>,
     RequiredViewer(viewer): RequiredViewer,
     XrpcJson(input): XrpcJson<MuteActorInput>,
 ) -> Result<(), XrpcError> {
-    state.appview.set_mute(viewer, input, true).await?;
-    Ok(())
+    Ok(state.appview.set_mute(viewer, input, MUTE).await?)
 }
 
-pub async fn unmute_actor(
-    State(state): State<AppState>,
-    RequiredViewer(viewer): RequiredViewer,
-    XrpcJson(input): XrpcJson<MuteActorInput>,
-) -> Result<(), XrpcError> {
-    state.appview.set_mute(viewer, input, false).await?;
-    Ok(())
-}
-
-pub async fn mute_actor_list(
+/// `muteActorList` (`MUTE` true) and `unmuteActorList`.
+pub async fn mute_actor_list<const MUTE: bool>(
     State(state): State<AppState>,
     RequiredViewer(viewer): RequiredViewer,
     XrpcJson(input): XrpcJson<ListInput>,
 ) -> Result<(), XrpcError> {
-    state
+    Ok(state
         .appview
-        .set_list_mute(viewer, input.list, true)
-        .await?;
-    Ok(())
+        .set_list_mute(viewer, input.list, MUTE)
+        .await?)
 }
 
-pub async fn unmute_actor_list(
-    State(state): State<AppState>,
-    RequiredViewer(viewer): RequiredViewer,
-    XrpcJson(input): XrpcJson<ListInput>,
-) -> Result<(), XrpcError> {
-    state
-        .appview
-        .set_list_mute(viewer, input.list, false)
-        .await?;
-    Ok(())
-}
-
-pub async fn mute_thread(
+/// `muteThread` (`MUTE` true) and `unmuteThread`.
+pub async fn mute_thread<const MUTE: bool>(
     State(state): State<AppState>,
     RequiredViewer(viewer): RequiredViewer,
     XrpcJson(input): XrpcJson<ThreadInput>,
 ) -> Result<(), XrpcError> {
-    state
+    Ok(state
         .appview
-        .set_thread_mute(viewer, input.root, true)
-        .await?;
-    Ok(())
-}
-
-pub async fn unmute_thread(
-    State(state): State<AppState>,
-    RequiredViewer(viewer): RequiredViewer,
-    XrpcJson(input): XrpcJson<ThreadInput>,
-) -> Result<(), XrpcError> {
-    state
-        .appview
-        .set_thread_mute(viewer, input.root, false)
-        .await?;
-    Ok(())
+        .set_thread_mute(viewer, input.root, MUTE)
+        .await?)
 }

@@ -13,7 +13,7 @@ use super::AppState;
 use super::audit;
 use super::auth::AdminAuth;
 use super::com_atproto_server::invite_json;
-use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, put_some, with_cursor};
 use crate::appview::SubjectStatusParams;
 use crate::core::syntax::{AtUri, Did};
 use crate::moderation::{self, Applied, StatusChange, SubjectStatus, Takedown};
@@ -27,15 +27,13 @@ async fn account_view(state: &AppState, account: &AdminAccount) -> Result<Value,
         "indexedAt": account.created_at,
         "invitesDisabled": account.invites_disabled,
     });
-    if let Some(email) = &account.email {
-        out["email"] = json!(email);
-    }
-    if let Some(at) = &account.email_confirmed_at {
-        out["emailConfirmedAt"] = json!(at);
-    }
-    if let Some(at) = &account.deactivated_at {
-        out["deactivatedAt"] = json!(at);
-    }
+    put_some(&mut out, "email", account.email.as_ref());
+    put_some(
+        &mut out,
+        "emailConfirmedAt",
+        account.email_confirmed_at.as_ref(),
+    );
+    put_some(&mut out, "deactivatedAt", account.deactivated_at.as_ref());
     if let Some(code) = &account.invite_code
         && let Some(info) = state.pds.invite_code(code).await?
     {
@@ -127,11 +125,7 @@ pub async fn search_accounts(
     for account in &accounts {
         views.push(account_view(&state, account).await?);
     }
-    let mut out = json!({"accounts": views});
-    if let Some(cursor) = cursor {
-        out["cursor"] = json!(cursor);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"accounts": views}), cursor))
 }
 
 /// A subject of a status change or query, and its JSON as answers echo it.
@@ -271,37 +265,17 @@ async fn audit_status(
         },
         Subject::Blob { did, cid } => ("blob", format!("{did} {cid}")),
     };
-    if let Some(takedown) = &input.takedown {
-        let action = if takedown.applied {
-            "takedown"
-        } else {
-            "restore"
-        };
-        let detail = audit::reason(takedown.reference.as_deref());
-        audit::record(
-            &state.pds,
-            actor,
-            &format!("{kind}.{action}"),
-            Some(name.clone()),
-            detail,
-        )
-        .await;
-    }
-    if let Some(deactivated) = &input.deactivated {
-        let action = if deactivated.applied {
-            "deactivate"
-        } else {
-            "activate"
-        };
-        let detail = audit::reason(deactivated.reference.as_deref());
-        audit::record(
-            &state.pds,
-            actor,
-            &format!("account.{action}"),
-            Some(name),
-            detail,
-        )
-        .await;
+    let takedown = input.takedown.as_ref().map(|t| {
+        let action = if t.applied { "takedown" } else { "restore" };
+        (format!("{kind}.{action}"), &t.reference)
+    });
+    let deactivation = input.deactivated.as_ref().map(|d| {
+        let action = if d.applied { "deactivate" } else { "activate" };
+        (format!("account.{action}"), &d.reference)
+    });
+    for (action, reference) in [takedown, deactivation].into_iter().flatten() {
+        let detail = audit::reason(reference.as_deref());
+        audit::record(&state.pds, actor, &action, Some(name.clone()), detail).await;
     }
 }
 
@@ -454,39 +428,23 @@ pub struct AccountInvitesInput {
     account: String,
 }
 
-pub async fn disable_account_invites(
+/// `disableAccountInvites` (`DISABLED` true) and `enableAccountInvites`.
+pub async fn set_account_invites<const DISABLED: bool>(
     State(state): State<AppState>,
     AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<AccountInvitesInput>,
 ) -> Result<(), XrpcError> {
     let (did, _) = known_account(&state, &input.account).await?;
-    state.pds.set_account_invites_disabled(&did, true).await?;
-    audit::record(
-        &state.pds,
-        &actor,
-        "account.invitesDisabled",
-        Some(did.to_string()),
-        None,
-    )
-    .await;
-    Ok(())
-}
-
-pub async fn enable_account_invites(
-    State(state): State<AppState>,
-    AdminAuth(actor): AdminAuth,
-    XrpcJson(input): XrpcJson<AccountInvitesInput>,
-) -> Result<(), XrpcError> {
-    let (did, _) = known_account(&state, &input.account).await?;
-    state.pds.set_account_invites_disabled(&did, false).await?;
-    audit::record(
-        &state.pds,
-        &actor,
-        "account.invitesEnabled",
-        Some(did.to_string()),
-        None,
-    )
-    .await;
+    state
+        .pds
+        .set_account_invites_disabled(&did, DISABLED)
+        .await?;
+    let action = if DISABLED {
+        "account.invitesDisabled"
+    } else {
+        "account.invitesEnabled"
+    };
+    audit::record(&state.pds, &actor, action, Some(did.to_string()), None).await;
     Ok(())
 }
 
@@ -544,9 +502,5 @@ pub async fn get_invite_codes(
         )
         .await?;
     let codes: Vec<Value> = codes.iter().map(invite_json).collect();
-    let mut out = json!({"codes": codes});
-    if let Some(cursor) = cursor {
-        out["cursor"] = json!(cursor);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"codes": codes}), cursor))
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::{AccessAuth, AdminAuth};
-use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, put_some, with_cursor};
 use crate::pds::{ReportFilter, ReportRow, ReportState, ReportSubject};
 
 /// The subject as the lexicon's union member.
@@ -39,9 +39,7 @@ fn created_json(report: &ReportRow) -> Value {
         "reportedBy": report.reported_by,
         "createdAt": report.created_at,
     });
-    if let Some(reason) = &report.reason {
-        out["reason"] = json!(reason);
-    }
+    put_some(&mut out, "reason", report.reason.as_ref());
     out
 }
 
@@ -50,15 +48,9 @@ fn created_json(report: &ReportRow) -> Value {
 pub(super) fn admin_json(report: &ReportRow) -> Value {
     let mut out = created_json(report);
     out["state"] = json!(report.state.as_str());
-    if let Some(tool) = &report.mod_tool {
-        out["modTool"] = json!(tool);
-    }
-    if let Some(at) = &report.resolved_at {
-        out["resolvedAt"] = json!(at);
-    }
-    if let Some(note) = &report.resolution {
-        out["resolution"] = json!(note);
-    }
+    put_some(&mut out, "modTool", report.mod_tool.as_ref());
+    put_some(&mut out, "resolvedAt", report.resolved_at.as_ref());
+    put_some(&mut out, "resolution", report.resolution.as_ref());
     out
 }
 
@@ -91,11 +83,10 @@ pub async fn list_reports(
     XrpcQuery(params): XrpcQuery<ListReportsParams>,
 ) -> Result<Json<Value>, XrpcError> {
     let (reports, next) = report_page(&state, params).await?;
-    let mut out = json!({"reports": reports.iter().map(admin_json).collect::<Vec<_>>()});
-    if let Some(next) = next {
-        out["cursor"] = json!(next);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(
+        json!({"reports": reports.iter().map(admin_json).collect::<Vec<_>>()}),
+        next,
+    ))
 }
 
 /// A page of reports for a listing's parameters, and the next page's cursor.

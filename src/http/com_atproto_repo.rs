@@ -13,10 +13,12 @@ use super::AppState;
 use super::auth::AccessAuth;
 use super::limits;
 use super::params;
-use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, put_some, with_cursor};
 use crate::core::data::{self, Cid};
-use crate::core::syntax::{Nsid, RecordKey};
-use crate::pds::{CommitResult, MAX_BLOB_SIZE, MAX_LIST_LIMIT, WriteAction, WriteOp, WriteResult};
+use crate::core::syntax::{Did, Nsid, RecordKey};
+use crate::pds::{
+    AuthedAccount, CommitResult, MAX_BLOB_SIZE, MAX_LIST_LIMIT, WriteAction, WriteOp, WriteResult,
+};
 
 fn parse_cid(text: &str, field: &str) -> Result<Cid, XrpcError> {
     data::parse_cid(text).map_err(|e| XrpcError::invalid_request(format!("Invalid {field}: {e}")))
@@ -35,6 +37,34 @@ fn record_value(json: &Value) -> Result<data::Value, XrpcError> {
     data::from_json(json).map_err(|e| XrpcError::invalid_request(format!("Invalid record: {e}")))
 }
 
+/// The start of every record write: the caller's write budget (spent before anything is parsed),
+/// then the repo it names, which must be the caller's own.
+async fn writable_repo(
+    state: &AppState,
+    auth: &AuthedAccount,
+    extensions: &Extensions,
+    points: u32,
+    repo: &str,
+) -> Result<Did, XrpcError> {
+    limits::spend_for_writes(state, extensions, auth.did.as_str(), points)?;
+    let repo = params::write_repo(repo)?;
+    Ok(state.pds.repo_did_for_write(&repo, &auth.did).await?)
+}
+
+/// The end of every record write: the commit swap, the caller's scopes, then the commit.
+async fn commit(
+    state: &AppState,
+    auth: &AuthedAccount,
+    did: &Did,
+    ops: Vec<WriteOp>,
+    swap_commit: Option<&str>,
+    validate: Option<bool>,
+) -> Result<CommitResult, XrpcError> {
+    let swap = optional_cid(swap_commit, "swapCommit")?;
+    state.pds.require_writes(auth, &ops)?;
+    Ok(state.pds.apply_writes(did, ops, swap, validate).await?)
+}
+
 fn commit_json(commit: &CommitResult) -> Option<Value> {
     commit
         .commit
@@ -50,9 +80,7 @@ fn write_json(result: &WriteResult, commit: Option<Value>) -> Value {
     if let Some(commit) = commit {
         out["commit"] = commit;
     }
-    if let Some(status) = result.validation_status {
-        out["validationStatus"] = json!(status);
-    }
+    put_some(&mut out, "validationStatus", result.validation_status);
     out
 }
 
@@ -73,26 +101,21 @@ pub async fn create_record(
     extensions: Extensions,
     XrpcJson(input): XrpcJson<CreateRecordInput>,
 ) -> Result<Json<Value>, XrpcError> {
-    limits::spend_for_writes(
+    let did = writable_repo(
         &state,
+        &auth,
         &extensions,
-        auth.did.as_str(),
         limits::CREATE_POINTS,
-    )?;
-    let repo = params::write_repo(&input.repo)?;
-    let did = state.pds.repo_did_for_write(&repo, &auth.did).await?;
+        &input.repo,
+    )
+    .await?;
     let op = WriteOp::Create {
         collection: input.collection,
         rkey: input.rkey,
         record: record_value(&input.record)?,
     };
-    let swap = optional_cid(input.swap_commit.as_deref(), "swapCommit")?;
-    let ops = vec![op];
-    state.pds.require_writes(&auth, &ops)?;
-    let result = state
-        .pds
-        .apply_writes(&did, ops, swap, input.validate)
-        .await?;
+    let swap = input.swap_commit.as_deref();
+    let result = commit(&state, &auth, &did, vec![op], swap, input.validate).await?;
     let first = result
         .results
         .first()
@@ -127,14 +150,14 @@ pub async fn put_record(
     extensions: Extensions,
     XrpcJson(input): XrpcJson<PutRecordInput>,
 ) -> Result<Json<Value>, XrpcError> {
-    limits::spend_for_writes(
+    let did = writable_repo(
         &state,
+        &auth,
         &extensions,
-        auth.did.as_str(),
         limits::UPDATE_POINTS,
-    )?;
-    let repo = params::write_repo(&input.repo)?;
-    let did = state.pds.repo_did_for_write(&repo, &auth.did).await?;
+        &input.repo,
+    )
+    .await?;
     let swap_record = match input.swap_record {
         None => None,
         Some(None) => Some(None),
@@ -146,13 +169,8 @@ pub async fn put_record(
         record: record_value(&input.record)?,
         swap_record,
     };
-    let swap = optional_cid(input.swap_commit.as_deref(), "swapCommit")?;
-    let ops = vec![op];
-    state.pds.require_writes(&auth, &ops)?;
-    let result = state
-        .pds
-        .apply_writes(&did, ops, swap, input.validate)
-        .await?;
+    let swap = input.swap_commit.as_deref();
+    let result = commit(&state, &auth, &did, vec![op], swap, input.validate).await?;
     let first = result
         .results
         .first()
@@ -176,24 +194,22 @@ pub async fn delete_record(
     extensions: Extensions,
     XrpcJson(input): XrpcJson<DeleteRecordInput>,
 ) -> Result<Json<Value>, XrpcError> {
-    limits::spend_for_writes(
+    let did = writable_repo(
         &state,
+        &auth,
         &extensions,
-        auth.did.as_str(),
         limits::DELETE_POINTS,
-    )?;
-    let repo = params::write_repo(&input.repo)?;
-    let did = state.pds.repo_did_for_write(&repo, &auth.did).await?;
+        &input.repo,
+    )
+    .await?;
     let op = WriteOp::Delete {
         collection: input.collection,
         rkey: input.rkey,
         swap_record: optional_cid(input.swap_record.as_deref(), "swapRecord")?,
         must_exist: false,
     };
-    let swap = optional_cid(input.swap_commit.as_deref(), "swapCommit")?;
-    let ops = vec![op];
-    state.pds.require_writes(&auth, &ops)?;
-    let result = state.pds.apply_writes(&did, ops, swap, None).await?;
+    let swap = input.swap_commit.as_deref();
+    let result = commit(&state, &auth, &did, vec![op], swap, None).await?;
     let mut out = json!({});
     if let Some(commit) = commit_json(&result) {
         out["commit"] = commit;
@@ -244,9 +260,7 @@ pub async fn apply_writes(
             ApplyWrite::Delete { .. } => limits::DELETE_POINTS,
         })
         .fold(0u32, u32::saturating_add);
-    limits::spend_for_writes(&state, &extensions, auth.did.as_str(), points)?;
-    let repo = params::write_repo(&input.repo)?;
-    let did = state.pds.repo_did_for_write(&repo, &auth.did).await?;
+    let did = writable_repo(&state, &auth, &extensions, points, &input.repo).await?;
     let ops = input
         .writes
         .into_iter()
@@ -279,12 +293,8 @@ pub async fn apply_writes(
             })
         })
         .collect::<Result<Vec<_>, XrpcError>>()?;
-    state.pds.require_writes(&auth, &ops)?;
-    let swap = optional_cid(input.swap_commit.as_deref(), "swapCommit")?;
-    let result = state
-        .pds
-        .apply_writes(&did, ops, swap, input.validate)
-        .await?;
+    let swap = input.swap_commit.as_deref();
+    let result = commit(&state, &auth, &did, ops, swap, input.validate).await?;
     let results: Vec<Value> = result
         .results
         .iter()
@@ -327,7 +337,8 @@ pub async fn get_record(
             &params.rkey,
             cid,
         )
-        .await?;
+        .await
+        .map_err(|e| params::as_written(e, &params.repo))?;
     Ok(Json(json!({
         "uri": view.uri,
         "cid": view.cid.to_string(),
@@ -349,12 +360,7 @@ pub async fn list_records(
     State(state): State<AppState>,
     XrpcQuery(params): XrpcQuery<ListRecordsParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
-        return Err(XrpcError::invalid_request(format!(
-            "Invalid limit: must be between 1 and {MAX_LIST_LIMIT}"
-        )));
-    }
+    let limit = params::limit(params.limit, 50, MAX_LIST_LIMIT)?;
     let (records, cursor) = state
         .pds
         .list_records(
@@ -364,16 +370,13 @@ pub async fn list_records(
             params.cursor,
             params.reverse,
         )
-        .await?;
+        .await
+        .map_err(|e| params::as_written(e, &params.repo))?;
     let records: Vec<Value> = records
         .iter()
         .map(|r| json!({"uri": r.uri, "cid": r.cid.to_string(), "value": data::to_json(&r.value)}))
         .collect();
-    let mut out = json!({"records": records});
-    if let Some(cursor) = cursor {
-        out["cursor"] = json!(cursor);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"records": records}), cursor))
 }
 
 #[derive(Deserialize)]
@@ -388,7 +391,8 @@ pub async fn describe_repo(
     let description = state
         .pds
         .describe_repo(&params::described_repo(&params.repo)?)
-        .await?;
+        .await
+        .map_err(|e| params::as_written(e, &params.repo))?;
     let doc = state
         .pds
         .did_document(&description.did)

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::audit;
 use super::auth::{AccessAuth, AdminAuth, BearerToken, RefreshToken};
-use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, put_some};
 use crate::pds::{AccountStatus, InviteInfo, NewAccount, SessionOutput};
 
 pub async fn describe_server(State(state): State<AppState>) -> Json<Value> {
@@ -43,12 +43,8 @@ fn session_json(session: &SessionOutput, did_doc: Option<Value>) -> Value {
         "emailConfirmed": session.email_confirmed,
         "active": session.status.is_active(),
     });
-    if let Some(email) = &session.email {
-        out["email"] = json!(email);
-    }
-    if let Some(status) = session.status.as_status() {
-        out["status"] = json!(status);
-    }
+    put_some(&mut out, "email", session.email.as_ref());
+    put_some(&mut out, "status", session.status.as_status());
     if let Some(doc) = did_doc {
         out["didDoc"] = doc;
     }
@@ -137,12 +133,8 @@ pub async fn get_session(
         "emailConfirmed": account.email_confirmed,
         "active": account.status == AccountStatus::Active,
     });
-    if let Some(email) = &account.email {
-        out["email"] = json!(email);
-    }
-    if let Some(status) = account.status.as_status() {
-        out["status"] = json!(status);
-    }
+    put_some(&mut out, "email", account.email.as_ref());
+    put_some(&mut out, "status", account.status.as_status());
     if let Some(doc) = doc.and_then(|d| serde_json::to_value(d).ok()) {
         out["didDoc"] = doc;
     }

@@ -12,7 +12,7 @@ use tokio_util::io::ReaderStream;
 use super::AppState;
 use super::auth::SyncReader;
 use super::params;
-use super::xrpc::{XrpcError, XrpcQuery};
+use super::xrpc::{XrpcError, XrpcQuery, put_some, with_cursor};
 use crate::core::data::{self, Cid};
 use crate::core::syntax::{Nsid, RecordKey};
 
@@ -76,9 +76,7 @@ pub async fn get_repo_status(
         .repo_status(&params::sync_did(&params.did)?)
         .await?;
     let mut out = json!({"did": status.did, "active": status.active});
-    if let Some(s) = status.status {
-        out["status"] = json!(s);
-    }
+    put_some(&mut out, "status", status.status);
     if status.active {
         out["rev"] = json!(status.rev);
     }
@@ -95,12 +93,7 @@ pub async fn list_repos(
     State(state): State<AppState>,
     XrpcQuery(params): XrpcQuery<ListReposParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let limit = params.limit.unwrap_or(500);
-    if !(1..=1000).contains(&limit) {
-        return Err(XrpcError::invalid_request(
-            "Invalid limit: must be between 1 and 1000",
-        ));
-    }
+    let limit = params::limit(params.limit, 500, 1000)?;
     let (repos, cursor) = state
         .pds
         .list_repos(limit, params.cursor.as_deref())
@@ -110,17 +103,11 @@ pub async fn list_repos(
         .map(|r| {
             let mut out =
                 json!({"did": r.did, "head": r.head.to_string(), "rev": r.rev, "active": r.active});
-            if let Some(s) = r.status {
-                out["status"] = json!(s);
-            }
+            put_some(&mut out, "status", r.status);
             out
         })
         .collect();
-    let mut out = json!({"repos": repos});
-    if let Some(cursor) = cursor {
-        out["cursor"] = json!(cursor);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"repos": repos}), cursor))
 }
 
 #[derive(Deserialize)]
@@ -234,12 +221,7 @@ pub async fn list_blobs(
     auth: SyncReader,
     XrpcQuery(params): XrpcQuery<ListBlobsParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let limit = params.limit.unwrap_or(500);
-    if !(1..=1000).contains(&limit) {
-        return Err(XrpcError::invalid_request(
-            "Invalid limit: must be between 1 and 1000",
-        ));
-    }
+    let limit = params::limit(params.limit, 500, 1000)?;
     let (cids, cursor) = state
         .pds
         .list_blobs(
@@ -250,9 +232,5 @@ pub async fn list_blobs(
             auth.reader(),
         )
         .await?;
-    let mut out = json!({"cids": cids});
-    if let Some(cursor) = cursor {
-        out["cursor"] = json!(cursor);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"cids": cids}), cursor))
 }

@@ -14,7 +14,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use super::AppState;
 use super::auth::AccessAuth;
-use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, with_cursor};
 use crate::core::plc::Operation;
 use crate::core::syntax::Did;
 
@@ -50,11 +50,7 @@ pub async fn list_missing_blobs(
         .into_iter()
         .map(|(cid, uri)| json!({"cid": cid.to_string(), "recordUri": uri}))
         .collect();
-    let mut out = json!({"blobs": blobs});
-    if let Some(cursor) = cursor {
-        out["cursor"] = json!(cursor);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"blobs": blobs}), cursor))
 }
 
 pub async fn get_recommended_did_credentials(

@@ -248,27 +248,27 @@ fn appview_routes(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/xrpc/app.bsky.graph.muteActor",
-            post(app_bsky_graph::mute_actor),
+            post(app_bsky_graph::mute_actor::<true>),
         )
         .route(
             "/xrpc/app.bsky.graph.unmuteActor",
-            post(app_bsky_graph::unmute_actor),
+            post(app_bsky_graph::mute_actor::<false>),
         )
         .route(
             "/xrpc/app.bsky.graph.muteActorList",
-            post(app_bsky_graph::mute_actor_list),
+            post(app_bsky_graph::mute_actor_list::<true>),
         )
         .route(
             "/xrpc/app.bsky.graph.unmuteActorList",
-            post(app_bsky_graph::unmute_actor_list),
+            post(app_bsky_graph::mute_actor_list::<false>),
         )
         .route(
             "/xrpc/app.bsky.graph.muteThread",
-            post(app_bsky_graph::mute_thread),
+            post(app_bsky_graph::mute_thread::<true>),
         )
         .route(
             "/xrpc/app.bsky.graph.unmuteThread",
-            post(app_bsky_graph::unmute_thread),
+            post(app_bsky_graph::mute_thread::<false>),
         )
         .route(
             "/xrpc/app.bsky.notification.listNotifications",
@@ -528,11 +528,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/xrpc/com.atproto.admin.disableAccountInvites",
-            post(com_atproto_admin::disable_account_invites),
+            post(com_atproto_admin::set_account_invites::<true>),
         )
         .route(
             "/xrpc/com.atproto.admin.enableAccountInvites",
-            post(com_atproto_admin::enable_account_invites),
+            post(com_atproto_admin::set_account_invites::<false>),
         )
         .route(
             "/xrpc/com.atproto.admin.disableInviteCodes",
@@ -746,13 +746,13 @@ pub fn router(state: AppState) -> Router {
         .layer(cors());
     // Operator routes answer no cross-origin request (no CORS headers, not even to a preflight).
     let operator = Router::new()
-        .route("/admin/codes", get(operator::pending_codes))
+        .route("/admin/codes", get(skyhold_admin::list_pending_codes))
         .route(
             "/admin/accounts/{did}/suspend",
             post(operator::suspend_account),
         )
-        .route("/admin/email/test", post(operator::test_email))
-        .route("/admin/tls", get(operator::tls_status))
+        .route("/admin/email/test", post(skyhold_admin::send_test_email))
+        .route("/admin/tls", get(skyhold_admin::get_tls_status))
         .route("/admin/stats", get(operator::stats))
         .route("/admin/reports", get(com_atproto_moderation::list_reports))
         .route(

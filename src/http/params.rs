@@ -26,6 +26,20 @@ pub fn read_repo(repo: &str) -> Result<AtIdentifier, XrpcError> {
         .map_err(|_| PdsError::InvalidRequest(format!("Could not find repo: {repo}")).into())
 }
 
+/// A "could not find repo" answer names the repo as the caller wrote it ("Could not find repo:
+/// NoBody.Test", as the reference PDS answers), not the parsed, lowercased handle the PDS saw.
+pub fn as_written(error: PdsError, written: &str) -> PdsError {
+    match error {
+        PdsError::RepoNotFound(_) => {
+            PdsError::RepoNotFound(format!("Could not find repo for DID: {written}"))
+        }
+        PdsError::InvalidRequest(m) if m.starts_with("Could not find repo: ") => {
+            PdsError::InvalidRequest(format!("Could not find repo: {written}"))
+        }
+        other => other,
+    }
+}
+
 /// The `repo` of describeRepo.
 pub fn described_repo(repo: &str) -> Result<AtIdentifier, XrpcError> {
     AtIdentifier::parse(repo)
@@ -55,4 +69,16 @@ pub fn since(since: Option<&str>) -> Result<Option<Tid>, XrpcError> {
             Tid::parse(s).map_err(|e| XrpcError::invalid_request(format!("Invalid since: {e}")))
         })
         .transpose()
+}
+
+/// A list method's `limit`: `default` when absent, refused outside 1..=`max` (the reference PDS's
+/// bounds and words).
+pub fn limit(limit: Option<usize>, default: usize, max: usize) -> Result<usize, XrpcError> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(XrpcError::invalid_request(format!(
+            "Invalid limit: must be between 1 and {max}"
+        )));
+    }
+    Ok(limit)
 }

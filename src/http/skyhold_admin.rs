@@ -22,7 +22,7 @@ use super::auth::{AccessAuth, AdminAuth, PasswordAdmin};
 use super::com_atproto_admin::{UpdateSubjectStatusInput, change_subject_status};
 use super::com_atproto_moderation::{ListReportsParams, admin_json, parse_id, report_page};
 use super::com_atproto_server::invite_json;
-use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, put_some, with_cursor};
 use crate::core::syntax::{Datetime, Did};
 use crate::pds::{
     AccountStatus, Actor, AdminAccount, Moderation, ReportFilter, ReportRow, ReportState,
@@ -154,11 +154,7 @@ pub async fn list_accounts(
         .iter()
         .map(|a| account_json(a, admins.contains(&a.did)))
         .collect();
-    let mut out = json!({"accounts": views});
-    if let Some(cursor) = cursor {
-        out["cursor"] = json!(cursor);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"accounts": views}), cursor))
 }
 
 #[derive(Deserialize)]
@@ -227,8 +223,8 @@ pub struct SuspendInput {
 }
 
 /// The end of a suspension: `until` (stored in the server's own datetime form, so it compares as
-/// text with the clock), or `days` from now.
-fn suspension_end(days: Option<u32>, until: Option<&str>) -> Result<String, XrpcError> {
+/// text with the clock), or `days` from `now` (the PDS's clock, which lifts suspensions).
+fn suspension_end(now: i64, days: Option<u32>, until: Option<&str>) -> Result<String, XrpcError> {
     let micros = match (days, until) {
         (Some(days), None) => {
             if !(1..=MAX_SUSPENSION_DAYS).contains(&days) {
@@ -236,14 +232,14 @@ fn suspension_end(days: Option<u32>, until: Option<&str>) -> Result<String, Xrpc
                     "days must be 1 to {MAX_SUSPENSION_DAYS}"
                 )));
             }
-            crate::clock::now_micros() + i64::from(days) * 86_400_000_000
+            now + i64::from(days) * 86_400_000_000
         }
         (None, Some(until)) => Datetime::parse(until)
             .map_err(|e| XrpcError::invalid_request(format!("until must be a datetime: {e}")))?
             .to_unix_micros(),
         _ => return Err(XrpcError::invalid_request("Give days or until")),
     };
-    if micros <= crate::clock::now_micros() {
+    if micros <= now {
         return Err(XrpcError::invalid_request(
             "A suspension must end in the future",
         ));
@@ -253,7 +249,8 @@ fn suspension_end(days: Option<u32>, until: Option<&str>) -> Result<String, Xrpc
         .map_err(|e| XrpcError::invalid_request(e.to_string()))
 }
 
-async fn suspend(
+/// Suspends an account here until `until` (the server's own datetime form), with the audit entry.
+pub async fn suspend(
     state: &AppState,
     actor: &Actor,
     did: &Did,
@@ -298,7 +295,8 @@ pub async fn suspend_account(
     XrpcJson(input): XrpcJson<SuspendInput>,
 ) -> Result<Json<Value>, XrpcError> {
     let did = account_did(&state, &input.account).await?;
-    let until = suspension_end(input.days, input.until.as_deref())?;
+    let now = state.pds.clock().now_micros();
+    let until = suspension_end(now, input.days, input.until.as_deref())?;
     suspend(
         &state,
         &actor,
@@ -335,9 +333,7 @@ async fn report_view(
     names: &HashMap<String, String>,
 ) -> Value {
     let mut out = admin_json(report);
-    if let Some(handle) = names.get(&report.reported_by) {
-        out["reportedByHandle"] = json!(handle);
-    }
+    put_some(&mut out, "reportedByHandle", names.get(&report.reported_by));
     let mut subject = json!({});
     match &report.subject {
         ReportSubject::Repo { did } => {
@@ -403,11 +399,7 @@ pub async fn list_reports(
     for report in &reports {
         views.push(report_view(&state, report, &names).await);
     }
-    let mut out = json!({"reports": views});
-    if let Some(next) = next {
-        out["cursor"] = json!(next);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"reports": views}), next))
 }
 
 #[derive(Deserialize)]
@@ -497,7 +489,8 @@ pub async fn resolve_report(
             "account taken down".to_owned()
         }
         "suspendAccount" => {
-            let until = suspension_end(Some(input.days.unwrap_or(7)), None)?;
+            let now = state.pds.clock().now_micros();
+            let until = suspension_end(now, Some(input.days.unwrap_or(7)), None)?;
             let did = local_did(&did)?;
             suspend(&state, &actor, &did, until.clone(), reason.clone()).await?;
             format!("account suspended until {until}")
@@ -562,12 +555,8 @@ fn audit_entry_json(entry: &crate::pds::AuditEntry) -> Value {
         "actor": entry.actor,
         "action": entry.action,
     });
-    if let Some(subject) = &entry.subject {
-        out["subject"] = json!(subject);
-    }
-    if let Some(detail) = &entry.detail {
-        out["detail"] = json!(detail);
-    }
+    put_some(&mut out, "subject", entry.subject.as_ref());
+    put_some(&mut out, "detail", entry.detail.as_ref());
     out
 }
 
@@ -606,14 +595,9 @@ pub async fn get_audit_log(
         }
     }
     let names = handles(&state, named).await;
-    let mut out = json!({
-        "entries": entries.iter().map(audit_entry_json).collect::<Vec<_>>(),
-        "handles": names,
-    });
-    if let Some(next) = next {
-        out["cursor"] = json!(next.to_string());
-    }
-    Ok(Json(out))
+    let entries: Vec<Value> = entries.iter().map(audit_entry_json).collect();
+    let out = json!({"entries": entries, "handles": names});
+    Ok(with_cursor(out, next.map(|next| next.to_string())))
 }
 
 /// GET `blue.skyhold.admin.listAdmins`.
@@ -674,8 +658,8 @@ pub async fn update_role(
     ))
 }
 
-/// GET `blue.skyhold.admin.listPendingCodes`: one-time codes waiting for members on a node
-/// without mail (the admin passes them on).
+/// GET `blue.skyhold.admin.listPendingCodes` and `/admin/codes`: one-time codes not yet used or
+/// expired, waiting for members on a node without mail (the admin passes them on).
 pub async fn list_pending_codes(
     State(state): State<AppState>,
     _admin: AdminAuth,
@@ -736,41 +720,64 @@ fn relay(state: &AppState) -> Result<&crate::relay::Relay, XrpcError> {
     })
 }
 
-/// POST `blue.skyhold.admin.addHost`: the relay checks the host answers as an atproto server,
-/// then follows it.
+/// What an admin does to a host the relay knows, with its audit action.
+#[derive(Clone, Copy)]
+pub enum HostChange {
+    /// The relay checks the host answers as an atproto server, then follows it.
+    Add,
+    /// Stops following the host and refuses its crawl requests.
+    Ban,
+    Unban,
+}
+
+/// Applies `change` to `host` and writes the audit entry: for the console's methods here and the
+/// relay listener's `/admin/hosts/{host}/…` routes.
+pub async fn change_host(
+    relay: &crate::relay::Relay,
+    pds: &crate::pds::Pds,
+    actor: &Actor,
+    host: &str,
+    change: HostChange,
+) -> Result<(), XrpcError> {
+    let action = match change {
+        HostChange::Add => relay.request_crawl(host).await.map(|()| "host.add"),
+        HostChange::Ban => relay.ban_host(host).await.map(|()| "host.ban"),
+        HostChange::Unban => relay.unban_host(host).await.map(|()| "host.unban"),
+    }?;
+    audit::record(pds, actor, action, Some(host.trim().to_owned()), None).await;
+    Ok(())
+}
+
+/// POST `blue.skyhold.admin.addHost`.
 pub async fn add_host(
     State(state): State<AppState>,
     AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<HostInput>,
 ) -> Result<(), XrpcError> {
-    relay(&state)?.request_crawl(&input.hostname).await?;
-    audit::record(
+    change_host(
+        relay(&state)?,
         &state.pds,
         &actor,
-        "host.add",
-        Some(input.hostname.trim().to_owned()),
-        None,
+        &input.hostname,
+        HostChange::Add,
     )
-    .await;
-    Ok(())
+    .await
 }
 
-/// POST `blue.skyhold.admin.banHost`: stops following a host and refuses its crawl requests.
+/// POST `blue.skyhold.admin.banHost`.
 pub async fn ban_host(
     State(state): State<AppState>,
     AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<HostInput>,
 ) -> Result<(), XrpcError> {
-    relay(&state)?.ban_host(&input.hostname).await?;
-    audit::record(
+    change_host(
+        relay(&state)?,
         &state.pds,
         &actor,
-        "host.ban",
-        Some(input.hostname.trim().to_owned()),
-        None,
+        &input.hostname,
+        HostChange::Ban,
     )
-    .await;
-    Ok(())
+    .await
 }
 
 /// POST `blue.skyhold.admin.unbanHost`.
@@ -779,16 +786,14 @@ pub async fn unban_host(
     AdminAuth(actor): AdminAuth,
     XrpcJson(input): XrpcJson<HostInput>,
 ) -> Result<(), XrpcError> {
-    relay(&state)?.unban_host(&input.hostname).await?;
-    audit::record(
+    change_host(
+        relay(&state)?,
         &state.pds,
         &actor,
-        "host.unban",
-        Some(input.hostname.trim().to_owned()),
-        None,
+        &input.hostname,
+        HostChange::Unban,
     )
-    .await;
-    Ok(())
+    .await
 }
 
 #[derive(Deserialize)]
@@ -815,7 +820,8 @@ pub async fn request_crawl(
     Ok(())
 }
 
-/// GET `blue.skyhold.admin.getTlsStatus`: certificates, renewals and failures (as `/admin/tls`).
+/// GET `blue.skyhold.admin.getTlsStatus` and `/admin/tls`: every certificate, when it renews, and
+/// any failing renewal (the server keeps serving the current certificate while renewal fails).
 pub async fn get_tls_status(State(state): State<AppState>, _admin: AdminAuth) -> Json<Value> {
     match &state.tls {
         Some(tls) => Json(serde_json::to_value(tls.status()).unwrap_or(Value::Null)),
@@ -828,7 +834,8 @@ pub struct TestEmailInput {
     to: String,
 }
 
-/// POST `blue.skyhold.admin.sendTestEmail`.
+/// POST `blue.skyhold.admin.sendTestEmail` and `/admin/email/test`: a test message through the
+/// configured SMTP server.
 pub async fn send_test_email(
     State(state): State<AppState>,
     AdminAuth(actor): AdminAuth,
@@ -960,14 +967,21 @@ mod tests {
 
     #[test]
     fn suspensions_end_in_the_future_within_bounds() {
-        assert!(suspension_end(Some(7), None).is_ok());
-        assert!(suspension_end(Some(0), None).is_err());
-        assert!(suspension_end(Some(99_999), None).is_err());
-        assert!(suspension_end(None, Some("2001-01-01T00:00:00Z")).is_err());
-        assert!(suspension_end(None, Some("2999-01-01T00:00:00Z")).is_ok());
-        assert!(suspension_end(None, None).is_err());
-        assert!(suspension_end(Some(1), Some("2999-01-01T00:00:00Z")).is_err());
-        let until = suspension_end(None, Some("2999-01-01T00:00:00+02:00")).unwrap();
+        let now = crate::core::syntax::Datetime::parse("2030-06-01T12:00:00Z")
+            .unwrap()
+            .to_unix_micros();
+        // Days count from the clock given (the PDS's), not from the system's.
+        assert_eq!(
+            suspension_end(now, Some(7), None).unwrap(),
+            "2030-06-08T12:00:00.000Z"
+        );
+        assert!(suspension_end(now, Some(0), None).is_err());
+        assert!(suspension_end(now, Some(99_999), None).is_err());
+        assert!(suspension_end(now, None, Some("2030-06-01T11:59:59Z")).is_err());
+        assert!(suspension_end(now, None, Some("2999-01-01T00:00:00Z")).is_ok());
+        assert!(suspension_end(now, None, None).is_err());
+        assert!(suspension_end(now, Some(1), Some("2999-01-01T00:00:00Z")).is_err());
+        let until = suspension_end(now, None, Some("2999-01-01T00:00:00+02:00")).unwrap();
         assert_eq!(until, "2998-12-31T22:00:00.000Z");
     }
 }

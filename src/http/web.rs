@@ -203,15 +203,11 @@ pub async fn profile(
         ),
         Err(e) => (status_of(&e), None),
     };
-    page(
-        &state,
-        status,
-        &Page {
-            meta,
-            ..Page::default()
-        },
-        &headers,
-    )
+    let shell = Page {
+        meta,
+        ..Page::default()
+    };
+    page(&state, status, &shell, &headers)
 }
 
 /// `GET /profile/{actor}/post/{rkey}`: the shell with the post's meta tags.
@@ -241,13 +237,9 @@ pub async fn post(
         ),
         None => (StatusCode::NOT_FOUND, None),
     };
-    page(
-        &state,
-        status,
-        &Page {
-            meta,
-            ..Page::default()
-        },
-        &headers,
-    )
+    let shell = Page {
+        meta,
+        ..Page::default()
+    };
+    page(&state, status, &shell, &headers)
 }

@@ -142,3 +142,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for XrpcQuery<T> {
             .map_err(|e| XrpcError::invalid_request(format!("Invalid query parameters: {e}")))
     }
 }
+
+/// A page of a list answer: `out` with the `cursor` of the next page, when there is one.
+pub fn with_cursor(
+    mut out: serde_json::Value,
+    cursor: Option<impl serde::Serialize>,
+) -> Json<serde_json::Value> {
+    if let Some(cursor) = cursor {
+        out["cursor"] = serde_json::json!(cursor);
+    }
+    Json(out)
+}
+
+/// Sets `out[key]` when there is a value (optional fields are left out, not `null`).
+pub fn put_some(out: &mut serde_json::Value, key: &str, value: Option<impl serde::Serialize>) {
+    if let Some(value) = value {
+        out[key] = serde_json::json!(value);
+    }
+}

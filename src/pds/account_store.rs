@@ -39,10 +39,7 @@ fn by_did(txn: &impl Reads, did: &str) -> Result<Option<AccountRow>, StoreError>
     let Some(accounts) = txn.table(ACCOUNTS)? else {
         return Ok(None);
     };
-    accounts
-        .get(did)?
-        .map(|v| rows::decode::<AccountRow>(v.value()))
-        .transpose()
+    rows::get(&accounts, did)
 }
 
 /// The DID a handle (lowercase) belongs to.
@@ -165,7 +162,7 @@ pub fn create(
     mut account: AccountRow,
 ) -> Result<Result<AccountRow, Taken>, StoreError> {
     let email = account.email.clone().unwrap_or_default();
-    if by_did(txn, &account.did)?.is_some() {
+    if by_did(txn, account.did.as_str())?.is_some() {
         return Ok(Err(Taken::Did));
     }
     if handle_owner(txn, &account.handle)?.is_some() {
@@ -203,7 +200,7 @@ pub fn set_handle(
 ) -> Result<Result<(), Taken>, StoreError> {
     let mut handles = txn.open_table(HANDLES)?;
     if let Some(owner) = handles.get(handle)?
-        && owner.value() != account.did
+        && owner.value() != account.did.as_str()
     {
         return Ok(Err(Taken::Handle));
     }
@@ -224,7 +221,7 @@ pub fn set_email(
 ) -> Result<Result<(), Taken>, StoreError> {
     let mut emails = txn.open_table(EMAILS)?;
     if let Some(owner) = emails.get(email)?
-        && owner.value() != account.did
+        && owner.value() != account.did.as_str()
     {
         return Ok(Err(Taken::Email));
     }

@@ -56,7 +56,7 @@ pub struct AccountInfo {
 impl From<&AccountRow> for AccountInfo {
     fn from(row: &AccountRow) -> Self {
         AccountInfo {
-            did: row.did.clone(),
+            did: row.did.to_string(),
             handle: row.handle.clone(),
             email: row.email.clone(),
             email_confirmed: row.email_confirmed_at.is_some(),
@@ -196,6 +196,7 @@ impl Pds {
             AccountStatus::Active
         };
 
+        let did = Did::parse(&did).map_err(|e| PdsError::Internal(e.to_string()))?;
         let now = self.clock().now_datetime();
         let account = self
             .store_new_account(
@@ -220,7 +221,6 @@ impl Pds {
             )
             .await?;
         let session = self.new_session(&account, AccessScope::Full, None).await?;
-        let did = Did::parse(&did).map_err(|e| PdsError::Internal(e.to_string()))?;
         let did_doc = self.session_did_document(&did).await;
         Ok(CreatedAccount { session, did_doc })
     }
@@ -310,11 +310,11 @@ impl Pds {
                     Err(t) => return Ok(Err(taken(t, &handle, &email.unwrap_or_default()))),
                 };
                 if let Some(code) = &account.invite_code {
-                    invites::record_use(txn, code, &account.did, used_at)?;
+                    invites::record_use(txn, code, account.did.as_str(), used_at)?;
                 }
                 let now = account.created_at.clone();
                 let signer = Signer {
-                    did: &account.did,
+                    did: account.did.as_str(),
                     key: &signing_key,
                     rev: pds.next_rev(None),
                     time: now.clone(),

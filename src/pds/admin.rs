@@ -31,7 +31,7 @@ pub struct AdminAccount {
 impl From<AccountRow> for AdminAccount {
     fn from(row: AccountRow) -> Self {
         AdminAccount {
-            did: row.did,
+            did: row.did.to_string(),
             handle: row.handle,
             email: row.email,
             email_confirmed_at: row.email_confirmed_at,
@@ -72,7 +72,7 @@ impl Pds {
                             None => true,
                             Some(q) => {
                                 account.handle.contains(q.as_str())
-                                    || account.did.contains(q.as_str())
+                                    || account.did.as_str().contains(q.as_str())
                                     || account.email.as_deref().is_some_and(|e| {
                                         e.to_ascii_lowercase().contains(q.as_str())
                                     })

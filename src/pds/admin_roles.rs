@@ -102,7 +102,7 @@ impl Pds {
                         continue;
                     };
                     out.push(AdminMember {
-                        did: account.did,
+                        did: account.did.to_string(),
                         handle: account.handle,
                         granted_at: role.granted_at,
                         status: account.status,

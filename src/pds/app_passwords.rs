@@ -173,10 +173,8 @@ impl Pds {
                     return Ok((None, Vec::new()));
                 };
                 if let Some(name) = name {
-                    let row: Option<AppPasswordRow> = table
-                        .get((key_did.as_str(), name.as_str()))?
-                        .map(|v| rows::decode(v.value()))
-                        .transpose()?;
+                    let row: Option<AppPasswordRow> =
+                        rows::get(&table, (key_did.as_str(), name.as_str()))?;
                     return Ok((row.map(|r| (name, r.privileged)), Vec::new()));
                 }
                 let mut legacy = Vec::new();
@@ -215,10 +213,7 @@ impl Pds {
         self.store()
             .write(move |txn| {
                 let mut table = txn.open_table(APP_PASSWORDS)?;
-                let row: Option<AppPasswordRow> = table
-                    .get((did.as_str(), name.as_str()))?
-                    .map(|v| rows::decode(v.value()))
-                    .transpose()?;
+                let row: Option<AppPasswordRow> = rows::get(&table, (did.as_str(), name.as_str()))?;
                 let Some(mut row) = row else {
                     // Revoked meanwhile.
                     return Ok(Ok(None));
@@ -295,10 +290,7 @@ pub(super) fn privileged(txn: &impl Reads, did: &str, name: &str) -> Result<bool
     let Some(table) = txn.table(APP_PASSWORDS)? else {
         return Ok(false);
     };
-    let row: Option<AppPasswordRow> = table
-        .get((did, name))?
-        .map(|v| rows::decode(v.value()))
-        .transpose()?;
+    let row: Option<AppPasswordRow> = rows::get(&table, (did, name))?;
     Ok(row.is_some_and(|r| r.privileged))
 }
 

@@ -150,10 +150,7 @@ impl Pds {
                 let Some(id) = last.get(action.as_str())?.map(|v| v.value()) else {
                     return Ok(None);
                 };
-                log.get(id)?
-                    .map(|v| rows::decode::<AuditEntry>(v.value()))
-                    .transpose()
-                    .map_err(PdsError::from)
+                rows::get(&log, id).map_err(PdsError::from)
             })
             .await
     }

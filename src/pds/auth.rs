@@ -198,7 +198,7 @@ impl Pds {
         let exp = self.clock().now_secs() + REFRESH_TTL_SECS;
         if scope != AccessScope::Takendown {
             let row = RefreshRow {
-                did: account.did.clone(),
+                did: account.did.to_string(),
                 expires_at: exp,
                 app_password,
                 next_id: None,
@@ -214,9 +214,9 @@ impl Pds {
                 .await?;
         }
         Ok(SessionOutput {
-            access_jwt: self.issue_access(&account.did, scope),
-            refresh_jwt: self.refresh_token(&account.did, &jti, exp),
-            did: stored_did(account)?,
+            access_jwt: self.issue_access(account.did.as_str(), scope),
+            refresh_jwt: self.refresh_token(account.did.as_str(), &jti, exp),
+            did: account.did.clone(),
             handle: account.handle.clone(),
             email: account.email.clone(),
             email_confirmed: account.email_confirmed_at.is_some(),
@@ -251,7 +251,8 @@ impl Pds {
         let app_password = if takendown {
             None
         } else {
-            self.check_app_password(&account.did, password).await?
+            self.check_app_password(account.did.as_str(), password)
+                .await?
         };
         let (scope, app_password) = match app_password {
             Some((name, privileged)) => (
@@ -333,7 +334,7 @@ impl Pds {
                 let (did, name) = (account.did.clone(), name.clone());
                 let privileged = self
                     .store()
-                    .read(move |txn| app_passwords::privileged(txn, &did, &name))
+                    .read(move |txn| app_passwords::privileged(txn, did.as_str(), &name))
                     .await?;
                 if privileged {
                     AccessScope::AppPasswordPrivileged
@@ -343,9 +344,9 @@ impl Pds {
             }
         };
         Ok(SessionOutput {
-            access_jwt: self.issue_access(&account.did, scope),
-            refresh_jwt: self.refresh_token(&account.did, &next_jti, next_exp),
-            did: stored_did(&account)?,
+            access_jwt: self.issue_access(account.did.as_str(), scope),
+            refresh_jwt: self.refresh_token(account.did.as_str(), &next_jti, next_exp),
+            did: account.did.clone(),
             handle: account.handle.clone(),
             email: account.email.clone(),
             email_confirmed: account.email_confirmed_at.is_some(),
@@ -393,9 +394,4 @@ pub(super) fn revoke_sessions(
 /// The error of a session token past its expiry.
 fn expired() -> PdsError {
     PdsError::ExpiredToken("Token has expired".into())
-}
-
-/// The DID of a stored account (checked when the account was created).
-fn stored_did(account: &AccountRow) -> Result<Did, PdsError> {
-    Did::parse(&account.did).map_err(|e| PdsError::Internal(e.to_string()))
 }

@@ -35,10 +35,7 @@ pub fn get(txn: &impl Reads, id: u64, cid: &Cid) -> Result<Option<BlobRow>, Stor
         return Ok(None);
     };
     let key = cid.to_bytes();
-    blobs
-        .get((id, key.as_slice()))?
-        .map(|v| rows::decode::<BlobRow>(v.value()))
-        .transpose()
+    rows::get(&blobs, (id, key.as_slice()))
 }
 
 fn put(txn: &WriteTransaction, id: u64, cid: &[u8], row: &BlobRow) -> Result<(), StoreError> {
@@ -116,11 +113,7 @@ pub fn check_refs(
     let table = txn.open_table(BLOBS)?;
     for blob in blobs {
         let key = blob.cid.to_bytes();
-        let Some(row) = table
-            .get((id, key.as_slice()))?
-            .map(|v| rows::decode::<BlobRow>(v.value()))
-            .transpose()?
-        else {
+        let Some(row): Option<BlobRow> = rows::get(&table, (id, key.as_slice()))? else {
             let message = format!("Could not find blob: {}", blob.cid);
             return Ok(Err(PdsError::BlobNotFound(message)));
         };

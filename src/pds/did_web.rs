@@ -27,7 +27,7 @@ pub(super) fn did_for_handle(handle: &str) -> String {
 fn document_for(account: &AccountRow, public_url: &str) -> Option<DidDocument> {
     let key = Keypair::from_bytes(Algorithm::K256, &account.signing_key).ok()?;
     let data = DocumentData {
-        did: account.did.clone(),
+        did: account.did.to_string(),
         verification_methods: BTreeMap::from([(
             "atproto".to_owned(),
             key.public_key().to_did_key(),
@@ -75,7 +75,7 @@ mod tests {
     fn the_document_names_the_key_handle_and_endpoint() {
         let key = Keypair::generate(Algorithm::K256, &mut rand_core::OsRng);
         let account = AccountRow {
-            did: did_for_handle("alice.example.com"),
+            did: Did::parse(&did_for_handle("alice.example.com")).unwrap(),
             handle: "alice.example.com".into(),
             email: None,
             email_confirmed_at: None,

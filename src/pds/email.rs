@@ -124,10 +124,8 @@ impl Pds {
         self.store()
             .write(move |txn| {
                 let mut table = txn.open_table(EMAIL_TOKENS)?;
-                let row: Option<EmailTokenRow> = table
-                    .get((did.as_str(), purpose.as_str()))?
-                    .map(|v| rows::decode(v.value()))
-                    .transpose()?;
+                let row: Option<EmailTokenRow> =
+                    rows::get(&table, (did.as_str(), purpose.as_str()))?;
                 let Some(row) = row else {
                     return Ok(Err(invalid_code()));
                 };

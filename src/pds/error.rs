@@ -142,22 +142,7 @@ impl From<StoreError> for PdsError {
     }
 }
 
-macro_rules! from_storage {
-    ($($t:ty),*) => {$(
-        impl From<$t> for PdsError {
-            fn from(e: $t) -> Self {
-                PdsError::from(StoreError::from(e))
-            }
-        }
-    )*};
-}
-from_storage!(
-    redb::StorageError,
-    redb::TableError,
-    redb::TransactionError,
-    redb::CommitError,
-    crate::core::mst::MstError
-);
+crate::store::storage_errors!(PdsError, crate::core::mst::MstError);
 
 impl From<crate::core::data::DataError> for PdsError {
     fn from(e: crate::core::data::DataError) -> Self {

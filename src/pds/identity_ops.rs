@@ -11,6 +11,12 @@ use crate::core::plc::{self, AtprotoChanges};
 use crate::core::syntax::{Did, Handle};
 
 impl Pds {
+    /// The DID's newest PLC operation, from the directory this node uses.
+    pub(super) async fn last_plc_operation(&self, did: &Did) -> Result<plc::Operation, PdsError> {
+        let last = self.inner.plc.last_operation(did.as_str()).await;
+        last.map_err(|e| PdsError::Upstream(e.to_string()))
+    }
+
     /// The current PLC state of a did:plc (rotation keys, keys, handles, services), read from the
     /// directory this node uses, for members who check or add their own recovery keys.
     pub async fn plc_data(&self, did: &Did) -> Result<plc::DocumentData, PdsError> {
@@ -19,12 +25,7 @@ impl Pds {
                 "only did:plc identities have PLC data".into(),
             ));
         }
-        let last = self
-            .inner
-            .plc
-            .last_operation(did.as_str())
-            .await
-            .map_err(|e| PdsError::Upstream(e.to_string()))?;
+        let last = self.last_plc_operation(did).await?;
         plc::DocumentData::from_operation(did.as_str(), &last)
             .ok_or_else(|| PdsError::DidTombstoned(format!("{did} has been tombstoned")))
     }
@@ -80,12 +81,7 @@ impl Pds {
         self.existing_account(did).await?;
 
         if did.is_plc() {
-            let last = self
-                .inner
-                .plc
-                .last_operation(did.as_str())
-                .await
-                .map_err(|e| PdsError::Upstream(e.to_string()))?;
+            let last = self.last_plc_operation(did).await?;
             let changes = AtprotoChanges {
                 handle: Some(handle.to_string()),
                 ..AtprotoChanges::default()

@@ -237,10 +237,7 @@ impl Pds {
                 }
                 let mut invites = txn.open_table(INVITES)?;
                 for code in &targets {
-                    let row = invites
-                        .get(code.as_str())?
-                        .map(|v| rows::decode::<InviteRow>(v.value()))
-                        .transpose()?;
+                    let row: Option<InviteRow> = rows::get(&invites, code.as_str())?;
                     if let Some(mut row) = row {
                         row.disabled = true;
                         invites.insert(code.as_str(), rows::encode(&row)?.as_slice())?;
@@ -304,11 +301,7 @@ pub(super) fn available(txn: &impl Reads, code: &str) -> Result<bool, StoreError
     let Some(invites) = txn.table(INVITES)? else {
         return Ok(false);
     };
-    let Some(row) = invites
-        .get(code)?
-        .map(|v| rows::decode::<InviteRow>(v.value()))
-        .transpose()?
-    else {
+    let Some(row): Option<InviteRow> = rows::get(&invites, code)? else {
         return Ok(false);
     };
     if row.disabled {

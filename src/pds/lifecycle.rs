@@ -94,7 +94,12 @@ impl Pds {
     ) -> Result<(), StoreError> {
         let status = account.status;
         let now = self.clock().now_datetime();
-        let event = events::account(&account.did, status.is_active(), status.as_status(), &now);
+        let event = events::account(
+            account.did.as_str(),
+            status.is_active(),
+            status.as_status(),
+            &now,
+        );
         self.events().append(txn, event)?;
         Ok(())
     }
@@ -430,7 +435,7 @@ impl Pds {
             })
             .await?;
         for account in &expired {
-            let did = Did::parse(&account.did).map_err(|e| PdsError::Internal(e.to_string()))?;
+            let did = account.did.clone();
             self.moderate_account(&did, Moderation::Restore).await?;
             tracing::info!(%did, "suspension ended");
         }

@@ -258,12 +258,7 @@ impl Pds {
             ));
         }
         self.consume_code(did, Purpose::PlcOperation, token).await?;
-        let last = self
-            .inner
-            .plc
-            .last_operation(did.as_str())
-            .await
-            .map_err(|e| PdsError::Upstream(e.to_string()))?;
+        let last = self.last_plc_operation(did).await?;
         let mut op = plc::update(&last, &AtprotoChanges::default())
             .map_err(|e| PdsError::InvalidRequest(e.to_string()))?;
         let strings = |field: &str| -> Option<Vec<String>> {

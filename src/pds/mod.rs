@@ -192,7 +192,8 @@ impl Pds {
         &self.inner.store
     }
 
-    fn clock(&self) -> &Clock {
+    /// The clock the PDS reads (injected: tests move it), for handlers that compute its times.
+    pub fn clock(&self) -> &Clock {
         &self.inner.clock
     }
 

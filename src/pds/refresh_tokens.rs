@@ -87,11 +87,7 @@ pub fn revoke(
     app_password: Option<&str>,
 ) -> Result<(), StoreError> {
     for (jti, _) in of_account(txn, did)? {
-        let row: Option<RefreshRow> = txn
-            .open_table(REFRESH_TOKENS)?
-            .get(jti.as_str())?
-            .map(|v| rows::decode(v.value()))
-            .transpose()?;
+        let row: Option<RefreshRow> = rows::get(&txn.open_table(REFRESH_TOKENS)?, jti.as_str())?;
         let matches = match (app_password, &row) {
             (None, _) => true,
             (Some(name), Some(row)) => row.app_password.as_deref() == Some(name),
@@ -136,10 +132,7 @@ pub fn rotate(
     if let (Some(next), Some(used)) = (&row.next_id, row.used_at) {
         if now - used <= REFRESH_GRACE_SECS {
             // A replay within the grace period gets the same successor again.
-            let successor: Option<RefreshRow> = table
-                .get(next.as_str())?
-                .map(|v| rows::decode(v.value()))
-                .transpose()?;
+            let successor: Option<RefreshRow> = rows::get(&table, next.as_str())?;
             return Ok(match successor {
                 Some(s) => Ok((next.clone(), s.expires_at, s.app_password)),
                 None => Err(revoked()),

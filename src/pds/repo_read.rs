@@ -75,9 +75,8 @@ impl Pds {
             AtIdentifier::Did(did) => did.clone(),
             AtIdentifier::Handle(_) => {
                 let account = self.find_repo(repo).await?;
-                let did = account.map(|a| Did::parse(&a.did)).transpose();
-                did.map_err(|e| PdsError::Internal(e.to_string()))?
-                    .ok_or_else(|| PdsError::AccountNotFound("Account not found".into()))?
+                let did = account.map(|a| a.did);
+                did.ok_or_else(|| PdsError::AccountNotFound("Account not found".into()))?
             }
         };
         if &did != caller {
@@ -116,7 +115,12 @@ impl Pds {
             })
             .await?
             .ok_or_else(not_found)?;
-        let view = record_view(&account.did, collection.as_str(), rkey.as_str(), row)?;
+        let view = record_view(
+            account.did.as_str(),
+            collection.as_str(),
+            rkey.as_str(),
+            row,
+        )?;
         if cid.is_some_and(|want| want != view.cid) {
             return Err(not_found());
         }
@@ -152,7 +156,7 @@ impl Pds {
         let next = page.last().map(|(rkey, _)| rkey.clone());
         let records = page
             .into_iter()
-            .map(|(rkey, row)| record_view(&account.did, collection.as_str(), &rkey, row))
+            .map(|(rkey, row)| record_view(account.did.as_str(), collection.as_str(), &rkey, row))
             .collect::<Result<_, _>>()?;
         Ok((records, next))
     }
@@ -169,7 +173,7 @@ impl Pds {
             .read(move |txn| Ok::<_, PdsError>(repo_store::collections(txn, id)?))
             .await?;
         Ok(RepoDescription {
-            did: Did::parse(&account.did).map_err(|e| PdsError::Internal(e.to_string()))?,
+            did: account.did.clone(),
             handle: account.handle,
             collections,
         })

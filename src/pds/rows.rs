@@ -2,20 +2,10 @@
 //! change; anything else needs a migration.
 
 use cid::Cid;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::core::data;
-use crate::store::StoreError;
-
-pub fn encode<T: Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
-    data::encode(row).map_err(|e| StoreError::Corrupt(format!("encoding a row: {e}")))
-}
-
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
-    serde_ipld_dagcbor::from_slice(bytes)
-        .map_err(|e| StoreError::Corrupt(format!("decoding a row: {e}")))
-}
+use crate::core::syntax::Did;
+pub use crate::store::rows::{decode, encode, get};
 
 /// Hosting status of an account on this PDS (spec: account hosting status).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,7 +37,7 @@ impl AccountStatus {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AccountRow {
-    pub did: String,
+    pub did: Did,
     pub handle: String,
     pub email: Option<String>,
     pub email_confirmed_at: Option<String>,

@@ -58,7 +58,7 @@ impl Reader<'_> {
     fn may_read(self, account: &AccountRow) -> Result<(), PdsError> {
         match self {
             Reader::Admin => Ok(()),
-            Reader::Account(did) if did.as_str() == account.did => Ok(()),
+            Reader::Account(did) if *did == account.did => Ok(()),
             _ => check_available(account),
         }
     }
@@ -105,7 +105,7 @@ fn repo_not_found(did: &str) -> PdsError {
 
 fn status_of(account: &AccountRow, repo: &RepoRow) -> RepoStatus {
     RepoStatus {
-        did: account.did.clone(),
+        did: account.did.to_string(),
         active: account.status.is_active(),
         status: account.status.as_status(),
         head: repo.commit_cid,
@@ -150,8 +150,8 @@ impl Pds {
         let since = since.map(Tid::as_u64);
         let (sender, receiver) = mpsc::channel(CHUNKS_AHEAD);
         let txn = self.store().read_now()?;
-        let head =
-            repo_store::head(&txn, account.id)?.ok_or_else(|| repo_not_found(&account.did))?;
+        let head = repo_store::head(&txn, account.id)?
+            .ok_or_else(|| repo_not_found(account.did.as_str()))?;
         let error_sender = sender.clone();
         tokio::task::spawn_blocking(move || {
             let mut writer = ChannelWriter {
@@ -233,7 +233,7 @@ impl Pds {
         reader: Reader<'_>,
     ) -> Result<Vec<u8>, PdsError> {
         let (account, head) = self.sync_head(did, reader).await?;
-        let head = head.ok_or_else(|| repo_not_found(&account.did))?;
+        let head = head.ok_or_else(|| repo_not_found(account.did.as_str()))?;
         let (collection, rkey) = (collection.clone(), rkey.clone());
         self.store()
             .read(move |txn| {

@@ -289,11 +289,7 @@ impl Relay {
             .local
             .as_ref()
             .ok_or_else(|| RelayError::Internal("no local PDS".into()))?;
-        let mut stream = local
-            .repos
-            .export_repo(did)
-            .await
-            .map_err(RelayError::Upstream)?;
+        let mut stream = local.repos.export_repo(did).await?;
         let mut car = Vec::new();
         while let Some(chunk) = stream.recv().await {
             let chunk = chunk.map_err(|e| RelayError::Upstream(e.to_string()))?;
@@ -385,11 +381,7 @@ impl Relay {
         let plan = self
             .store()
             .write(move |txn| {
-                let current = txn
-                    .open_table(REPOS)?
-                    .get(did.as_str())?
-                    .map(|v| rows::decode::<RepoRow>(v.value()))
-                    .transpose()?;
+                let current: Option<RepoRow> = rows::get(&txn.open_table(REPOS)?, did.as_str())?;
                 let plan = plan(current.as_ref(), &walked.rev, walked.commit_cid);
                 match (plan, current) {
                     (Plan::Stale, _) => {}

@@ -112,12 +112,7 @@ impl Relay {
                 let Some(table) = open_read_table(txn, HOSTS)? else {
                     return Ok(None);
                 };
-                Ok::<_, RelayError>(
-                    table
-                        .get(host.as_str())?
-                        .map(|v| rows::decode::<HostRow>(v.value()))
-                        .transpose()?,
-                )
+                Ok::<_, RelayError>(rows::get(&table, host.as_str())?)
             })
             .await
     }
@@ -131,10 +126,7 @@ impl Relay {
         self.store()
             .write(move |txn| {
                 let mut table = txn.open_table(HOSTS)?;
-                let current = table
-                    .get(host.as_str())?
-                    .map(|v| rows::decode::<HostRow>(v.value()))
-                    .transpose()?;
+                let current = rows::get(&table, host.as_str())?;
                 if let Some(row) = change(current) {
                     table.insert(host.as_str(), rows::encode(&row)?.as_slice())?;
                 }

@@ -113,19 +113,13 @@ fn rev_not_newer(rev: &str, stored: Option<&RepoRow>) -> bool {
 /// The host's stored cursor (0 for a host not seen yet).
 fn cursor_of(txn: &WriteTransaction, host: &str) -> Result<u64, StoreError> {
     let hosts = txn.open_table(HOSTS)?;
-    let row = hosts
-        .get(host)?
-        .map(|v| rows::decode::<HostRow>(v.value()))
-        .transpose()?;
+    let row: Option<HostRow> = rows::get(&hosts, host)?;
     Ok(row.map_or(0, |r| r.cursor))
 }
 
 fn set_cursor(txn: &WriteTransaction, host: &str, upstream_seq: u64) -> Result<(), StoreError> {
     let mut hosts = txn.open_table(HOSTS)?;
-    let row = hosts
-        .get(host)?
-        .map(|v| rows::decode::<HostRow>(v.value()))
-        .transpose()?;
+    let row: Option<HostRow> = rows::get(&hosts, host)?;
     let row = match row {
         Some(mut row) => {
             row.cursor = row.cursor.max(upstream_seq);
@@ -145,10 +139,7 @@ fn set_cursor(txn: &WriteTransaction, host: &str, upstream_seq: u64) -> Result<(
 }
 
 fn read_repo(txn: &WriteTransaction, did: &str) -> Result<Option<RepoRow>, StoreError> {
-    txn.open_table(REPOS)?
-        .get(did)?
-        .map(|v| rows::decode::<RepoRow>(v.value()))
-        .transpose()
+    rows::get(&txn.open_table(REPOS)?, did)
 }
 
 fn write_repo(txn: &WriteTransaction, did: &str, row: &RepoRow) -> Result<(), StoreError> {
@@ -281,12 +272,7 @@ impl Relay {
                 let Some(table) = crate::store::open_read_table(txn, REPOS)? else {
                     return Ok(None);
                 };
-                Ok::<_, RelayError>(
-                    table
-                        .get(did.as_str())?
-                        .map(|v| rows::decode::<RepoRow>(v.value()))
-                        .transpose()?,
-                )
+                Ok::<_, RelayError>(rows::get(&table, did.as_str())?)
             })
             .await
     }
@@ -299,11 +285,7 @@ impl Relay {
                     return Ok(0);
                 };
                 Ok::<_, RelayError>(
-                    table
-                        .get(host.as_str())?
-                        .map(|v| rows::decode::<HostRow>(v.value()))
-                        .transpose()?
-                        .map_or(0, |r| r.cursor),
+                    rows::get(&table, host.as_str())?.map_or(0, |r: HostRow| r.cursor),
                 )
             })
             .await

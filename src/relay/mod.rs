@@ -69,8 +69,8 @@ pub struct LocalPds {
 
 /// The local PDS's repos.
 pub trait LocalRepos: Send + Sync + 'static {
-    /// A full CAR export of a local repo.
-    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<CarStream, String>>;
+    /// A full CAR export of a local repo (the PDS's refusals as the relay's errors).
+    fn export_repo(&self, did: &str) -> BoxFuture<'_, Result<CarStream, RelayError>>;
 }
 
 /// A CAR export as a stream of chunks.
@@ -120,21 +120,7 @@ impl From<StoreError> for RelayError {
     }
 }
 
-macro_rules! from_storage {
-    ($($t:ty),*) => {$(
-        impl From<$t> for RelayError {
-            fn from(e: $t) -> Self {
-                RelayError::from(StoreError::from(e))
-            }
-        }
-    )*};
-}
-from_storage!(
-    redb::StorageError,
-    redb::TableError,
-    redb::TransactionError,
-    redb::CommitError
-);
+crate::store::storage_errors!(RelayError);
 
 /// The relay service. Cheap to clone.
 #[derive(Clone)]

@@ -269,11 +269,7 @@ impl Relay {
             let local = self.inner.local.as_ref().ok_or_else(|| {
                 RelayError::RepoNotFound(format!("Could not find repo for DID: {did}"))
             })?;
-            return local
-                .repos
-                .export_repo(did.as_str())
-                .await
-                .map_err(RelayError::Upstream);
+            return local.repos.export_repo(did.as_str()).await;
         }
         if !row.copy_is_whole() {
             // The copy holds only commit slices until its backfill lands and the stream reaches it.

@@ -1,21 +1,10 @@
 //! Rows of the relay's tables, DRISL-encoded.
 
 use cid::Cid;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::status::{HostStatus, RepoStatus};
-use crate::core::data;
-use crate::store::StoreError;
-
-pub fn encode<T: Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
-    data::encode(row).map_err(|e| StoreError::Corrupt(format!("encoding a relay row: {e}")))
-}
-
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
-    serde_ipld_dagcbor::from_slice(bytes)
-        .map_err(|e| StoreError::Corrupt(format!("decoding a relay row: {e}")))
-}
+pub use crate::store::rows::{decode, encode, get};
 
 /// A host the relay follows.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -13,6 +13,7 @@
 mod blobs;
 mod database;
 mod log;
+pub mod rows;
 mod snapshot;
 mod usage;
 mod writer;
@@ -333,6 +334,23 @@ pub fn open_read_table<K: redb::Key + 'static, V: redb::Value + 'static>(
         Err(e) => Err(e.into()),
     }
 }
+
+/// `From` every redb error (and any `$more` that [`StoreError`] converts) for a service's error,
+/// through its `From<StoreError>`: one line in each service instead of a copy of this.
+macro_rules! storage_errors {
+    ($error:ty $(, $more:ty)*) => {
+        $crate::store::storage_errors!(@each $error; redb::StorageError, redb::TableError,
+            redb::TransactionError, redb::CommitError $(, $more)*);
+    };
+    (@each $error:ty; $($t:ty),*) => {$(
+        impl From<$t> for $error {
+            fn from(e: $t) -> Self {
+                <$error>::from($crate::store::StoreError::from(e))
+            }
+        }
+    )*};
+}
+pub(crate) use storage_errors;
 
 #[cfg(test)]
 mod tests {

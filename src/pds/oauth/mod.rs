@@ -621,7 +621,7 @@ impl Pds {
         let code = random_token("cod-");
         let now = self.clock().now_secs();
         let mut row = row;
-        row.did = Some(account.did.clone());
+        row.did = Some(account.did.to_string());
         row.code_expires_at = Some(now + CODE_TTL_SECS);
         let (key, stored_code, stored) = (id.clone(), code.clone(), row.clone());
         self.store()
@@ -633,7 +633,7 @@ impl Pds {
             .await?;
         Ok(Ok((
             self.oauth_redirect(&row, &[("code", &code)]),
-            account.did,
+            account.did.to_string(),
         )))
     }
 
@@ -648,7 +648,7 @@ impl Pds {
             if let Some(account) = self.find_account(did).await?
                 && matches!(account.status, AccountStatus::Active)
             {
-                out.push((account.did, account.handle));
+                out.push((account.did.to_string(), account.handle));
             }
         }
         Ok(out)

@@ -99,8 +99,7 @@ pub fn put_request(txn: &WriteTransaction, id: &str, row: &RequestRow) -> Result
 
 pub fn get_request(txn: &WriteTransaction, id: &str) -> Result<Option<RequestRow>, StoreError> {
     let table = txn.open_table(REQUESTS)?;
-    let row = table.get(id)?;
-    row.map(|v| rows::decode(v.value())).transpose()
+    rows::get(&table, id)
 }
 
 pub fn read_request(
@@ -110,8 +109,7 @@ pub fn read_request(
     let Some(table) = open_read_table(txn, REQUESTS)? else {
         return Ok(None);
     };
-    let row = table.get(id)?;
-    row.map(|v| rows::decode(v.value())).transpose()
+    rows::get(&table, id)
 }
 
 pub fn delete_request(txn: &WriteTransaction, id: &str) -> Result<(), StoreError> {
@@ -144,8 +142,7 @@ pub fn put_session(txn: &WriteTransaction, id: &str, row: &SessionRow) -> Result
 
 pub fn get_session(txn: &WriteTransaction, id: &str) -> Result<Option<SessionRow>, StoreError> {
     let table = txn.open_table(SESSIONS)?;
-    let row = table.get(id)?;
-    row.map(|v| rows::decode(v.value())).transpose()
+    rows::get(&table, id)
 }
 
 pub fn read_session(
@@ -155,8 +152,7 @@ pub fn read_session(
     let Some(table) = open_read_table(txn, SESSIONS)? else {
         return Ok(None);
     };
-    let row = table.get(id)?;
-    row.map(|v| rows::decode(v.value())).transpose()
+    rows::get(&table, id)
 }
 
 /// The session a refresh token belongs to, and whether the token was already used.

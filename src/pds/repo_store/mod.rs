@@ -99,10 +99,7 @@ pub fn head(txn: &impl Reads, id: u64) -> Result<Option<RepoRow>, StoreError> {
     let Some(repos) = txn.table(REPOS)? else {
         return Ok(None);
     };
-    repos
-        .get(id)?
-        .map(|v| rows::decode::<RepoRow>(v.value()))
-        .transpose()
+    rows::get(&repos, id)
 }
 
 fn set_head(txn: &WriteTransaction, id: u64, head: &RepoRow) -> Result<(), StoreError> {
@@ -120,10 +117,7 @@ pub fn record(
     let Some(records) = txn.table(RECORDS)? else {
         return Ok(None);
     };
-    records
-        .get((id, path.collection, path.rkey))?
-        .map(|v| rows::decode::<RecordRow>(v.value()))
-        .transpose()
+    rows::get(&records, (id, path.collection, path.rkey))
 }
 
 /// The current versions of several records, in order (one table open for all).
@@ -136,12 +130,7 @@ pub fn records<'a>(
         return Ok(paths.map(|_| None).collect());
     };
     paths
-        .map(|path| {
-            records
-                .get((id, path.collection, path.rkey))?
-                .map(|v| rows::decode::<RecordRow>(v.value()))
-                .transpose()
-        })
+        .map(|path| rows::get(&records, (id, path.collection, path.rkey)))
         .collect()
 }
 

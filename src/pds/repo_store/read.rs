@@ -179,12 +179,8 @@ fn export_record<T: ReadableTable<(u64, &'static str, &'static str), &'static [u
     let key = std::str::from_utf8(key).map_err(corrupt)?;
     let (collection, rkey) = key.split_once('/').unwrap_or((key, ""));
     let missing = || corrupt(format!("record {key} is missing"));
-    let row: RecordRow = records
-        .ok_or_else(missing)?
-        .get((id, collection, rkey))?
-        .map(|v| rows::decode(v.value()))
-        .transpose()?
-        .ok_or_else(missing)?;
+    let row: RecordRow =
+        rows::get(records.ok_or_else(missing)?, (id, collection, rkey))?.ok_or_else(missing)?;
     if row.cid != *cid {
         return Err(corrupt(format!("record {key} does not match its tree")));
     }

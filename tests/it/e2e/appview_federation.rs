@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::appview::{Client, eventually, strong_ref};
-use crate::harness::{Node, free_port, http};
+use crate::harness::{Node, http};
 
 fn feed_texts(body: &serde_json::Value) -> Vec<String> {
     body["feed"]
@@ -26,17 +26,13 @@ fn feed_texts(body: &serde_json::Value) -> Vec<String> {
 
 #[tokio::test]
 async fn two_nodes_see_each_others_posts() {
-    // A's relay port is chosen here, since other nodes and the test itself need it.
-    let relay_a = free_port();
-    let a = Node::start(&["--relay-listen", &format!("127.0.0.1:{relay_a}")]).await;
+    let a = Node::start(&[]).await;
     let plc = format!("{}/plc", a.url);
     let follow_a = format!("localhost:{}", a.port);
     let b = Node::start(&["--plc-url", &plc, "--relay-hosts", &follow_a]).await;
     // A's relay follows B's PDS too.
     let crawl = http()
-        .post(format!(
-            "http://localhost:{relay_a}/xrpc/com.atproto.sync.requestCrawl"
-        ))
+        .post(format!("{}/xrpc/com.atproto.sync.requestCrawl", a.relay()))
         .json(&json!({"hostname": format!("localhost:{}", b.port)}))
         .send()
         .await

@@ -9,14 +9,12 @@ use serde_json::{Value, json};
 use skyhold::core::did_document::DidDocument;
 use skyhold::core::repo::{load_car, verify_repo};
 
-use crate::harness::{Node, free_port, http};
+use crate::harness::{Node, http};
 use crate::xrpc::{Xrpc, expect};
 
 #[tokio::test]
 async fn did_web_accounts_are_served_verified_and_relayed() {
-    let relay_port = free_port();
-    let relay_listen = format!("127.0.0.1:{relay_port}");
-    let node = Node::start(&["--did-method", "web", "--relay-listen", &relay_listen]).await;
+    let node = Node::start(&["--did-method", "web"]).await;
     let c = Xrpc::new(&node);
     let (did, token) = c.account("webby.test").await;
     assert_eq!(did, "did:web:webby.test");
@@ -73,8 +71,10 @@ async fn did_web_accounts_are_served_verified_and_relayed() {
             None,
         )
         .await;
-    let relay =
-        format!("http://127.0.0.1:{relay_port}/xrpc/com.atproto.sync.getLatestCommit?did={did}");
+    let relay = format!(
+        "{}/xrpc/com.atproto.sync.getLatestCommit?did={did}",
+        node.relay()
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let answer: Value = match http().get(&relay).send().await {

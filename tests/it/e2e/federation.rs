@@ -25,7 +25,7 @@ use skyhold::core::repo::{
 };
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::harness::{Node, TempDir, free_port, http, wait_for};
+use crate::harness::{Node, TempDir, http};
 
 /// How long any one expected change may take to show up (generous: two cores shared with builds).
 const WAIT: Duration = Duration::from_secs(90);
@@ -187,7 +187,10 @@ struct Account {
 }
 
 async fn create_account(node: &Node, name: &str) -> Account {
-    let handle = format!("{name}-{}.test", free_port());
+    // Unique per call, so that names never repeat within a run.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let handle = format!("{name}-{}-{n}.test", std::process::id());
     let out = call(
         &node.xrpc("com.atproto.server.createAccount"),
         None,
@@ -276,30 +279,25 @@ async fn all_posts_streamed(seen: &Arc<Mutex<Seen>>, account: &Account, relay: &
 
 #[tokio::test]
 async fn relay_crawls_a_second_node_and_loses_nothing_across_restarts() {
-    let relay_port = free_port();
-    let a = Node::start(&["--relay-listen", &format!("127.0.0.1:{relay_port}")]).await;
-    let relay = format!("http://localhost:{relay_port}");
+    let a = Node::start(&[]).await;
+    let relay = a.relay().to_owned();
     let relay_xrpc = |nsid: &str| format!("{relay}/xrpc/{nsid}");
-    wait_for(&relay_xrpc("_health"), Duration::from_secs(30)).await;
     let plc = format!("{}/plc", a.url);
 
     // B: its own data directory, A's PLC directory, and its own relay listener out of the way.
     let b_dir = TempDir::new("federation-b");
     let b_data = b_dir.0.join("data");
-    let b_port = free_port();
-    let b_relay = format!("127.0.0.1:{}", free_port());
-    let b_flags = [
-        "--plc-url",
-        plc.as_str(),
-        "--relay-listen",
-        b_relay.as_str(),
-    ];
-    let mut b = Node::start_in(&b_data, b_port, &b_flags).await;
+    let b_flags = ["--plc-url", plc.as_str()];
+    let mut b = Node::start_in(&b_data, 0, &b_flags).await;
+    // B restarts on the port it took: its accounts' documents and A's host entry name it.
+    let b_port = b.port;
     let b_host = format!("localhost:{b_port}");
 
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let stream_url =
-        format!("ws://localhost:{relay_port}/xrpc/com.atproto.sync.subscribeRepos?cursor=0");
+    let stream_url = format!(
+        "ws://localhost:{}/xrpc/com.atproto.sync.subscribeRepos?cursor=0",
+        a.relay_port()
+    );
     let consumer = tokio::spawn(follow(stream_url, plc.clone(), seen.clone()));
 
     let mut alice = create_account(&a, "alice").await;

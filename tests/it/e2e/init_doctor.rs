@@ -2,9 +2,8 @@
 //! on a healthy local node and names each problem (with a fix) on a broken public configuration.
 
 use std::os::unix::fs::PermissionsExt;
-use std::time::Duration;
 
-use crate::harness::{TempDir, free_port, skyhold, wait_for};
+use crate::harness::{TempDir, listening, skyhold};
 
 /// A server process killed (by its PID) and reaped when the test ends.
 struct Running(std::process::Child);
@@ -84,32 +83,29 @@ fn init_writes_a_private_valid_configuration_once() {
 #[tokio::test]
 async fn doctor_passes_on_a_running_local_node_started_from_a_config_file() {
     let dir = TempDir::new("doctor-ok");
-    let port = free_port();
     let config = dir.0.join("skyhold.env");
-    std::fs::write(
-        &config,
-        format!(
-            "# a local node\nSKYHOLD_LISTEN=127.0.0.1:{port}\nSKYHOLD_DATA_DIR='{}'\n\
-             SKYHOLD_RELAY_LISTEN=127.0.0.1:{}\n",
-            dir.0.join("data").display(),
-            free_port()
-        ),
-    )
-    .unwrap();
-    let server = Running(
-        skyhold()
-            .args(["serve", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for(
-        &format!("http://127.0.0.1:{port}/xrpc/_health"),
-        Duration::from_secs(30),
-    )
-    .await;
+    let write_config = |listen: &str, relay: &str| {
+        let data = dir.0.join("data");
+        let text = format!(
+            "# a local node\nSKYHOLD_LISTEN={listen}\nSKYHOLD_DATA_DIR='{}'\n\
+             SKYHOLD_RELAY_LISTEN={relay}\n",
+            data.display()
+        );
+        std::fs::write(&config, text).unwrap();
+    };
+    write_config("127.0.0.1:0", "127.0.0.1:0");
+    let mut child = skyhold()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let listening = listening(&mut child).await;
+    let server = Running(child);
+    // The operator's file names the ports the node took, as it would after the first start.
+    let relay = listening.relay.expect("the relay listener");
+    write_config(&listening.http.unwrap().to_string(), &relay.to_string());
     let (code, text) = run(skyhold().args(["doctor", "--config"]).arg(&config));
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("running, answering at"), "{text}");

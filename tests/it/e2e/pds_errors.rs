@@ -252,7 +252,40 @@ async fn bad_input_gets_clear_xrpc_errors_and_writes_nothing() {
         "InvalidToken",
     );
 
-    // Reads.
+    // Reads. Parameters are checked before the repo is looked up, as the reference PDS does: an
+    // unknown repo with a malformed rkey or since is InvalidRequest, not RepoNotFound.
+    let nobody = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa";
+    expect("unknown repo and a bad rkey", c.get(&format!("/xrpc/com.atproto.repo.getRecord?repo={nobody}&collection=app.bsky.feed.post&rkey=bad%20rkey"), None).await, 400, "InvalidRequest");
+    expect("unknown DID and a bad rkey", c.get(&format!("/xrpc/com.atproto.sync.getRecord?did={nobody}&collection=app.bsky.feed.post&rkey=bad%20rkey"), None).await, 400, "InvalidRequest");
+    expect(
+        "unknown DID and a bad since",
+        c.get(
+            &format!("/xrpc/com.atproto.sync.getRepo?did={nobody}&since=notatid"),
+            None,
+        )
+        .await,
+        400,
+        "InvalidRequest",
+    );
+    // Unknown repos are named as the caller wrote them, as the reference PDS does.
+    for (path, message) in [
+        (
+            "com.atproto.repo.describeRepo?repo=NoBody.Test",
+            "Could not find repo for DID: NoBody.Test",
+        ),
+        (
+            "com.atproto.repo.listRecords?repo=NoBody.Test&collection=app.bsky.feed.post",
+            "Could not find repo: NoBody.Test",
+        ),
+        (
+            "com.atproto.repo.getRecord?repo=NoBody.Test&collection=app.bsky.feed.post&rkey=3jzfcijpj2z2a",
+            "Could not find repo: NoBody.Test",
+        ),
+    ] {
+        let (status, body) = c.get(&format!("/xrpc/{path}"), None).await;
+        assert_eq!(status.as_u16(), 400, "{path}: {body}");
+        assert_eq!(body["message"], message, "{path}: {body}");
+    }
     expect("unknown record", c.get(&format!("/xrpc/com.atproto.repo.getRecord?repo={alice}&collection=app.bsky.feed.post&rkey=3jzfcijpj2z2a"), None).await, 400, "RecordNotFound");
     expect(
         "invalid DID param",

@@ -295,4 +295,18 @@ async fn a_users_rotation_key_moves_the_did_when_the_old_server_is_gone() {
         .await
         .unwrap();
     assert_eq!(gone.status(), StatusCode::GONE);
+    // The node answers for the ended DID by name (a member asks for its PLC state).
+    let first = &members[0];
+    let (code, session) = cb
+        .post(
+            "com.atproto.server.createSession",
+            None,
+            json!({"identifier": first.handle, "password": "a brand new password"}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{session}");
+    let token = session["accessJwt"].as_str().unwrap();
+    let path = format!("/xrpc/blue.skyhold.identity.getPlcData?did={}", last.did);
+    let answer = cb.get(&path, Some(token)).await;
+    crate::xrpc::expect("PLC data of a tombstoned DID", answer, 400, "DidTombstoned");
 }

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{Node, free_port, peer_command, wait_for};
+use crate::harness::{Node, peer_command};
 
 /// The script bounds itself at 120 s; this only catches a hung Node process.
 const PEER_TIMEOUT: Duration = Duration::from_secs(180);
@@ -15,16 +15,8 @@ const PEER_TIMEOUT: Duration = Duration::from_secs(180);
 #[tokio::test]
 async fn atproto_sync_firehose_validates_the_pds_and_relay_streams() {
     let mut command = peer_command("firehose-consumer.mjs");
-    let relay_port = free_port();
-    let relay_listen = format!("127.0.0.1:{relay_port}");
-    let node = Node::start(&["--relay-listen", &relay_listen]).await;
-    let relay_url = format!("http://localhost:{relay_port}");
-    wait_for(
-        &format!("{relay_url}/xrpc/_health"),
-        Duration::from_secs(30),
-    )
-    .await;
-    command.args([&node.url, &relay_url, &format!("{}/plc", node.url)]);
+    let node = Node::start(&[]).await;
+    command.args([&node.url, node.relay(), &format!("{}/plc", node.url)]);
     let output = tokio::time::timeout(PEER_TIMEOUT, command.output())
         .await
         .expect("firehose-consumer.mjs did not finish within the timeout")

@@ -22,28 +22,17 @@ use skyhold::core::syntax::Tid;
 
 use super::upstream::{Frame, Upstream, frame_from_json};
 use crate::fixtures;
-use crate::harness::{Node, free_port, http};
+use crate::harness::{Node, http};
 
 /// A node with a relay listener that uses the upstream as its PLC directory.
 async fn relay_node(upstream: &Upstream, lenient: bool) -> (Node, u16) {
-    let relay_port = free_port();
-    let relay_listen = format!("127.0.0.1:{relay_port}");
     let plc = upstream.plc_url();
-    let mut flags = vec![
-        "--relay-listen",
-        relay_listen.as_str(),
-        "--plc-url",
-        plc.as_str(),
-    ];
+    let mut flags = vec!["--plc-url", plc.as_str()];
     if lenient {
         flags.push("--relay-lenient");
     }
     let node = Node::start(&flags).await;
-    crate::harness::wait_for(
-        &format!("http://localhost:{relay_port}/xrpc/_health"),
-        Duration::from_secs(20),
-    )
-    .await;
+    let relay_port = node.relay_port();
     (node, relay_port)
 }
 
@@ -491,13 +480,9 @@ async fn an_upstream_relay_is_followed_for_chosen_dids_only_and_jetstream_serves
         pds_url,
         &stranger.key.public_key().to_multikey(),
     );
-    let relay_port = free_port();
-    let relay_listen = format!("127.0.0.1:{relay_port}");
     let plc = upstream.plc_url();
     let host = upstream.host();
     let node = Node::start(&[
-        "--relay-listen",
-        &relay_listen,
         "--plc-url",
         &plc,
         "--relay-upstream",
@@ -506,11 +491,7 @@ async fn an_upstream_relay_is_followed_for_chosen_dids_only_and_jetstream_serves
         &followed.did,
     ])
     .await;
-    crate::harness::wait_for(
-        &format!("http://localhost:{relay_port}/xrpc/_health"),
-        Duration::from_secs(20),
-    )
-    .await;
+    let relay_port = node.relay_port();
     upstream.push(Frame {
         seq: 1,
         bytes: frame(stranger.post(1, "not followed", None)),
@@ -608,18 +589,9 @@ async fn a_hostile_host_brings_a_bounded_number_of_accounts_and_lookups() {
             .public_key()
             .to_multikey(),
     );
-    let relay_port = free_port();
-    let relay_listen = format!("127.0.0.1:{relay_port}");
     let plc = upstream.plc_url();
-    let node = Node::start(&[
-        "--relay-listen",
-        &relay_listen,
-        "--plc-url",
-        &plc,
-        "--relay-host-account-limit",
-        "3",
-    ])
-    .await;
+    let node = Node::start(&["--plc-url", &plc, "--relay-host-account-limit", "3"]).await;
+    let relay_port = node.relay_port();
     // Two accounts, then 55 events for a DID this host does not serve (the third account the
     // host brings), then two more accounts: over the limit of three.
     let mut frames = Vec::new();

@@ -38,7 +38,10 @@ fn installed(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// The two ports pebble validates on, which are skyhold's listeners.
+/// The two ports pebble validates on, which are skyhold's HTTPS and HTTP listeners. These are the
+/// only skyhold ports a test picks before the node starts (its `--listen` port comes from the
+/// binary): the node's public URL names the HTTPS port, and pebble must be configured with both
+/// before any order, so they cannot wait for the node's readiness line.
 struct Ports {
     http: u16,
     https: u16,
@@ -91,6 +94,7 @@ impl Pebble {
         std::fs::write(dir.0.join("localhost.pem"), cert.pem()).unwrap();
         std::fs::write(dir.0.join("localhost.key"), key.serialize_pem()).unwrap();
 
+        // pebble and its DNS server take their ports from their configuration and print none.
         let (acme, management, dns, challtest) =
             (free_port(), free_port(), free_port(), free_port());
         let mut config = json!({"pebble": {
@@ -231,7 +235,7 @@ async fn start_node(data: &Path, pebble: &Pebble, ports: &Ports, extra: &[&str])
     }
     flags.extend(extra.iter().map(|s| (*s).to_owned()));
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    Node::start_in(data, free_port(), &flags).await
+    Node::start_in(data, 0, &flags).await
 }
 
 /// The certificates as the admin console shows them (`blue.skyhold.admin.getTlsStatus`), after
@@ -648,7 +652,7 @@ async fn operator_certificate_files_instead_of_acme() {
         let public = format!("https://{HOST}:{}", ports.https);
         let node = Node::start_in(
             &dir.0.join("data"),
-            free_port(),
+            0,
             &[
                 "--public-url",
                 &public,

@@ -1,9 +1,10 @@
 // Starts the real skyhold binary as a user would (`skyhold serve`, no test-only flags, no
-// --lexicon-dir) on free loopback ports with a fresh data directory, and stops it by PID.
+// --lexicon-dir) on loopback ports it picks itself (read back from its "skyhold listening on"
+// line) with a fresh data directory, and stops it by PID.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,30 +13,23 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** The binary under test: SKYHOLD_BIN, or the debug build `cargo test` makes. */
 export const binary = process.env.SKYHOLD_BIN || join(root, 'target/debug/skyhold');
 
-export function freePort() {
+/** Resolves with the main listener's port once the node announces it (it then serves). */
+function announcedPort(child, timeoutMs) {
   return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
+    const timer = setTimeout(() => reject(new Error(`skyhold did not announce its listener within ${timeoutMs} ms`)), timeoutMs);
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      const match = /^skyhold listening on http:\/\/127\.0\.0\.1:(\d+)$/.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolvePort(Number(match[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`skyhold exited (${code}) before it announced its listener`));
     });
   });
-}
-
-async function waitFor(url, timeoutMs) {
-  const start = Date.now();
-  for (;;) {
-    try {
-      const response = await fetch(url);
-      if (response.ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() - start > timeoutMs) throw new Error(`${url} did not come up within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /**
@@ -45,17 +39,15 @@ async function waitFor(url, timeoutMs) {
 export async function startNode(args = []) {
   if (!existsSync(binary)) throw new Error(`no skyhold binary at ${binary}: run cargo build (or set SKYHOLD_BIN)`);
   const dir = mkdtempSync(join(tmpdir(), 'skyhold-web-'));
-  const port = await freePort();
-  const relayPort = await freePort();
   const adminPassword = 'web-test-admin-password';
-  const child = spawn(binary, ['serve', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--relay-listen', `127.0.0.1:${relayPort}`, ...args], {
+  const child = spawn(binary, ['serve', '--data-dir', join(dir, 'data'), '--listen', '127.0.0.1:0', '--relay-listen', '127.0.0.1:0', ...args], {
     env: { ...process.env, SKYHOLD_ADMIN_PASSWORD: adminPassword, RUST_LOG: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise((r) => child.once('exit', r));
+  const port = await announcedPort(child, 60_000);
   // The public URL in local mode is http://localhost:PORT; the UI is opened there.
   const url = `http://localhost:${port}`;
-  await waitFor(`${url}/xrpc/_health`, 30_000);
   const basic = `Basic ${Buffer.from(`admin:${adminPassword}`).toString('base64')}`;
   return {
     url,

@@ -289,9 +289,8 @@ async fn configured_limits_apply_and_long_windows_survive_a_restart() {
 
 #[tokio::test]
 async fn the_relay_admin_password_has_the_same_back_off() {
-    let relay_port = crate::harness::free_port();
-    let relay = format!("127.0.0.1:{relay_port}");
-    let node = Node::start(&["--relay-listen", &relay]).await;
+    let node = Node::start(&[]).await;
+    let relay = format!("127.0.0.1:{}", node.relay_port());
     let url = format!("http://{relay}/admin/stats");
     for _ in 0..5 {
         let status = http()

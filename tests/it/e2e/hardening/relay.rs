@@ -12,7 +12,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::{Trap, error_of, production_node};
-use crate::harness::{Node, free_port, http};
+use crate::harness::{Node, http};
 
 async fn request_crawl(relay: &str, hostname: &str) -> (u16, Value) {
     let response = http()
@@ -77,8 +77,8 @@ async fn describing_host(redirect_to: Option<String>) -> (u16, Arc<AtomicUsize>)
 #[tokio::test]
 async fn production_crawls_no_loopback_or_private_host_in_any_spelling() {
     let trap = Trap::start().await;
-    let relay = format!("127.0.0.1:{}", free_port());
-    let _node = production_node(&["--relay-listen", &relay]).await;
+    let node = production_node(&[]).await;
+    let relay = format!("127.0.0.1:{}", node.relay_port());
     let t = trap.port;
     for hostname in [
         format!("127.0.0.1:{t}"),
@@ -102,9 +102,8 @@ async fn production_crawls_no_loopback_or_private_host_in_any_spelling() {
 
 #[tokio::test]
 async fn crawls_follow_no_redirect_check_bans_first_and_have_a_daily_budget() {
-    let relay_port = free_port();
-    let relay = format!("127.0.0.1:{relay_port}");
-    let node = Node::start(&["--relay-listen", &relay, "--relay-new-hosts-per-day", "2"]).await;
+    let node = Node::start(&["--relay-new-hosts-per-day", "2"]).await;
+    let relay = format!("127.0.0.1:{}", node.relay_port());
 
     // A describeServer that redirects to a service inside the network: not followed, not added.
     let (inside, inside_hits) = describing_host(None).await;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::error_of;
-use crate::harness::{ChildGuard, Node, TempDir, free_port, http, wait_for};
+use crate::harness::{ChildGuard, Node, TempDir, http, listening};
 use crate::xrpc::Xrpc;
 
 fn mode(path: &Path) -> u32 {
@@ -57,25 +57,23 @@ async fn a_full_disk_answers_503_and_the_node_recovers_without_a_restart() {
     let dir = TempDir::new("disk-full");
     let mount = dir.0.join("mnt");
     std::fs::create_dir_all(&mount).unwrap();
-    let port = free_port();
     let script = format!(
         "mount -t tmpfs -o size=48m tmpfs '{}' && exec '{}' serve --data-dir '{}/data' \
-         --listen 127.0.0.1:{port} --relay-listen 127.0.0.1:{}",
+         --listen 127.0.0.1:0 --relay-listen 127.0.0.1:0",
         mount.display(),
         env!("CARGO_BIN_EXE_skyhold"),
         mount.display(),
-        free_port()
     );
-    let child = Command::new("unshare")
+    let mut child = Command::new("unshare")
         .args(["-rm", "sh", "-c", &script])
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let pid = child.id();
+    let port = listening(&mut child).await.port();
     let _guard = ChildGuard(child);
     let url = format!("http://localhost:{port}");
-    wait_for(&format!("{url}/xrpc/_health"), Duration::from_secs(30)).await;
     let xrpc = Xrpc::with_base(&url, "");
     let (did, token) = xrpc.account("diskfull.test").await;
     // The tmpfs as the node sees it, through its own root.
@@ -177,8 +175,7 @@ async fn a_full_disk_answers_503_and_the_node_recovers_without_a_restart() {
 async fn the_data_directory_database_and_backups_are_private_whatever_the_umask() {
     let dir = TempDir::new("modes");
     let data = dir.0.join("data");
-    let port = free_port();
-    let child = Command::new("sh")
+    let mut child = Command::new("sh")
         .args([
             "-c",
             "umask 022 && exec \"$0\" \"$@\"",
@@ -187,20 +184,15 @@ async fn the_data_directory_database_and_backups_are_private_whatever_the_umask(
             "--data-dir",
         ])
         .arg(&data)
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--relay-listen",
-            &format!("127.0.0.1:{}", free_port()),
-        ])
+        .args(["--listen", "127.0.0.1:0", "--relay-listen", "127.0.0.1:0"])
         .env("SKYHOLD_ADMIN_PASSWORD", "modes-admin-password")
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    let port = listening(&mut child).await.port();
     let _guard = ChildGuard(child);
     let url = format!("http://localhost:{port}");
-    wait_for(&format!("{url}/xrpc/_health"), Duration::from_secs(30)).await;
     let xrpc = Xrpc::with_base(&url, "modes-admin-password");
     let (_, token) = xrpc.account("modes.test").await;
     let (status, _) = xrpc
