@@ -727,6 +727,7 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/par", post(oauth::par))
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))
+        .route("/oauth/client-logo", get(oauth::client_logo))
         .route(
             "/oauth/authorize",
             get(oauth::authorize_page).post(oauth::authorize_submit),

@@ -200,6 +200,10 @@ pub async fn authorize_page(
         Ok(view) => view,
         Err(e) => return oauth_page::error(&e.description),
     };
+    // The page shows the logo only when the node has it to serve (fetched once, then cached).
+    if view.logo_uri.is_some() && state.pds.oauth_client_logo(client_id).await.is_none() {
+        view.logo_uri = None;
+    }
     let mut choices = Vec::new();
     match query.get("account") {
         Some(chosen) => view.login_hint = Some(chosen.clone()).filter(|c| !c.is_empty()),
@@ -213,6 +217,41 @@ pub async fn authorize_page(
         None => {}
     }
     oauth_page::consent(&view, None, state.pds.oauth_issuer(), &choices)
+}
+
+/// `GET /oauth/client-logo?client_id=…`: the app's logo, fetched by the node and served from its
+/// own origin (the sign-in page and the web UI load no other origin); 404 when the app has no
+/// logo that can be shown, so the page shows its initial instead.
+pub async fn client_logo(
+    State(state): State<AppState>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let Some(client_id) = query.get("client_id").filter(|c| !c.is_empty()) else {
+        return (StatusCode::BAD_REQUEST, "client_id is required").into_response();
+    };
+    let Some(logo) = state.pds.oauth_client_logo(client_id).await else {
+        return (StatusCode::NOT_FOUND, "no logo").into_response();
+    };
+    let mut response = logo.bytes.clone().into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(logo.content_type),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // As long as the node keeps the app's metadata (10 minutes).
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=600"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    response
 }
 
 /// `POST /oauth/authorize`: the form of the page, sign-in and decision together.

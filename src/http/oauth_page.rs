@@ -1,5 +1,5 @@
 //! The OAuth sign-in and consent page, served by the node itself: plain HTML and inline CSS,
-//! no script, no external origin, so it works with JavaScript off and offline on a LAN, and fits
+//! no script, no external origin (the app's logo is served by the node, `/oauth/client-logo`), so it works with JavaScript off and offline on a LAN, and fits
 //! a phone screen. It names the node and the app (name, logo, its URL, where it sends you back)
 //! and says each requested permission in words. A browser that signed in here before gets an
 //! account chooser first (links, from a cookie of DIDs that holds no secret) unless the app named
@@ -132,7 +132,7 @@ fn page(status: StatusCode, title: &str, body: &str, cookie: Option<String>) -> 
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -172,11 +172,18 @@ pub fn consent(
             view.client_id.clone()
         }
     });
-    let logo = view
-        .logo_uri
-        .as_deref()
-        .map(|l| format!("<img src=\"{}\" alt=\"\">", escape(l)))
-        .unwrap_or_default();
+    // Served by the node itself (`/oauth/client-logo`), so the page loads no other origin.
+    let logo = if view.logo_uri.is_some() {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", &view.client_id)
+            .finish();
+        format!(
+            "<img src=\"/oauth/client-logo?{}\" alt=\"\" width=\"48\" height=\"48\">",
+            escape(&query)
+        )
+    } else {
+        String::new()
+    };
     let site = match (&view.client_uri, view.loopback) {
         (Some(uri), _) => format!("<div class=\"muted\">{}</div>", escape(uri)),
         // The heading already says where it runs.

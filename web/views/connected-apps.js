@@ -1,8 +1,8 @@
 // Connected apps: the apps this account signed in to with OAuth ("Sign in with your handle"),
 // what each may do, since when, and when it last got tokens; disconnecting one ends its
-// sessions and tokens at once (blue.skyhold.oauth.listApps / revokeApp). Logos are not loaded:
-// they live on the apps' own sites, and this UI never fetches another origin; each app shows
-// its initial instead.
+// sessions and tokens at once (blue.skyhold.oauth.listApps / revokeApp). An app's logo comes
+// from this node (/oauth/client-logo fetches and checks it), never from the app's own site: this
+// UI loads no other origin. An app without one (or whose logo the node refuses) shows its initial.
 
 import { html, useState, useEffect } from '../lib/html.js';
 import { t, locale } from '../lib/i18n.js';
@@ -28,12 +28,22 @@ function appSite(app) {
   return app.loopback ? t('connectedApps.localSite') : app.clientId;
 }
 
+/** The app's logo as this node serves it, or its initial when there is none to show. */
+function AppTile({ app, name }) {
+  const [failed, setFailed] = useState(false);
+  if (app.logoUri && !failed) {
+    const src = `/oauth/client-logo?client_id=${encodeURIComponent(app.clientId)}`;
+    return html`<img class="app-tile" src=${src} alt="" width="44" height="44" loading="lazy" decoding="async" onError=${() => setFailed(true)} />`;
+  }
+  return html`<span class="app-tile" aria-hidden="true">${[...name][0]?.toUpperCase()}</span>`;
+}
+
 function AppRow({ app, onRevoke }) {
   const name = appName(app);
   const headingId = `app-${encodeURIComponent(app.clientId).replace(/%/g, '')}`;
   return html`<li class="card connected-app" aria-labelledby=${headingId}>
     <div class="connected-app-head">
-      <span class="app-tile" aria-hidden="true">${[...name][0]?.toUpperCase()}</span>
+      <${AppTile} app=${app} name=${name} />
       <div class="connected-app-name">
         <h3 id=${headingId}>${name}</h3>
         <p class="muted small break">${appSite(app)}</p>

@@ -2,6 +2,11 @@
 //! production only public https addresses, with a size limit and a timeout) and cached for a
 //! while, so a sign-in costs at most one fetch of each.
 //!
+//! The app's logo (`logo_uri`) is fetched the same way and served from the node's own origin,
+//! so the sign-in page and the web UI never load another origin: raster images only (PNG, JPEG,
+//! WebP, GIF, checked by their first bytes, never SVG, which can carry script), 256 KiB at most,
+//! cached (a logo that cannot be had too, so a broken one is not fetched on every view).
+//!
 //! Spec: <https://atproto.com/specs/oauth#clients>.
 
 use std::collections::HashMap;
@@ -24,6 +29,32 @@ const CACHE_TTL: Duration = Duration::from_secs(10 * 60);
 /// Most documents cached (oldest dropped first when full).
 const CACHE_MAX: usize = 1000;
 
+/// Largest logo read.
+const MAX_LOGO_BYTES: usize = 256 * 1024;
+/// Most logos cached (so at most 64 × 256 KiB = 16 MiB of them in memory).
+const LOGO_CACHE_MAX: usize = 64;
+
+/// An app's logo, checked and ready to serve.
+pub struct ClientLogo {
+    pub content_type: &'static str,
+    pub bytes: bytes::Bytes,
+}
+
+/// The image type of `bytes`, from their first bytes: the raster formats a browser shows.
+fn raster_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
 type Cached<T> = Mutex<HashMap<String, (Instant, Arc<T>)>>;
 
 /// Fetches and caches client documents.
@@ -32,6 +63,8 @@ pub struct Clients {
     local_mode: bool,
     metadata: Cached<ClientMetadata>,
     keys: Cached<Vec<Jwk>>,
+    /// By client id; `None` when the app has no logo that can be shown.
+    logos: Cached<Option<Arc<ClientLogo>>>,
 }
 
 fn cached<T>(cache: &Cached<T>, key: &str) -> Option<Arc<T>> {
@@ -43,10 +76,14 @@ fn cached<T>(cache: &Cached<T>, key: &str) -> Option<Arc<T>> {
 }
 
 fn remember<T>(cache: &Cached<T>, key: &str, value: Arc<T>) {
+    remember_at_most(cache, key, value, CACHE_MAX)
+}
+
+fn remember_at_most<T>(cache: &Cached<T>, key: &str, value: Arc<T>, max: usize) {
     let mut guard = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if guard.len() >= CACHE_MAX {
+    if guard.len() >= max {
         guard.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
-        if guard.len() >= CACHE_MAX
+        if guard.len() >= max
             && let Some(oldest) = guard
                 .iter()
                 .min_by_key(|(_, (at, _))| *at)
@@ -65,6 +102,7 @@ impl Clients {
             local_mode,
             metadata: Mutex::default(),
             keys: Mutex::default(),
+            logos: Mutex::default(),
         }
     }
 
@@ -124,5 +162,83 @@ impl Clients {
         let keys = Arc::new(parse_jwks(&json).map_err(|e| e.to_string())?);
         remember(&self.keys, uri, keys.clone());
         Ok(keys)
+    }
+
+    /// The logo of `client_id`, when its metadata names one that is a raster image.
+    pub async fn logo(&self, client_id: &str) -> Option<Arc<ClientLogo>> {
+        if let Some(hit) = cached(&self.logos, client_id) {
+            return hit.as_ref().clone();
+        }
+        let meta = self.metadata(client_id).await.ok()?;
+        let logo = match meta.logo_uri.as_deref() {
+            Some(uri) => match self.fetch_logo(uri).await {
+                Ok(logo) => Some(Arc::new(logo)),
+                Err(e) => {
+                    tracing::debug!(client_id, "app logo not served: {e}");
+                    None
+                }
+            },
+            None => None,
+        };
+        remember_at_most(
+            &self.logos,
+            client_id,
+            Arc::new(logo.clone()),
+            LOGO_CACHE_MAX,
+        );
+        logo
+    }
+
+    async fn fetch_logo(&self, uri: &str) -> Result<ClientLogo, String> {
+        let parsed = url::Url::parse(uri).map_err(|e| format!("{uri}: {e}"))?;
+        let fetched = document_url(&parsed, self.local_mode);
+        let response = self
+            .http
+            .get(fetched.as_str(), Trust::Public)
+            .map_err(|e| e.to_string())?
+            .limit(MAX_LOGO_BYTES)
+            .timeout(FETCH_TIMEOUT)
+            .header("accept", "image/png, image/jpeg, image/webp, image/gif")
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("{uri} answered {}", response.status()));
+        }
+        let declared = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+        let content_type = raster_type(&bytes).ok_or("not a PNG, JPEG, WebP or GIF image")?;
+        if declared != content_type {
+            return Err(format!("served as {declared:?}, but is {content_type}"));
+        }
+        Ok(ClientLogo {
+            content_type,
+            bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::raster_type;
+
+    #[test]
+    fn only_raster_images_are_logos() {
+        assert_eq!(raster_type(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(raster_type(&[0xff, 0xd8, 0xff, 0xe0]), Some("image/jpeg"));
+        assert_eq!(raster_type(b"GIF89a.."), Some("image/gif"));
+        assert_eq!(raster_type(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(
+            raster_type(b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>"),
+            None
+        );
+        assert_eq!(raster_type(b"<?xml version=\"1.0\"?><svg/>"), None);
+        assert_eq!(raster_type(b""), None);
     }
 }

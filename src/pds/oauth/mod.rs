@@ -293,6 +293,12 @@ impl Pds {
         Ok(checked)
     }
 
+    /// The logo of an app, fetched, checked and cached by the node (`None`: it has none that can
+    /// be shown).
+    pub async fn oauth_client_logo(&self, client_id: &str) -> Option<Arc<clients::ClientLogo>> {
+        self.oauth().clients.logo(client_id).await
+    }
+
     async fn oauth_client(&self, client_id: &str) -> Result<Arc<ClientMetadata>, OAuthError> {
         self.oauth()
             .clients

@@ -803,3 +803,175 @@ async fn members_and_admins_see_and_disconnect_apps() {
         .await;
     assert_eq!(body["apps"], json!([]));
 }
+
+/// A web app's server on this machine (`https://app.localhost:PORT`, fetched by a node in local
+/// mode over http from 127.0.0.1): client metadata documents under `/{name}/`, each naming the
+/// logo `/{name}/logo`, and the logos themselves, one per kind of answer the node must judge.
+async fn app_server() -> String {
+    use axum::extract::Path;
+    use axum::http::header::CONTENT_TYPE;
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!(
+        "https://app.localhost:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let metadata_origin = origin.clone();
+    let app = axum::Router::new()
+        .route(
+            "/{name}/client-metadata.json",
+            get(move |Path(name): Path<String>| {
+                let origin = metadata_origin.clone();
+                async move {
+                    axum::Json(json!({
+                        "client_id": format!("{origin}/{name}/client-metadata.json"),
+                        "client_name": format!("App {name}"),
+                        "logo_uri": format!("{origin}/{name}/logo"),
+                        "redirect_uris": [format!("{origin}/callback")],
+                        "scope": "atproto",
+                        "grant_types": ["authorization_code", "refresh_token"],
+                        "response_types": ["code"],
+                        "application_type": "web",
+                        "token_endpoint_auth_method": "none",
+                        "dpop_bound_access_tokens": true,
+                    }))
+                }
+            }),
+        )
+        .route(
+            "/{name}/logo",
+            get(|Path(name): Path<String>| async move {
+                let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+                png.extend_from_slice(&[7u8; 200]);
+                let (content_type, body) = match name.as_str() {
+                    "png" => ("image/png", png),
+                    "svg" => (
+                        "image/svg+xml",
+                        br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#
+                            .to_vec(),
+                    ),
+                    // A PNG's first bytes, declared as HTML: refused, not served as an image.
+                    "html" => ("text/html", png),
+                    // Over 256 KiB.
+                    "big" => {
+                        png.resize(300 * 1024, 0);
+                        ("image/png", png)
+                    }
+                    _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
+                };
+                ([(CONTENT_TYPE, content_type)], body).into_response()
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    origin
+}
+
+#[tokio::test]
+async fn app_logos_are_fetched_checked_and_served_by_the_node() {
+    let node = Node::start(&[]).await;
+    let origin = app_server().await;
+    let http = client();
+    let client_id = |name: &str| format!("{origin}/{name}/client-metadata.json");
+    let logo = |name: &str| {
+        format!(
+            "{}/oauth/client-logo?{}",
+            node.url,
+            encode(&[("client_id", client_id(name))])
+        )
+    };
+
+    // A PNG: served from the node's own origin, typed, not sniffable, cacheable.
+    let served = http.get(logo("png")).send().await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        served.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=")
+    );
+    let bytes = served.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert_eq!(bytes.len(), 208);
+
+    // SVG (it can carry script), an image declared as HTML, an oversized one, a missing one, an
+    // unknown client: no logo, so the page shows the app's initial.
+    for name in ["svg", "html", "big", "missing"] {
+        let refused = http.get(logo(name)).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND, "{name}");
+        assert!(
+            !refused.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("image/"),
+            "{name}"
+        );
+    }
+    let unknown = http
+        .get(format!(
+            "{}/oauth/client-logo?client_id=https%3A%2F%2Fexample.invalid%2Fnope",
+            node.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let without = http
+        .get(format!("{}/oauth/client-logo", node.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(without.status(), StatusCode::BAD_REQUEST);
+
+    // The consent page shows the logo from the node's origin, and allows no other for images;
+    // an app whose logo was refused gets no image at all.
+    for (name, shown) in [("png", true), ("svg", false)] {
+        let mut dpop = Dpop::new();
+        let (status, par) = post_form(
+            &http,
+            &mut dpop,
+            &format!("{}/oauth/par", node.url),
+            &[
+                ("client_id", &client_id(name)),
+                ("response_type", "code"),
+                ("code_challenge", &challenge()),
+                ("code_challenge_method", "S256"),
+                ("redirect_uri", &format!("{origin}/callback")),
+                ("scope", "atproto"),
+                ("state", "st-logo"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{par}");
+        let page = http
+            .get(format!(
+                "{}/oauth/authorize?{}",
+                node.url,
+                encode(&[
+                    ("client_id", client_id(name).as_str()),
+                    ("request_uri", par["request_uri"].as_str().unwrap()),
+                ])
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let csp = page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("img-src 'self';"), "{csp}");
+        assert!(!csp.contains("https:"), "{csp}");
+        let html = page.text().await.unwrap();
+        let img = format!(
+            "<img src=\"/oauth/client-logo?{}\"",
+            encode(&[("client_id", client_id(name))]).replace('&', "&amp;")
+        );
+        assert_eq!(html.contains(&img), shown, "{name}: {html}");
+        assert!(!html.contains(&format!("{origin}/{name}/logo")), "{name}");
+        assert!(html.contains(&format!("App {name} wants to use your account")));
+    }
+}

@@ -71,8 +71,17 @@ async function confidentialClient() {
   const { requestLocalLock } = await peerImport('@atproto/oauth-client');
   const { JoseKey } = await peerImport('@atproto/jwk-jose');
   const documents = new Map();
+  const logoFetches = [];
   const server = createServer((req, res) => {
-    const body = documents.get(new URL(req.url, 'http://127.0.0.1').pathname);
+    const path = new URL(req.url, 'http://127.0.0.1').pathname;
+    if (path === '/logo.png') {
+      // Its logo, which the node fetches and serves from its own origin.
+      logoFetches.push(req.headers['user-agent'] ?? '');
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.end(gradientPng(96, 96, 140));
+      return;
+    }
+    const body = documents.get(path);
     res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' });
     res.end(body ?? '{}');
   });
@@ -104,7 +113,7 @@ async function confidentialClient() {
   });
   // The document the node fetches: the library's own metadata, key set inlined.
   documents.set('/client-metadata.json', JSON.stringify(client.clientMetadata));
-  return { client, sessions, origin, server };
+  return { client, sessions, origin, server, logoFetches };
 }
 
 async function oauthClient(redirect) {
@@ -241,18 +250,25 @@ describe('OAuth sign-in in the browser', { concurrency: false }, () => {
 
   it('a confidential client signs in with private_key_jwt and keeps its session up to 180 days', async () => {
     const { Agent } = await peerImport('@atproto/api');
-    const { client, origin, server } = await confidentialClient();
+    const { client, origin, server, logoFetches } = await confidentialClient();
     try {
       const authorizeUrl = await client.authorize('olive.test', { scope: SCOPE });
       const page = await newPage(browser, { viewport: PHONE });
       page.setDefaultTimeout(15_000);
-      // The app's logo is answered here, as its server would. (Its https callback is not served:
-      // the test reads the code from the request the browser makes, as the app's server would.)
-      await page.route(`${origin}/logo.png`, (route) => route.fulfill({ contentType: 'image/png', body: gradientPng(96, 96, 140) }));
+      // (Its https callback is not served: the test reads the code from the request the browser
+      // makes, as the app's server would.) The browser never asks the app's origin for anything.
+      const foreign = [];
+      page.on('request', (req) => { if (new URL(req.url()).origin === origin) foreign.push(req.url()); });
       await page.goto(authorizeUrl.href);
       await page.getByRole('heading', { name: 'Olive Reader wants to use your account' }).waitFor();
       await page.getByText(origin, { exact: true }).waitFor();
       assert.equal(await page.locator('img').evaluate((img) => img.naturalWidth), 96, 'the logo shows');
+      const logoSrc = new URL(await page.locator('img').evaluate((img) => img.src));
+      assert.equal(logoSrc.origin, node.url, 'the logo comes from the node, not the app');
+      assert.equal(logoSrc.pathname, '/oauth/client-logo');
+      assert.deepEqual(foreign, [], 'the page loads nothing from the app\'s origin');
+      assert.equal(logoFetches.length, 1, 'the node fetched the logo once');
+      assert.match(logoFetches[0], /^skyhold\//);
       assert.equal(await page.getByText('its name cannot be checked').count(), 0, 'a fetched client is not called unverifiable');
       assert.deepEqual(await seriousViolations(page), [], 'axe on the authorize page');
       await shot(page, 'oauth-authorize-web-app-360');
@@ -298,6 +314,11 @@ describe('OAuth sign-in in the browser', { concurrency: false }, () => {
       const card = ui.getByRole('listitem').filter({ has: ui.getByRole('heading', { name: 'Olive Reader' }) });
       await card.waitFor();
       await card.getByText(origin, { exact: true }).waitFor();
+      const tile = card.locator('img.app-tile');
+      await tile.waitFor();
+      await ui.waitForFunction((img) => img.complete && img.naturalWidth > 0, await tile.elementHandle());
+      assert.equal(new URL(await tile.evaluate((img) => img.src)).origin, node.url, 'Connected apps shows the logo the node serves');
+      await shot(ui, 'oauth-connected-apps-logo-360');
       await card.getByText(/Full access to your account's data/).waitFor();
       await card.getByText(/last active/).waitFor();
       assert.deepEqual(await seriousViolations(ui), [], 'axe on Connected apps');
