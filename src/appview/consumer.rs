@@ -167,6 +167,8 @@ impl Appview {
         loop {
             match self.follow_once(&source).await {
                 Ok(()) => return,
+                // The node is stopping.
+                Err(_) if self.store().is_closed() => return,
                 Err(e) => {
                     tracing::warn!(source = source.name, error = %e, "indexing stopped; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;

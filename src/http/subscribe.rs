@@ -123,6 +123,7 @@ async fn stream(log: EventLog, tail: Arc<Tail>, mut socket: WebSocket, cursor: O
     let mut notifications = log.notifications();
     let (oldest, newest) = match log.bounds().await {
         Ok(b) => b,
+        Err(_) if log.is_closed() => return,
         Err(e) => {
             tracing::error!(error = %e, "event log unreadable");
             return;
@@ -153,6 +154,8 @@ async fn stream(log: EventLog, tail: Arc<Tail>, mut socket: WebSocket, cursor: O
             .await
         {
             Ok(batch) => batch,
+            // The node is stopping: the stream ends like any other.
+            Err(_) if log.is_closed() => return,
             Err(e) => {
                 tracing::error!(error = %e, "event log read failed");
                 return;

@@ -19,6 +19,8 @@ impl Relay {
         loop {
             let cursor = match self.host_cursor(LOCAL_HOST).await {
                 Ok(c) => c,
+                // The node is stopping.
+                Err(_) if local.log.is_closed() => return,
                 Err(e) => {
                     tracing::error!(error = %e, "reading the local cursor failed");
                     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -27,6 +29,7 @@ impl Relay {
             };
             let batch = match local.log.after(cursor, BATCH).await {
                 Ok(b) => b,
+                Err(_) if local.log.is_closed() => return,
                 Err(e) => {
                     tracing::error!(error = %e, "reading local events failed");
                     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -40,6 +43,9 @@ impl Relay {
                     Ok(Frame::Message(message)) => {
                         let origin = Origin::Local(&local.hostname);
                         if let Err(e) = self.ingest(origin, seq, message).await {
+                            if local.log.is_closed() {
+                                return;
+                            }
                             // Not skipped: the events after it would move the cursor past it for
                             // good. The batch is read again from the cursor after a pause.
                             tracing::error!(seq, error = %e, "local event failed");

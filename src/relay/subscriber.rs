@@ -74,6 +74,8 @@ impl Relay {
             let row = match self.host_row(host).await {
                 Ok(Some(row)) => row,
                 Ok(None) => return,
+                // The node is stopping.
+                Err(_) if self.store().is_closed() => return,
                 Err(e) => {
                     tracing::error!(%host, error = %e, "reading host state failed");
                     tokio::time::sleep(backoff).await;

@@ -90,6 +90,11 @@ impl EventLog {
             .await
     }
 
+    /// Whether the store has shut down (a failed read then means the process is stopping).
+    pub fn is_closed(&self) -> bool {
+        self.inner.store.is_closed()
+    }
+
     /// Bumped after every commit of the store: wake up and read after your cursor.
     pub fn notifications(&self) -> watch::Receiver<u64> {
         self.inner.store.commits()

@@ -266,6 +266,12 @@ impl Store {
         self.writer.commits()
     }
 
+    /// Whether the store has shut down: readers that follow a log end quietly instead of
+    /// reporting the failed read.
+    pub fn is_closed(&self) -> bool {
+        self.db.is_closed()
+    }
+
     /// Waits for queued writes to finish and stops the writer.
     pub async fn shutdown(&self) {
         self.writer.shutdown().await;

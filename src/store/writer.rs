@@ -69,7 +69,12 @@ impl Writer {
                     eprintln!("the store's writer thread panicked; stopping");
                     std::process::abort();
                 };
-                // The database closes (its file unlocks) before `shutdown` returns.
+                // The file closes cleanly (its allocator state recorded, its lock released)
+                // before `shutdown` returns, whoever still holds the store: the next start needs
+                // no repair.
+                if stopped.is_some() {
+                    db.close();
+                }
                 drop(db);
                 if let Some(done) = stopped {
                     let _ = done.send(());

@@ -384,6 +384,16 @@ impl Node {
     /// restart passes the port it had, because a local node's identity (its public URL, its
     /// did:web, its accounts' documents) names that port.
     pub async fn start_in(data: &std::path::Path, port: u16, extra: &[&str]) -> Node {
+        Node::start_logging(data, port, extra, std::process::Stdio::inherit()).await
+    }
+
+    /// Like [`Node::start_in`], with the node's log (stderr, `RUST_LOG=warn`) sent to `log`.
+    pub async fn start_logging(
+        data: &std::path::Path,
+        port: u16,
+        extra: &[&str],
+        log: std::process::Stdio,
+    ) -> Node {
         let admin_password = "test-admin-password".to_owned();
         let mut command = skyhold();
         command
@@ -399,7 +409,7 @@ impl Node {
             .env("SKYHOLD_ADMIN_PASSWORD", &admin_password)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log)
             .spawn()
             .expect("starting skyhold");
         let listening = listening(&mut child).await;

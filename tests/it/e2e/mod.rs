@@ -25,6 +25,7 @@ mod relay_consumer;
 mod relay_errors;
 mod relay_scenarios;
 mod repo_verify;
+mod restart;
 mod tls;
 mod upstream;
 mod web;
