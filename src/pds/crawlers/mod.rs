@@ -274,7 +274,7 @@ impl Pds {
             .await
         {
             Ok(response) => response,
-            Err(e) => return unreachable(e.to_string()),
+            Err(e) => return unreachable(reason(&e)),
         };
         let status = response.status().as_u16();
         if response.status().is_success() {
@@ -290,6 +290,22 @@ impl Pds {
             status,
             message: message.chars().take(MAX_MESSAGE_CHARS).collect(),
         }
+    }
+}
+
+/// Why a request got no answer, in the words an admin needs: the innermost cause ("Connection
+/// refused", "timed out", "Name or service not known"), not the whole chain with the URL again.
+fn reason(error: &crate::net::OutboundError) -> String {
+    let text = error.to_string();
+    let innermost = text.rsplit(": ").next().unwrap_or(&text);
+    let innermost = match innermost.rfind(" (os error ") {
+        Some(at) if innermost.ends_with(')') => &innermost[..at],
+        _ => innermost,
+    };
+    if innermost.trim().is_empty() {
+        text
+    } else {
+        innermost.trim().to_owned()
     }
 }
 
@@ -344,6 +360,24 @@ mod tests {
         assert!(crawler_url("https://relay.example/xrpc").is_err());
         assert!(crawler_url("https://user@relay.example").is_err());
         assert!(crawler_url("not a host").is_err());
+    }
+
+    #[test]
+    fn failures_are_named_by_their_innermost_cause() {
+        use crate::net::OutboundError;
+        let refused = OutboundError::Unreachable(
+            "error sending request for url (http://127.0.0.1:9/xrpc/com.atproto.sync.requestCrawl): \
+             client error (Connect): tcp connect error: Connection refused (os error 111)"
+                .into(),
+        );
+        assert_eq!(reason(&refused), "Connection refused");
+        assert_eq!(reason(&OutboundError::Timeout), "timed out");
+        let dns = OutboundError::Unreachable(
+            "error sending request: dns error: failed to lookup address information: Name or \
+             service not known"
+                .into(),
+        );
+        assert_eq!(reason(&dns), "Name or service not known");
     }
 
     #[test]

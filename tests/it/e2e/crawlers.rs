@@ -20,8 +20,8 @@ use super::appview::{Account, Client};
 use crate::harness::{Node, TempDir, http, skyhold};
 
 /// How long any one expected change may take (generous: two cores shared with builds). The
-/// retries of a crawler that is down come 10 s, then 20 s, after its failures.
-const WAIT: Duration = Duration::from_secs(90);
+/// retries of a crawler that is down come 10 s, 20 s, 40 s, 80 s after its failures.
+const WAIT: Duration = Duration::from_secs(120);
 
 /// Polls `check` until it returns `Ok`, panicking with `what` and the last error after [`WAIT`].
 async fn until<T, F, Fut>(what: &str, mut check: F) -> T
@@ -351,6 +351,23 @@ async fn a_crawler_that_is_down_is_retried_with_back_off_and_delays_no_write() {
         "{}",
         status["federation"]
     );
+
+    // The admin's request by hand goes the same way and counts in the status.
+    let before = crawler(&a, &down).await["failures"].as_u64().unwrap();
+    let asked = http()
+        .post(a.xrpc("blue.skyhold.admin.requestCrawl"))
+        .basic_auth("admin", Some(&a.admin_password))
+        .json(&serde_json::json!({"relay": down}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 502);
+    let body: Value = asked.json().await.unwrap();
+    assert_eq!(body["error"], "UpstreamFailure", "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(message.contains("did not answer"), "{body}");
+    let after = crawler(&a, &down).await["failures"].as_u64().unwrap();
+    assert!(after > before, "{before} then {after}");
 
     let metrics = http()
         .get(format!("{}/metrics", a.url))

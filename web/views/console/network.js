@@ -48,7 +48,8 @@ function Crawl({ onAsked }) {
       await procedure('blue.skyhold.admin.requestCrawl', { relay: relay.trim() });
       toast(t('console.network.crawlAsked', { relay: relay.trim() }));
     } catch (err) {
-      setError(errorText(err));
+      // The relay failed, not this server: its own words say how ("did not answer: …").
+      setError(err.error === 'UpstreamFailure' && err.message ? err.message : errorText(err));
     }
     setBusy(false);
     // A configured crawler's status counts the request, answered or not.
