@@ -272,11 +272,16 @@ export async function endPasswordSession(refreshJwt) {
   await fetch('/xrpc/com.atproto.server.deleteSession', { method: 'POST', headers: { authorization: `Bearer ${refreshJwt}` } }).catch(() => {});
 }
 
-/** Ends the session on the node (its refresh token revoked, which ends the access token too) and here. */
+/**
+ * Ends the session on the node, then here: the refresh token (the latest one, whichever tab
+ * rotated it) is revoked, which ends the access token too; offline, the session is forgotten
+ * here anyway.
+ */
 export async function signOut() {
-  const refreshToken = tokens && tokens.refreshToken;
-  forget();
+  const latest = (await oauth.loadTokens()) || tokens;
+  const refreshToken = latest && latest.refreshToken;
   if (refreshToken) await oauth.revoke(refreshToken).catch(() => {});
+  forget();
   await oauth.dropKey();
 }
 

@@ -248,8 +248,9 @@ describe('the web UI signs in with OAuth', { concurrency: false }, () => {
     });
     await page.goto('/settings');
     await page.getByRole('button', { name: 'Sign out' }).click();
+    // Signed out once the node has revoked the session.
+    await page.waitForFunction((key) => localStorage.getItem(key) === null, SESSION);
     await page.getByRole('link', { name: 'Sign in' }).first().waitFor();
-    assert.equal(await stored(), null);
     assert.equal(await page.evaluate(() => sessionStorage.getItem('skyhold.elevated')), null, 'the password-confirmed session ended too');
 
     const old = await fetch(`${node.url}/xrpc/com.atproto.server.getSession`, { headers: { authorization: `DPoP ${token}`, dpop: getProof } });
