@@ -4,13 +4,16 @@
 import { html, render, useState, useEffect } from './lib/html.js';
 import { config } from './lib/config.js';
 import { loadMessages, t } from './lib/i18n.js';
-import { session, restore } from './lib/auth.js';
+import { session, restore, setPasswordPrompt } from './lib/auth.js';
 import { location$, navigate, match } from './lib/router.js';
-import { loadMe, loadRole, startUnreadPolling, stopUnreadPolling } from './lib/state.js';
+import { loadMe, loadRole, startUnreadPolling, stopUnreadPolling, openDialog } from './lib/state.js';
 import { effect, computed } from '@preact/signals';
 import { Layout } from './components/layout.js';
-import { DialogHost } from './components/dialog.js';
+import { DialogHost, PasswordDialog } from './components/dialog.js';
 import { ErrorNotice, Loading } from './components/ui.js';
+
+// Calls no app permission covers ask for the password again, in a dialog.
+setPasswordPrompt((confirm) => openDialog(PasswordDialog, { confirm }).then((confirmed) => !!confirmed));
 
 /** Loaded view modules by route name. */
 const views = new Map();

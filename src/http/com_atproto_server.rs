@@ -133,7 +133,16 @@ pub async fn get_session(
         "emailConfirmed": account.email_confirmed,
         "active": account.status == AccountStatus::Active,
     });
-    put_some(&mut out, "email", account.email.as_ref());
+    // An OAuth app sees the email only with a permission to read it (as in the reference).
+    let email_read = crate::core::oauth::grant::Need::Account {
+        attr: crate::core::oauth::scope::AccountAttr::Email,
+        action: crate::core::oauth::scope::AccountAction::Read,
+    };
+    if state.pds.require(&auth, &email_read).is_ok() {
+        put_some(&mut out, "email", account.email.as_ref());
+    } else if let Some(fields) = out.as_object_mut() {
+        fields.remove("emailConfirmed");
+    }
     put_some(&mut out, "status", account.status.as_status());
     if let Some(doc) = doc.and_then(|d| serde_json::to_value(d).ok()) {
         out["didDoc"] = doc;

@@ -728,6 +728,10 @@ pub fn router(state: AppState) -> Router {
             get(oauth::authorization_server),
         )
         .route("/oauth/jwks", get(oauth::jwks))
+        .route(
+            "/oauth/client-metadata.json",
+            get(oauth::web_client_metadata),
+        )
         .route("/oauth/par", post(oauth::par))
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))

@@ -92,6 +92,19 @@ pub async fn authorization_server(State(state): State<AppState>) -> Response {
     .into_response()
 }
 
+/// `/oauth/client-metadata.json`: the client metadata document of the node's own web UI, the
+/// same for whoever fetches it (`pds::oauth::web_client`).
+pub async fn web_client_metadata(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=600"),
+        )],
+        Json(state.pds.oauth_web_client_document()),
+    )
+        .into_response()
+}
+
 /// `/oauth/jwks`: the server signs its tokens with a symmetric key, so it publishes no keys.
 pub async fn jwks() -> Response {
     Json(json!({"keys": []})).into_response()

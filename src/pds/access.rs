@@ -176,13 +176,19 @@ fn oauth_need<'a>(call: Call<'a>, aud: Option<&'a str>) -> Result<Option<Need<'a
         | "com.atproto.identity.submitPlcOperation" => Some(Need::Identity {
             attr: IdentityAttr::Any,
         }),
-        _ if rule(call).sessions == Sessions::Full => {
-            return Err(PdsError::InsufficientScope(format!(
-                "{nsid} is not available to OAuth apps"
-            )));
+        // App passwords are a credential of their own: like the reference, no OAuth app may
+        // list or revoke them either (creating one takes a full session anyway).
+        "com.atproto.server.listAppPasswords" | "com.atproto.server.revokeAppPassword" => {
+            return Err(not_for_apps(nsid));
         }
+        _ if rule(call).sessions == Sessions::Full => return Err(not_for_apps(nsid)),
         _ => None,
     })
+}
+
+/// The refusal of a method no OAuth permission grants.
+fn not_for_apps(nsid: &str) -> PdsError {
+    PdsError::InsufficientScope(format!("{nsid} is not available to OAuth apps"))
 }
 
 /// The refusal of a call a grant does not cover, naming the missing permission.
@@ -349,5 +355,41 @@ mod tests {
             "com.atproto.server.deactivateAccount",
             AccessScope::Takendown
         ));
+    }
+
+    #[test]
+    fn no_oauth_permission_reaches_what_the_web_ui_asks_the_password_for() {
+        for nsid in [
+            "com.atproto.server.createAppPassword",
+            "com.atproto.server.listAppPasswords",
+            "com.atproto.server.revokeAppPassword",
+            "com.atproto.server.requestAccountDelete",
+            "com.atproto.server.activateAccount",
+            "com.atproto.server.deactivateAccount",
+            "com.atproto.server.getAccountInviteCodes",
+            "blue.skyhold.oauth.listApps",
+            "blue.skyhold.oauth.revokeApp",
+        ] {
+            assert!(
+                matches!(
+                    oauth_need(Call::Xrpc(nsid), None),
+                    Err(PdsError::InsufficientScope(_))
+                ),
+                "{nsid}"
+            );
+        }
+        // What the web UI's scope does cover.
+        for (nsid, scope) in [
+            (
+                "com.atproto.server.updateEmail",
+                "account:email?action=manage",
+            ),
+            ("com.atproto.repo.importRepo", "account:repo?action=manage"),
+            ("com.atproto.identity.signPlcOperation", "identity:*"),
+            ("com.atproto.identity.updateHandle", "identity:handle"),
+        ] {
+            let need = oauth_need(Call::Xrpc(nsid), None).unwrap().unwrap();
+            assert_eq!(need.scope(), scope, "{nsid}");
+        }
     }
 }

@@ -163,7 +163,9 @@ impl Pds {
             }
             None => None,
         };
-        let oauth = oauth::Runtime::open(&store, http.clone(), !http.guarded()).await?;
+        let web_client =
+            oauth::web_client::metadata(config.public_url.trim_end_matches('/'), &config.hostname);
+        let oauth = oauth::Runtime::open(&store, http.clone(), !http.guarded(), web_client).await?;
         let clock_id = u16::from_be_bytes([secrets.jwt_key[0], secrets.jwt_key[1]]) & 0x3ff;
         Ok(Pds {
             inner: Arc::new(Inner {

@@ -1,7 +1,8 @@
 // The admin console's frame and shared pieces: the section navigation, loading a call's answer,
 // sizes and states in words. The console is an XRPC client of its own node like the rest of the
 // UI: com.atproto.admin.* and skyhold's blue.skyhold.admin.* with the admin's own session (an
-// account with the admin role, signed in with its password).
+// account with the admin role): an OAuth session carries no admin powers, so these calls go with
+// the password asked again (lib/auth.js, docs/OAUTH.md).
 
 import { html, useState, useEffect } from '../lib/html.js';
 import { t, locale } from '../lib/i18n.js';

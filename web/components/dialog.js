@@ -2,7 +2,7 @@
 // traps focus, Escape closes, and focus goes back to what opened it. Opened through
 // `openDialog` (lib/state.js); the host renders the stack.
 
-import { html, useEffect, useRef, useId } from '../lib/html.js';
+import { html, useEffect, useRef, useId, useState } from '../lib/html.js';
 import { dialogs } from '../lib/state.js';
 import { t } from '../lib/i18n.js';
 import { Icon } from './icons.js';
@@ -51,5 +51,41 @@ export function ConfirmDialog({ title, message, confirmLabel, danger = false, cl
       <button type="button" class="button secondary" onClick=${() => close(false)}>${t('common.cancel')}</button>
       <button type="button" class=${danger ? 'button danger' : 'button'} onClick=${() => close(true)} autofocus>${confirmLabel}</button>
     </div>
+  </${Dialog}>`;
+}
+
+/**
+ * Asks for the account's password again before a call no app permission covers (docs/OAUTH.md,
+ * "The built-in web UI"). `confirm(password)` lets the node check it; resolves true once it did.
+ */
+export function PasswordDialog({ confirm, close }) {
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    try {
+      await confirm(password);
+      close(true);
+    } catch (err) {
+      setError(err && err.error === 'AuthenticationRequired' ? t('password.wrong') : t('password.failed'));
+      setBusy(false);
+    }
+  };
+  return html`<${Dialog} title=${t('password.title')} close=${() => close(false)}>
+    <form onSubmit=${submit}>
+      <p class="dialog-lead">${t('password.why')}</p>
+      <div class="field">
+        <label for="confirm-password">${t('password.label')}</label>
+        <input id="confirm-password" type="password" required autocomplete="current-password" autofocus value=${password} onInput=${(e) => setPassword(e.currentTarget.value)} />
+      </div>
+      ${error && html`<p class="field-error" role="alert">${error}</p>`}
+      <div class="dialog-actions">
+        <button type="button" class="button secondary" onClick=${() => close(false)}>${t('common.cancel')}</button>
+        <button type="submit" class="button" disabled=${busy}>${t('password.confirm')}</button>
+      </div>
+    </form>
   </${Dialog}>`;
 }

@@ -8,6 +8,7 @@ const BY_NAME = {
   Timeout: 'error.timeout',
   AuthenticationRequired: 'error.wrongPassword',
   AuthFactorTokenRequired: 'error.authFactor',
+  PasswordNotConfirmed: 'error.passwordNotConfirmed',
   AccountTakedown: 'error.takedown',
   AccountDeactivated: 'error.deactivated',
   InvalidHandle: 'error.invalidHandle',

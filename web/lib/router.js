@@ -29,6 +29,8 @@ export const routes = [
   { path: '/settings/app-passwords', name: 'appPasswords', load: () => import('../views/app-passwords.js') },
   { path: '/moderation', name: 'moderation', load: () => import('../views/moderation.js') },
   { path: '/signin', name: 'signin', load: () => import('../views/signin.js'), public: true, signedOutOnly: true },
+  // The redirect URI of the UI's OAuth client metadata (src/pds/oauth/web_client.rs).
+  { path: '/signin/callback', name: 'signinCallback', load: () => import('../views/signin-callback.js'), public: true },
   { path: '/signup', name: 'signup', load: () => import('../views/signup.js'), public: true, signedOutOnly: true },
   { path: '/invite/:code', name: 'invite', load: () => import('../views/signup.js'), public: true, signedOutOnly: true },
   { path: '/reset-password', name: 'resetPassword', load: () => import('../views/reset-password.js'), public: true },

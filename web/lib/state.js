@@ -101,7 +101,10 @@ export async function loadMe() {
   if (prefs.status === 'fulfilled') preferences.value = prefs.value.preferences || [];
 }
 
-/** Whether the signed-in member's session carries admin powers (blue.skyhold.admin.getRole). */
+/**
+ * Whether the signed-in member holds the admin role (blue.skyhold.admin.getRole). An OAuth
+ * session never carries admin powers itself: the console asks for the password (auth.js).
+ */
 export const isAdmin = signal(false);
 
 export async function loadRole() {
@@ -111,7 +114,7 @@ export async function loadRole() {
   }
   try {
     const role = await query('blue.skyhold.admin.getRole');
-    isAdmin.value = !!role.admin;
+    isAdmin.value = !!(role.admin || role.roleWithoutPowers);
   } catch {
     isAdmin.value = false;
   }

@@ -178,8 +178,11 @@ function Deactivate() {
     if (!yes) return;
     run(async () => {
       await procedure('com.atproto.server.deactivateAccount', {});
-      await reloadSession();
+      // Deactivating ends every app's session on the server, this page's too (docs/OAUTH.md):
+      // signing in again shows the account as deactivated, with the way back.
+      dropSession();
       toast(t('account.deactivated'));
+      navigate(`/signin?handle=${encodeURIComponent(s.handle)}&next=${encodeURIComponent('/settings/account')}`, { replace: true });
     });
   };
   const reactivate = () => run(async () => {

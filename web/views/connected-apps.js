@@ -11,6 +11,7 @@ import { openDialog, toast } from '../lib/state.js';
 import { fullTime, relativeTime } from '../lib/time.js';
 import { ViewHeader, Loading, ErrorNotice, Empty, errorText, useTitle } from '../components/ui.js';
 import { ConfirmDialog } from '../components/dialog.js';
+import { webClientId } from '../lib/oauth.js';
 
 /** What a member recognises an app by: its name, else its site's host, else "an app on this computer". */
 export function appName(app) {
@@ -64,7 +65,8 @@ export default function ConnectedApps() {
   const [loadError, setLoadError] = useState(null);
   const load = () => {
     setLoadError(null);
-    query('blue.skyhold.oauth.listApps').then((r) => setApps(r.apps || []), setLoadError);
+    // This web app is an OAuth app of the node too; signing out is how its sessions end.
+    query('blue.skyhold.oauth.listApps').then((r) => setApps((r.apps || []).filter((a) => a.clientId !== webClientId)), setLoadError);
   };
   useEffect(load, []);
   const revoke = async (app, name) => {

@@ -6,7 +6,7 @@ import { html, useState, useEffect } from '../lib/html.js';
 import { t } from '../lib/i18n.js';
 import { query } from '../lib/xrpc.js';
 import { config } from '../lib/config.js';
-import { session, adoptSession } from '../lib/auth.js';
+import { session, signIn, endPasswordSession } from '../lib/auth.js';
 import { ViewHeader, Field, errorText, useTitle } from '../components/ui.js';
 import {
   STEPS, loadProgress, saveProgress, clearProgress, clients, signInOld, createHere, copyRepo, copyBlobs,
@@ -174,7 +174,8 @@ export default function MoveIn() {
       } else if (next === 'finish') {
         const here = await finish(c);
         clearProgress();
-        adoptSession(here);
+        // The move's password session ends here; the member signs in to the UI with OAuth.
+        await endPasswordSession(here.refreshJwt);
         setFinished(here.handle);
         return;
       } else return;
@@ -225,7 +226,7 @@ export default function MoveIn() {
         <section class="card highlight" role="status">
           <h2>${t('moveIn.doneTitle')}</h2>
           <p>${t('moveIn.doneText', { handle: `@${finished}`, host: config.hostname })}</p>
-          <a class="button" href="/">${t('moveIn.home')}</a>
+          <button type="button" class="button" onClick=${() => signIn({ loginHint: finished, next: '/' })}>${t('moveIn.home')}</button>
         </section>
       </div>
     </div>`;

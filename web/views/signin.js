@@ -1,12 +1,12 @@
-// Signing in with a handle (or email) and a password or app password
-// (com.atproto.server.createSession). A bare name gets this server's handle domain added, and an
-// account with email 2FA is asked for the code it was sent.
+// Signing in: the UI is an OAuth app of this same server, so the password is typed on the
+// server's own sign-in page (/oauth/authorize), never here. This page only asks who is signing
+// in, to fill in that page's handle (a bare name gets this server's handle domain added), then
+// sends the browser there; /signin/callback brings it back signed in.
 
 import { html, useState, useEffect } from '../lib/html.js';
 import { t } from '../lib/i18n.js';
 import { signIn } from '../lib/auth.js';
 import { query } from '../lib/xrpc.js';
-import { navigate } from '../lib/router.js';
 import { ViewHeader, Field, errorText, useTitle } from '../components/ui.js';
 
 /** "alice" → "alice.example.com" when the server has one handle domain; handles and emails as typed. */
@@ -16,12 +16,14 @@ export function completeHandle(input, domains) {
   return domains && domains.length ? `${value}${domains[0]}` : value;
 }
 
+/** Where to go after signing in: a path on this site, never another one. */
+export function safeNext(next) {
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/signin') ? next : '/';
+}
+
 export default function SignIn({ query: search }) {
   useTitle(t('signin.title'));
-  const [identifier, setIdentifier] = useState('');
-  const [password, setPassword] = useState('');
-  const [code, setCode] = useState('');
-  const [needsCode, setNeedsCode] = useState(false);
+  const [identifier, setIdentifier] = useState(search.get('handle') || '');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
   const [domains, setDomains] = useState([]);
@@ -33,11 +35,9 @@ export default function SignIn({ query: search }) {
     setBusy(true);
     setError('');
     try {
-      await signIn(completeHandle(identifier, domains), password, needsCode ? code.trim() : undefined);
-      const next = search.get('next');
-      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
+      // The browser leaves for the server's sign-in page.
+      await signIn({ loginHint: completeHandle(identifier, domains) || undefined, next: safeNext(search.get('next')) });
     } catch (err) {
-      if (err.error === 'AuthFactorTokenRequired') setNeedsCode(true);
       setError(errorText(err));
       setBusy(false);
     }
@@ -47,15 +47,10 @@ export default function SignIn({ query: search }) {
     <form class="form-page" onSubmit=${submit}>
       <p class="lead">${t('signin.lead')}</p>
       <${Field} id="signin-identifier" label=${t('signin.identifier')} hint=${domains[0] ? t('signin.identifierHint', { example: `alice${domains[0]}` }) : null}>
-        <input id="signin-identifier" type="text" autocomplete="username" autocapitalize="off" spellcheck="false" required
+        <input id="signin-identifier" type="text" autocomplete="username" autocapitalize="off" spellcheck="false"
           aria-describedby=${domains[0] ? 'signin-identifier-hint' : undefined} value=${identifier} onInput=${(e) => setIdentifier(e.currentTarget.value)} />
       </${Field}>
-      <${Field} id="signin-password" label=${t('signin.password')}>
-        <input id="signin-password" type="password" autocomplete="current-password" required value=${password} onInput=${(e) => setPassword(e.currentTarget.value)} />
-      </${Field}>
-      ${needsCode && html`<${Field} id="signin-code" label=${t('signin.code')} hint=${t('signin.codeHint')}>
-        <input id="signin-code" type="text" autocomplete="one-time-code" required aria-describedby="signin-code-hint" value=${code} onInput=${(e) => setCode(e.currentTarget.value)} />
-      </${Field}>`}
+      <p class="muted">${t('signin.onServerPage')}</p>
       ${error && html`<p class="field-error" role="alert">${error}</p>`}
       <button type="submit" class="button big wide" disabled=${busy}>${busy ? t('signin.busy') : t('signin.submit')}</button>
       <p class="form-links">

@@ -3,12 +3,13 @@
 
 import { html, useState, useEffect } from '../lib/html.js';
 import { t } from '../lib/i18n.js';
-import { createAccount } from '../lib/auth.js';
+import { createAccount, signIn } from '../lib/auth.js';
 import { query } from '../lib/xrpc.js';
-import { navigate } from '../lib/router.js';
 import { config } from '../lib/config.js';
-import { toast } from '../lib/state.js';
 import { ViewHeader, Field, Loading, ErrorNotice, errorText, useTitle } from '../components/ui.js';
+
+/** The handle just created, for the welcome after the sign-in (signin-callback.js). */
+export const WELCOME = 'skyhold.welcome';
 
 /** Shortest password accepted here (the server decides too; this only saves a round trip). */
 const MIN_PASSWORD = 8;
@@ -46,8 +47,10 @@ export default function SignUp({ params }) {
     setError('');
     try {
       await createAccount({ handle, email: email.trim(), password, inviteCode: server.inviteCodeRequired ? invite.trim() : undefined });
-      toast(t('signup.welcome', { handle }));
-      navigate('/', { replace: true });
+      // Then a sign-in on the server's page (the UI holds OAuth sessions only); the welcome
+      // shows when the browser is back.
+      sessionStorage.setItem(WELCOME, handle);
+      await signIn({ loginHint: handle, next: '/' });
     } catch (err) {
       setError(errorText(err));
       setBusy(false);

@@ -61,6 +61,8 @@ type Cached<T> = Mutex<HashMap<String, (Instant, Arc<T>)>>;
 pub struct Clients {
     http: Outbound,
     local_mode: bool,
+    /// The node's own web UI (`web_client`): its client id and metadata, never fetched.
+    own: (String, Arc<ClientMetadata>),
     metadata: Cached<ClientMetadata>,
     keys: Cached<Vec<Jwk>>,
     /// By client id; `None` when the app has no logo that can be shown.
@@ -96,10 +98,11 @@ fn remember_at_most<T>(cache: &Cached<T>, key: &str, value: Arc<T>, max: usize) 
 }
 
 impl Clients {
-    pub fn new(http: Outbound, local_mode: bool) -> Clients {
+    pub fn new(http: Outbound, local_mode: bool, own: ClientMetadata) -> Clients {
         Clients {
             http,
             local_mode,
+            own: (own.client_id.clone(), Arc::new(own)),
             metadata: Mutex::default(),
             keys: Mutex::default(),
             logos: Mutex::default(),
@@ -127,6 +130,9 @@ impl Clients {
 
     /// The checked metadata of `client_id`.
     pub async fn metadata(&self, client_id: &str) -> Result<Arc<ClientMetadata>, String> {
+        if client_id == self.own.0 {
+            return Ok(self.own.1.clone());
+        }
         if let Some(hit) = cached(&self.metadata, client_id) {
             return Ok(hit);
         }

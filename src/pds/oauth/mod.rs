@@ -16,6 +16,7 @@
 mod clients;
 mod replay;
 pub(super) mod store;
+pub mod web_client;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -113,6 +114,7 @@ impl Runtime {
         store: &Store,
         http: crate::net::Outbound,
         local_mode: bool,
+        web_client: ClientMetadata,
     ) -> Result<Runtime, PdsError> {
         let mut fresh = [0u8; 64];
         OsRng.fill_bytes(&mut fresh);
@@ -131,7 +133,7 @@ impl Runtime {
         Ok(Runtime {
             token_key: key(token)?,
             nonces: DpopNonces::new(key(nonce)?),
-            clients: clients::Clients::new(http, local_mode),
+            clients: clients::Clients::new(http, local_mode, web_client),
             replay: replay::Replay::default(),
         })
     }
@@ -235,6 +237,28 @@ fn datetime(secs: i64) -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned())
 }
 
+/// Why a suspended or taken-down account cannot sign in, in words, with the admin's reason (the
+/// defaults the admin API fills in when none was given are not reasons).
+fn refusal(account: &super::rows::AccountRow) -> String {
+    let reason = account
+        .takedown_ref
+        .as_deref()
+        .filter(|r| !r.is_empty() && *r != "takedown" && *r != "suspension");
+    let head = match (account.status, &account.suspended_until) {
+        (AccountStatus::Suspended, Some(until)) => {
+            format!("Your account is suspended until {until}.")
+        }
+        (AccountStatus::Takendown | AccountStatus::Suspended, _) => {
+            "Your account has been taken down.".to_owned()
+        }
+        _ => return "This account cannot sign in to apps.".to_owned(),
+    };
+    match reason {
+        Some(reason) => format!("{head} The moderators said: \u{201c}{reason}\u{201d}"),
+        None => head,
+    }
+}
+
 /// A caller authenticated with an OAuth access token and its DPoP proof.
 #[derive(Clone, Debug)]
 pub struct OAuthCaller {
@@ -250,6 +274,11 @@ impl Pds {
     /// The issuer: this server's public URL.
     pub fn oauth_issuer(&self) -> &str {
         self.inner.config.public_url.trim_end_matches('/')
+    }
+
+    /// The client metadata document of the node's own web UI (`web_client`).
+    pub fn oauth_web_client_document(&self) -> serde_json::Value {
+        web_client::document(self.oauth_issuer(), &self.inner.config.hostname)
     }
 
     /// The DPoP nonce to send now.
@@ -616,13 +645,12 @@ impl Pds {
             return wrong();
         }
         match account.status {
-            AccountStatus::Active => {}
-            AccountStatus::Deactivated => {
-                return Ok(Err(
-                    "This account is deactivated. Reactivate it before signing in to apps.".into(),
-                ));
-            }
-            _ => return Ok(Err("This account cannot sign in to apps.".into())),
+            // A deactivated account signs in as with createSession: the app finds it deactivated
+            // (getSession says so, writes are refused) and the member can reactivate it there,
+            // which is how the web UI offers reactivation. Deactivating ended its earlier
+            // sessions; this one is a new decision of the member's.
+            AccountStatus::Active | AccountStatus::Deactivated => {}
+            _ => return Ok(Err(refusal(&account))),
         }
         let code = random_token("cod-");
         let now = self.clock().now_secs();
@@ -973,7 +1001,10 @@ impl Pds {
             .filter_map(|(client_id, rows)| {
                 let newest = rows.iter().max_by_key(|r| r.created_at)?;
                 Some(AuthorizedApp {
-                    loopback: client_id.starts_with("http://localhost"),
+                    // `http://localhost` or `http://localhost?…`; a node in local mode has its own
+                    // web UI at `http://localhost:PORT/…`, which is not one.
+                    loopback: client_id == "http://localhost"
+                        || client_id.starts_with("http://localhost?"),
                     client_id,
                     client_name: newest.client_name.clone(),
                     client_uri: newest.client_uri.clone(),

@@ -975,3 +975,49 @@ async fn app_logos_are_fetched_checked_and_served_by_the_node() {
         assert!(html.contains(&format!("App {name} wants to use your account")));
     }
 }
+
+/// The built-in web UI is a client of its own node: its metadata document is served to anyone,
+/// and the node takes its client id (an http URL in local mode, which no spec form allows) without
+/// fetching itself, while the same form on another origin is refused.
+#[tokio::test]
+async fn the_web_ui_is_an_oauth_client_of_its_own_node() {
+    let node = Node::start(&[]).await;
+    let http = client();
+    let doc: Value = http
+        .get(format!("{}/oauth/client-metadata.json", node.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client_id = format!("{}/oauth/client-metadata.json", node.url);
+    let redirect = format!("{}/signin/callback", node.url);
+    assert_eq!(doc["client_id"], client_id);
+    assert_eq!(doc["redirect_uris"], json!([redirect]));
+    assert_eq!(doc["token_endpoint_auth_method"], "none");
+    assert_eq!(doc["dpop_bound_access_tokens"], true);
+    let scope = doc["scope"].as_str().unwrap();
+    let challenge = challenge();
+    let par = |client: &str| {
+        [
+            ("client_id", client.to_owned()),
+            ("response_type", "code".to_owned()),
+            ("code_challenge", challenge.clone()),
+            ("code_challenge_method", "S256".to_owned()),
+            ("redirect_uri", redirect.clone()),
+            ("scope", scope.to_owned()),
+        ]
+    };
+    let mut dpop = Dpop::new();
+    let url = format!("{}/oauth/par", node.url);
+    let fields = par(&client_id);
+    let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, body) = post_form(&http, &mut dpop, &url, &form).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let fields = par("http://localhost:1/oauth/client-metadata.json");
+    let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, body) = post_form(&http, &mut dpop, &url, &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_client", "{body}");
+}

@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNode } from '../support/server.mjs';
 import { launch, newPage, seriousViolations, shot, PHONE } from '../support/browser.mjs';
-import { createAccount, signInWithForm } from '../support/members.mjs';
+import { createAccount, signInWithForm, signInOnServerPage, confirmPassword } from '../support/members.mjs';
 
 let node;
 let browser;
@@ -43,10 +43,15 @@ describe('account pages', { concurrency: false }, () => {
 
   it('a wrong password is said in words; the right one signs in', async () => {
     await page.goto('/signin');
+    await check('signin');
     await page.getByLabel('Handle or email').fill('carla');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    // The password is typed on the node's own sign-in page, which says a wrong one in words.
+    await page.waitForURL(/\/oauth\/authorize\?/);
+    assert.equal(await page.getByLabel('Handle or email').inputValue(), 'carla.test', 'the handle is filled in');
     await page.getByLabel('Password').fill('not the password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('alert').getByText("That handle and password don't match.").waitFor();
+    await page.getByRole('button', { name: 'Sign in and allow' }).click();
+    await page.getByRole('alert').getByText('Wrong handle or password.').waitFor();
     await check('signin-error');
     // "carla" alone gets the server's handle domain.
     await signInWithForm(page, 'carla');
@@ -115,9 +120,16 @@ describe('account pages', { concurrency: false }, () => {
     await page.goto('/settings/account');
     await page.getByRole('button', { name: 'Deactivate' }).click();
     await page.getByRole('dialog', { name: 'Deactivate account' }).getByRole('button', { name: 'Deactivate' }).click();
+    // Deactivating takes the password, and ends every app's session, the UI's too: signing in
+    // again (the handle is filled in) shows the account deactivated, with the way back.
+    await confirmPassword(page, 'a brand new password');
+    await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await signInOnServerPage(page, 'a brand new password');
     await page.getByText('Your account is deactivated: nobody else can see it.').waitFor();
     await check('account-deactivated');
     await page.getByRole('region', { name: 'Reactivate account' }).getByRole('button', { name: 'Reactivate' }).click();
+    await confirmPassword(page, 'a brand new password');
     await page.getByText('Your account is deactivated: nobody else can see it.').waitFor({ state: 'detached' });
   });
 
@@ -144,6 +156,7 @@ describe('account pages', { concurrency: false }, () => {
   it('deletes the account', async () => {
     await page.goto('/settings/account');
     const section = page.getByRole('region', { name: 'Delete account' });
+    // The password confirmed to reactivate, minutes ago in this tab, still serves: no question.
     await section.getByRole('button', { name: 'Delete my account…' }).click();
     await section.getByLabel('Your password').waitFor();
     await section.getByLabel('Code from the email').fill(await code('delete_account'));

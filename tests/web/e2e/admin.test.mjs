@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { startNode, binary } from '../support/server.mjs';
 import { launch, newPage, seriousViolations, shot, PHONE, DESKTOP } from '../support/browser.mjs';
-import { createAccount, signInWithForm } from '../support/members.mjs';
+import { createAccount, signInWithForm, signInOnServerPage, confirmPassword } from '../support/members.mjs';
 
 const PASSWORD = 'correct horse battery';
 
@@ -137,6 +137,8 @@ describe('an admin runs the community from the console', { concurrency: false },
   step('the admin signs in and opens the console', async () => {
     await signInWithForm(boss, 'boss.test');
     await boss.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin console' }).click();
+    // Admin powers take the password: the UI's OAuth session carries none (docs/OAUTH.md).
+    await confirmPassword(boss, PASSWORD);
     await boss.getByRole('heading', { name: 'Admin console', level: 1 }).waitFor();
     await boss.getByRole('heading', { name: 'Needs your attention' }).waitFor();
     await check(boss, 'console-overview', { phoneToo: true });
@@ -157,6 +159,8 @@ describe('an admin runs the community from the console', { concurrency: false },
     await cleo.getByLabel('Email').fill('cleo@example.com');
     await cleo.getByLabel('Password').fill(PASSWORD);
     await cleo.getByRole('button', { name: 'Create account' }).click();
+    // Then the UI signs in to the new account through the node's page.
+    await signInOnServerPage(cleo, PASSWORD);
     await cleo.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
 
     // The console sees who joined with it.
@@ -268,8 +272,10 @@ describe('an admin runs the community from the console', { concurrency: false },
     await cleo.evaluate(() => localStorage.clear());
     await cleo.goto('/signin');
     await cleo.getByLabel('Handle or email').fill('cleo.test');
+    await cleo.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await cleo.waitForURL(/\/oauth\/authorize\?/);
     await cleo.getByLabel('Password').fill(PASSWORD);
-    await cleo.getByRole('button', { name: 'Sign in' }).click();
+    await cleo.getByRole('button', { name: 'Sign in and allow' }).click();
     const alert = cleo.getByRole('alert');
     await alert.getByText(/Your account is suspended until .+\. The moderators said: “Spamming after a warning”/).waitFor();
     await check(cleo, 'signin-suspended');

@@ -11,7 +11,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNode } from '../support/server.mjs';
 import { launch, newPage, seriousViolations, shot, PHONE, DESKTOP } from '../support/browser.mjs';
-import { createAccount, createRecord } from '../support/members.mjs';
+import { createAccount, createRecord, signInOnServerPage } from '../support/members.mjs';
 import { gradientPng } from '../support/png.mjs';
 
 const PASSWORD = 'correct horse battery';
@@ -154,6 +154,10 @@ describe('a member moves their account in through the browser', { concurrency: f
   });
 
   step('the member is signed in here with their posts, image and settings', async () => {
+    // The move's password session ends with it; the member signs in here through the node's page.
+    await page.getByRole('button', { name: 'Sign in here' }).click();
+    await signInOnServerPage(page, 'a brand new password');
+    await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
     await page.goto('/profile/ivy.test');
     await page.getByText('Harvest at the community garden').waitFor();
     const image = page.getByRole('button', { name: /Pumpkins in a row/ }).locator('img');

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { startNode } from '../support/server.mjs';
 import { launch, newPage, seriousViolations, shot, PHONE, DESKTOP } from '../support/browser.mjs';
-import { createAccount, signInWithForm } from '../support/members.mjs';
+import { createAccount, signInWithForm, confirmPassword } from '../support/members.mjs';
 import { gradientPng } from '../support/png.mjs';
 import { peerImport } from '../support/peers.mjs';
 
@@ -311,6 +311,8 @@ describe('OAuth sign-in in the browser', { concurrency: false }, () => {
       await signInWithForm(ui, 'olive.test', PASSWORD);
       await ui.goto('/settings');
       await ui.getByRole('link', { name: /Connected apps/ }).click();
+      // Seeing and disconnecting apps takes the password: no app permission covers it.
+      await confirmPassword(ui, PASSWORD);
       const card = ui.getByRole('listitem').filter({ has: ui.getByRole('heading', { name: 'Olive Reader' }) });
       await card.waitFor();
       await card.getByText(origin, { exact: true }).waitFor();
