@@ -689,9 +689,9 @@ fn cpu_of(rate: &Rate) -> Option<f64> {
     rate.cost.map(|c| c.cpu.as_secs_f64())
 }
 
-/// The table: (what, skyhold, reference, ratio) per row.
-fn rows(shape: &'static Shape, sky: &Results, reference: Option<&Results>) -> Vec<[String; 4]> {
-    let table = [
+/// The rows of the light client's phases.
+fn light_rows(shape: &'static Shape) -> Vec<Row> {
+    vec![
         row(
             "start until `/xrpc/_health` answers".into(),
             |r| Some(ms(r.start)),
@@ -800,6 +800,12 @@ fn rows(shape: &'static Shape, sky: &Results, reference: Option<&Results>) -> Ve
                 ))
             }),
         ),
+    ]
+}
+
+/// The rows of the official client's phases.
+fn official_rows(shape: &'static Shape) -> Vec<Row> {
+    vec![
         row(
             "official client: createRecord, 1 client, sequential".into(),
             |r| {
@@ -876,9 +882,14 @@ fn rows(shape: &'static Shape, sky: &Results, reference: Option<&Results>) -> Ve
                 ))
             }),
         ),
-    ];
-    table
+    ]
+}
+
+/// The table: (what, skyhold, reference, ratio) per row.
+fn rows(shape: &'static Shape, sky: &Results, reference: Option<&Results>) -> Vec<[String; 4]> {
+    light_rows(shape)
         .into_iter()
+        .chain(official_rows(shape))
         .map(|Row { what, cell, ratio }| {
             let ours = cell(sky).unwrap_or_else(|| "not run".into());
             let (theirs, compared) = match reference {
