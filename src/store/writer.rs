@@ -235,6 +235,7 @@ fn run(
             work();
         }
         if let Some(done) = stop {
+            db.mark_stopping();
             queue.close();
             return Some(done);
         }
