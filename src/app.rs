@@ -207,6 +207,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     };
 
     let web = web_ui(&config).await?;
+    let crawling = pds.clone();
     let state = AppState {
         web,
         pds,
@@ -239,6 +240,8 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     // The readiness line tests and scripts wait for.
     println!("skyhold listening on http://{address}");
     let main_server = crate::http::serve(listener, app, bounds, false, shutdown_signal());
+    // Only now: a relay that takes the request calls back (describeServer, subscribeRepos) at once.
+    crawling.start_crawlers();
     tokio::select! {
         () = main_server => {}
         () = grace_expired() => tracing::warn!("connections still open after the shutdown grace period; closing them"),
@@ -440,6 +443,7 @@ fn pds_config(config: &Config) -> PdsConfig {
         appview: config.appview.clone(),
         smtp: config.smtp_url.clone().zip(config.smtp_from.clone()),
         did_web: config.did_web,
+        crawlers: config.crawlers.clone(),
     }
 }
 

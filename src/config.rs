@@ -76,6 +76,11 @@ pub struct ServeArgs {
     /// DIDs whose events the relay keeps from --relay-upstream (comma separated).
     #[arg(long, env = "SKYHOLD_RELAY_FOLLOW_DIDS", value_delimiter = ',')]
     pub relay_follow_dids: Vec<String>,
+    /// Relays told about this server (`com.atproto.sync.requestCrawl`) at start and after new
+    /// posts, at most every 20 minutes each: host names or URLs, comma separated, or `none`.
+    /// Default: `https://bsky.network` outside local mode, none in local mode.
+    #[arg(long, env = "SKYHOLD_CRAWLERS", value_delimiter = ',')]
+    pub crawlers: Option<Vec<String>>,
     /// Accept commits without `prevData` from hosts that predate sync 1.1.
     #[arg(long, env = "SKYHOLD_RELAY_LENIENT")]
     pub relay_lenient: bool,
@@ -188,6 +193,8 @@ pub struct Config {
     /// Where the relay listens (`None`: no relay).
     pub relay_listen: Option<SocketAddr>,
     pub relay: crate::relay::RelayConfig,
+    /// Relays asked to crawl this server (base URLs).
+    pub crawlers: Vec<String>,
     /// New accounts get `did:web:<handle>` instead of a did:plc.
     pub did_web: bool,
     pub smtp_url: Option<String>,
@@ -320,6 +327,7 @@ impl Config {
             resync_concurrency: args.relay_resync_concurrency.max(1),
             resync_memory: args.relay_resync_memory_mb.clamp(1, 64 * 1024) * 1024 * 1024,
         };
+        let crawlers = crawlers(args.crawlers.as_deref(), local_mode, &mut problems);
         if args.smtp_url.is_some() != args.smtp_from.is_some() {
             problems.push("--smtp-url and --smtp-from go together".into());
         }
@@ -377,6 +385,7 @@ impl Config {
             lexicon_dir: args.lexicon_dir,
             relay_listen,
             relay,
+            crawlers,
             did_web: args.did_method == "web",
             smtp_url: args.smtp_url,
             smtp_from: args.smtp_from,
@@ -388,6 +397,33 @@ impl Config {
             header_timeout: std::time::Duration::from_secs(args.header_timeout_secs.clamp(1, 3600)),
         })
     }
+}
+
+/// The main Bluesky relay, asked to crawl production nodes unless told otherwise.
+pub const DEFAULT_CRAWLER: &str = "https://bsky.network";
+
+/// The crawlers' base URLs: the ones given (`none` or an empty value for none), else the default
+/// for the mode.
+fn crawlers(given: Option<&[String]>, local_mode: bool, problems: &mut Vec<String>) -> Vec<String> {
+    let Some(given) = given else {
+        return if local_mode {
+            Vec::new()
+        } else {
+            vec![DEFAULT_CRAWLER.to_owned()]
+        };
+    };
+    let mut out: Vec<String> = Vec::new();
+    for entry in given.iter().map(|e| e.trim()) {
+        if entry.is_empty() || entry.eq_ignore_ascii_case("none") {
+            continue;
+        }
+        match crate::pds::crawler_url(entry) {
+            Ok(url) if !out.contains(&url) => out.push(url),
+            Ok(_) => {}
+            Err(e) => problems.push(format!("--crawlers: {e}")),
+        }
+    }
+    out
 }
 
 /// The TLS settings, with every problem found added to `problems`.
@@ -617,6 +653,48 @@ mod tests {
         assert_eq!(c.handle_domains, vec![".test"]);
         assert!(!c.invite_required);
         assert_eq!(c.service_did.as_str(), "did:web:localhost%3A2583");
+        assert!(c.crawlers.is_empty(), "a local network tells no relay");
+    }
+
+    #[test]
+    fn crawlers_default_to_the_bluesky_relay_in_production() {
+        let production = [
+            "--public-url",
+            "https://pds.example.com",
+            "--admin-password",
+            "long-enough",
+        ];
+        let with = |extra: &[&str]| {
+            let mut flags = production.to_vec();
+            flags.extend_from_slice(extra);
+            config(&flags)
+        };
+        assert_eq!(with(&[]).unwrap().crawlers, vec![DEFAULT_CRAWLER]);
+        assert!(with(&["--crawlers", "none"]).unwrap().crawlers.is_empty());
+        assert!(with(&["--crawlers", ""]).unwrap().crawlers.is_empty());
+        assert_eq!(
+            with(&[
+                "--crawlers",
+                "bsky.network, https://relay.example/,bsky.network"
+            ])
+            .unwrap()
+            .crawlers,
+            vec!["https://bsky.network", "https://relay.example"]
+        );
+        assert_eq!(
+            config(&["--crawlers", "http://127.0.0.1:2584"])
+                .unwrap()
+                .crawlers,
+            vec!["http://127.0.0.1:2584"],
+            "a local network may name one"
+        );
+        let problems = with(&["--crawlers", "https://relay.example/xrpc"])
+            .err()
+            .unwrap();
+        assert!(
+            problems.iter().any(|p| p.contains("--crawlers")),
+            "{problems:?}"
+        );
     }
 
     #[test]

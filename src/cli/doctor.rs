@@ -5,7 +5,8 @@
 //! handle wildcard (`*.<domain>` must reach the same machine); the listen ports (bindable, or in use
 //! by the running server); certificates (the server's TLS status when it has one, and an HTTPS
 //! request to the public URL with the bundled roots); the PLC directory; the clock (sane, and close
-//! to the PLC directory's); free disk space for the data directory.
+//! to the PLC directory's); free disk space for the data directory; the relays told about this
+//! server (`--crawlers`: when each was last asked and what it answered, from the running server).
 //!
 //! Each check is split in two: a probe that touches the machine or the network, and a pure
 //! `judge_*` function that turns what the probe saw into a [`Finding`]. The judgments are
@@ -213,6 +214,12 @@ async fn examine(loaded: &Loaded) -> Vec<Finding> {
     for (role, address) in ports {
         findings.push(judge_port(role, address, &probe_bind(address), running));
     }
+    let crawlers = if running {
+        probe_crawlers(&local, loaded, &data_dir).await
+    } else {
+        None
+    };
+    findings.extend(judge_crawlers(&config.crawlers, crawlers.as_ref()));
     if config.local_mode {
         findings.push(Finding::new(
             Level::Note,
@@ -599,6 +606,84 @@ fn judge_certificates(status: &serde_json::Value) -> Vec<Finding> {
     out
 }
 
+/// Findings about the relays told about this server: one per crawler from the running server's
+/// status (`blue.skyhold.admin.listCrawlers`, JSON), or what the configuration says when the
+/// server does not answer.
+fn judge_crawlers(configured: &[String], status: Option<&serde_json::Value>) -> Vec<Finding> {
+    let none = || {
+        vec![Finding::new(
+            Level::Note,
+            "crawlers",
+            "none: no relay is told about this server (SKYHOLD_CRAWLERS)",
+        )]
+    };
+    let Some(status) = status else {
+        return if configured.is_empty() {
+            none()
+        } else {
+            vec![Finding::new(
+                Level::Note,
+                "crawlers",
+                format!(
+                    "{} (asked once the server runs; run doctor again then to see their answers)",
+                    configured.join(", ")
+                ),
+            )]
+        };
+    };
+    let empty = Vec::new();
+    let crawlers = status["crawlers"].as_array().unwrap_or(&empty);
+    if crawlers.is_empty() {
+        return none();
+    }
+    crawlers
+        .iter()
+        .map(|c| {
+            let url = c["url"].as_str().unwrap_or("?");
+            let text = |field: &str| c[field].as_str().map(str::to_owned);
+            let answer = match (c["status"].as_u64(), text("error")) {
+                (Some(status), None) => format!("answered HTTP {status}"),
+                (Some(status), Some(error)) => format!("answered HTTP {status}: {error}"),
+                (None, Some(error)) => format!("did not answer ({error})"),
+                (None, None) => "no answer yet".to_owned(),
+            };
+            let next = match (text("nextAttemptAt"), text("notBefore")) {
+                _ if c["inFlight"] == true => "asking it now".to_owned(),
+                (Some(at), _) => format!("next attempt at {at}"),
+                (None, Some(at)) => format!("asked again after new posts, not before {at}"),
+                (None, None) => "asked again after new posts".to_owned(),
+            };
+            match (c["state"].as_str(), text("lastAttemptAt")) {
+                (Some("ok"), Some(at)) => Finding::new(
+                    Level::Ok,
+                    "crawlers",
+                    format!("relay {url} last contacted at {at}, {answer}; {next}"),
+                ),
+                (Some("failing"), Some(at)) => Finding::new(
+                    Level::Warning,
+                    "crawlers",
+                    format!(
+                        "relay {url} last contacted at {at}, {answer}; {} failed in a row, {next}",
+                        c["failures"].as_u64().unwrap_or(0)
+                    ),
+                )
+                .fix(if c["status"].is_u64() {
+                    "the relay refused: check the message, and that the public URL is this \
+                     server's real hostname"
+                } else {
+                    "check this machine's outbound HTTPS (DNS, firewall, proxy); it keeps \
+                     retrying with growing waits"
+                }),
+                _ => Finding::new(
+                    Level::Note,
+                    "crawlers",
+                    format!("relay {url} not contacted yet; {next}"),
+                ),
+            }
+        })
+        .collect()
+}
+
 /// What an HTTPS request to the public URL showed.
 #[derive(Debug)]
 enum Https {
@@ -684,6 +769,21 @@ async fn probe_tls_status(
     let password = config_file::admin_password(None, loaded, data_dir).ok()?;
     let response = http_client()?
         .get(format!("{url}/admin/tls"))
+        .basic_auth("admin", Some(password))
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response.json().await.ok()
+}
+
+/// The running server's crawler status, when the admin password is at hand.
+async fn probe_crawlers(url: &str, loaded: &Loaded, data_dir: &Path) -> Option<serde_json::Value> {
+    let password = config_file::admin_password(None, loaded, data_dir).ok()?;
+    let response = http_client()?
+        .get(format!("{url}/xrpc/blue.skyhold.admin.listCrawlers"))
         .basic_auth("admin", Some(password))
         .send()
         .await
@@ -1048,6 +1148,52 @@ mod tests {
         let levels: Vec<Level> = broken.iter().map(|f| f.level).collect();
         assert_eq!(levels, vec![Level::Problem, Level::Warning, Level::Problem]);
         assert!(broken[2].what.contains("DNS problem"));
+    }
+
+    #[test]
+    fn crawler_checks() {
+        let none = judge_crawlers(&[], None);
+        assert_eq!((none.len(), none[0].level), (1, Level::Note));
+        let stopped = judge_crawlers(&["https://bsky.network".into()], None);
+        assert!(stopped[0].what.contains("https://bsky.network"));
+        let status = serde_json::json!({"crawlers": [
+            {"url": "https://bsky.network", "state": "ok", "status": 200, "failures": 0,
+             "inFlight": false, "lastAttemptAt": "2026-12-03T20:11:00.000Z",
+             "notBefore": "2026-12-03T20:31:00.000Z"},
+            {"url": "https://relay.example", "state": "failing", "failures": 3,
+             "inFlight": false, "error": "connection refused",
+             "lastAttemptAt": "2026-12-03T20:11:40.000Z",
+             "nextAttemptAt": "2026-12-03T20:12:20.000Z"},
+            {"url": "https://picky.example", "state": "failing", "failures": 1, "status": 400,
+             "error": "unknown host", "inFlight": false,
+             "lastAttemptAt": "2026-12-03T20:11:00.000Z",
+             "nextAttemptAt": "2026-12-03T20:31:00.000Z"},
+            {"url": "https://new.example", "state": "pending", "failures": 0, "inFlight": true},
+        ]});
+        let found = judge_crawlers(&[], Some(&status));
+        let levels: Vec<Level> = found.iter().map(|f| f.level).collect();
+        assert_eq!(
+            levels,
+            [Level::Ok, Level::Warning, Level::Warning, Level::Note]
+        );
+        assert_eq!(
+            found[0].what,
+            "relay https://bsky.network last contacted at 2026-12-03T20:11:00.000Z, answered \
+             HTTP 200; asked again after new posts, not before 2026-12-03T20:31:00.000Z"
+        );
+        assert_eq!(
+            found[1].what,
+            "relay https://relay.example last contacted at 2026-12-03T20:11:40.000Z, did not \
+             answer (connection refused); 3 failed in a row, next attempt at \
+             2026-12-03T20:12:20.000Z"
+        );
+        assert!(found[1].fix.as_deref().unwrap().contains("outbound"));
+        assert!(found[2].what.contains("answered HTTP 400: unknown host"));
+        assert!(found[2].fix.as_deref().unwrap().contains("refused"));
+        assert_eq!(
+            found[3].what,
+            "relay https://new.example not contacted yet; asking it now"
+        );
     }
 
     #[test]

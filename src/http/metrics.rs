@@ -250,6 +250,7 @@ async fn exposition(state: &AppState) -> String {
         );
     }
     store_metrics(&mut out, state).await;
+    crawler_metrics(&mut out, state).await;
     if let Some(tls) = &state.tls {
         for cert in tls.status().certificates {
             if let Some(expiry) = unix_seconds(&cert.not_after) {
@@ -321,6 +322,30 @@ async fn relay_metrics(out: &mut Exposition, relay: &crate::relay::Relay) {
         &[],
         relay_seq as f64,
     );
+}
+
+/// The relays told about this node: failures in a row and the last accepted request, per crawler.
+async fn crawler_metrics(out: &mut Exposition, state: &AppState) {
+    let Ok(crawlers) = state.pds.crawler_statuses().await else {
+        return;
+    };
+    for crawler in crawlers {
+        let labels = [("crawler", crawler.url.as_str())];
+        out.gauge(
+            "skyhold_crawler_failures",
+            "Failed requestCrawl calls in a row to a configured crawler (0: it took the last one).",
+            &labels,
+            f64::from(crawler.failures),
+        );
+        if let Some(at) = crawler.last_success {
+            out.gauge(
+                "skyhold_crawler_last_success_seconds",
+                "When a configured crawler last took a requestCrawl (Unix time).",
+                &labels,
+                (at / 1_000_000) as f64,
+            );
+        }
+    }
 }
 
 /// The room the store takes and what is left on its disk.

@@ -627,6 +627,10 @@ pub fn router(state: AppState) -> Router {
             post(skyhold_admin::request_crawl),
         )
         .route(
+            "/xrpc/blue.skyhold.admin.listCrawlers",
+            get(skyhold_admin::list_crawlers),
+        )
+        .route(
             "/xrpc/blue.skyhold.admin.getTlsStatus",
             get(skyhold_admin::get_tls_status),
         )

@@ -25,8 +25,8 @@ use super::com_atproto_server::invite_json;
 use super::xrpc::{XrpcError, XrpcJson, XrpcQuery, put_some, with_cursor};
 use crate::core::syntax::{Datetime, Did};
 use crate::pds::{
-    AccountStatus, Actor, AdminAccount, Moderation, ReportFilter, ReportRow, ReportState,
-    ReportSubject,
+    AccountStatus, Actor, AdminAccount, CrawlerStatus, Moderation, ReportFilter, ReportRow,
+    ReportState, ReportSubject,
 };
 
 /// Longest suspension the console offers, in days.
@@ -820,6 +820,63 @@ pub async fn request_crawl(
     Ok(())
 }
 
+/// `micros` since the epoch as an atproto datetime.
+fn datetime_of(micros: i64) -> Option<String> {
+    Datetime::from_unix_millis(micros / 1000)
+        .ok()
+        .map(|d| d.as_str().to_owned())
+}
+
+/// A configured crawler as the console and `skyhold doctor` show it.
+fn crawler_json(crawler: &CrawlerStatus) -> Value {
+    let state = match &crawler.last_outcome {
+        None => "pending",
+        Some(outcome) if outcome.is_accepted() => "ok",
+        Some(_) => "failing",
+    };
+    let mut out = json!({
+        "url": crawler.url,
+        "state": state,
+        "failures": crawler.failures,
+        "inFlight": crawler.in_flight,
+        // Without news the crawler is asked again only after new events.
+        "waitingForEvents": crawler.next_attempt.is_none() && !crawler.in_flight,
+    });
+    let times = [
+        ("lastAttemptAt", crawler.last_attempt),
+        ("lastSuccessAt", crawler.last_success),
+        ("nextAttemptAt", crawler.next_attempt),
+        ("notBefore", crawler.not_before),
+    ];
+    for (field, micros) in times {
+        if let Some(at) = micros.and_then(datetime_of) {
+            out[field] = json!(at);
+        }
+    }
+    if let Some(outcome) = &crawler.last_outcome {
+        if let Some(status) = outcome.status() {
+            out["status"] = json!(status);
+        }
+        if let Some(error) = outcome.error() {
+            out["error"] = json!(error);
+        }
+    }
+    out
+}
+
+/// GET `blue.skyhold.admin.listCrawlers`: the relays this node asks to crawl it (`--crawlers`),
+/// when each was last asked, what it answered, and when it is asked next.
+pub async fn list_crawlers(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+) -> Result<Json<Value>, XrpcError> {
+    let crawlers = state.pds.crawler_statuses().await?;
+    Ok(Json(json!({
+        "hostname": state.pds.config().hostname,
+        "crawlers": crawlers.iter().map(crawler_json).collect::<Vec<_>>(),
+    })))
+}
+
 /// GET `blue.skyhold.admin.getTlsStatus` and `/admin/tls`: every certificate, when it renews, and
 /// any failing renewal (the server keeps serving the current certificate while renewal fails).
 pub async fn get_tls_status(State(state): State<AppState>, _admin: AdminAuth) -> Json<Value> {
@@ -927,6 +984,11 @@ pub async fn get_server_status(
         }
         None => json!({"mode": "off"}),
     };
+    let crawlers = state.pds.crawler_statuses().await?;
+    let failing_crawlers = crawlers
+        .iter()
+        .filter(|c| c.last_outcome.as_ref().is_some_and(|o| !o.is_accepted()))
+        .count();
     let (requests, errors) = crate::metrics::global().request_totals();
     let config = state.pds.config();
     Ok(Json(json!({
@@ -951,6 +1013,8 @@ pub async fn get_server_status(
             "subscriptionsSinceStart": crate::metrics::global().subscriptions(),
             "pdsSeq": pds_seq,
             "pdsOldestSeq": pds_oldest,
+            "crawlers": crawlers.len(),
+            "failingCrawlers": failing_crawlers,
             "rates": {"lastMinute": rates_json(1), "last10Minutes": rates_json(10), "lastHour": rates_json(60)},
         },
         "requests": {"total": requests, "serverErrors": errors},

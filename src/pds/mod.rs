@@ -57,6 +57,7 @@ pub use admin::AdminAccount;
 pub use audit::{Actor, AuditEntry, MAX_AUDIT_PAGE};
 pub use auth::{AccessScope, AuthedAccount, SessionOutput};
 pub use blobs::MAX_BLOB_SIZE;
+pub use crawlers::{CrawlerStatus, crawler_url};
 pub use error::PdsError;
 pub use invites::InviteInfo;
 pub use lifecycle::{Moderation, Subject};
@@ -95,6 +96,8 @@ pub struct PdsConfig {
     pub smtp: Option<(String, String)>,
     /// New accounts get `did:web:<handle>`.
     pub did_web: bool,
+    /// Relays asked to crawl this PDS (base URLs, see [`crawler_url`]).
+    pub crawlers: Vec<String>,
 }
 
 /// The PDS service. Cheap to clone.
@@ -129,6 +132,8 @@ struct Inner {
     signing_keys: signing_keys::SigningKeys,
     /// The OAuth server's keys, nonces and caches.
     oauth: oauth::Runtime,
+    /// The relays told about this server, and when each is asked next.
+    crawlers: crawlers::Crawlers,
 }
 
 impl Pds {
@@ -162,6 +167,7 @@ impl Pds {
         let clock_id = u16::from_be_bytes([secrets.jwt_key[0], secrets.jwt_key[1]]) & 0x3ff;
         Ok(Pds {
             inner: Arc::new(Inner {
+                crawlers: crawlers::Crawlers::new(config.crawlers.clone()),
                 log: EventLog::new(store.clone(), events::SEQ),
                 store,
                 config,

@@ -44,6 +44,7 @@ async fn open(label: &str) -> TestPds {
         appview: None,
         smtp: None,
         did_web: false,
+        crawlers: Vec::new(),
     };
     let clock = Clock::manual(crate::clock::now_micros());
     let catalog = Arc::new(crate::lexicons::official().unwrap());

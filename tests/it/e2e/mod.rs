@@ -8,6 +8,7 @@ mod appview_labels;
 mod atproto_api;
 mod backup;
 mod client_extras;
+mod crawlers;
 mod did_web;
 mod durability;
 mod email;

@@ -229,6 +229,9 @@ async fn start_node(data: &Path, pebble: &Pebble, ports: &Ports, extra: &[&str])
         pebble.listener_ca.display().to_string(),
         "--acme-email".into(),
         "ops@example.com".into(),
+        // The real network's relay is never told about a test node.
+        "--crawlers".into(),
+        "none".into(),
     ];
     if !extra.contains(&"--http-listen") {
         flags.extend(["--http-listen".into(), format!("127.0.0.1:{}", ports.http)]);
@@ -658,6 +661,8 @@ async fn operator_certificate_files_instead_of_acme() {
                 &public,
                 "--plc-url",
                 &format!("{public}/plc"),
+                "--crawlers",
+                "none",
                 "--tls",
                 "files",
                 "--tls-cert",

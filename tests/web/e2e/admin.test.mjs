@@ -4,13 +4,16 @@
 // inbox, the admin takes the post down with a reason and it disappears for everyone (timeline,
 // thread, public page), and the audit log shows both actions. A suspended member cannot sign in
 // and reads why and until when. The admin sets a new password for a member and deletes an account,
-// has the relay follow a second node and bans it. An app-password session of the admin carries no
-// admin powers; /metrics answers the operator with the same figures.
+// has the relay follow a second node and bans it. The node tells two relays about itself
+// (--crawlers): one takes the request and follows it, the other is down and shows as failing, in
+// the network page and on the overview. An app-password session of the admin carries no admin
+// powers; /metrics answers the operator with the same figures.
 // Every console view is checked with axe-core and photographed at phone and desktop width.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { startNode, binary } from '../support/server.mjs';
 import { launch, newPage, seriousViolations, shot, PHONE, DESKTOP } from '../support/browser.mjs';
 import { createAccount, signInWithForm } from '../support/members.mjs';
@@ -18,6 +21,8 @@ import { createAccount, signInWithForm } from '../support/members.mjs';
 const PASSWORD = 'correct horse battery';
 
 let node;
+let hub; // a second node whose relay is one of the node's crawlers
+let deadCrawler; // a crawler URL where nothing listens
 let browser;
 let boss; // the admin, desktop
 let cleo; // a new member, phone
@@ -38,6 +43,16 @@ async function check(page, name, { phoneToo = false } = {}) {
     await page.setViewportSize(viewport);
   }
   assert.deepEqual(page.problems(), [], `page problems on ${name}`);
+}
+
+/** A loopback port nothing listens on (bound, then let go). */
+function closedPort() {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** The CLI, as an operator runs it against the running server. */
@@ -73,7 +88,9 @@ function step(name, fn) {
 
 describe('an admin runs the community from the console', { concurrency: false }, () => {
   before(async () => {
-    node = await startNode(['--invite-required', 'true']);
+    hub = await startNode();
+    deadCrawler = `http://127.0.0.1:${await closedPort()}`;
+    node = await startNode(['--invite-required', 'true', '--crawlers', `${hub.relayUrl},${deadCrawler}`]);
     browser = await launch();
     boss = await newPage(browser, { viewport: DESKTOP, baseURL: node.url });
     cleo = await newPage(browser, { viewport: PHONE, baseURL: node.url });
@@ -84,6 +101,7 @@ describe('an admin runs the community from the console', { concurrency: false },
   after(async () => {
     await browser?.close();
     await node?.stop();
+    await hub?.stop();
   });
 
   step('the operator makes an account an admin with the command line', async () => {
@@ -295,7 +313,27 @@ describe('an admin runs the community from the console', { concurrency: false },
     await boss.goto('/console/network');
     await boss.getByRole('heading', { name: 'Who follows this server' }).waitFor();
     await boss.getByRole('heading', { name: 'Servers the relay follows' }).waitFor();
+    // The crawlers: the hub took the request (and its relay follows this node); the other is down.
+    const told = boss.getByRole('list', { name: 'Relays told about this server' }).getByRole('listitem');
+    const hubRow = told.filter({ has: boss.getByText(hub.relayUrl, { exact: true }) });
+    const deadRow = told.filter({ has: boss.getByText(deadCrawler, { exact: true }) });
+    await hubRow.getByText('Told').waitFor();
+    await hubRow.getByText('answered HTTP 200').waitFor();
+    // Members have posted since the start: the hub hears again when its 20 minutes are over.
+    await hubRow.getByText(/^Next attempt in (\d+|one) minutes?$/).waitFor();
+    await deadRow.getByText('Failing').waitFor();
+    await deadRow.getByText(/no answer \(/).waitFor();
+    await deadRow.getByText('Next attempt').waitFor();
+    const hosts = await hub.admin('blue.skyhold.admin.listHosts');
+    assert.ok(hosts.hosts.some((h) => h.hostname === `localhost:${node.port}`), 'the hub follows the node');
     await check(boss, 'console-network', { phoneToo: true });
+    // Asking the hub again by hand counts in its status: told about everything now.
+    await boss.getByLabel('Relay', { exact: true }).fill(hub.relayUrl);
+    await boss.getByRole('button', { name: 'Ask to crawl this server' }).click();
+    await boss.getByRole('status').getByText(`Asked ${hub.relayUrl} to crawl this server`).waitFor();
+    await hubRow.getByText(/^Asked again after new posts, in (\d+|one) minutes? at the earliest$/).waitFor();
+    await boss.goto('/console');
+    await boss.getByRole('link', { name: /relay cannot be told about this server/ }).waitFor();
     await boss.goto('/console/server');
     await boss.getByRole('heading', { name: 'Certificates' }).waitFor();
     await boss.getByRole('heading', { name: 'Codes waiting' }).waitFor();

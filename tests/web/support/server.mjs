@@ -13,16 +13,22 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** The binary under test: SKYHOLD_BIN, or the debug build `cargo test` makes. */
 export const binary = process.env.SKYHOLD_BIN || join(root, 'target/debug/skyhold');
 
-/** Resolves with the main listener's port once the node announces it (it then serves). */
-function announcedPort(child, timeoutMs) {
-  return new Promise((resolvePort, reject) => {
+/**
+ * Resolves with `{ port, relayPort }` once the node announces its main listener (it then serves;
+ * the relay's listener is announced before it).
+ */
+function announcedPorts(child, timeoutMs) {
+  return new Promise((resolvePorts, reject) => {
     const timer = setTimeout(() => reject(new Error(`skyhold did not announce its listener within ${timeoutMs} ms`)), timeoutMs);
     const lines = createInterface({ input: child.stdout });
+    let relayPort = null;
     lines.on('line', (line) => {
+      const relay = /^skyhold relay listening on http:\/\/127\.0\.0\.1:(\d+)$/.exec(line);
+      if (relay) relayPort = Number(relay[1]);
       const match = /^skyhold listening on http:\/\/127\.0\.0\.1:(\d+)$/.exec(line);
       if (match) {
         clearTimeout(timer);
-        resolvePort(Number(match[1]));
+        resolvePorts({ port: Number(match[1]), relayPort });
       }
     });
     child.once('exit', (code) => {
@@ -33,7 +39,7 @@ function announcedPort(child, timeoutMs) {
 }
 
 /**
- * A running node: `{ url, port, adminPassword, dataDir, admin(nsid, body), stop() }`.
+ * A running node: `{ url, port, relayUrl, adminPassword, dataDir, admin(nsid, body), stop() }`.
  * `args` are extra `serve` flags a user could pass (e.g. `--invite-required true`).
  */
 export async function startNode(args = []) {
@@ -45,13 +51,15 @@ export async function startNode(args = []) {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise((r) => child.once('exit', r));
-  const port = await announcedPort(child, 60_000);
+  const { port, relayPort } = await announcedPorts(child, 60_000);
   // The public URL in local mode is http://localhost:PORT; the UI is opened there.
   const url = `http://localhost:${port}`;
   const basic = `Basic ${Buffer.from(`admin:${adminPassword}`).toString('base64')}`;
   return {
     url,
     port,
+    /** The relay's listener (where relays take `requestCrawl`). */
+    relayUrl: `http://127.0.0.1:${relayPort}`,
     adminPassword,
     dataDir: join(dir, 'data'),
     /** An admin call (HTTP basic auth): an XRPC method, or a path under /admin/ (`admin/…`). */

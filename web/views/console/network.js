@@ -1,11 +1,14 @@
 // Federation: who follows this node's firehose (a relay crawling it shows up here), how many
-// events and writes a minute, how far the App View is behind, asking a relay to crawl this node;
-// and the mini relay's hosts with their state, adding and banning them
-// (blue.skyhold.admin.getServerStatus / listHosts / addHost / banHost / unbanHost / requestCrawl).
+// events and writes a minute, how far the App View is behind; the relays this node tells about
+// itself (--crawlers: when each was last asked, what it answered, when it is asked next) and
+// asking any relay to crawl it; and the mini relay's hosts with their state, adding and banning
+// them (blue.skyhold.admin.getServerStatus / listCrawlers / requestCrawl / listHosts / addHost /
+// banHost / unbanHost).
 
 import { html, useState } from '../../lib/html.js';
 import { config } from '../../lib/config.js';
-import { t } from '../../lib/i18n.js';
+import { t, locale } from '../../lib/i18n.js';
+import { fullTime } from '../../lib/time.js';
 import { query, procedure } from '../../lib/xrpc.js';
 import { openDialog, toast } from '../../lib/state.js';
 import { ConfirmDialog } from '../../components/dialog.js';
@@ -33,7 +36,7 @@ function RatesTable({ rates }) {
   </table>`;
 }
 
-function Crawl() {
+function Crawl({ onAsked }) {
   const [relay, setRelay] = useState('bsky.network');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
@@ -45,9 +48,12 @@ function Crawl() {
       await procedure('blue.skyhold.admin.requestCrawl', { relay: relay.trim() });
       toast(t('console.network.crawlAsked', { relay: relay.trim() }));
     } catch (err) {
-      setError(errorText(err));
+      // The relay failed, not this server: its own words say how ("did not answer: …").
+      setError(err.error === 'UpstreamFailure' && err.message ? err.message : errorText(err));
     }
     setBusy(false);
+    // A configured crawler's status counts the request, answered or not.
+    onAsked();
   };
   return html`<form class="inline-fields" onSubmit=${submit}>
     <div class="field grow">
@@ -73,8 +79,6 @@ function Federation() {
           <span><span class="strong">${x.peer}</span> <span class="muted small">${x.userAgent || ''}</span><br /><span class="small">${x.stream === 'pds' ? t('console.network.followsPds') : t('console.network.followsRelay')}</span></span>
           <span class="small">${t('console.network.since')} <${When} date=${x.since} /></span>
         </li>`)}</ul>`}
-    <p class="muted small">${t('console.network.crawlExplain')}</p>
-    <${Crawl} />
     <h3>${t('console.network.activity')}</h3>
     <${RatesTable} rates=${s.federation.rates} />
     <dl class="figures">
@@ -82,6 +86,62 @@ function Federation() {
       <${Figure} label=${t('console.services.appviewLag')} value=${t('console.services.events', { count: s.appview.lag })} />
       <${Figure} label=${t('console.network.subscriptions')} value=${formatNumber(s.federation.subscriptionsSinceStart)} />
     </dl>
+  </section>`;
+}
+
+/** A time to come, in words: "in 40 seconds", "in 12 minutes", "in 3 hours". */
+function upcoming(date) {
+  const seconds = Math.round((new Date(date).getTime() - Date.now()) / 1000);
+  const words = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+  if (seconds < 5) return t('console.network.inMoment');
+  if (seconds < 90) return words.format(seconds, 'second');
+  if (seconds < 90 * 60) return words.format(Math.round(seconds / 60), 'minute');
+  return words.format(Math.round(seconds / 3600), 'hour');
+}
+
+/** `say(when)` for a time to come, with the full time as a tooltip. */
+function Upcoming({ date, say }) {
+  return html`<time datetime=${date} title=${fullTime(date, locale)}>${say(upcoming(date))}</time>`;
+}
+
+/** What a crawler said the last time it was asked. */
+function Answer({ crawler: c }) {
+  if (!c.lastAttemptAt) return html`<span>${t('console.network.notContacted')}</span>`;
+  const answer = c.status == null ? t('console.network.noAnswer', { error: c.error || '' }) : c.error ? t('console.network.refused', { status: c.status, error: c.error }) : t('console.network.answered', { status: c.status });
+  return html`<span>${t('console.network.lastContact')} <${When} date=${c.lastAttemptAt} />: ${answer}</span>`;
+}
+
+/** When a crawler is asked next. */
+function Next({ crawler: c }) {
+  if (c.inFlight) return t('console.network.askingNow');
+  if (c.nextAttemptAt) return html`<${Upcoming} date=${c.nextAttemptAt} say=${(when) => t('console.network.nextAttempt', { when })} />`;
+  if (c.notBefore && new Date(c.notBefore).getTime() > Date.now()) return html`<${Upcoming} date=${c.notBefore} say=${(when) => t('console.network.afterNewsNotBefore', { when })} />`;
+  return t('console.network.afterNews');
+}
+
+function Crawlers() {
+  const load = useLoad(() => query('blue.skyhold.admin.listCrawlers'));
+  const waiting = LoadState(load);
+  if (waiting) return waiting;
+  const { crawlers } = load.data;
+  const pill = {
+    ok: html`<span class="pill ok">${t('console.network.told')}</span>`,
+    failing: html`<span class="pill warn">${t('console.network.failing')}</span>`,
+    pending: html`<span class="pill">${t('console.network.notAsked')}</span>`,
+  };
+  return html`<section class="card span-all" aria-labelledby="tell-title">
+    <h2 id="tell-title">${t('console.network.tellTitle')}</h2>
+    <p class="muted small">${crawlers.length ? t('console.network.tellExplain') : t('console.network.tellNone')}</p>
+    ${crawlers.length > 0 && html`<ul class="plain-list" aria-labelledby="tell-title">${crawlers.map((c) => html`<li class="list-row crawler-row">
+      <span class="crawler-main">
+        <span class="crawler-name"><span class="strong mono">${c.url.replace(/^https:\/\//, '')}</span> ${pill[c.state] || pill.pending}</span>
+        <span class="small"><${Answer} crawler=${c} />${c.failures > 1 ? html` <span class="muted">(${t('console.network.failures', { count: c.failures })})</span>` : ''}</span>
+        <span class="small muted"><${Next} crawler=${c} /></span>
+      </span>
+    </li>`)}</ul>`}
+    <h3>${t('console.network.askTitle')}</h3>
+    <p class="muted small">${t('console.network.crawlExplain')}</p>
+    <${Crawl} onAsked=${load.reload} />
   </section>`;
 }
 
@@ -149,6 +209,6 @@ function Hosts() {
 
 export default function ConsoleNetwork() {
   return html`<${ConsoleFrame} title=${t('console.nav.network')}>
-    <div class="console-grid"><${Federation} /><${Hosts} /></div>
+    <div class="console-grid"><${Federation} /><${Crawlers} /><${Hosts} /></div>
   </${ConsoleFrame}>`;
 }

@@ -1,6 +1,7 @@
 // The console's first page: what needs the admin now (reports waiting, little disk left, no recent
-// backup, failing certificates, an App View that fell behind), then the community and the
-// server at a glance (blue.skyhold.admin.getServerStatus, the figures /metrics serves).
+// backup, failing certificates, relays that do not hear about this server, an App View that fell
+// behind), then the community and the server at a glance (blue.skyhold.admin.getServerStatus, the
+// figures /metrics serves).
 
 import { html } from '../../lib/html.js';
 import { t } from '../../lib/i18n.js';
@@ -18,6 +19,7 @@ export function attention(status, now = Date.now()) {
   const { diskFreeBytes: free, diskSizeBytes: size } = status.storage;
   if (free != null && size && free / size < LOW_DISK) out.push({ key: 'console.attention.disk', values: { free: formatBytes(free) }, href: '/console/server', urgent: true });
   if (status.tls && status.tls.failing > 0) out.push({ key: 'console.attention.tls', values: { count: status.tls.failing }, href: '/console/server', urgent: true });
+  if (status.federation.failingCrawlers > 0) out.push({ key: 'console.attention.crawlers', values: { count: status.federation.failingCrawlers }, href: '/console/network', urgent: true });
   if (!status.lastBackup || now - new Date(status.lastBackup).getTime() > WEEK_MS) out.push({ key: 'console.attention.backup', href: '/console/server' });
   if (status.appview.lag > 100) out.push({ key: 'console.attention.lag', values: { count: status.appview.lag }, href: '/console/network' });
   if (!status.mailConfigured) out.push({ key: 'console.attention.mail', href: '/console/server' });

@@ -29,7 +29,8 @@ use crate::xrpc::Xrpc;
 pub const PUBLIC_HOST: &str = "pds.example.test";
 
 /// A node in production mode: https public URL, TLS off, invites required, the embedded PLC
-/// directory at its own public URL, every other setting as a user would have it.
+/// directory at its own public URL, no crawlers (the real network's relay is never told about a
+/// test node), every other setting as a user would have it.
 pub async fn production_node(extra: &[&str]) -> Node {
     let public_url = format!("https://{PUBLIC_HOST}");
     let plc_url = format!("{public_url}/plc");
@@ -40,6 +41,8 @@ pub async fn production_node(extra: &[&str]) -> Node {
         "off",
         "--plc-url",
         plc_url.as_str(),
+        "--crawlers",
+        "none",
     ];
     args.extend_from_slice(extra);
     Node::start(&args).await
