@@ -1,6 +1,7 @@
 //! Counters the node keeps about itself, for `/metrics` (Prometheus text format) and the admin
-//! console: XRPC requests and errors by method, record writes, rate-limit refusals, who is
-//! subscribed to the firehose, and a short history of samples the console turns into rates.
+//! console: XRPC requests and errors by method, record writes, the store's durable commits,
+//! rate-limit refusals, who is subscribed to the firehose, and a short history of samples the
+//! console turns into rates.
 //!
 //! A small hand-written registry rather than the `metrics` crate and its Prometheus exporter
 //! (docs/DECISIONS.md says why): most figures are read from the services when
@@ -62,6 +63,7 @@ pub struct Sample {
 pub struct Metrics {
     requests: Mutex<HashMap<String, MethodCounts>>,
     writes: AtomicU64,
+    store_commits: AtomicU64,
     rate_limited: Mutex<BTreeMap<String, u64>>,
     subscribers: Mutex<BTreeMap<u64, Subscriber>>,
     next_subscriber: AtomicU64,
@@ -130,6 +132,12 @@ impl Metrics {
         self.writes.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// One write transaction of the store committed durably (one `fdatasync` of the database file:
+    /// redb's default one-phase commit flushes once).
+    pub fn store_commit(&self) {
+        self.store_commits.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// One request refused by a rate limit, counted by the method refused (`/metrics` counts
     /// every 429 answer here; a limit that refuses without answering may call it too).
     pub fn rate_limited(&self, limit: &str) {
@@ -170,6 +178,11 @@ impl Metrics {
 
     pub fn writes(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
+    }
+
+    /// Durable commits of the store since the process started.
+    pub fn store_commits(&self) -> u64 {
+        self.store_commits.load(Ordering::Relaxed)
     }
 
     pub fn rate_limited_counts(&self) -> BTreeMap<String, u64> {

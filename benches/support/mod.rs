@@ -1,7 +1,7 @@
 //! What the whole-server benchmarks share: starting the skyhold binary on 127.0.0.1 with its own
 //! data directory (killed by PID and removed on drop) on ports it picks and announces, free ports
 //! for the reference PDS, health waits, a process's RSS, a JSON POST, and a one-line description of
-//! the machine. Each bench includes this with `mod support;`.
+//! the machine and its load. Each bench includes this with `mod support;`.
 
 #![allow(dead_code)] // Each bench uses a different part of it.
 
@@ -236,6 +236,15 @@ pub fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("{cores} cores ({model}), Linux {}", kernel.trim())
+}
+
+/// The load average over 1, 5 and 15 minutes (`/proc/loadavg`): how busy the shared machine was.
+pub fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `cargo bench` passes `--bench`; `cargo test --benches` and `-- --test` get the smoke run.

@@ -5,8 +5,8 @@
 //!
 //! Families (all prefixed `skyhold_`): requests and errors by XRPC method, record writes, events
 //! of the PDS and the relay, firehose subscribers, relay hosts and dropped events, the App View's
-//! cursor and lag, accounts by state, open reports, database and blob bytes, disk space,
-//! certificate expiry, rate-limit refusals, the last backup.
+//! cursor and lag, accounts by state, open reports, the store's durable commits, database and blob
+//! bytes, disk space, certificate expiry, rate-limit refusals, the last backup.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -350,6 +350,12 @@ async fn crawler_metrics(out: &mut Exposition, state: &AppState) {
 
 /// The room the store takes and what is left on its disk.
 async fn store_metrics(out: &mut Exposition, state: &AppState) {
+    out.counter(
+        "skyhold_store_commits_total",
+        "Write transactions the store committed durably, each one flush (fdatasync) of the database file.",
+        &[],
+        global().store_commits() as f64,
+    );
     let usage = state.usage.get(state).await;
     out.gauge(
         "skyhold_store_database_bytes",

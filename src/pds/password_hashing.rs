@@ -3,16 +3,17 @@
 //! One argon2 costs 19 MiB and tens of milliseconds by design. Run on tokio's blocking pool (512
 //! threads), 256 concurrent wrong-password logins held 5 GB; here at most [`THREADS`] hashes run at
 //! once and [`QUEUE`] wait, and a request that finds the queue full is refused at once (429), so
-//! the memory password checks can take is bounded whatever arrives. Each thread keeps its own 19 MiB
-//! of argon2 memory from its first hash on and reuses it (allocating it per hash, glibc's allocator
-//! kept hundreds of MB of freed argon2 memory after a burst): password checks hold 2 × 19 MiB, no
-//! more. (Giving it back between bursts is left for later.)
+//! the memory password checks can take is bounded whatever arrives. A thread reuses its 19 MiB of
+//! argon2 memory while jobs are waiting (a burst of sign-ups or logins) and frees it as soon as the
+//! queue is empty: password checks hold at most 2 × 19 MiB during a burst and nothing between
+//! bursts. The memory is allocated so that freeing it gives it back to the system (see
+//! [`RESERVED_BLOCKS`]); RSS after sign-ups is measured by `benches/load.rs`.
 //!
 //! Does not: rate-limit logins (the XRPC layer does, per identifier and address).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -25,11 +26,22 @@ const THREADS: usize = 2;
 /// Hashes waiting for a thread; beyond this, requests are refused.
 const QUEUE: usize = 16;
 
-/// A hashing thread's argon2 memory, allocated at its first hash and reused.
+/// A hashing thread's argon2 memory: allocated by the first job of a burst, reused by the jobs
+/// queued behind it, freed when the queue is empty.
 type Memory = Vec<Block>;
 type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 /// The most argon2 memory a stored hash may ask for (in 1 KiB blocks); larger ones never verify.
 const MAX_BLOCKS: usize = 64 * 1024;
+/// The capacity a thread's memory is allocated with: just over 32 MiB, though a default hash
+/// touches 19 MiB of it. glibc's malloc gives a request above its mmap threshold a mapping of its
+/// own and unmaps it when freed; but that threshold (128 KiB at first) rises, for the whole process,
+/// to the size of any mapping freed that is at most 32 MiB. Freeing a 19 MiB buffer once would
+/// raise it to 19 MiB, and from then on every argon2 buffer, and every other allocation below that
+/// size, would come from a heap that keeps freed memory resident: RSS after sign-ups went up, not
+/// down, when the memory was freed between bursts that way. A request above 32 MiB is mapped
+/// whatever the threshold, so each burst's memory is returned whole. The untouched 13 MiB cost
+/// address space, not memory. (musl's allocator maps anything above 128 KiB anyway.)
+const RESERVED_BLOCKS: usize = 32 * 1024 + 1;
 
 /// The pool. Cheap to clone.
 #[derive(Clone)]
@@ -147,21 +159,35 @@ impl PasswordHashing {
 
 fn work(receiver: &Mutex<Receiver<Job>>) {
     let mut memory: Memory = Vec::new();
-    loop {
-        let job = {
-            let receiver = receiver
+    while let Some(job) = next_job(receiver, &mut memory) {
+        // A panicking job drops its reply (its caller gets an internal error); the thread stays
+        // for the next one.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut memory)));
+    }
+}
+
+/// The next job, keeping `memory` only while jobs are waiting; None once the pool is dropped.
+fn next_job(receiver: &Mutex<Receiver<Job>>, memory: &mut Memory) -> Option<Job> {
+    let receiver: MutexGuard<'_, Receiver<Job>> = match receiver.try_lock() {
+        Ok(receiver) => receiver,
+        Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        // The other thread holds the queue, most likely waiting on it because it is empty: this
+        // one has nothing to do until it lets go.
+        Err(TryLockError::WouldBlock) => {
+            *memory = Memory::new();
+            receiver
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            receiver.recv()
-        };
-        match job {
-            // A panicking job drops its reply (its caller gets an internal error); the thread
-            // stays for the next one.
-            Ok(job) => {
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut memory)));
-            }
-            Err(_) => return,
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
         }
+    };
+    match receiver.try_recv() {
+        Ok(job) => Some(job),
+        Err(TryRecvError::Empty) => {
+            // The burst is over: give the memory back before waiting.
+            *memory = Memory::new();
+            receiver.recv().ok()
+        }
+        Err(TryRecvError::Disconnected) => None,
     }
 }
 
@@ -169,6 +195,9 @@ fn work(receiver: &Mutex<Receiver<Job>>) {
 fn room(memory: &mut Memory, blocks: usize) -> Option<&mut [Block]> {
     if blocks > MAX_BLOCKS {
         return None;
+    }
+    if memory.capacity() == 0 {
+        *memory = Memory::with_capacity(blocks.max(RESERVED_BLOCKS));
     }
     if memory.len() < blocks {
         memory.resize(blocks, Block::default());
@@ -273,6 +302,47 @@ mod tests {
             Params::DEFAULT_M_COST as usize,
             "one buffer, reused"
         );
+    }
+
+    #[test]
+    fn memory_is_kept_through_a_burst_and_freed_when_the_queue_is_empty() {
+        let (jobs, receiver) = sync_channel::<Job>(QUEUE);
+        let (report, capacity) = std::sync::mpsc::channel::<usize>();
+        let capacity_job = |report: std::sync::mpsc::Sender<usize>| -> Job {
+            Box::new(move |memory: &mut Memory| {
+                let _ = report.send(memory.capacity());
+            })
+        };
+        // A burst, queued before the thread starts: a hash, then a job that finds its memory.
+        jobs.send(Box::new(|memory: &mut Memory| {
+            hash_password(memory, "correct horse").unwrap();
+        }))
+        .unwrap();
+        jobs.send(capacity_job(report.clone())).unwrap();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let worker = {
+            let receiver = receiver.clone();
+            std::thread::spawn(move || work(&receiver))
+        };
+        assert_eq!(
+            capacity.recv().unwrap(),
+            RESERVED_BLOCKS,
+            "kept for the job queued behind the hash, with room above glibc's mmap threshold"
+        );
+        // Once the queue is empty the thread frees it. A job sent right after the last one may
+        // still find it (the thread had not looked at the queue yet), but not for long.
+        let mut freed = false;
+        for _ in 0..500 {
+            jobs.send(capacity_job(report.clone())).unwrap();
+            if capacity.recv().unwrap() == 0 {
+                freed = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(freed, "an idle thread holds no argon2 memory");
+        drop(jobs);
+        worker.join().unwrap();
     }
 
     #[tokio::test]

@@ -109,6 +109,13 @@ impl Database {
         self.closed.load(Ordering::SeqCst)
     }
 
+    /// Marks the store as stopping, before the writer stops taking jobs: a job refused from then
+    /// on finds [`Database::is_closed`] already true, so a log follower that fails at that moment
+    /// ends quietly instead of reporting the failure (a clean stop logs no error).
+    pub fn mark_stopping(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
     /// Why writes fail now, if they do.
     pub fn failure(&self) -> Option<String> {
         self.failure

@@ -235,6 +235,7 @@ fn run(
             work();
         }
         if let Some(done) = stop {
+            db.mark_stopping();
             queue.close();
             return Some(done);
         }
@@ -272,7 +273,10 @@ fn commit_batch(db: &Database, batch: &mut Vec<Job>) {
         }
     }
     match txn.commit() {
-        Ok(()) => completions.into_iter().for_each(|c| c(Ok(()))),
+        Ok(()) => {
+            crate::metrics::global().store_commit();
+            completions.into_iter().for_each(|c| c(Ok(())));
+        }
         Err(e) => {
             let error = StoreError::from(e);
             tracing::error!(%error, "commit failed");

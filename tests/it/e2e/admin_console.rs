@@ -334,6 +334,8 @@ async fn the_admin_role_the_audit_log_and_metrics() {
     assert_eq!(value(r#"skyhold_accounts{status="active"}"#), 2.0);
     assert_eq!(value(r#"skyhold_accounts{status="takendown"}"#), 1.0);
     assert!(value("skyhold_store_database_bytes") > 0.0);
+    // Each of the three sign-ups committed at least once.
+    assert!(value("skyhold_store_commits_total") >= 3.0);
     let backup_at = value("skyhold_last_backup_timestamp_seconds");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
