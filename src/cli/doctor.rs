@@ -215,7 +215,13 @@ async fn examine(loaded: &Loaded) -> Vec<Finding> {
         findings.push(judge_port(role, address, &probe_bind(address), running));
     }
     let crawlers = if running {
-        probe_crawlers(&local, loaded, &data_dir).await
+        probe_admin(
+            &local,
+            "/xrpc/blue.skyhold.admin.listCrawlers",
+            loaded,
+            &data_dir,
+        )
+        .await
     } else {
         None
     };
@@ -259,7 +265,8 @@ async fn examine(loaded: &Loaded) -> Vec<Finding> {
     }
 
     if tls.is_some() || config.public_url.starts_with("https://") {
-        if running && let Some(status) = probe_tls_status(&local, loaded, &data_dir).await {
+        if running && let Some(status) = probe_admin(&local, "/admin/tls", loaded, &data_dir).await
+        {
             findings.extend(judge_certificates(&status));
         }
         findings.push(judge_https(
@@ -760,30 +767,17 @@ async fn probe_plc(url: &str) -> Result<PlcAnswer, String> {
     })
 }
 
-/// The server's TLS status, when it has that endpoint and the admin password is at hand.
-async fn probe_tls_status(
+/// An admin endpoint of the running server (its TLS status, its crawlers), when the server has it
+/// and the admin password is at hand.
+async fn probe_admin(
     url: &str,
+    path: &str,
     loaded: &Loaded,
     data_dir: &Path,
 ) -> Option<serde_json::Value> {
     let password = config_file::admin_password(None, loaded, data_dir).ok()?;
     let response = http_client()?
-        .get(format!("{url}/admin/tls"))
-        .basic_auth("admin", Some(password))
-        .send()
-        .await
-        .ok()?;
-    if !response.status().is_success() {
-        return None;
-    }
-    response.json().await.ok()
-}
-
-/// The running server's crawler status, when the admin password is at hand.
-async fn probe_crawlers(url: &str, loaded: &Loaded, data_dir: &Path) -> Option<serde_json::Value> {
-    let password = config_file::admin_password(None, loaded, data_dir).ok()?;
-    let response = http_client()?
-        .get(format!("{url}/xrpc/blue.skyhold.admin.listCrawlers"))
+        .get(format!("{url}{path}"))
         .basic_auth("admin", Some(password))
         .send()
         .await

@@ -130,24 +130,8 @@ async fn a_crawler_follows_the_node_from_its_start_and_carries_its_posts() {
     let a_host = format!("localhost:{}", a.port);
 
     // Nobody asks B by hand: A's start is enough.
-    until("B's relay follows A", || async {
-        let hosts = relay_hosts(&b).await;
-        if hosts.contains(&a_host) {
-            Ok(())
-        } else {
-            Err(format!("{hosts:?}"))
-        }
-    })
-    .await;
-    let told = until("A's status says B took the request", || async {
-        let c = crawler(&a, &b_relay).await;
-        if c["state"] == "ok" {
-            Ok(c)
-        } else {
-            Err(format!("{c}"))
-        }
-    })
-    .await;
+    relay_follows(&b, &a_host, "B's relay follows A").await;
+    let told = crawler_ok(&a, &b_relay, "A's status says B took the request").await;
     assert_eq!(told["status"], 200, "{told}");
     assert_eq!(told["failures"], 0, "{told}");
     assert!(told["lastSuccessAt"].is_string(), "{told}");
@@ -392,24 +376,8 @@ async fn a_crawler_that_is_down_is_retried_with_back_off_and_delays_no_write() {
     let relay_listen = format!("127.0.0.1:{down_port}");
     let b = Node::start(&["--plc-url", &a_plc, "--relay-listen", &relay_listen]).await;
     let a_host = format!("localhost:{}", a.port);
-    until("B's relay follows A after a retry", || async {
-        let hosts = relay_hosts(&b).await;
-        if hosts.contains(&a_host) {
-            Ok(())
-        } else {
-            Err(format!("{hosts:?}"))
-        }
-    })
-    .await;
-    let recovered = until("the crawler's status recovers", || async {
-        let c = crawler(&a, &down).await;
-        if c["state"] == "ok" {
-            Ok(c)
-        } else {
-            Err(format!("{c}"))
-        }
-    })
-    .await;
+    relay_follows(&b, &a_host, "B's relay follows A after a retry").await;
+    let recovered = crawler_ok(&a, &down, "the crawler's status recovers").await;
     assert_eq!(recovered["failures"], 0, "{recovered}");
     assert_eq!(recovered["status"], 200, "{recovered}");
     let report = doctor(&a, &list);
@@ -429,4 +397,30 @@ async fn crawlers_are_checked_at_start() {
     let text = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(text.contains("--crawlers"), "{text}");
+}
+
+/// Waits until `b`'s relay follows the host `a_host`.
+async fn relay_follows(b: &Node, a_host: &str, what: &str) {
+    until(what, || async {
+        let hosts = relay_hosts(b).await;
+        if hosts.iter().any(|h| h == a_host) {
+            Ok(())
+        } else {
+            Err(format!("{hosts:?}"))
+        }
+    })
+    .await;
+}
+
+/// Waits until `a` reports crawler `url` as ok, and returns its status.
+async fn crawler_ok(a: &Node, url: &str, what: &str) -> Value {
+    until(what, || async {
+        let c = crawler(a, url).await;
+        if c["state"] == "ok" {
+            Ok(c)
+        } else {
+            Err(format!("{c}"))
+        }
+    })
+    .await
 }
