@@ -160,17 +160,6 @@ impl Relay {
         .await
     }
 
-    /// Advances a host's cursor past an event that was skipped.
-    pub(super) async fn skip(&self, host: &str, seq: u64) -> Result<(), RelayError> {
-        self.update_host(host, move |row| {
-            row.map(|mut r| {
-                r.cursor = r.cursor.max(seq);
-                r
-            })
-        })
-        .await
-    }
-
     /// Follows `host` from now on (a no-op for a host already known, or banned).
     pub async fn add_host(&self, host: &str, aggregator: bool) -> Result<(), RelayError> {
         let host = normalize_host(host)?;

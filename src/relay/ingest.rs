@@ -1,4 +1,5 @@
-//! Verifying and accepting one upstream event.
+//! Verifying and accepting one event from a remote host or an upstream relay (the local PDS's events
+//! take `local.rs`).
 //!
 //! Spec: <https://atproto.com/specs/sync#message-validation-checklist>.
 //!
@@ -36,11 +37,9 @@ const MAX_FUTURE_REV_MICROS: i64 = 5 * 60 * 1_000_000;
 /// The host name used for the in-process local PDS's cursor.
 pub const LOCAL_HOST: &str = "local";
 
-/// Where an event came from.
+/// Where an event came from (the local PDS's events take another path: `local.rs`).
 #[derive(Clone, Copy, Debug)]
 pub enum Origin<'a> {
-    /// The local PDS, in-process; its host name as DID documents name it.
-    Local(&'a str),
     /// A PDS host followed over a WebSocket.
     Host(&'a str),
     /// An upstream relay: events for any DID, of which only followed ones are kept.
@@ -50,7 +49,6 @@ pub enum Origin<'a> {
 impl Origin<'_> {
     fn cursor_key(&self) -> &str {
         match self {
-            Origin::Local(_) => LOCAL_HOST,
             Origin::Host(h) | Origin::Aggregator(h) => h,
         }
     }
@@ -58,13 +56,9 @@ impl Origin<'_> {
     /// The host a DID document must name for events from here (none for an aggregator).
     fn expected_host(&self) -> Option<&str> {
         match self {
-            Origin::Local(h) | Origin::Host(h) => Some(h),
+            Origin::Host(h) => Some(h),
             Origin::Aggregator(_) => None,
         }
-    }
-
-    fn mirrored(&self) -> bool {
-        !matches!(self, Origin::Local(_))
     }
 }
 
@@ -77,7 +71,7 @@ pub enum Verdict {
 
 /// An event whose checks are done: decided, or a `#commit` whose write is queued.
 pub(super) enum Ingested {
-    Done(Verdict),
+    Done,
     Queued(QueuedCommit),
 }
 
@@ -111,13 +105,17 @@ fn rev_not_newer(rev: &str, stored: Option<&RepoRow>) -> bool {
 }
 
 /// The host's stored cursor (0 for a host not seen yet).
-fn cursor_of(txn: &WriteTransaction, host: &str) -> Result<u64, StoreError> {
+pub(super) fn cursor_of(txn: &WriteTransaction, host: &str) -> Result<u64, StoreError> {
     let hosts = txn.open_table(HOSTS)?;
     let row: Option<HostRow> = rows::get(&hosts, host)?;
     Ok(row.map_or(0, |r| r.cursor))
 }
 
-fn set_cursor(txn: &WriteTransaction, host: &str, upstream_seq: u64) -> Result<(), StoreError> {
+pub(super) fn set_cursor(
+    txn: &WriteTransaction,
+    host: &str,
+    upstream_seq: u64,
+) -> Result<(), StoreError> {
     let mut hosts = txn.open_table(HOSTS)?;
     let row: Option<HostRow> = rows::get(&hosts, host)?;
     let row = match row {
@@ -138,11 +136,15 @@ fn set_cursor(txn: &WriteTransaction, host: &str, upstream_seq: u64) -> Result<(
     Ok(())
 }
 
-fn read_repo(txn: &WriteTransaction, did: &str) -> Result<Option<RepoRow>, StoreError> {
+pub(super) fn read_repo(txn: &WriteTransaction, did: &str) -> Result<Option<RepoRow>, StoreError> {
     rows::get(&txn.open_table(REPOS)?, did)
 }
 
-fn write_repo(txn: &WriteTransaction, did: &str, row: &RepoRow) -> Result<(), StoreError> {
+pub(super) fn write_repo(
+    txn: &WriteTransaction,
+    did: &str,
+    row: &RepoRow,
+) -> Result<(), StoreError> {
     txn.open_table(REPOS)?
         .insert(did, rows::encode(row)?.as_slice())?;
     Ok(())
@@ -226,7 +228,7 @@ fn apply_mirror(
 }
 
 /// How many records each collection gains or loses by a commit's ops, for repos without a copy.
-fn op_deltas(message: &CommitMessage) -> BTreeMap<String, i64> {
+pub(super) fn op_deltas(message: &CommitMessage) -> BTreeMap<String, i64> {
     let mut deltas: BTreeMap<String, i64> = BTreeMap::new();
     for op in &message.ops {
         let collection = op.path.split('/').next().unwrap_or_default();
@@ -327,19 +329,6 @@ impl Relay {
         }
     }
 
-    /// Verifies and accepts (or drops) one event from `origin`, waiting until it is stored.
-    pub(super) async fn ingest(
-        &self,
-        origin: Origin<'_>,
-        upstream_seq: u64,
-        message: Message,
-    ) -> Result<Verdict, RelayError> {
-        match self.ingest_queued(origin, upstream_seq, message).await? {
-            Ingested::Done(verdict) => Ok(verdict),
-            Ingested::Queued(queued) => self.settle(queued).await,
-        }
-    }
-
     /// Waits for a queued commit's write and accounts for it.
     pub(super) async fn settle(&self, queued: QueuedCommit) -> Result<Verdict, RelayError> {
         let outcome = queued
@@ -383,7 +372,7 @@ impl Relay {
         }
         self.ingest_other(origin, upstream_seq, message)
             .await
-            .map(Ingested::Done)
+            .map(|_| Ingested::Done)
     }
 
     async fn ingest_other(
@@ -445,14 +434,8 @@ impl Relay {
                     .expected_host()
                     .unwrap_or(origin.cursor_key())
                     .to_owned();
-                let mirrored = origin.mirrored();
-                self.accept_plain(
-                    origin,
-                    upstream_seq,
-                    message,
-                    Some((status, host, mirrored)),
-                )
-                .await
+                self.accept_plain(origin, upstream_seq, message, Some((status, host)))
+                    .await
             }
             Message::Info(_) => Ok(Verdict::Dropped(DropReason::Info)),
         }
@@ -464,7 +447,7 @@ impl Relay {
         origin: Origin<'_>,
         upstream_seq: u64,
         message: Message,
-        status: Option<(RepoStatus, String, bool)>,
+        status: Option<(RepoStatus, String)>,
     ) -> Result<Verdict, RelayError> {
         let host = origin.cursor_key().to_owned();
         let did = message.did().unwrap_or_default().to_owned();
@@ -472,7 +455,7 @@ impl Relay {
         let seq = self
             .store()
             .write(move |txn| {
-                if let Some((status, pds_host, mirrored)) = status {
+                if let Some((status, pds_host)) = status {
                     let row = match read_repo(txn, &did)? {
                         Some(mut row) => {
                             row.status = status;
@@ -485,7 +468,7 @@ impl Relay {
                             commit: None,
                             data: None,
                             status,
-                            mirrored,
+                            mirrored: true,
                             copy_rev: None,
                         },
                     };
@@ -549,7 +532,7 @@ impl Relay {
         upstream_seq: u64,
         message: CommitMessage,
     ) -> Result<Ingested, RelayError> {
-        let done = |verdict: Result<Verdict, RelayError>| verdict.map(Ingested::Done);
+        let done = |verdict: Result<Verdict, RelayError>| verdict.map(|_| Ingested::Done);
         if upstream_seq <= self.host_cursor(origin.cursor_key()).await? && upstream_seq != 0 {
             return done(
                 self.dropped(origin, upstream_seq, DropReason::SeqNotIncreasing)
@@ -587,7 +570,7 @@ impl Relay {
         let verified = match self.verify_commit(&did, identity, &message).await {
             Ok(v) => v,
             Err(reason) => {
-                if reason == DropReason::InvalidCommit && origin.mirrored() {
+                if reason == DropReason::InvalidCommit {
                     self.schedule_resync(&did, origin.expected_host());
                 }
                 return done(self.dropped(origin, upstream_seq, reason).await);
@@ -595,7 +578,6 @@ impl Relay {
         };
         let job_did = did.clone();
         let lenient = self.inner.config.lenient;
-        let mirrored = origin.mirrored();
         let host = origin.cursor_key().to_owned();
         let pds_host = origin
             .expected_host()
@@ -644,17 +626,13 @@ impl Relay {
                         }
                     }
                 }
-                let deltas = if mirrored {
-                    apply_mirror(
-                        txn,
-                        &did,
-                        &message,
-                        &verified,
-                        current.as_ref().and_then(|c| c.commit),
-                    )?
-                } else {
-                    op_deltas(&message)
-                };
+                let deltas = apply_mirror(
+                    txn,
+                    &did,
+                    &message,
+                    &verified,
+                    current.as_ref().and_then(|c| c.commit),
+                )?;
                 for (collection, delta) in deltas {
                     if delta != 0 {
                         count_collection(txn, &did, &collection, delta)?;
@@ -673,10 +651,10 @@ impl Relay {
                     commit: Some(message.commit),
                     data: Some(verified.commit.data),
                     status,
-                    mirrored,
+                    mirrored: true,
                     copy_rev,
                 };
-                let needs_copy = mirrored && row.copy_rev.is_none();
+                let needs_copy = row.copy_rev.is_none();
                 write_repo(txn, &did, &row)?;
                 let seq = log.append(txn, Message::Commit(Box::new(message)))?;
                 set_cursor(txn, &host, upstream_seq)?;
@@ -756,10 +734,8 @@ impl Relay {
                 .dropped(origin, upstream_seq, DropReason::BadSignature)
                 .await;
         };
-        let needs_resync =
-            origin.mirrored() && stored.as_ref().and_then(|s| s.data) != Some(commit.data);
+        let needs_resync = stored.as_ref().and_then(|s| s.data) != Some(commit.data);
         let resync_did = did.clone();
-        let mirrored = origin.mirrored();
         let host = origin.cursor_key().to_owned();
         let pds_host = origin
             .expected_host()
@@ -784,7 +760,7 @@ impl Relay {
                     commit: Some(commit_cid),
                     data: Some(commit.data),
                     status: current.map_or(RepoStatus::Active, |c| c.status),
-                    mirrored,
+                    mirrored: true,
                     copy_rev,
                 };
                 write_repo(txn, &did, &row)?;

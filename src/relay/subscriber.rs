@@ -185,7 +185,7 @@ impl Relay {
                         self.settle_all(queued).await?;
                     }
                     match self.ingest_queued(origin, seq, message).await? {
-                        Ingested::Done(_) => {}
+                        Ingested::Done => {}
                         Ingested::Queued(commit) => queued.push_back(commit),
                     }
                     // Settle what is already durable, and bound the queue.

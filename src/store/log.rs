@@ -8,10 +8,13 @@
 //! relay following the local PDS, the App View's indexer) read rows after their cursor and wake on
 //! the store's commit notifications; no event is ever held in memory per reader.
 //!
+//! A log may have one [`LogFollower`]: the relay following the local PDS takes each event in the
+//! transaction that appends it, so a local write costs one durable commit, not one per service.
+//!
 //! Does not decide where a stream starts (`core::firehose::replay_start`) or keep the newest frames
 //! for head subscribers (`http::tail`).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use redb::ReadableTable;
 use tokio::sync::watch;
@@ -35,13 +38,26 @@ pub struct EventLog {
 struct Inner {
     store: Store,
     table: LogTable,
+    follower: OnceLock<Arc<dyn LogFollower>>,
+}
+
+/// Takes every event appended to a log, in the transaction that appends it. A storage failure it
+/// returns aborts that transaction (the append and the change it describes with it); anything else
+/// it decides is its own business.
+pub trait LogFollower: Send + Sync + 'static {
+    fn follow(&self, txn: &WriteTransaction, seq: u64, message: &Message)
+    -> Result<(), StoreError>;
 }
 
 impl EventLog {
     /// The log kept in `table` of `store`.
     pub fn new(store: Store, table: LogTable) -> EventLog {
         EventLog {
-            inner: Arc::new(Inner { store, table }),
+            inner: Arc::new(Inner {
+                store,
+                table,
+                follower: OnceLock::new(),
+            }),
         }
     }
 
@@ -52,7 +68,34 @@ impl EventLog {
         message.set_seq(i64::try_from(seq).unwrap_or(i64::MAX));
         let frame = encode_frame(&message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         table.insert(seq, frame.as_slice())?;
+        drop(table);
+        if let Some(follower) = self.inner.follower.get() {
+            follower.follow(txn, seq, &message)?;
+        }
         Ok(seq)
+    }
+
+    /// Makes `follower` take every event appended from now on. Call it from a write job (after
+    /// catching up with [`EventLog::after_in`] in that same job), so that no event falls between
+    /// the catch-up and the first one it is given. A log has at most one follower: false if it had.
+    pub fn set_follower(&self, follower: Arc<dyn LogFollower>) -> bool {
+        self.inner.follower.set(follower).is_ok()
+    }
+
+    /// Up to `limit` frames with seq > `after`, oldest first, read in a write transaction.
+    pub fn after_in(
+        &self,
+        txn: &WriteTransaction,
+        after: u64,
+        limit: usize,
+    ) -> Result<Frames, StoreError> {
+        let table = txn.open_table(self.inner.table)?;
+        let mut out = Vec::new();
+        for row in table.range(after.saturating_add(1)..)?.take(limit) {
+            let (k, v) = row?;
+            out.push((k.value(), v.value().to_vec()));
+        }
+        Ok(out)
     }
 
     /// The lowest and highest seq kept; (0, 0) when the log is empty.

@@ -13,6 +13,6 @@ pub use commit::{Commit, CommitError, UnsignedCommit};
 pub use export::export_car;
 pub use sync::{
     Inversion, MAX_COMMIT_BLOCKS_LEN, MAX_COMMIT_OPS, MAX_RECORD_LEN, SyncError, VerifiedCommit,
-    verify_commit_message, verify_sync_message,
+    read_own_commit, verify_commit_message, verify_sync_message,
 };
 pub use verify::{LoadedRepo, RepoReport, VerifyError, load_car, verify_repo};

@@ -6,7 +6,9 @@ use skyhold::core::car::{CarReader, write_car};
 use skyhold::core::data::{self, parse_cid};
 use skyhold::core::did_document::DidDocument;
 use skyhold::core::firehose::{CommitMessage, CommitOp};
-use skyhold::core::repo::{Inversion, load_car, verify_commit_message, verify_repo};
+use skyhold::core::repo::{
+    Inversion, load_car, read_own_commit, verify_commit_message, verify_repo,
+};
 
 use crate::fixtures;
 
@@ -165,6 +167,33 @@ fn indigo_firehose_commits() {
         eprintln!("firehose_commit_{seq}: refused: {error}");
     }
     fixtures::report(dir, 4, 4);
+}
+
+/// The relay's trusted read of its own PDS's commits gives the commit full verification gives, and
+/// still refuses a message whose framing does not match its commit block.
+#[test]
+fn own_commit_read_matches_verification_and_refuses_bad_framing() {
+    let dir = "indigo-testdata/atproto/repo/testdata";
+    let message = commit_message(&fixtures::json(&format!(
+        "{dir}/firehose_commit_4623075231.json"
+    )));
+    let verified = verify_commit_message(&message, None, Inversion::Lenient).unwrap();
+    let read = read_own_commit(&message).unwrap();
+    assert_eq!(read.data, verified.commit.data);
+    assert_eq!(read.rev(), verified.commit.rev());
+
+    let mut other_rev = message.clone();
+    other_rev.rev = "2222222222222".into();
+    assert!(read_own_commit(&other_rev).is_err(), "rev mismatch");
+    let mut other_repo = message.clone();
+    other_repo.repo = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa".into();
+    assert!(read_own_commit(&other_repo).is_err(), "DID mismatch");
+    let mut other_root = message.clone();
+    other_root.commit = verified.commit.data;
+    assert!(read_own_commit(&other_root).is_err(), "root mismatch");
+    let mut truncated = message;
+    truncated.blocks.truncate(10);
+    assert!(read_own_commit(&truncated).is_err(), "a truncated slice");
 }
 
 #[test]
