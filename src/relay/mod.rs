@@ -9,6 +9,7 @@
 
 mod backfill;
 mod budget;
+mod carry;
 mod counters;
 mod hosts;
 mod identities;
@@ -16,6 +17,7 @@ mod ingest;
 mod local;
 mod read;
 mod rows;
+mod scope;
 mod status;
 mod subscriber;
 mod tables;
@@ -39,9 +41,13 @@ pub struct RelayConfig {
     pub hosts: Vec<String>,
     /// Local network: plain `ws://`/`http://` and `localhost` hosts are allowed.
     pub local_mode: bool,
-    /// An upstream relay to follow for the DIDs in `followed_dids` only.
+    /// An upstream relay to take the carried accounts' events from (instead of their PDSes).
     pub upstream: Option<String>,
+    /// The operator's additions to the carried set (`--relay-follow-dids`), never dropped; the
+    /// rest of it is every account a local member follows.
     pub followed_dids: HashSet<String>,
+    /// How long an account no member follows any more stays carried.
+    pub unfollow_grace: std::time::Duration,
     /// Accept commits without `prevData` (from hosts that predate sync 1.1).
     pub lenient: bool,
     /// How long re-served events are kept for cursor replay.
@@ -148,6 +154,10 @@ struct Inner {
     host_accounts: std::sync::Mutex<std::collections::HashMap<String, (u64, HashSet<String>)>>,
     /// Hosts with a running subscription task.
     running: std::sync::Mutex<HashSet<String>>,
+    /// The accounts carried from hosts followed in part.
+    scope: scope::Scope,
+    /// PDS hosts followed only for the carried accounts they serve (not for all of them).
+    scoped_hosts: std::sync::RwLock<HashSet<String>>,
 }
 
 impl Relay {
@@ -166,6 +176,8 @@ impl Relay {
                     config.resync_concurrency.max(1),
                 )),
                 resync_memory: budget::ByteBudget::new(config.resync_memory),
+                scope: scope::Scope::new(config.followed_dids.clone(), config.unfollow_grace),
+                scoped_hosts: std::sync::RwLock::new(HashSet::new()),
                 store,
                 config,
                 http,
@@ -203,9 +215,11 @@ impl Relay {
         if let Some(upstream) = self.inner.config.upstream.clone() {
             self.add_host(&upstream, true).await?;
         }
+        self.load_scoped_hosts().await?;
         for host in self.known_hosts().await? {
             self.spawn_subscriber(&host);
         }
+        self.start_scope();
         let relay = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60 * 60));

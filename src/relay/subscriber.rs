@@ -134,10 +134,16 @@ impl Relay {
         } else {
             "wss"
         };
-        let url = format!(
-            "{scheme}://{host}/xrpc/com.atproto.sync.subscribeRepos?cursor={}",
-            row.cursor
-        );
+        // A host followed for a few carried accounts starts live: their history comes by backfill,
+        // and replaying everything else the host ever sequenced would only be filtered out.
+        let url = if row.scoped && row.cursor == 0 {
+            format!("{scheme}://{host}/xrpc/com.atproto.sync.subscribeRepos")
+        } else {
+            format!(
+                "{scheme}://{host}/xrpc/com.atproto.sync.subscribeRepos?cursor={}",
+                row.cursor
+            )
+        };
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(MAX_FRAME_LEN + 1024);
         config.max_frame_size = Some(MAX_FRAME_LEN + 1024);
