@@ -309,9 +309,9 @@ async fn relay_metrics(out: &mut Exposition, relay: &crate::relay::Relay) {
     );
     out.gauge(
         "skyhold_relay_scoped_hosts",
-        "PDS hosts followed only for the carried accounts they serve.",
+        "PDS hosts followed only for the carried accounts they serve (subscribed now).",
         &[],
-        relay.scoped_hosts().len() as f64,
+        relay.subscribed_scoped_hosts() as f64,
     );
     let counters = relay.counters();
     out.counter(

@@ -31,7 +31,7 @@ impl Relay {
         }
     }
 
-    fn is_scoped_host(&self, host: &str) -> bool {
+    pub(super) fn is_scoped_host(&self, host: &str) -> bool {
         self.inner
             .scoped_hosts
             .read()
@@ -85,8 +85,12 @@ impl Relay {
             let mut tick = tokio::time::interval(relay.inner.scope.sweep_interval());
             loop {
                 tick.tick().await;
-                for did in relay.inner.scope.expire(Instant::now()) {
+                let left = relay.inner.scope.expire(Instant::now());
+                for did in &left {
                     tracing::info!(%did, "no member follows the account any more; its events are dropped");
+                }
+                if !left.is_empty() {
+                    relay.retire_unused_hosts(&left);
                 }
             }
         });
@@ -95,9 +99,53 @@ impl Relay {
     /// Replaces the accounts local members follow (`app.rs` feeds it from the App View's follow
     /// rows). Accounts that enter the set are followed and backfilled in the background.
     pub fn set_member_follows(&self, follows: HashSet<String>) {
+        let seeded = self
+            .inner
+            .scope_seeded
+            .swap(true, std::sync::atomic::Ordering::SeqCst);
         for did in self.inner.scope.set_members(follows, Instant::now()) {
-            self.spawn_carry(did, true);
+            // After a restart the whole set "enters": accounts the relay holds were carried
+            // before and their hosts' cursors resume; only new ones are backfilled. (One that had
+            // left meanwhile is caught up by its next commit, whose broken chain starts a resync.)
+            self.spawn_carry(did, seeded);
         }
+    }
+
+    /// Ends the subscriptions of scoped hosts on which no carried account lives any more (an
+    /// unfollowed friend on a busy PDS must not cost its whole stream forever).
+    fn retire_unused_hosts(&self, left: &[String]) {
+        let unused: Vec<String> = {
+            let mut carried = self
+                .inner
+                .carried_hosts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let hosts: HashSet<String> = left.iter().filter_map(|d| carried.remove(d)).collect();
+            carried.retain(|did, _| self.inner.scope.contains(did));
+            let used: HashSet<&String> = carried.values().collect();
+            hosts
+                .into_iter()
+                .filter(|h| !used.contains(h) && self.is_scoped_host(h))
+                .collect()
+        };
+        let mut retired = self
+            .inner
+            .retired_hosts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for host in unused {
+            tracing::info!(%host, "no carried account lives on the host any more; unsubscribing");
+            retired.insert(host);
+        }
+    }
+
+    /// Whether a scoped host's subscription should end.
+    pub(super) fn is_retired(&self, host: &str) -> bool {
+        self.inner
+            .retired_hosts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(host)
     }
 
     fn spawn_carry(&self, did: String, backfill: bool) {
@@ -125,6 +173,11 @@ impl Relay {
         if self.is_local_host(&host) {
             return Ok(());
         }
+        self.inner
+            .carried_hosts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(did.to_owned(), host.clone());
         if self.inner.config.upstream.is_none() {
             self.follow_for_scope(&host).await?;
         }
@@ -174,7 +227,24 @@ impl Relay {
             Some(row) if row.status == HostStatus::Banned => {
                 return Err(RelayError::HostBanned(format!("host {host} is banned")));
             }
-            Some(_) => {}
+            Some(row) => {
+                let was_retired = self
+                    .inner
+                    .retired_hosts
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(host);
+                let running = self
+                    .inner
+                    .running
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .contains(host);
+                if was_retired && row.scoped && !running {
+                    // Unsubscribed a while ago: start live again; the account is backfilled.
+                    self.reset_cursor(host).await?;
+                }
+            }
             None => {
                 // In memory first: no event of the host is taken unfiltered.
                 self.inner
@@ -225,5 +295,13 @@ impl Relay {
             .collect();
         hosts.sort();
         hosts
+    }
+
+    /// Scoped hosts still subscribed (not retired).
+    pub fn subscribed_scoped_hosts(&self) -> usize {
+        self.scoped_hosts()
+            .iter()
+            .filter(|h| !self.is_retired(h))
+            .count()
     }
 }

@@ -158,6 +158,13 @@ struct Inner {
     scope: scope::Scope,
     /// PDS hosts followed only for the carried accounts they serve (not for all of them).
     scoped_hosts: std::sync::RwLock<HashSet<String>>,
+    /// The PDS host of each carried account, as last resolved (to retire hosts nobody needs).
+    carried_hosts: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Scoped hosts no carried account lives on any more: their subscriptions end.
+    retired_hosts: std::sync::RwLock<HashSet<String>>,
+    /// Whether the members' follows were set once since start (the first time, accounts the relay
+    /// already holds were carried before the restart and need no backfill).
+    scope_seeded: std::sync::atomic::AtomicBool,
 }
 
 impl Relay {
@@ -178,6 +185,9 @@ impl Relay {
                 resync_memory: budget::ByteBudget::new(config.resync_memory),
                 scope: scope::Scope::new(config.followed_dids.clone(), config.unfollow_grace),
                 scoped_hosts: std::sync::RwLock::new(HashSet::new()),
+                carried_hosts: std::sync::Mutex::new(std::collections::HashMap::new()),
+                retired_hosts: std::sync::RwLock::new(HashSet::new()),
+                scope_seeded: std::sync::atomic::AtomicBool::new(false),
                 store,
                 config,
                 http,
@@ -217,7 +227,10 @@ impl Relay {
         }
         self.load_scoped_hosts().await?;
         for host in self.known_hosts().await? {
-            self.spawn_subscriber(&host);
+            // A host followed in part is followed again once an account carried there is.
+            if !self.is_scoped_host(&host) {
+                self.spawn_subscriber(&host);
+            }
         }
         self.start_scope();
         let relay = self.clone();

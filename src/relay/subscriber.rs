@@ -82,7 +82,7 @@ impl Relay {
                     continue;
                 }
             };
-            if row.status == HostStatus::Banned {
+            if row.status == HostStatus::Banned || self.is_retired(host) {
                 return;
             }
             let ended = self.connect_once(host, &row).await;
@@ -175,6 +175,11 @@ impl Relay {
                 }
                 Some(Ok(m)) => m,
             };
+            if self.is_retired(host) {
+                return Err(RelayError::Upstream(
+                    "no carried account lives on the host any more".into(),
+                ));
+            }
             let bytes = match message {
                 WsMessage::Binary(bytes) => bytes,
                 WsMessage::Close(_) => return Err(RelayError::Upstream("closed by host".into())),

@@ -2,7 +2,7 @@
 //! it) follows an account on the reference PDS, which plays the rest of the network. A's relay
 //! follows that PDS for the account, backfills its repo (its earlier posts reach A's timeline within
 //! 5 s), takes its new posts live (within 2 s), and after an unfollow and the configured grace
-//! period drops its events again.
+//! period drops its events again and unsubscribes from the PDS no carried account lives on.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -133,6 +133,10 @@ async fn a_followed_remote_account_is_backfilled_streamed_and_dropped_after_unfo
     })
     .await;
     eprintln!("a new post in the timeline {took:?} after it was made");
+    let dropped = hosts(&a).await["dropped"]["not_followed"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(dropped >= 1, "dave's events are dropped as not carried");
     let dave_feed = ca
         .get("app.bsky.feed.getAuthorFeed", &[("actor", &dave.did)], None)
         .await;
@@ -152,19 +156,22 @@ async fn a_followed_remote_account_is_backfilled_streamed_and_dropped_after_unfo
         }
     })
     .await;
-    let dropped_before = hosts(&a).await["dropped"]["not_followed"]
-        .as_u64()
-        .unwrap_or(0);
     cr.post_text(&carol, "carol, after the unfollow").await;
-    // The host still sends it; the relay drops it as not carried.
-    within(Duration::from_secs(5), "the drop", || async {
-        let dropped = hosts(&a).await["dropped"]["not_followed"]
-            .as_u64()
-            .unwrap_or(0);
-        if dropped > dropped_before {
+    // No carried account lives on the reference PDS any more: its subscription ends (at its next
+    // frame), instead of taking a stream nobody needs.
+    within(Duration::from_secs(5), "the unsubscription", || async {
+        let listed = hosts(&a).await;
+        let host = listed["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["hostname"] == reference_host)
+            .cloned()
+            .unwrap_or_default();
+        if host["status"] == "offline" {
             Ok(())
         } else {
-            Err(format!("{dropped}"))
+            Err(format!("{listed}"))
         }
     })
     .await;
@@ -175,4 +182,36 @@ async fn a_followed_remote_account_is_backfilled_streamed_and_dropped_after_unfo
         "{feed:?}"
     );
     assert!(feed.contains(&"carol, live".to_owned()), "{feed:?}");
+
+    // Following again: the account re-enters the set, what it posted meanwhile is backfilled (the
+    // relay's old state of it is behind), and the PDS is subscribed again.
+    ca.create(
+        &alice,
+        "app.bsky.graph.follow",
+        json!({"subject": carol.did}),
+    )
+    .await;
+    within(Duration::from_secs(5), "the second backfill", || async {
+        let t = texts(&timeline(&ca, &alice).await);
+        if t.first().map(String::as_str) == Some("carol, after the unfollow") {
+            Ok(())
+        } else {
+            Err(format!("{t:?}"))
+        }
+    })
+    .await;
+    cr.post_text(&carol, "carol, followed again").await;
+    within(
+        Duration::from_secs(2),
+        "a live post after the re-follow",
+        || async {
+            let t = texts(&timeline(&ca, &alice).await);
+            if t.first().map(String::as_str) == Some("carol, followed again") {
+                Ok(())
+            } else {
+                Err(format!("{t:?}"))
+            }
+        },
+    )
+    .await;
 }
