@@ -215,3 +215,53 @@ async fn a_followed_remote_account_is_backfilled_streamed_and_dropped_after_unfo
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_carried_set_and_its_stream_survive_a_restart() {
+    let mut a = Node::start(&[]).await;
+    let _keep = a.keep_data();
+    let (port, data) = (a.port, a.data.clone());
+    let reference = ReferencePds::start_with_plc(&format!("{}/plc", a.url)).await;
+    let (ca, cr) = (Client::new(&a.url), Client::new(&reference.url));
+    let carol = cr.account("carol").await;
+    cr.post_text(&carol, "carol, first").await;
+    let alice = ca.account("alice").await;
+    ca.create(&alice, "app.bsky.graph.follow", json!({"subject": carol.did}))
+        .await;
+    within(Duration::from_secs(5), "the backfill", || async {
+        let t = texts(&timeline(&ca, &alice).await);
+        if t == ["carol, first"] {
+            Ok(())
+        } else {
+            Err(format!("{t:?}"))
+        }
+    })
+    .await;
+
+    a.terminate();
+    cr.post_text(&carol, "carol, while A was down").await;
+    let a = Node::start_in(&data, port, &[]).await;
+    let ca = Client::new(&a.url);
+    // The relay resumes the PDS's stream from its cursor: what was missed arrives.
+    within(Duration::from_secs(10), "the missed post", || async {
+        let t = texts(&timeline(&ca, &alice).await);
+        if t == ["carol, while A was down", "carol, first"] {
+            Ok(())
+        } else {
+            Err(format!("{t:?}"))
+        }
+    })
+    .await;
+    let listed = hosts(&a).await;
+    assert_eq!(listed["carried"]["total"], 1, "{listed}");
+    cr.post_text(&carol, "carol, after the restart").await;
+    within(Duration::from_secs(2), "a live post", || async {
+        let t = texts(&timeline(&ca, &alice).await);
+        if t.first().map(String::as_str) == Some("carol, after the restart") {
+            Ok(())
+        } else {
+            Err(format!("{t:?}"))
+        }
+    })
+    .await;
+}
