@@ -192,6 +192,13 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     };
 
     appview.start(appview_source).await;
+    if let Some(relay) = &relay_service {
+        tokio::spawn(carry_member_follows(
+            pds.clone(),
+            appview.clone(),
+            relay.clone(),
+        ));
+    }
 
     let tls = if config.tls.enabled() {
         let policy: Arc<dyn HostPolicy> = Arc::new(HostedHandles {
@@ -476,6 +483,44 @@ fn repo_page<R>(
 }
 
 /// The repos behind the relay's merged log, for the App View.
+/// Keeps the relay's carried set equal to what the local members follow, recomputed from the App
+/// View each time its follow graph may have changed (and now and then, for members who left).
+async fn carry_member_follows(pds: Pds, appview: Appview, relay: Relay) {
+    let mut changes = appview.graph_changes();
+    loop {
+        changes.borrow_and_update();
+        match member_follows(&pds, &appview).await {
+            Ok(follows) => relay.set_member_follows(follows),
+            Err(error) => tracing::warn!(%error, "reading what members follow failed"),
+        }
+        if let Ok(Err(_)) = tokio::time::timeout(MEMBER_FOLLOWS_REFRESH, changes.changed()).await {
+            // The App View is gone: the node is stopping.
+            return;
+        }
+    }
+}
+
+/// How often the carried set is recomputed without a change in the follow graph.
+const MEMBER_FOLLOWS_REFRESH: Duration = Duration::from_secs(5 * 60);
+
+/// Every account an active member of the local PDS follows.
+async fn member_follows(
+    pds: &Pds,
+    appview: &Appview,
+) -> anyhow::Result<std::collections::HashSet<String>> {
+    let mut members = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = pds.list_repos(1000, cursor.as_deref()).await?;
+        members.extend(page.into_iter().filter(|r| r.active).map(|r| r.did));
+        match next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    Ok(appview.follows_of(members).await?)
+}
+
 struct RelayRepos(Relay);
 
 impl SourceRepos for RelayRepos {

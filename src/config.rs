@@ -70,12 +70,22 @@ pub struct ServeArgs {
     /// PDS hosts the relay follows from the start (`host[:port]`, comma separated).
     #[arg(long, env = "SKYHOLD_RELAY_HOSTS", value_delimiter = ',')]
     pub relay_hosts: Vec<String>,
-    /// A big relay to follow for the DIDs in --relay-follow-dids only (`host[:port]`).
+    /// A big relay to take the carried accounts' events from (`host[:port]`), instead of following
+    /// their PDSes. Carried: every account a member follows, plus --relay-follow-dids.
     #[arg(long, env = "SKYHOLD_RELAY_UPSTREAM")]
     pub relay_upstream: Option<String>,
-    /// DIDs whose events the relay keeps from --relay-upstream (comma separated).
+    /// Accounts the relay carries whatever members follow (comma separated DIDs): their PDS (or
+    /// --relay-upstream) is followed for them.
     #[arg(long, env = "SKYHOLD_RELAY_FOLLOW_DIDS", value_delimiter = ',')]
     pub relay_follow_dids: Vec<String>,
+    /// Seconds an account no member follows any more stays carried by the relay (its events still
+    /// taken), so an unfollow undone soon after costs no new backfill.
+    #[arg(
+        long,
+        env = "SKYHOLD_RELAY_UNFOLLOW_GRACE_SECS",
+        default_value_t = 3600
+    )]
+    pub relay_unfollow_grace_secs: u64,
     /// Relays told about this server (`com.atproto.sync.requestCrawl`) at start and after new
     /// posts, at most every 20 minutes each: host names or URLs, comma separated, or `none`.
     /// Default: `https://bsky.network` outside local mode, none in local mode.
@@ -320,6 +330,7 @@ impl Config {
             local_mode,
             upstream: args.relay_upstream.clone(),
             followed_dids,
+            unfollow_grace: std::time::Duration::from_secs(args.relay_unfollow_grace_secs),
             lenient: args.relay_lenient,
             retention_micros: i64::from(args.event_retention_hours.max(1)) * 60 * 60 * 1_000_000,
             new_hosts_per_day: args.relay_new_hosts_per_day,

@@ -210,6 +210,8 @@ impl Appview {
             .counters
             .records
             .fetch_add(indexed as u64, Ordering::Relaxed);
+        // The repo may hold follows (a member's, after a restore or a first start).
+        self.graph_changed();
         self.queue_identity(did.to_owned()).await;
         tracing::debug!(%did, indexed, "repo backfilled");
         Ok(indexed)

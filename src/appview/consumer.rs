@@ -295,6 +295,11 @@ impl Appview {
                 _ => 0,
             })
             .sum();
+        let graph = events.iter().any(|e| match e {
+            Prepared::Records { ops, .. } => ops.iter().any(|op| op.collection == records::FOLLOW),
+            Prepared::Account { .. } => true,
+            _ => false,
+        });
         let now = u64::try_from(crate::clock::now_micros()).unwrap_or(0);
         let check = self
             .store()
@@ -313,6 +318,9 @@ impl Appview {
             .counters
             .records
             .fetch_add(records, Ordering::Relaxed);
+        if graph {
+            self.graph_changed();
+        }
         for did in check {
             self.queue_identity(did).await;
         }

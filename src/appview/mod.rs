@@ -28,6 +28,7 @@ mod cursor;
 mod error;
 mod feed;
 mod feedgen;
+mod follow_graph;
 mod graph;
 mod hydrate;
 mod identity;
@@ -143,6 +144,8 @@ struct Inner {
     /// Signing keys of service-auth issuers: DID → (key, resolved at micros).
     keys: std::sync::Mutex<HashMap<String, (PublicKey, i64)>>,
     counters: Counters,
+    /// Bumped when the follow graph may have changed ([`follow_graph`]).
+    graph_changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// DIDs waiting for identity resolution before the indexer waits for the resolver.
@@ -174,6 +177,7 @@ impl Appview {
                 identity_receiver: AsyncMutex::new(Some(receiver)),
                 keys: std::sync::Mutex::new(HashMap::new()),
                 counters: Counters::default(),
+                graph_changes: tokio::sync::watch::Sender::new(0),
             }),
         })
     }

@@ -300,6 +300,19 @@ async fn relay_metrics(out: &mut Exposition, relay: &crate::relay::Relay) {
             );
         }
     }
+    let scope = relay.scope_size();
+    out.gauge(
+        "skyhold_relay_carried_accounts",
+        "Accounts the relay carries from hosts followed in part: followed by members, added by the operator, or in their grace period after the last unfollow.",
+        &[],
+        scope.carried as f64,
+    );
+    out.gauge(
+        "skyhold_relay_scoped_hosts",
+        "PDS hosts followed only for the carried accounts they serve (subscribed now).",
+        &[],
+        relay.subscribed_scoped_hosts() as f64,
+    );
     let counters = relay.counters();
     out.counter(
         "skyhold_relay_events_accepted_total",

@@ -680,7 +680,8 @@ pub async fn list_pending_codes(
     Ok(Json(json!({"codes": codes})))
 }
 
-/// GET `blue.skyhold.admin.listHosts`: the hosts the relay follows (and bans), with their state.
+/// GET `blue.skyhold.admin.listHosts`: the hosts the relay follows (and bans), with their state,
+/// and the size of the set of accounts it carries from hosts followed in part.
 pub async fn list_hosts(
     State(state): State<AppState>,
     _admin: AdminAuth,
@@ -689,17 +690,22 @@ pub async fn list_hosts(
         return Ok(Json(json!({"relay": false, "hosts": []})));
     };
     let (hosts, _) = relay.list_hosts(1000, None).await?;
+    let scoped = relay.scoped_hosts();
     let hosts: Vec<Value> = hosts
         .into_iter()
         .map(|h| {
-            json!({"hostname": h.hostname, "status": h.status, "seq": h.seq,
-                   "accountCount": h.account_count})
+            // `scoped`: followed only for the accounts members follow there, not all of them.
+            json!({"scoped": scoped.contains(&h.hostname), "hostname": h.hostname,
+                   "status": h.status, "seq": h.seq, "accountCount": h.account_count})
         })
         .collect();
+    let size = relay.scope_size();
     let counters = relay.counters();
     Ok(Json(json!({
         "relay": true,
         "hosts": hosts,
+        "carried": {"total": size.carried, "memberFollows": size.members,
+                    "operator": size.operator, "releasing": size.releasing},
         "accepted": counters.accepted.load(Ordering::Relaxed),
         "dropped": counters.dropped(),
     })))

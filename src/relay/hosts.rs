@@ -65,7 +65,7 @@ pub fn normalize_host(input: &str) -> Result<String, RelayError> {
 
 /// Whether `host` is a loopback name or an address literal in any spelling a URL parser reads as
 /// one (`127.0.0.1`, `2130706433`, `127.1`, `0x7f000001`, `0177.0.0.1`).
-fn is_address_or_loopback(host: &str) -> bool {
+pub(super) fn is_address_or_loopback(host: &str) -> bool {
     let name = host.split(':').next().unwrap_or(host);
     if name == "localhost" || name.ends_with(".localhost") {
         return true;
@@ -117,7 +117,7 @@ impl Relay {
             .await
     }
 
-    async fn update_host(
+    pub(super) async fn update_host(
         &self,
         host: &str,
         change: impl FnOnce(Option<HostRow>) -> Option<HostRow> + Send + 'static,
@@ -181,22 +181,31 @@ impl Relay {
             return Err(RelayError::HostBanned(format!("host {host} is banned")));
         }
         let insecure = self.scheme(&host) == "http";
+        // Configured by the operator: all its accounts, also if members' follows brought it first.
+        self.unscope_host(&host);
         self.update_host(&host, move |row| {
-            Some(row.unwrap_or(HostRow {
-                cursor: 0,
-                status: HostStatus::Idle,
-                insecure,
-                added_at: crate::clock::now_micros(),
-                aggregator,
-                account_limit: None,
-            }))
+            Some(row.map_or_else(
+                || HostRow {
+                    cursor: 0,
+                    status: HostStatus::Idle,
+                    insecure,
+                    added_at: crate::clock::now_micros(),
+                    aggregator,
+                    account_limit: None,
+                    scoped: false,
+                },
+                |mut r| {
+                    r.scoped = false;
+                    r
+                },
+            ))
         })
         .await?;
         self.spawn_subscriber(&host);
         Ok(())
     }
 
-    fn is_local_host(&self, host: &str) -> bool {
+    pub(super) fn is_local_host(&self, host: &str) -> bool {
         self.inner
             .local
             .as_ref()
@@ -289,6 +298,8 @@ impl Relay {
     fn counts_against_budget(&self, host: &str, row: &HostRow) -> bool {
         host != LOCAL_HOST
             && row.status != HostStatus::Banned
+            // Brought by members' follows, not by strangers' crawl requests.
+            && !row.scoped
             && row.added_at > crate::clock::now_micros() - DAY_MICROS
             && self.trust_for(host) == Trust::Public
     }
@@ -324,6 +335,7 @@ impl Relay {
                     added_at: crate::clock::now_micros(),
                     aggregator: false,
                     account_limit: None,
+                    scoped: false,
                 };
                 table.insert(host.as_str(), rows::encode(&row)?.as_slice())?;
                 Ok(Ok::<_, RelayError>(true))
@@ -426,6 +438,7 @@ impl Relay {
                 added_at: crate::clock::now_micros(),
                 aggregator: false,
                 account_limit: None,
+                scoped: false,
             });
             row.status = HostStatus::Banned;
             Some(row)

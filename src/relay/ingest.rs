@@ -3,7 +3,8 @@
 //!
 //! Spec: <https://atproto.com/specs/sync#message-validation-checklist>.
 //!
-//! Checks, in order: the upstream seq only grows per host; the DID resolves; the event comes from the
+//! Checks, in order: the upstream seq only grows per host; the DID is carried (for an upstream
+//! relay or a PDS followed only for some of its accounts, see `scope`); the DID resolves; the event comes from the
 //! host the DID document names (not for an upstream relay, which aggregates); the account is active
 //! (for `#commit`/`#sync`); the rev is newer than the last one and not in the future; the commit's
 //! signature, fields and MST inversion (core::repo::verify_commit_message; a signature failure
@@ -130,6 +131,7 @@ pub(super) fn set_cursor(
             added_at: crate::clock::now_micros(),
             aggregator: false,
             account_limit: None,
+            scoped: false,
         },
     };
     hosts.insert(host, rows::encode(&row)?.as_slice())?;
@@ -392,9 +394,9 @@ impl Relay {
         let Some(did) = message.did().map(str::to_owned) else {
             return self.dropped(origin, upstream_seq, DropReason::NoDid).await;
         };
-        if let Origin::Aggregator(_) = origin
-            && !self.inner.config.followed_dids.contains(&did)
-        {
+        // Before any resolution or signature work: most events of a host followed in part are not
+        // for an account the relay carries.
+        if !self.carries(origin, &did) {
             return self
                 .dropped(origin, upstream_seq, DropReason::NotFollowed)
                 .await;
@@ -540,9 +542,9 @@ impl Relay {
             );
         }
         let did = message.repo.clone();
-        if let Origin::Aggregator(_) = origin
-            && !self.inner.config.followed_dids.contains(&did)
-        {
+        // Before any resolution or signature work: most events of a host followed in part are not
+        // for an account the relay carries.
+        if !self.carries(origin, &did) {
             return done(
                 self.dropped(origin, upstream_seq, DropReason::NotFollowed)
                     .await,

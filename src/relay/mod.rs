@@ -9,6 +9,7 @@
 
 mod backfill;
 mod budget;
+mod carry;
 mod counters;
 mod hosts;
 mod identities;
@@ -16,6 +17,7 @@ mod ingest;
 mod local;
 mod read;
 mod rows;
+mod scope;
 mod status;
 mod subscriber;
 mod tables;
@@ -39,9 +41,13 @@ pub struct RelayConfig {
     pub hosts: Vec<String>,
     /// Local network: plain `ws://`/`http://` and `localhost` hosts are allowed.
     pub local_mode: bool,
-    /// An upstream relay to follow for the DIDs in `followed_dids` only.
+    /// An upstream relay to take the carried accounts' events from (instead of their PDSes).
     pub upstream: Option<String>,
+    /// The operator's additions to the carried set (`--relay-follow-dids`), never dropped; the
+    /// rest of it is every account a local member follows.
     pub followed_dids: HashSet<String>,
+    /// How long an account no member follows any more stays carried.
+    pub unfollow_grace: std::time::Duration,
     /// Accept commits without `prevData` (from hosts that predate sync 1.1).
     pub lenient: bool,
     /// How long re-served events are kept for cursor replay.
@@ -148,6 +154,17 @@ struct Inner {
     host_accounts: std::sync::Mutex<std::collections::HashMap<String, (u64, HashSet<String>)>>,
     /// Hosts with a running subscription task.
     running: std::sync::Mutex<HashSet<String>>,
+    /// The accounts carried from hosts followed in part.
+    scope: scope::Scope,
+    /// PDS hosts followed only for the carried accounts they serve (not for all of them).
+    scoped_hosts: std::sync::RwLock<HashSet<String>>,
+    /// The PDS host of each carried account, as last resolved (to retire hosts nobody needs).
+    carried_hosts: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Scoped hosts no carried account lives on any more: their subscriptions end.
+    retired_hosts: std::sync::RwLock<HashSet<String>>,
+    /// Whether the members' follows were set once since start (the first time, accounts the relay
+    /// already holds were carried before the restart and need no backfill).
+    scope_seeded: std::sync::atomic::AtomicBool,
 }
 
 impl Relay {
@@ -166,6 +183,11 @@ impl Relay {
                     config.resync_concurrency.max(1),
                 )),
                 resync_memory: budget::ByteBudget::new(config.resync_memory),
+                scope: scope::Scope::new(config.followed_dids.clone(), config.unfollow_grace),
+                scoped_hosts: std::sync::RwLock::new(HashSet::new()),
+                carried_hosts: std::sync::Mutex::new(std::collections::HashMap::new()),
+                retired_hosts: std::sync::RwLock::new(HashSet::new()),
+                scope_seeded: std::sync::atomic::AtomicBool::new(false),
                 store,
                 config,
                 http,
@@ -203,9 +225,14 @@ impl Relay {
         if let Some(upstream) = self.inner.config.upstream.clone() {
             self.add_host(&upstream, true).await?;
         }
+        self.load_scoped_hosts().await?;
         for host in self.known_hosts().await? {
-            self.spawn_subscriber(&host);
+            // A host followed in part is followed again once an account carried there is.
+            if !self.is_scoped_host(&host) {
+                self.spawn_subscriber(&host);
+            }
         }
+        self.start_scope();
         let relay = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60 * 60));

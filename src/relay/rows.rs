@@ -22,6 +22,10 @@ pub struct HostRow {
     /// unlimited for configured hosts).
     #[serde(default)]
     pub account_limit: Option<u64>,
+    /// Followed only for the accounts the relay carries (members follow some of its accounts),
+    /// not for all of them; the operator adding the host makes it a full one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub scoped: bool,
 }
 
 /// What the relay knows of one repo.

@@ -70,6 +70,7 @@ impl Relay {
 
     async fn follow_host(&self, host: &str) {
         let mut backoff = MIN_BACKOFF;
+        let mut was_connected = false;
         loop {
             let row = match self.host_row(host).await {
                 Ok(Some(row)) => row,
@@ -82,10 +83,18 @@ impl Relay {
                     continue;
                 }
             };
-            if row.status == HostStatus::Banned {
+            if row.status == HostStatus::Banned || self.is_retired(host) {
                 return;
             }
+            if was_connected
+                && row.scoped
+                && row.cursor == 0
+                && let Err(e) = self.catch_up_quiet_host(host).await
+            {
+                tracing::warn!(%host, error = %e, "catching up a quiet host's accounts failed");
+            }
             let ended = self.connect_once(host, &row).await;
+            was_connected |= ended.connected;
             let (pause, next) = backoff_after(backoff, ended.connected);
             tracing::info!(%host, error = %ended.error, retry_in = ?pause, "host connection ended");
             let _ = self.set_host_status(host, HostStatus::Offline).await;
@@ -134,10 +143,16 @@ impl Relay {
         } else {
             "wss"
         };
-        let url = format!(
-            "{scheme}://{host}/xrpc/com.atproto.sync.subscribeRepos?cursor={}",
-            row.cursor
-        );
+        // A host followed for a few carried accounts starts live: their history comes by backfill,
+        // and replaying everything else the host ever sequenced would only be filtered out.
+        let url = if row.scoped && row.cursor == 0 {
+            format!("{scheme}://{host}/xrpc/com.atproto.sync.subscribeRepos")
+        } else {
+            format!(
+                "{scheme}://{host}/xrpc/com.atproto.sync.subscribeRepos?cursor={}",
+                row.cursor
+            )
+        };
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(MAX_FRAME_LEN + 1024);
         config.max_frame_size = Some(MAX_FRAME_LEN + 1024);
@@ -169,6 +184,11 @@ impl Relay {
                 }
                 Some(Ok(m)) => m,
             };
+            if self.is_retired(host) {
+                return Err(RelayError::Upstream(
+                    "no carried account lives on the host any more".into(),
+                ));
+            }
             let bytes = match message {
                 WsMessage::Binary(bytes) => bytes,
                 WsMessage::Close(_) => return Err(RelayError::Upstream("closed by host".into())),

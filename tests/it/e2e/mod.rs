@@ -13,6 +13,7 @@ mod did_web;
 mod durability;
 mod email;
 mod federation;
+mod follow_graph;
 mod hardening;
 mod init_doctor;
 mod lexicon_validation;
