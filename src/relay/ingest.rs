@@ -424,14 +424,7 @@ impl Relay {
                 if let Err(reason) = self.identity_for(origin, &did).await {
                     return self.dropped(origin, upstream_seq, reason).await;
                 }
-                let status = if account.active {
-                    RepoStatus::Active
-                } else {
-                    account
-                        .status
-                        .clone()
-                        .map_or(RepoStatus::Deactivated, RepoStatus::from)
-                };
+                let status = RepoStatus::of_account(account);
                 let host = origin
                     .expected_host()
                     .unwrap_or(origin.cursor_key())

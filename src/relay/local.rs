@@ -226,14 +226,7 @@ impl LocalFollower {
         relay: &Inner,
         account: &AccountMessage,
     ) -> Result<Result<(), DropReason>, StoreError> {
-        let status = if account.active {
-            RepoStatus::Active
-        } else {
-            account
-                .status
-                .clone()
-                .map_or(RepoStatus::Deactivated, RepoStatus::from)
-        };
+        let status = RepoStatus::of_account(account);
         let row = match read_repo(txn, &account.did)? {
             Some(mut row) => {
                 row.status = status;

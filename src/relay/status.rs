@@ -24,6 +24,18 @@ pub enum RepoStatus {
 }
 
 impl RepoStatus {
+    /// The status an `#account` event announces.
+    pub fn of_account(account: &crate::core::firehose::AccountMessage) -> RepoStatus {
+        if account.active {
+            RepoStatus::Active
+        } else {
+            account
+                .status
+                .clone()
+                .map_or(RepoStatus::Deactivated, RepoStatus::from)
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         match self {
             RepoStatus::Active => "active",
