@@ -128,15 +128,7 @@ pub fn verify_commit_message(
         return Err(SyncError::RootMismatch);
     }
     let commit = Commit::decode(blocks.get(&root).ok_or(SyncError::MissingCommit)?)?;
-    if commit.did != message.repo {
-        return Err(SyncError::FieldMismatch { field: "did" });
-    }
-    if commit.rev() != message.rev {
-        return Err(SyncError::FieldMismatch { field: "rev" });
-    }
-    if commit.version != 3 {
-        return Err(SyncError::Commit(CommitError::Version(commit.version)));
-    }
+    check_commit_fields(&commit, message)?;
     if let Some(key) = key {
         commit.verify(key)?;
     }
@@ -259,15 +251,7 @@ pub fn read_own_commit(message: &CommitMessage) -> Result<Commit, SyncError> {
             return Err(SyncError::BlockHash(cid));
         }
         let commit = Commit::decode(&data)?;
-        if commit.did != message.repo {
-            return Err(SyncError::FieldMismatch { field: "did" });
-        }
-        if commit.rev() != message.rev {
-            return Err(SyncError::FieldMismatch { field: "rev" });
-        }
-        if commit.version != 3 {
-            return Err(SyncError::Commit(CommitError::Version(commit.version)));
-        }
+        check_commit_fields(&commit, message)?;
         return Ok(commit);
     }
     Err(SyncError::MissingCommit)
@@ -297,4 +281,18 @@ pub fn verify_sync_message(
         commit.verify(key)?;
     }
     Ok(commit)
+}
+
+/// The commit block says what the `#commit` frame around it says: its repo, its rev, version 3.
+fn check_commit_fields(commit: &Commit, message: &CommitMessage) -> Result<(), SyncError> {
+    if commit.did != message.repo {
+        return Err(SyncError::FieldMismatch { field: "did" });
+    }
+    if commit.rev() != message.rev {
+        return Err(SyncError::FieldMismatch { field: "rev" });
+    }
+    if commit.version != 3 {
+        return Err(SyncError::Commit(CommitError::Version(commit.version)));
+    }
+    Ok(())
 }
