@@ -296,7 +296,9 @@ impl Appview {
             })
             .sum();
         let graph = events.iter().any(|e| match e {
-            Prepared::Records { ops, .. } => ops.iter().any(|op| op.collection == records::FOLLOW),
+            Prepared::Records { did, ops, .. } => ops
+                .iter()
+                .any(|op| self.changes_wanted(did, &op.collection)),
             Prepared::Account { .. } => true,
             _ => false,
         });

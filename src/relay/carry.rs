@@ -308,6 +308,11 @@ impl Relay {
         self.inner.scope.size()
     }
 
+    /// Every account carried now.
+    pub fn carried_dids(&self) -> Vec<String> {
+        self.inner.scope.dids()
+    }
+
     /// Hosts followed only for the carried accounts they serve.
     pub fn scoped_hosts(&self) -> Vec<String> {
         let mut hosts: Vec<String> = self
