@@ -95,8 +95,8 @@ impl Relay {
         });
     }
 
-    /// Replaces the accounts local members follow (`app.rs` feeds it from the App View's follow
-    /// rows). Accounts that enter the set are followed and backfilled in the background.
+    /// Replaces the accounts local members need (`app.rs` feeds it from the App View's
+    /// `follow_graph`: follows, interactions, subscribed lists). Accounts that enter the set are followed and backfilled in the background.
     pub fn set_member_follows(&self, follows: HashSet<String>) {
         let seeded = self
             .inner

@@ -313,3 +313,250 @@ async fn a_parent_that_cannot_be_fetched_renders_as_not_found() {
         "xavier's answer"
     );
 }
+
+/// A PDS that serves one account's records from a repo built in the test: `forged` rkeys are
+/// answered with a commit signed by another key, the rest honestly.
+mod fake_pds {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use skyhold::core::car::write_car;
+    use skyhold::core::crypto::{Algorithm, Keypair};
+    use skyhold::core::data::{self, Cid};
+    use skyhold::core::mst::{MemoryBlocks, Mst};
+    use skyhold::core::plc::{self, Service, UnsignedOperation, UnsignedPlcOperation};
+    use skyhold::core::repo::UnsignedCommit;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    pub struct FakePds {
+        pub did: String,
+        /// rkey → (uri, cid) of each post.
+        pub posts: HashMap<String, (String, String)>,
+    }
+
+    fn post(text: &str) -> Vec<u8> {
+        let record = json!({"$type": "app.bsky.feed.post", "text": text,
+                            "createdAt": "2024-01-01T00:00:00.000Z"});
+        data::encode_value(&data::from_json(&record).unwrap()).unwrap()
+    }
+
+    /// The `getRecord` CAR of `rkey` in a repo of `records`, signed by `key`.
+    fn proof(did: &str, records: &[(String, Vec<u8>)], rkey: &str, key: &Keypair) -> Vec<u8> {
+        let entries: Vec<(String, Cid)> = records
+            .iter()
+            .map(|(k, bytes)| (format!("app.bsky.feed.post/{k}"), data::cid_for_cbor(bytes)))
+            .collect();
+        let mut tree = Mst::from_entries(entries).unwrap();
+        let (root, nodes) = tree.commit().unwrap();
+        let mut source = MemoryBlocks::new();
+        source.extend(nodes);
+        let path = format!("app.bsky.feed.post/{rkey}");
+        let mut blocks = tree.covering_proof(&source, &[path.as_str()]).unwrap();
+        for (k, bytes) in records {
+            if k == rkey {
+                blocks.insert(data::cid_for_cbor(bytes), bytes.clone());
+            }
+        }
+        let commit = UnsignedCommit::new(did, root, "3kzzzzzzzzz22")
+            .sign(key)
+            .unwrap();
+        let (commit_cid, commit_bytes) = commit.encode().unwrap();
+        blocks.insert(commit_cid, commit_bytes);
+        let listed: Vec<(Cid, Vec<u8>)> = blocks.iter().map(|(c, b)| (*c, b.clone())).collect();
+        write_car(&[commit_cid], listed.iter().map(|(c, b)| (c, b.as_slice()))).unwrap()
+    }
+
+    /// Registers the account in the node's PLC directory (`plc_url`), with no handle, and serves
+    /// `getRecord` for `honest` and `forged` rkeys on 127.0.0.1.
+    pub async fn start(plc_url: &str, honest: &[&str], forged: &[&str]) -> FakePds {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let key = Keypair::generate(Algorithm::K256, &mut rand_core::OsRng);
+        let did_key = key.public_key().to_did_key();
+        let op = UnsignedOperation::Plc(UnsignedPlcOperation {
+            rotation_keys: vec![did_key.clone()],
+            verification_methods: [("atproto".to_owned(), did_key)].into(),
+            also_known_as: vec![],
+            services: [(
+                "atproto_pds".to_owned(),
+                Service {
+                    service_type: "AtprotoPersonalDataServer".to_owned(),
+                    endpoint,
+                },
+            )]
+            .into(),
+            prev: None,
+        })
+        .sign(&key)
+        .unwrap();
+        let did = plc::did_for_genesis(&op).unwrap();
+        let response = crate::harness::http()
+            .post(format!("{plc_url}/{did}"))
+            .json(&op)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "registering {did}");
+
+        let records: Vec<(String, Vec<u8>)> = honest
+            .iter()
+            .chain(forged)
+            .map(|k| ((*k).to_owned(), post(&format!("post {k}"))))
+            .collect();
+        let posts = records
+            .iter()
+            .map(|(k, bytes)| {
+                (
+                    k.clone(),
+                    (
+                        format!("at://{did}/app.bsky.feed.post/{k}"),
+                        data::cid_for_cbor(bytes).to_string(),
+                    ),
+                )
+            })
+            .collect();
+        let other = Keypair::generate(Algorithm::K256, &mut rand_core::OsRng);
+        let answers: Arc<HashMap<String, Vec<u8>>> = Arc::new(
+            records
+                .iter()
+                .map(|(k, _)| {
+                    let signer = if forged.contains(&k.as_str()) {
+                        &other
+                    } else {
+                        &key
+                    };
+                    (k.clone(), proof(&did, &records, k, signer))
+                })
+                .collect(),
+        );
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let answers = answers.clone();
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let line = String::from_utf8_lossy(&request)
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let body = answers
+                        .iter()
+                        .find(|(k, _)| line.contains(&format!("rkey={k}")))
+                        .map(|(_, car)| car.clone());
+                    let head = match &body {
+                        Some(car) => format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.ipld.car\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                            car.len()
+                        ),
+                        None => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+                    };
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    if let Some(car) = body {
+                        let _ = socket.write_all(&car).await;
+                    }
+                });
+            }
+        });
+        FakePds { did, posts }
+    }
+}
+
+#[tokio::test]
+async fn a_parent_whose_proof_does_not_verify_renders_as_not_found() {
+    let a = Node::start(&[]).await;
+    let reference = ReferencePds::start_with_plc(&format!("{}/plc", a.url)).await;
+    let (ca, cr) = (Client::new(&a.url), Client::new(&reference.url));
+    let zed = fake_pds::start(
+        &format!("{}/plc", a.url),
+        &["3khonest2222a"],
+        &["3kforged2222a"],
+    )
+    .await;
+    let xavier = cr.account("xavier").await;
+    let honest = zed.posts["3khonest2222a"].clone();
+    let forged = zed.posts["3kforged2222a"].clone();
+    let to_honest = cr
+        .create(
+            &xavier,
+            "app.bsky.feed.post",
+            reply("to the honest one", &honest, &honest),
+        )
+        .await;
+    let to_forged = cr
+        .create(
+            &xavier,
+            "app.bsky.feed.post",
+            reply("to the forged one", &forged, &forged),
+        )
+        .await;
+    let alice = ca.account("alice").await;
+    ca.create(
+        &alice,
+        "app.bsky.graph.follow",
+        json!({"subject": xavier.did}),
+    )
+    .await;
+    eventually("X's posts indexed", || async {
+        let query = [
+            ("uris", to_honest.0.as_str()),
+            ("uris", to_forged.0.as_str()),
+        ];
+        let (_, body) = ca.get("app.bsky.feed.getPosts", &query, None).await;
+        if body["posts"].as_array().is_some_and(|p| p.len() == 2) {
+            Ok(())
+        } else {
+            Err(body.to_string())
+        }
+    })
+    .await;
+    // The same server, the same repo: the honest proof shows, the forged one does not.
+    let thread = ca
+        .ok(
+            "app.bsky.feed.getPostThread",
+            &[("uri", &to_honest.0)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        thread["thread"]["parent"]["post"]["uri"],
+        honest.0.as_str(),
+        "{thread}"
+    );
+    assert_eq!(
+        thread["thread"]["parent"]["post"]["record"]["text"],
+        "post 3khonest2222a"
+    );
+    let (status, thread) = ca
+        .get(
+            "app.bsky.feed.getPostThread",
+            &[("uri", &to_forged.0)],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{thread}");
+    assert_eq!(
+        thread["thread"]["parent"]["$type"], "app.bsky.feed.defs#notFoundPost",
+        "{thread}"
+    );
+    let (_, posts) = ca
+        .get(
+            "app.bsky.feed.getPosts",
+            &[("uris", forged.0.as_str())],
+            None,
+        )
+        .await;
+    assert_eq!(
+        posts["posts"],
+        json!([]),
+        "nothing of the forged proof is kept"
+    );
+    assert!(honest.0.contains(&zed.did));
+}
