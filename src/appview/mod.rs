@@ -29,6 +29,7 @@ mod error;
 mod feed;
 mod feedgen;
 mod follow_graph;
+mod follower;
 mod graph;
 mod hydrate;
 mod identity;
@@ -146,6 +147,10 @@ struct Inner {
     counters: Counters,
     /// Bumped when the follow graph may have changed ([`follow_graph`]).
     graph_changes: tokio::sync::watch::Sender<u64>,
+    /// What indexing in a log's transaction passes on once it is committed ([`follower`]).
+    after_commit: follower::AfterCommit,
+    /// Woken when a repo is queued for a whole backfill ([`backfill`]).
+    backfills_wanted: tokio::sync::Notify,
 }
 
 /// DIDs waiting for identity resolution before the indexer waits for the resolver.
@@ -178,6 +183,8 @@ impl Appview {
                 keys: std::sync::Mutex::new(HashMap::new()),
                 counters: Counters::default(),
                 graph_changes: tokio::sync::watch::Sender::new(0),
+                after_commit: follower::AfterCommit::default(),
+                backfills_wanted: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -201,6 +208,7 @@ impl Appview {
             let appview = self.clone();
             tokio::spawn(async move { appview.resolve_identities(receiver).await });
         }
+        tokio::spawn(self.clone().run_after_commit());
         let appview = self.clone();
         tokio::spawn(async move { appview.follow(source).await });
         for labeler in self.inner.config.labelers.clone() {
