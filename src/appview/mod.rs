@@ -29,6 +29,7 @@ mod error;
 mod feed;
 mod feedgen;
 mod follow_graph;
+mod follower;
 mod graph;
 mod hydrate;
 mod identity;
@@ -153,6 +154,10 @@ struct Inner {
     fetch_slots: tokio::sync::Semaphore,
     /// Posts that could not be fetched lately ([`remote_post`]).
     fetch_failures: remote_post::FetchFailures,
+    /// What indexing in a log's transaction passes on once it is committed ([`follower`]).
+    after_commit: follower::AfterCommit,
+    /// Woken when a repo is queued for a whole backfill ([`backfill`]).
+    backfills_wanted: tokio::sync::Notify,
 }
 
 /// DIDs waiting for identity resolution before the indexer waits for the resolver.
@@ -188,6 +193,8 @@ impl Appview {
                 members: Default::default(),
                 fetch_slots: tokio::sync::Semaphore::new(remote_post::CONCURRENT_FETCHES),
                 fetch_failures: remote_post::FetchFailures::default(),
+                after_commit: follower::AfterCommit::default(),
+                backfills_wanted: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -211,6 +218,7 @@ impl Appview {
             let appview = self.clone();
             tokio::spawn(async move { appview.resolve_identities(receiver).await });
         }
+        tokio::spawn(self.clone().run_after_commit());
         let appview = self.clone();
         tokio::spawn(async move { appview.follow(source).await });
         for labeler in self.inner.config.labelers.clone() {
