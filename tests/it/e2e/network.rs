@@ -1,5 +1,5 @@
 //! Node A among the rest of the network (the reference PDS on 127.0.0.1): a remote account a member
-//! follows (X) shows with its verified handle and profile, its like of the member's post becomes a
+//! follows (X) shows with its verified handle (again after X changes it) and profile, its like of the member's post becomes a
 //! notification, and a thread X replied to, rooted by an account nobody on A follows (Y), shows
 //! Y's root, fetched on demand from the reference PDS and verified. Interactions widen the carried
 //! set: after a member likes Y's post, Y is carried. A parent that cannot be fetched (a missing
@@ -86,6 +86,27 @@ async fn remote_profiles_notifications_and_threads_fetched_on_demand() {
         .await;
     assert_eq!(by_handle["did"], xavier.did.as_str());
     assert_eq!(by_handle["followersCount"], 1, "{by_handle}");
+
+    // X changes its handle on its PDS: the `#identity` event makes A verify the new one.
+    let (status, body) = cr
+        .post(
+            "com.atproto.identity.updateHandle",
+            &json!({"handle": "xavier-renamed.test"}),
+            Some(&xavier.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    eventually("X's new handle on A", || async {
+        let profile = ca
+            .ok("app.bsky.actor.getProfile", &[("actor", &xavier.did)], None)
+            .await;
+        if profile["handle"] == "xavier-renamed.test" {
+            Ok(())
+        } else {
+            Err(profile.to_string())
+        }
+    })
+    .await;
 
     // X likes Alice's post on its own PDS: a notification on A.
     let started = std::time::Instant::now();
