@@ -213,7 +213,7 @@ impl Appview {
                 })?;
                 let indexed = ix.t.posts.get((actor, owned_rkey.as_str()))?.is_some();
                 if indexed {
-                    ix.mark_fetched(actor, &owned_rkey)?;
+                    ix.mark_fetched(actor, &owned_rkey, MAX_FETCHED_POSTS)?;
                 }
                 Ok(Ok::<_, AppviewError>((indexed, new_actor)))
             })
@@ -232,13 +232,18 @@ impl Appview {
 }
 
 impl Index<'_> {
-    /// Marks a post as fetched on demand, evicting the oldest such posts beyond the bound. An
+    /// Marks a post as fetched on demand, evicting the oldest such posts beyond `keep`. An
     /// evicted post whose author's repo is indexed from the stream (it has a rev) only loses the
     /// mark.
-    fn mark_fetched(&mut self, actor: u64, rkey: &str) -> Result<(), crate::store::StoreError> {
+    fn mark_fetched(
+        &mut self,
+        actor: u64,
+        rkey: &str,
+        keep: usize,
+    ) -> Result<(), crate::store::StoreError> {
         self.t.fetched_posts.insert((actor, rkey), self.now)?;
         self.t.fetched_order.insert((self.now, actor, rkey), ())?;
-        while self.t.fetched_posts.len()? > MAX_FETCHED_POSTS as u64 {
+        while self.t.fetched_posts.len()? > keep as u64 {
             let oldest = self.t.fetched_order.first()?.map(|(k, _)| {
                 let (at, actor, rkey) = k.value();
                 (at, actor, rkey.to_owned())
@@ -264,7 +269,73 @@ impl Index<'_> {
 mod tests {
     use std::time::{Duration, Instant};
 
+    use redb::{ReadableTable, ReadableTableMetadata};
+    use serde_json::json;
+
     use super::{FetchFailures, RETRY_AFTER};
+    use crate::appview::index::{Action, Index, RecordOp};
+    use crate::appview::tables;
+    use crate::core::data;
+
+    #[test]
+    fn the_oldest_fetched_posts_are_evicted_and_the_streams_copy_loses_its_mark() {
+        let db = redb::Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .unwrap();
+        let txn = db.begin_write().unwrap();
+        tables::create_all(&txn).unwrap();
+        let record = json!({"$type": "app.bsky.feed.post", "text": "t",
+                            "createdAt": "2024-01-01T00:00:00Z"});
+        let bytes = data::encode_value(&data::from_json(&record).unwrap()).unwrap();
+        let create = |did: &'static str, rkey: &'static str| RecordOp {
+            did,
+            collection: "app.bsky.feed.post",
+            rkey,
+            action: Action::Create,
+            cid: Some(data::cid_for_cbor(&bytes)),
+            record: Some(&bytes),
+        };
+        {
+            let mut at = 1_000;
+            let mut fetch = |did: &'static str, rkey: &'static str| {
+                at += 1;
+                let mut ix = Index::open(&txn, at).unwrap();
+                ix.apply(&create(did, rkey)).unwrap();
+                let actor = ix.existing_actor_id(did).unwrap().unwrap();
+                ix.mark_fetched(actor, rkey, 2).unwrap();
+            };
+            fetch("did:plc:y", "3kaaaaaaaaa22");
+            fetch("did:plc:carried", "3kbbbbbbbbb22");
+            // The carried account's repo is indexed from the stream: evicting only drops the mark.
+            let mut ix = Index::open(&txn, 2_000).unwrap();
+            let carried = ix.existing_actor_id("did:plc:carried").unwrap().unwrap();
+            ix.advance_rev(carried, "3kzzzzzzzzz22").unwrap();
+            drop(ix);
+            fetch("did:plc:y", "3kccccccccc22");
+            fetch("did:plc:y", "3kddddddddd22");
+            let ix = Index::open(&txn, 3_000).unwrap();
+            let y = ix.existing_actor_id("did:plc:y").unwrap().unwrap();
+            let held = |actor, rkey| ix.t.posts.get((actor, rkey)).unwrap().is_some();
+            assert!(!held(y, "3kaaaaaaaaa22"), "the oldest is evicted");
+            assert!(
+                held(carried, "3kbbbbbbbbb22"),
+                "the carried account's post stays"
+            );
+            assert!(held(y, "3kccccccccc22") && held(y, "3kddddddddd22"));
+            assert_eq!(ix.t.fetched_posts.len().unwrap(), 2);
+        }
+        // The stream's copy of a fetched post replaces the mark.
+        let mut ix = Index::open(&txn, 4_000).unwrap();
+        ix.apply(&create("did:plc:y", "3kddddddddd22")).unwrap();
+        let y = ix.existing_actor_id("did:plc:y").unwrap().unwrap();
+        assert!(
+            ix.t.fetched_posts
+                .get((y, "3kddddddddd22"))
+                .unwrap()
+                .is_none()
+        );
+        assert!(ix.t.posts.get((y, "3kddddddddd22")).unwrap().is_some());
+    }
 
     #[test]
     fn a_failed_post_is_not_asked_for_again_until_the_retry_delay() {

@@ -1,9 +1,11 @@
 //! Node A among the rest of the network (the reference PDS on 127.0.0.1): a remote account a member
-//! follows (X) shows with its verified handle (again after X changes it) and profile, its like of the member's post becomes a
-//! notification, and a thread X replied to, rooted by an account nobody on A follows (Y), shows
-//! Y's root, fetched on demand from the reference PDS and verified. Interactions widen the carried
-//! set: after a member likes Y's post, Y is carried. A parent that cannot be fetched (a missing
-//! record, an unknown DID, its PDS gone) renders as `notFoundPost`, not as an error.
+//! follows (X) shows with its verified handle (again after X changes it) and its profile; its like,
+//! repost, reply, quote and follow become notifications for the member; a thread X replied to,
+//! rooted by an account nobody on A follows (Y), shows Y's root, fetched on demand from the
+//! reference PDS and verified. Interactions widen the carried set: after a member likes Y's post, Y
+//! is carried. A parent that cannot be fetched (a missing record, an unknown DID, its PDS gone) or
+//! whose proof does not verify (a fake PDS signing with another key) renders as `notFoundPost`,
+//! not as an error.
 
 use std::time::Duration;
 
@@ -134,6 +136,58 @@ async fn remote_profiles_notifications_and_threads_fetched_on_demand() {
     let took = started.elapsed();
     eprintln!("X's like became a notification on A in {took:?}");
     assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // The other interactions of a carried account notify the same way.
+    cr.create(
+        &xavier,
+        "app.bsky.feed.repost",
+        json!({"subject": strong_ref(&alice_post)}),
+    )
+    .await;
+    cr.create(
+        &xavier,
+        "app.bsky.feed.post",
+        reply("xavier answers alice", &alice_post, &alice_post),
+    )
+    .await;
+    cr.create(
+        &xavier,
+        "app.bsky.feed.post",
+        json!({"text": "xavier quotes alice",
+               "embed": {"$type": "app.bsky.embed.record", "record": strong_ref(&alice_post)}}),
+    )
+    .await;
+    cr.create(
+        &xavier,
+        "app.bsky.graph.follow",
+        json!({"subject": alice.did}),
+    )
+    .await;
+    eventually("every interaction as a notification", || async {
+        let body = ca
+            .ok(
+                "app.bsky.notification.listNotifications",
+                &[],
+                Some(&alice.token),
+            )
+            .await;
+        let mut reasons: Vec<&str> = body["notifications"]
+            .as_array()
+            .map(|n| {
+                n.iter()
+                    .filter(|n| n["author"]["did"] == xavier.did.as_str())
+                    .filter_map(|n| n["reason"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        reasons.sort_unstable();
+        if reasons == ["follow", "like", "quote", "reply", "repost"] {
+            Ok(())
+        } else {
+            Err(format!("{reasons:?}"))
+        }
+    })
+    .await;
 
     // X's answer is carried (backfilled); Y's root is not, until the thread is opened.
     eventually("X's answer indexed", || async {
