@@ -193,16 +193,22 @@ impl Appview {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = members.iter().cloned().collect();
     }
 
+    /// Whether `did` is a member of the local PDS.
+    pub(super) fn is_member(&self, did: &str) -> bool {
+        self.inner
+            .members
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(did)
+    }
+
     /// Whether a record `did` wrote in `collection` may change what members want.
     pub(super) fn changes_wanted(&self, did: &str, collection: &str) -> bool {
         match collection {
             records::FOLLOW => true,
-            records::POST | records::LIKE | records::REPOST | records::LIST_BLOCK => self
-                .inner
-                .members
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .contains(did),
+            records::POST | records::LIKE | records::REPOST | records::LIST_BLOCK => {
+                self.is_member(did)
+            }
             _ => false,
         }
     }

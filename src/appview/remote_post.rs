@@ -14,7 +14,8 @@
 //! [`MAX_PROOF_LEN`] bytes, [`CONCURRENT_FETCHES`] at once across the node, and a post that failed
 //! is not asked for again for [`RETRY_AFTER`]. Requests go through the guarded outbound client
 //! (`Trust::Public`), which refuses private and loopback addresses unless the node runs in local
-//! mode. A failure only means the thread shows the post as `notFoundPost`.
+//! mode. A failure only means the thread shows the post as `notFoundPost`. A member's missing post
+//! is not fetched: the stream brings every member's posts, so it was deleted.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -115,6 +116,11 @@ impl Appview {
                 let Ok(Some((did, rkey))) = missing else {
                     return;
                 };
+                if self.is_member(&did) {
+                    // A member's post the stream did not bring was deleted; asking the local PDS
+                    // over the network would only confirm it.
+                    return;
+                }
                 if !self.fetch_post(&did, &rkey).await {
                     return;
                 }
