@@ -19,7 +19,7 @@ use redb::ReadableTable;
 
 use super::consumer::{Prepared, apply_prepared, prepare_message};
 use super::index::Index;
-use super::{Appview, Inner, records};
+use super::{Appview, Inner};
 use crate::core::firehose::{Frame, Message, decode_frame};
 use crate::store::{EventLog, LogFollower, StoreError, WriteTransaction};
 
@@ -138,8 +138,10 @@ impl IndexFollower {
                     ix.t.pending_backfills.insert(did.as_str(), now)?;
                     effects.backfill = true;
                 }
-                Prepared::Records { ops, .. } => {
-                    effects.graph |= ops.iter().any(|op| op.collection == records::FOLLOW);
+                Prepared::Records { did, ops, .. } => {
+                    effects.graph |= ops
+                        .iter()
+                        .any(|op| appview.changes_wanted(did, &op.collection));
                 }
                 Prepared::Account { .. } => effects.graph = true,
                 Prepared::Identity(_) => {}
