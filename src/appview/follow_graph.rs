@@ -34,8 +34,10 @@ use super::{Appview, AppviewError};
 
 /// Most follows read for one actor (a member following more is carried up to this many).
 const MAX_FOLLOWS_PER_ACTOR: usize = 100_000;
-/// Newest posts, likes and reposts of one member read for interactions (each kind).
-pub const MAX_INTERACTIONS_PER_KIND: usize = 10_000;
+/// Newest posts, likes and reposts of one member read for interactions (each kind): recent ones
+/// are what keeps an account carried, and the set is recomputed after each change, so this bounds
+/// the rows (and cache pages) each recomputation reads.
+pub const MAX_INTERACTIONS_PER_KIND: usize = 1_000;
 /// Most accounts read from one curation list.
 const MAX_LIST_MEMBERS: usize = 10_000;
 /// The lexicon's purpose of a curation list.
@@ -145,7 +147,6 @@ fn lists_of(t: &Tables, actor: u64, out: &mut HashSet<u64>) -> Result<(), Appvie
     Ok(())
 }
 
-/// What `actors` want, by reason (the actors themselves excluded).
 /// Whether a post record replies to a post or quotes one.
 fn cites_another_post(op: &PreparedOp) -> bool {
     let Some(value) = op
@@ -158,6 +159,7 @@ fn cites_another_post(op: &PreparedOp) -> bool {
     records::post(&value).is_some_and(|p| p.reply_parent.is_some() || p.embed_record.is_some())
 }
 
+/// What `actors` want, by reason (the actors themselves excluded).
 fn wanted_by(t: &Tables, actors: &[String]) -> Result<Wanted, AppviewError> {
     let mut ids = WantedIds::default();
     let mut own = HashSet::new();
