@@ -32,6 +32,10 @@ mod web;
 #[doc(hidden)]
 pub use appview::bench_support as appview_bench;
 
+/// Not an API: the relay's early filter and carried-account state, for `benches/scale.rs`.
+#[doc(hidden)]
+pub use relay::bench_support as relay_bench;
+
 /// Not an API: the built-in Lexicon schemas' loaders, for `benches/startup.rs` (what they add to a
 /// start, in time and memory).
 #[doc(hidden)]
