@@ -41,7 +41,7 @@ pub struct Identity {
 /// What the cache answers before any resolution.
 #[derive(Debug)]
 enum Lookup {
-    Hit(Identity),
+    Hit(Box<Identity>),
     /// Resolve; `fresh` bypasses the resolver's own cache.
     Resolve {
         fresh: bool,
@@ -86,7 +86,7 @@ impl IdentityCache {
             return Lookup::Resolve { fresh };
         }
         if !fresh && !entry.stale {
-            return Lookup::Hit(entry.clone());
+            return Lookup::Hit(Box::new(entry.clone()));
         }
         if now - entry.window.0 >= WINDOW_MICROS {
             entry.window = (now, 0);
@@ -97,7 +97,7 @@ impl IdentityCache {
             return if entry.stale {
                 Lookup::Refuse
             } else {
-                Lookup::Hit(entry.clone())
+                Lookup::Hit(Box::new(entry.clone()))
             };
         }
         entry.window.1 += 1;
@@ -108,7 +108,7 @@ impl IdentityCache {
     /// The identity of `did`, resolving it when not cached (or when `fresh` is asked for).
     pub async fn get(&self, did: &str, fresh: bool) -> Option<Identity> {
         let fresh = match self.cached(did, fresh) {
-            Lookup::Hit(found) => return Some(found),
+            Lookup::Hit(found) => return Some(*found),
             Lookup::Refuse => return None,
             Lookup::Resolve { fresh } => fresh,
         };
