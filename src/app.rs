@@ -483,15 +483,21 @@ fn repo_page<R>(
 }
 
 /// The repos behind the relay's merged log, for the App View.
-/// Keeps the relay's carried set equal to what the local members follow, recomputed from the App
-/// View each time its follow graph may have changed (and now and then, for members who left).
+/// Keeps the relay's carried set equal to what the local members need (follows, interactions,
+/// subscribed lists: `appview/follow_graph.rs`), recomputed from the App View each time that may
+/// have changed (and now and then, for members who left and interactions that ended).
 async fn carry_member_follows(pds: Pds, appview: Appview, relay: Relay) {
     let mut changes = appview.graph_changes();
+    let mut identities_checked = tokio::time::Instant::now();
     loop {
         changes.borrow_and_update();
         match member_follows(&pds, &appview).await {
             Ok(follows) => relay.set_member_follows(follows),
             Err(error) => tracing::warn!(%error, "reading what members follow failed"),
+        }
+        if identities_checked.elapsed() >= CARRIED_IDENTITIES_REFRESH {
+            identities_checked = tokio::time::Instant::now();
+            appview.recheck_identities(relay.carried_dids()).await;
         }
         if let Ok(Err(_)) = tokio::time::timeout(MEMBER_FOLLOWS_REFRESH, changes.changed()).await {
             // The App View is gone: the node is stopping.
@@ -502,8 +508,11 @@ async fn carry_member_follows(pds: Pds, appview: Appview, relay: Relay) {
 
 /// How often the carried set is recomputed without a change in the follow graph.
 const MEMBER_FOLLOWS_REFRESH: Duration = Duration::from_secs(5 * 60);
+/// How often the handles of carried accounts are verified again without an `#identity` event
+/// (a handle's DNS record or well-known file can change without one).
+const CARRIED_IDENTITIES_REFRESH: Duration = Duration::from_secs(6 * 60 * 60);
 
-/// Every account an active member of the local PDS follows.
+/// Every account an active member of the local PDS needs carried.
 async fn member_follows(
     pds: &Pds,
     appview: &Appview,
@@ -518,7 +527,8 @@ async fn member_follows(
             None => break,
         }
     }
-    Ok(appview.follows_of(members).await?)
+    appview.set_members(&members);
+    Ok(appview.wanted_by(members).await?.all())
 }
 
 struct RelayRepos(Relay);

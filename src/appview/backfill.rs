@@ -58,7 +58,9 @@ pub fn apply_repo(
     records: &[PreparedOp],
 ) -> Result<usize, crate::store::StoreError> {
     let (actor, _) = ix.ensure_actor(did)?;
-    if !rev.is_empty() && !ix.advance_rev(actor, rev)? {
+    // A snapshot at the indexed rev is still applied: live commits after a `#sync` may be indexed
+    // before the repo's backfill runs, and the snapshot is then at their rev.
+    if !rev.is_empty() && !ix.advance_rev_to(actor, rev)? {
         return Ok(0);
     }
     let present: HashSet<(&str, &str)> = records
@@ -96,83 +98,109 @@ pub fn apply_repo(
     Ok(indexed)
 }
 
-/// Attempts made at once before a backfill is deferred.
-const IMMEDIATE_ATTEMPTS: u32 = 3;
-/// How often deferred backfills are retried.
+/// How often failed backfills are retried, at the longest.
 const RETRY_INTERVAL: Duration = Duration::from_secs(5);
-/// Deferred backfills retried per round.
-const RETRY_BATCH: usize = 100;
+/// The first wait after a failed backfill (doubling up to [`RETRY_INTERVAL`]).
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+/// Pending backfills read per round.
+const ROUND: usize = 100;
 
 impl Appview {
-    /// Backfills `did`, retrying at once a few times; on failure the repo is remembered and
-    /// retried in the background. Fails only when the store fails.
-    pub(super) async fn backfill_or_defer(
-        &self,
-        source: &EventSource,
-        did: &str,
-    ) -> Result<(), AppviewError> {
-        let mut wait = Duration::from_millis(100);
-        let mut last = None;
-        for attempt in 1..=IMMEDIATE_ATTEMPTS {
-            match self.backfill_repo(source, did).await {
-                Ok(_) => return Ok(()),
-                Err(e) => last = Some(e),
-            }
-            // No wait after the last attempt: the indexer is blocked while this runs.
-            if attempt < IMMEDIATE_ATTEMPTS {
-                tokio::time::sleep(wait).await;
-                wait *= 4;
-            }
+    /// Queues `dids` for a whole backfill (durably: a restart finds them).
+    pub(super) async fn queue_backfills(&self, dids: Vec<String>) -> Result<(), AppviewError> {
+        if dids.is_empty() {
+            return Ok(());
         }
-        if let Some(e) = last {
-            tracing::warn!(%did, error = %e, "backfill failed; it will be retried");
-        }
-        let did = did.to_owned();
         let now = u64::try_from(crate::clock::now_micros()).unwrap_or(0);
         self.store()
             .write(move |txn| {
                 let mut table = txn.open_table(super::tables::PENDING_BACKFILLS)?;
-                if table.get(did.as_str())?.is_none() {
+                for did in &dids {
                     table.insert(did.as_str(), now)?;
                 }
                 Ok(Ok::<_, AppviewError>(()))
             })
-            .await
+            .await?;
+        self.inner.backfills_wanted.notify_one();
+        Ok(())
     }
 
-    /// Retries deferred backfills for as long as the process runs.
-    pub(super) async fn retry_backfills(&self, source: EventSource) {
+    /// Runs the pending backfills for as long as the process runs: at once when one is queued,
+    /// again after a failure (a host that is unreachable, a copy being replaced), so a failed
+    /// fetch never loses records. Rounds go through the pending repos in DID order from where the
+    /// last one stopped, so repos that keep failing do not starve the others.
+    pub(super) async fn run_backfills(&self, source: EventSource) {
+        let mut after = String::new();
+        let mut wait = FIRST_RETRY;
         loop {
-            tokio::time::sleep(RETRY_INTERVAL).await;
+            let from = after.clone();
             let pending = self
-                .read_view(|t| {
+                .read_view(move |t| {
                     let mut out = Vec::new();
-                    for row in t.pending_backfills.range::<&str>(..)?.take(RETRY_BATCH) {
-                        out.push(row?.0.value().to_owned());
+                    let start = (
+                        std::ops::Bound::Excluded(from.as_str()),
+                        std::ops::Bound::Unbounded,
+                    );
+                    for row in t.pending_backfills.range::<&str>(start)?.take(ROUND) {
+                        let (did, at) = row?;
+                        out.push((did.value().to_owned(), at.value()));
                     }
                     Ok(out)
                 })
                 .await;
-            let Ok(pending) = pending else {
-                continue;
+            let pending = match pending {
+                Ok(pending) => pending,
+                Err(_) if self.store().is_closed() => return,
+                Err(_) => Vec::new(),
             };
-            for did in pending {
-                if self.backfill_repo(&source, &did).await.is_err() {
-                    continue;
+            let full = pending.len() == ROUND;
+            let mut failed = false;
+            for (did, at) in pending {
+                match self.backfill_repo(&source, &did).await {
+                    Ok(_) => self.clear_backfill(&did, at).await,
+                    Err(e) => {
+                        tracing::debug!(%did, error = %e, "backfill failed; it will be retried");
+                        failed = true;
+                    }
                 }
-                let done = did.clone();
-                let removed = self
-                    .store()
-                    .write(move |txn| {
-                        txn.open_table(super::tables::PENDING_BACKFILLS)?
-                            .remove(done.as_str())?;
-                        Ok(Ok::<_, AppviewError>(()))
-                    })
-                    .await;
-                if let Err(e) = removed {
-                    tracing::warn!(%did, error = %e, "clearing a retried backfill failed");
-                }
+                after = did;
             }
+            if full {
+                continue;
+            }
+            after.clear();
+            let idle = if failed {
+                let now = wait;
+                wait = (wait * 2).min(RETRY_INTERVAL);
+                now
+            } else {
+                wait = FIRST_RETRY;
+                RETRY_INTERVAL
+            };
+            let _ = tokio::time::timeout(idle, self.inner.backfills_wanted.notified()).await;
+            if self.store().is_closed() {
+                return;
+            }
+        }
+    }
+
+    /// Forgets a pending backfill that is done, unless it was queued again meanwhile (a newer
+    /// `#sync`): that one still has to run.
+    async fn clear_backfill(&self, did: &str, at: u64) {
+        let did = did.to_owned();
+        let cleared = self
+            .store()
+            .write(move |txn| {
+                let mut table = txn.open_table(super::tables::PENDING_BACKFILLS)?;
+                let current = table.get(did.as_str())?.map(|v| v.value());
+                if current == Some(at) {
+                    table.remove(did.as_str())?;
+                }
+                Ok(Ok::<_, AppviewError>(()))
+            })
+            .await;
+        if let Err(e) = cleared {
+            tracing::warn!(error = %e, "clearing a done backfill failed");
         }
     }
 

@@ -1,22 +1,24 @@
-//! Following an event log: frames after the stored cursor are decoded off the writer thread, then
-//! indexed in one write job per batch together with the new cursor, so a crash never loses or
-//! doubles an event (replaying one is idempotent anyway). `#sync` events and a first start on a
-//! log that lost its oldest events backfill whole repos. The loop wakes on the store's commit
-//! notifications and never buffers events in memory beyond one batch.
+//! Following an event log. A start (or a restart after a failure) catches up from the stored
+//! cursor in batches decoded off the writer thread and indexed in one write job each, together
+//! with the new cursor, so a crash never loses or doubles an event (replaying one is idempotent
+//! anyway). The write job that finds nothing more to take installs the App View as the log's
+//! follower (`follower`), in the same transaction, so no event falls between the catch-up and the
+//! follower; from then on each event is indexed in the transaction that appends it. A first start
+//! on a log that lost its oldest events queues every repo for a whole backfill.
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::follower::{Effects, IndexFollower, install};
 use super::index::{AccountChange, Action, Index, RecordOp};
 use super::{Appview, AppviewError, EventSource, records};
 use crate::core::car::CarReader;
 use crate::core::firehose::{Frame, Message, decode_frame};
 use crate::core::mst::MemoryBlocks;
-use crate::store::Frames;
 
-/// Events read (and indexed in one transaction) per batch: bounds the writer-thread time one
-/// batch takes, during which PDS writes wait (at most about 0.1 s on 2 cores with a million-like
-/// index, from the benchmark in docs/PERFORMANCE.md); live, batches are as small as what arrived.
+/// Events read (and indexed in one transaction) per catch-up batch: bounds the writer-thread time
+/// one batch takes, during which PDS writes wait (at most about 0.1 s on 2 cores with a
+/// million-like index, from the benchmark in docs/PERFORMANCE.md).
 pub const BATCH: usize = 1000;
 
 /// One decoded event, ready for the writer thread.
@@ -46,9 +48,14 @@ pub struct PreparedOp {
 
 /// Decodes one frame into what the indexer applies (nothing for frames it ignores).
 pub fn prepare(frame: &[u8]) -> Option<Prepared> {
-    let Ok(Frame::Message(message)) = decode_frame(frame) else {
-        return None;
-    };
+    match decode_frame(frame) {
+        Ok(Frame::Message(message)) => prepare_message(&message),
+        _ => None,
+    }
+}
+
+/// What the indexer applies for one event (nothing for events it ignores).
+pub fn prepare_message(message: &Message) -> Option<Prepared> {
     match message {
         Message::Commit(commit) => {
             let mut blocks = MemoryBlocks::new();
@@ -82,21 +89,26 @@ pub fn prepare(frame: &[u8]) -> Option<Prepared> {
                 })
                 .collect();
             Some(Prepared::Records {
-                did: commit.repo,
-                rev: commit.rev,
+                did: commit.repo.clone(),
+                rev: commit.rev.clone(),
                 ops,
             })
         }
         Message::Account(account) => Some(Prepared::Account {
-            did: account.did,
+            did: account.did.clone(),
             change: AccountChange::Status(if account.active {
                 None
             } else {
-                Some(account.status.unwrap_or_else(|| "deactivated".into()))
+                Some(
+                    account
+                        .status
+                        .clone()
+                        .unwrap_or_else(|| "deactivated".into()),
+                )
             }),
         }),
-        Message::Identity(identity) => Some(Prepared::Identity(identity.did)),
-        Message::Sync(sync) => Some(Prepared::Sync(sync.did)),
+        Message::Identity(identity) => Some(Prepared::Identity(identity.did.clone())),
+        Message::Sync(sync) => Some(Prepared::Sync(sync.did.clone())),
         Message::Info(_) => None,
     }
 }
@@ -159,13 +171,13 @@ impl Appview {
             .await
     }
 
-    /// Follows `source` for as long as the process runs, backing off after failures.
+    /// Catches up with `source` and becomes its log's follower, retrying after failures.
     pub(super) async fn follow(&self, source: EventSource) {
-        let retry = self.clone();
-        let retry_source = source.clone();
-        tokio::spawn(async move { retry.retry_backfills(retry_source).await });
+        let backfills = self.clone();
+        let backfill_source = source.clone();
+        tokio::spawn(async move { backfills.run_backfills(backfill_source).await });
         loop {
-            match self.follow_once(&source).await {
+            match self.catch_up(&source).await {
                 Ok(()) => return,
                 // The node is stopping.
                 Err(_) if self.store().is_closed() => return,
@@ -177,31 +189,69 @@ impl Appview {
         }
     }
 
-    async fn follow_once(&self, source: &EventSource) -> Result<(), AppviewError> {
+    /// Indexes the events after the stored cursor, then installs the follower in the write job
+    /// that finds the log's end.
+    async fn catch_up(&self, source: &EventSource) -> Result<(), AppviewError> {
         let key = Self::cursor_key(source);
         let mut cursor = match self.stored_cursor(key.clone()).await? {
             Some(c) => c,
             None => self.first_start(source, &key).await?,
         };
-        self.inner.counters.cursor.store(cursor, Ordering::Relaxed);
-        let mut notifications = source.log.notifications();
+        let follower = Arc::new(IndexFollower {
+            appview: Arc::downgrade(&self.inner),
+            key,
+            log: source.log.clone(),
+        });
         loop {
-            // Mark the current value seen before reading, so a commit during the read wakes us.
-            notifications.borrow_and_update();
-            let batch = source.log.after(cursor, BATCH).await?;
-            let full = batch.len() == BATCH;
-            if let Some(last) = self.index_frames(source, &key, batch).await? {
-                cursor = last;
-                self.inner.counters.cursor.store(cursor, Ordering::Relaxed);
-            }
-            if !full && notifications.changed().await.is_err() {
+            let frames = source.log.after(cursor, BATCH).await?;
+            let last = frames.last().map_or(cursor, |(seq, _)| *seq);
+            let full = frames.len() == BATCH;
+            let events: Vec<Prepared> = tokio::task::spawn_blocking(move || {
+                frames
+                    .into_iter()
+                    .filter_map(|(_, frame)| prepare(&frame))
+                    .collect()
+            })
+            .await
+            .map_err(|e| AppviewError::Internal(e.to_string()))?;
+            let appview = self.clone();
+            let job = follower.clone();
+            let (next, installed) = self
+                .store()
+                .write(move |txn| {
+                    let mut effects = Effects::default();
+                    // Only this task moves the cursor before the follower is installed; should
+                    // it have moved anyway, the batch read is stale and is read again.
+                    if job.cursor(txn)? == cursor && last > cursor {
+                        job.index(txn, &appview, &events, last, &mut effects)?;
+                    }
+                    let mut installed = false;
+                    if !full {
+                        let now = job.cursor(txn)?;
+                        job.take_stored(txn, &appview, now, u64::MAX, &mut effects)?;
+                        // False only when a failed earlier attempt installed one: it is live.
+                        install(&job);
+                        installed = true;
+                    }
+                    let next = job.cursor(txn)?;
+                    appview.after_commit(effects);
+                    Ok(Ok::<_, AppviewError>((next, installed)))
+                })
+                .await?;
+            if installed {
+                tracing::info!(
+                    source = source.name,
+                    cursor = next,
+                    "App View indexing live"
+                );
                 return Ok(());
             }
+            cursor = next;
         }
     }
 
     /// Where a new App View starts: at the beginning of a complete log, or (when the log lost
-    /// its oldest events) after backfilling every repo from the current end.
+    /// its oldest events) at its end, with every repo behind it queued for a whole backfill.
     async fn first_start(&self, source: &EventSource, key: &str) -> Result<u64, AppviewError> {
         let (oldest, newest) = source.log.bounds().await?;
         let start = if oldest <= 1 {
@@ -210,9 +260,7 @@ impl Appview {
             let mut cursor = None;
             loop {
                 let (dids, next) = source.repos.list_repos(cursor).await?;
-                for did in dids {
-                    self.backfill_or_defer(source, &did).await?;
-                }
+                self.queue_backfills(dids).await?;
                 match next {
                     Some(n) => cursor = Some(n),
                     None => break,
@@ -220,111 +268,16 @@ impl Appview {
             }
             newest
         };
-        self.save_cursor(key, start).await?;
-        tracing::info!(source = source.name, start, "App View indexing starts");
-        Ok(start)
-    }
-
-    pub(super) async fn save_cursor(&self, key: &str, value: u64) -> Result<(), AppviewError> {
         let key = key.to_owned();
         self.store()
             .write(move |txn| {
                 txn.open_table(super::tables::META)?
-                    .insert(key.as_str(), value)?;
+                    .insert(key.as_str(), start)?;
                 Ok(Ok::<_, AppviewError>(()))
             })
-            .await
-    }
-
-    /// Indexes a batch of frames; returns the last seq handled.
-    async fn index_frames(
-        &self,
-        source: &EventSource,
-        key: &str,
-        frames: Frames,
-    ) -> Result<Option<u64>, AppviewError> {
-        let Some(last_seq) = frames.last().map(|(seq, _)| *seq) else {
-            return Ok(None);
-        };
-        let prepared: Vec<(u64, Option<Prepared>)> = tokio::task::spawn_blocking(move || {
-            frames
-                .into_iter()
-                .map(|(seq, frame)| (seq, prepare(&frame)))
-                .collect()
-        })
-        .await
-        .map_err(|e| AppviewError::Internal(e.to_string()))?;
-        let mut pending: Vec<Prepared> = Vec::new();
-        let mut pending_seq = None;
-        for (seq, event) in prepared {
-            match event {
-                Some(Prepared::Sync(did)) => {
-                    if let Some(at) = pending_seq.take() {
-                        self.write_events(std::mem::take(&mut pending), key, at)
-                            .await?;
-                    }
-                    self.backfill_or_defer(source, &did).await?;
-                    self.save_cursor(key, seq).await?;
-                }
-                Some(event) => {
-                    pending.push(event);
-                    pending_seq = Some(seq);
-                }
-                None => pending_seq = Some(seq),
-            }
-        }
-        if pending_seq.is_some() || !pending.is_empty() {
-            self.write_events(pending, key, last_seq).await?;
-        }
-        Ok(Some(last_seq))
-    }
-
-    /// Indexes prepared events and moves the cursor to `seq` in one transaction.
-    pub(super) async fn write_events(
-        &self,
-        events: Vec<Prepared>,
-        key: &str,
-        seq: u64,
-    ) -> Result<(), AppviewError> {
-        let key = key.to_owned();
-        let count = events.len() as u64;
-        let records: u64 = events
-            .iter()
-            .map(|e| match e {
-                Prepared::Records { ops, .. } => ops.len() as u64,
-                _ => 0,
-            })
-            .sum();
-        let graph = events.iter().any(|e| match e {
-            Prepared::Records { ops, .. } => ops.iter().any(|op| op.collection == records::FOLLOW),
-            Prepared::Account { .. } => true,
-            _ => false,
-        });
-        let now = u64::try_from(crate::clock::now_micros()).unwrap_or(0);
-        let check = self
-            .store()
-            .write(move |txn| {
-                let mut ix = Index::open(txn, now)?;
-                let check = apply_prepared(&mut ix, &events)?;
-                ix.t.meta.insert(key.as_str(), seq)?;
-                Ok(Ok::<_, AppviewError>(check))
-            })
             .await?;
-        self.inner
-            .counters
-            .events
-            .fetch_add(count, Ordering::Relaxed);
-        self.inner
-            .counters
-            .records
-            .fetch_add(records, Ordering::Relaxed);
-        if graph {
-            self.graph_changed();
-        }
-        for did in check {
-            self.queue_identity(did).await;
-        }
-        Ok(())
+        tracing::info!(source = source.name, start, "App View indexing starts");
+        Ok(start)
     }
 }
 

@@ -344,7 +344,10 @@ impl Appview {
                 }
                 Ok(Ok::<_, AppviewError>(()))
             })
-            .await
+            .await?;
+        // A muted list's owner is carried (follow_graph).
+        self.graph_changed();
+        Ok(())
     }
 
     /// muteThread / unmuteThread.

@@ -44,6 +44,15 @@ impl Appview {
         let _ = self.inner.identity_queue.send(did).await;
     }
 
+    /// Checks the handles (and PDSs) of `dids` again: accounts whose PDS or handle may have
+    /// changed without an `#identity` event reaching this node (`app.rs` asks now and then for
+    /// the relay's carried accounts).
+    pub async fn recheck_identities(&self, dids: Vec<String>) {
+        for did in dids {
+            self.queue_identity(did).await;
+        }
+    }
+
     pub(super) async fn resolve_identities(&self, mut queue: mpsc::Receiver<String>) {
         while let Some(first) = queue.recv().await {
             let mut batch = vec![first];

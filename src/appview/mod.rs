@@ -29,6 +29,7 @@ mod error;
 mod feed;
 mod feedgen;
 mod follow_graph;
+mod follower;
 mod graph;
 mod hydrate;
 mod identity;
@@ -40,6 +41,7 @@ mod notification;
 mod notification_prefs;
 mod read;
 mod records;
+mod remote_post;
 mod rows;
 mod search;
 mod tables;
@@ -146,6 +148,16 @@ struct Inner {
     counters: Counters,
     /// Bumped when the follow graph may have changed ([`follow_graph`]).
     graph_changes: tokio::sync::watch::Sender<u64>,
+    /// DIDs of the local PDS's members (`app.rs` keeps it current), for [`follow_graph`].
+    members: std::sync::RwLock<std::collections::HashSet<String>>,
+    /// `getRecord` requests of threads' missing posts in flight ([`remote_post`]).
+    fetch_slots: tokio::sync::Semaphore,
+    /// Posts that could not be fetched lately ([`remote_post`]).
+    fetch_failures: remote_post::FetchFailures,
+    /// What indexing in a log's transaction passes on once it is committed ([`follower`]).
+    after_commit: follower::AfterCommit,
+    /// Woken when a repo is queued for a whole backfill ([`backfill`]).
+    backfills_wanted: tokio::sync::Notify,
 }
 
 /// DIDs waiting for identity resolution before the indexer waits for the resolver.
@@ -178,6 +190,11 @@ impl Appview {
                 keys: std::sync::Mutex::new(HashMap::new()),
                 counters: Counters::default(),
                 graph_changes: tokio::sync::watch::Sender::new(0),
+                members: Default::default(),
+                fetch_slots: tokio::sync::Semaphore::new(remote_post::CONCURRENT_FETCHES),
+                fetch_failures: remote_post::FetchFailures::default(),
+                after_commit: follower::AfterCommit::default(),
+                backfills_wanted: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -201,6 +218,7 @@ impl Appview {
             let appview = self.clone();
             tokio::spawn(async move { appview.resolve_identities(receiver).await });
         }
+        tokio::spawn(self.clone().run_after_commit());
         let appview = self.clone();
         tokio::spawn(async move { appview.follow(source).await });
         for labeler in self.inner.config.labelers.clone() {

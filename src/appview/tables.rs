@@ -163,6 +163,11 @@ tables! {
     repo_revs: REPO_REVS = "appview.repo_revs" => u64, &'static str;
     /// DID → time of the first failure: repos whose backfill failed and is retried.
     pending_backfills: PENDING_BACKFILLS = "appview.pending_backfills" => &'static str, u64;
+    /// (author, rkey) → fetched at: posts fetched on demand for a thread (`remote_post`), not
+    /// brought by the stream; the mark goes when the stream indexes the post.
+    fetched_posts: FETCHED_POSTS = "appview.fetched_posts" => (u64, &'static str), u64;
+    /// (fetched at, author, rkey) → (): the same posts oldest first, for eviction.
+    fetched_order: FETCHED_ORDER = "appview.fetched_order" => (u64, u64, &'static str), ();
     /// Subject (DID or record URI) → takedown reference, set by the admin.
     takedowns: TAKEDOWNS = "appview.takedowns" => &'static str, &'static str;
 }

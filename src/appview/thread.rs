@@ -6,7 +6,8 @@
 //! whose author and parent's author block each other is left out, and such a parent shows as
 //! `blockedPost`; posts of accounts the viewer blocks show as `blockedPost`; parents outside the
 //! anchor's thread stop the walk; replies come oldest first. A thread holds at most
-//! [`MAX_THREAD_POSTS`] posts.
+//! [`MAX_THREAD_POSTS`] posts. Parents the index lacks are fetched from their authors' PDSs first
+//! ([`super::remote_post`]).
 
 use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
@@ -177,6 +178,9 @@ impl Appview {
     ) -> Result<Json, AppviewError> {
         let depth = params.depth.unwrap_or(6).min(1000);
         let height = params.parent_height.unwrap_or(80).min(1000);
+        // Parents on PDSs the relay does not carry are fetched first (bounded; a failure leaves
+        // them `notFoundPost`).
+        self.fetch_missing_parents(&params.uri, height).await;
         let config = self.config().clone();
         self.read_view(move |t| {
             let ctx = Ctx::new(t, &config, viewer.as_deref())?;

@@ -95,8 +95,8 @@ impl Relay {
         });
     }
 
-    /// Replaces the accounts local members follow (`app.rs` feeds it from the App View's follow
-    /// rows). Accounts that enter the set are followed and backfilled in the background.
+    /// Replaces the accounts local members need (`app.rs` feeds it from the App View's
+    /// `follow_graph`: follows, interactions, subscribed lists). Accounts that enter the set are followed and backfilled in the background.
     pub fn set_member_follows(&self, follows: HashSet<String>) {
         let seeded = self
             .inner
@@ -306,6 +306,11 @@ impl Relay {
     /// The carried set's size.
     pub fn scope_size(&self) -> ScopeSize {
         self.inner.scope.size()
+    }
+
+    /// Every account carried now.
+    pub fn carried_dids(&self) -> Vec<String> {
+        self.inner.scope.dids()
     }
 
     /// Hosts followed only for the carried accounts they serve.

@@ -1,10 +1,12 @@
 //! The set of accounts the relay carries from hosts it follows only in part (an upstream relay, or
 //! a PDS followed because members follow some of its accounts): the operator's additions
-//! (`--relay-follow-dids`, never dropped) and every account a member of the local PDS follows.
+//! (`--relay-follow-dids`, never dropped) and every account a member of the local PDS needs (follows,
+//! interactions, subscribed lists: the App View's `follow_graph.rs` says which and why).
 //!
 //! Spec: <https://atproto.com/specs/sync> (a relay may carry any subset of the network's repos).
 //! The member part is replaced as a whole from the App View's follow rows (`app.rs` wires the two),
-//! so a follow seen twice or a restart cannot make it drift. An account no member follows any more
+//! so a follow seen twice or a restart cannot make it drift, and an account stays while any reason
+//! holds (the part is their union). An account no member needs any more
 //! stays for a grace period (`--relay-unfollow-grace-secs`): an unfollow and a re-follow a minute
 //! later do not cost a second backfill, and its events keep flowing meanwhile.
 //!
@@ -25,7 +27,7 @@ pub struct Scope {
 struct State {
     /// `--relay-follow-dids`: kept whatever members do.
     operator: HashSet<String>,
-    /// Accounts members follow now.
+    /// Accounts members need now (follow, interaction, list).
     members: HashSet<String>,
     /// Accounts members stopped following, and since when.
     released: HashMap<String, Instant>,

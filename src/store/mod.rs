@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use blobs::{BlobFiles, TempBlob};
-pub use log::{EventLog, Frames, LogFollower, LogTable};
+pub use log::{EventLog, LogFollower, LogTable};
 pub use redb::{ReadTransaction, ReadableDatabase, TableDefinition, WriteTransaction};
 pub use snapshot::{BlobCopy, DATABASE_FILE, Snapshot, check_database_copy};
 pub use usage::Usage;

@@ -159,6 +159,17 @@ impl<'t> Index<'t> {
         Ok(())
     }
 
+    /// Records `rev` as the actor's newest if it is not older than the stored one; false if it is
+    /// (a repo snapshot that lags behind what is indexed).
+    pub fn advance_rev_to(&mut self, actor: u64, rev: &str) -> Result<bool, StoreError> {
+        let stored = self.t.repo_revs.get(actor)?.map(|v| v.value().to_owned());
+        if stored.as_deref().is_some_and(|stored| rev < stored) {
+            return Ok(false);
+        }
+        self.t.repo_revs.insert(actor, rev)?;
+        Ok(true)
+    }
+
     /// Records `rev` as the newest indexed for `actor`, unless an equal or newer one is already
     /// indexed; returns whether it was newer (revs are TIDs, which sort as strings).
     pub fn advance_rev(&mut self, actor: u64, rev: &str) -> Result<bool, StoreError> {

@@ -292,6 +292,15 @@ impl Index<'_> {
         rkey: &str,
         deleting: bool,
     ) -> Result<(), StoreError> {
+        // Whatever comes now (the stream's copy, a deletion) replaces a post fetched on demand.
+        let fetched_at = self
+            .t
+            .fetched_posts
+            .remove((actor, rkey))?
+            .map(|v| v.value());
+        if let Some(at) = fetched_at {
+            self.t.fetched_order.remove((at, actor, rkey))?;
+        }
         let Some(row) = self.post_row(&RefRow {
             actor,
             rkey: rkey.to_owned(),

@@ -6,11 +6,13 @@
 
 mod commit;
 mod export;
+mod record_proof;
 mod sync;
 mod verify;
 
 pub use commit::{Commit, CommitError, UnsignedCommit};
 pub use export::export_car;
+pub use record_proof::{ProvenRecord, RecordProofError, verify_record_proof};
 pub use sync::{
     Inversion, MAX_COMMIT_BLOCKS_LEN, MAX_COMMIT_OPS, MAX_RECORD_LEN, SyncError, VerifiedCommit,
     read_own_commit, verify_commit_message, verify_sync_message,

@@ -19,6 +19,7 @@ mod init_doctor;
 mod lexicon_validation;
 mod lifecycle;
 mod migration;
+mod network;
 mod oauth;
 mod pds_errors;
 mod plc_directory;
