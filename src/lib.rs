@@ -2,7 +2,7 @@
 //!
 //! The crate is one package with two targets: this library, which holds every module, and a thin
 //! `main.rs`. Only [`core`] (the pure protocol) and [`cli::run`] are public (plus hidden hooks for
-//! `benches/appview.rs` and `benches/startup.rs`); integration tests drive the binary itself. See `docs/ARCHITECTURE.md` for
+//! `benches/appview.rs`, `benches/scale.rs` and `benches/startup.rs`); integration tests drive the binary itself. See `docs/ARCHITECTURE.md` for
 //! the module map.
 
 mod app;

@@ -1,3 +1,6 @@
+//! Tests of the frame peek: against the recorded relay frames and the full decode, every message
+//! type, truncations, damaged and hostile frames.
+
 use super::{FramePeek, peek_frame};
 use crate::core::data::{self, Value};
 use crate::core::firehose::{
