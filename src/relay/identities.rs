@@ -64,6 +64,14 @@ pub fn host_of(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
+/// Caches `identity`, first clearing the cache if it holds [`MAX_ENTRIES`] others.
+fn insert_bounded(entries: &mut HashMap<String, Identity>, did: &str, identity: Identity) {
+    if entries.len() >= MAX_ENTRIES && !entries.contains_key(did) {
+        entries.clear();
+    }
+    entries.insert(did.to_owned(), identity);
+}
+
 impl IdentityCache {
     pub fn new(resolver: Resolver) -> IdentityCache {
         IdentityCache {
@@ -131,29 +139,25 @@ impl IdentityCache {
             stale: false,
             window,
         };
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(did.to_owned(), identity.clone());
+        insert_bounded(&mut entries, did, identity.clone());
         Some(identity)
     }
 
     /// Caches an identity as if just resolved (the bench's way to fill the cache without a network).
     pub fn remember(&self, did: &str, key: Option<PublicKey>, pds_host: Option<String>) {
         let now = crate::clock::now_micros();
-        self.entries
+        let mut entries = self
+            .entries
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(
-                did.to_owned(),
-                Identity {
-                    key,
-                    pds_host,
-                    resolved_at: now,
-                    stale: false,
-                    window: (now, 0),
-                },
-            );
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let identity = Identity {
+            key,
+            pds_host,
+            resolved_at: now,
+            stale: false,
+            window: (now, 0),
+        };
+        insert_bounded(&mut entries, did, identity);
     }
 
     /// Identities cached.
@@ -179,7 +183,7 @@ impl IdentityCache {
 
 #[cfg(test)]
 mod tests {
-    use super::{FRESH_PER_WINDOW, IdentityCache, Lookup, WINDOW_MICROS};
+    use super::{FRESH_PER_WINDOW, IdentityCache, Lookup, MAX_ENTRIES, WINDOW_MICROS};
     use crate::core::crypto::{Algorithm, Keypair, PublicKey};
 
     const DID: &str = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa";
@@ -227,6 +231,22 @@ mod tests {
         assert!(matches!(
             cache.cached("did:plc:bbbbbbbbbbbbbbbbbbbbbbbb", false),
             Lookup::Resolve { fresh: false }
+        ));
+    }
+
+    #[test]
+    fn the_cache_never_holds_more_than_its_bound() {
+        let key = key();
+        let cache = cache_holding(&key);
+        for i in 0..=MAX_ENTRIES {
+            cache.remember(&format!("did:plc:{i:024}"), Some(key.clone()), None);
+            assert!(cache.len() <= MAX_ENTRIES);
+        }
+        // Cleared when full (a community's accounts fit many times over), the newest kept.
+        assert!(cache.len() < 10);
+        assert!(matches!(
+            cache.cached(&format!("did:plc:{MAX_ENTRIES:024}"), false),
+            Lookup::Hit(_)
         ));
     }
 
