@@ -503,8 +503,13 @@ async fn carry_member_follows(pds: Pds, appview: Appview, relay: Relay) {
             // The App View is gone: the node is stopping.
             return;
         }
+        // Changes come in bursts (a member liking a thread, a backfill): one recomputation each.
+        tokio::time::sleep(MEMBER_FOLLOWS_SETTLE).await;
     }
 }
+
+/// How long the carried set waits after a change for the ones that follow it.
+const MEMBER_FOLLOWS_SETTLE: Duration = Duration::from_millis(200);
 
 /// How often the carried set is recomputed without a change in the follow graph.
 const MEMBER_FOLLOWS_REFRESH: Duration = Duration::from_secs(5 * 60);

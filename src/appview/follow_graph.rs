@@ -24,6 +24,7 @@
 
 use std::collections::HashSet;
 
+use super::consumer::PreparedOp;
 use super::index::RKEY_MAX;
 use super::kind::Kind;
 use super::read::{self, Tables};
@@ -33,8 +34,10 @@ use super::{Appview, AppviewError};
 
 /// Most follows read for one actor (a member following more is carried up to this many).
 const MAX_FOLLOWS_PER_ACTOR: usize = 100_000;
-/// Newest posts, likes and reposts of one member read for interactions (each kind).
-pub const MAX_INTERACTIONS_PER_KIND: usize = 10_000;
+/// Newest posts, likes and reposts of one member read for interactions (each kind): recent ones
+/// are what keeps an account carried, and the set is recomputed after each change, so this bounds
+/// the rows (and cache pages) each recomputation reads.
+pub const MAX_INTERACTIONS_PER_KIND: usize = 1_000;
 /// Most accounts read from one curation list.
 const MAX_LIST_MEMBERS: usize = 10_000;
 /// The lexicon's purpose of a curation list.
@@ -144,6 +147,18 @@ fn lists_of(t: &Tables, actor: u64, out: &mut HashSet<u64>) -> Result<(), Appvie
     Ok(())
 }
 
+/// Whether a post record replies to a post or quotes one.
+fn cites_another_post(op: &PreparedOp) -> bool {
+    let Some(value) = op
+        .record
+        .as_deref()
+        .and_then(|bytes| crate::core::data::decode_value(bytes).ok())
+    else {
+        return false;
+    };
+    records::post(&value).is_some_and(|p| p.reply_parent.is_some() || p.embed_record.is_some())
+}
+
 /// What `actors` want, by reason (the actors themselves excluded).
 fn wanted_by(t: &Tables, actors: &[String]) -> Result<Wanted, AppviewError> {
     let mut ids = WantedIds::default();
@@ -203,12 +218,13 @@ impl Appview {
     }
 
     /// Whether a record `did` wrote in `collection` may change what members want.
-    pub(super) fn changes_wanted(&self, did: &str, collection: &str) -> bool {
-        match collection {
+    pub(super) fn changes_wanted(&self, did: &str, op: &PreparedOp) -> bool {
+        match op.collection.as_str() {
             records::FOLLOW => true,
-            records::POST | records::LIKE | records::REPOST | records::LIST_BLOCK => {
-                self.is_member(did)
-            }
+            // Only a reply or a quote names another account; a member's other posts change
+            // nothing, and recomputing the set for each would cost every write.
+            records::POST => self.is_member(did) && cites_another_post(op),
+            records::LIKE | records::REPOST | records::LIST_BLOCK => self.is_member(did),
             _ => false,
         }
     }

@@ -6,9 +6,9 @@
 //!
 //! What cannot happen inside a transaction waits until it is committed: a whole-repo backfill
 //! after `#sync` is recorded in `appview.pending_backfills` (durable with the event; `backfill`
-//! runs it), and the identity checks and follow-graph signals are handed to [`run_after_commit`],
-//! which passes them on only once a write queued after the transaction is durable, so nobody who
-//! hears of a change reads the store before the change is there.
+//! runs it), and the identity checks and follow-graph signals are handed to
+//! [`Appview::run_after_commit`], which passes them on only once the writer has counted the batch
+//! that caused them, so nobody who hears of a change reads the store before the change is there.
 //!
 //! Spec: <https://atproto.com/specs/sync#firehose>.
 
@@ -139,9 +139,7 @@ impl IndexFollower {
                     effects.backfill = true;
                 }
                 Prepared::Records { did, ops, .. } => {
-                    effects.graph |= ops
-                        .iter()
-                        .any(|op| appview.changes_wanted(did, &op.collection));
+                    effects.graph |= ops.iter().any(|op| appview.changes_wanted(did, op));
                 }
                 Prepared::Account { .. } => effects.graph = true,
                 Prepared::Identity(_) => {}
@@ -170,7 +168,8 @@ impl IndexFollower {
 /// Effects waiting for their transaction's commit, and the wake-up of [`run_after_commit`].
 #[derive(Default)]
 pub(super) struct AfterCommit {
-    waiting: Mutex<Effects>,
+    /// The effects, and the store commit count that ends the last transaction that caused one.
+    waiting: Mutex<(Effects, u64)>,
     wake: tokio::sync::Notify,
 }
 
@@ -180,25 +179,27 @@ impl Appview {
         if effects.is_empty() {
             return;
         }
+        // The writer runs this job's batch now and counts it when it ends: the batch is the one
+        // after those counted so far.
+        let ends_at = *self.store().commits().borrow() + 1;
         let after = &self.inner.after_commit;
         let mut waiting = after.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-        waiting.check.extend(effects.check);
-        waiting.graph |= effects.graph;
-        waiting.backfill |= effects.backfill;
+        let (pending, at) = &mut *waiting;
+        pending.check.extend(effects.check);
+        pending.graph |= effects.graph;
+        pending.backfill |= effects.backfill;
+        *at = (*at).max(ends_at);
         drop(waiting);
         after.wake.notify_one();
     }
 
-    /// Passes effects on once the transactions that caused them are durable: an empty write job
-    /// queued after them completes only when every job before it has been committed.
+    /// Passes effects on once the batches that caused them have ended (committed, or aborted: then
+    /// the effects are merely spurious: a check or a recomputation that finds nothing new).
     pub(super) async fn run_after_commit(self) {
+        let mut commits = self.store().commits();
         loop {
             self.inner.after_commit.wake.notified().await;
-            let barrier = self.store().write(|_| Ok(Ok::<_, StoreError>(()))).await;
-            if barrier.is_err() && self.store().is_closed() {
-                return;
-            }
-            let effects = std::mem::take(
+            let (effects, ends_at) = std::mem::take(
                 &mut *self
                     .inner
                     .after_commit
@@ -206,6 +207,11 @@ impl Appview {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner),
             );
+            while *commits.borrow_and_update() < ends_at {
+                if commits.changed().await.is_err() {
+                    return;
+                }
+            }
             if effects.graph {
                 self.graph_changed();
             }
