@@ -2,7 +2,7 @@
 //!
 //! The crate is one package with two targets: this library, which holds every module, and a thin
 //! `main.rs`. Only [`core`] (the pure protocol) and [`cli::run`] are public (plus hidden hooks for
-//! `benches/appview.rs` and `benches/startup.rs`); integration tests drive the binary itself. See `docs/ARCHITECTURE.md` for
+//! `benches/appview.rs`, `benches/scale.rs` and `benches/startup.rs`); integration tests drive the binary itself. See `docs/ARCHITECTURE.md` for
 //! the module map.
 
 mod app;
@@ -31,6 +31,10 @@ mod web;
 /// private (the alternative, making `appview` public, would expose every view and table).
 #[doc(hidden)]
 pub use appview::bench_support as appview_bench;
+
+/// Not an API: the relay's early filter and carried-account state, for `benches/scale.rs`.
+#[doc(hidden)]
+pub use relay::bench_support as relay_bench;
 
 /// Not an API: the built-in Lexicon schemas' loaders, for `benches/startup.rs` (what they add to a
 /// start, in time and memory).

@@ -104,7 +104,7 @@ step "benchmarks compile and run once (smoke runs of seconds, in the test build 
 # `cargo test --bench NAME` runs a bench without `--bench`: criterion runs every benchmark once, the
 # whole-server benches run their smoke shape. The figures in docs/PERFORMANCE.md come from
 # `cargo bench --bench NAME`.
-cargo test --bench core --bench load --bench relay --bench appview --bench startup
+cargo test --bench core --bench load --bench relay --bench scale --bench appview --bench startup
 
 if [ "$fuzz_seconds" -gt 0 ]; then
   step "fuzz smoke run (${fuzz_seconds}s per target)"

@@ -4,7 +4,8 @@
 //! Spec: <https://atproto.com/specs/sync#message-validation-checklist>.
 //!
 //! Checks, in order: the upstream seq only grows per host; the DID is carried (for an upstream
-//! relay or a PDS followed only for some of its accounts, see `scope`); the DID resolves; the event comes from the
+//! relay or a PDS followed only for some of its accounts, see `scope`; the subscriber has already
+//! dropped most such events on the undecoded frame, before this seq check); the DID resolves; the event comes from the
 //! host the DID document names (not for an upstream relay, which aggregates); the account is active
 //! (for `#commit`/`#sync`); the rev is newer than the last one and not in the future; the commit's
 //! signature, fields and MST inversion (core::repo::verify_commit_message; a signature failure

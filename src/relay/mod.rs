@@ -8,6 +8,8 @@
 //! counted per reason.
 
 mod backfill;
+#[doc(hidden)]
+pub mod bench_support;
 mod budget;
 mod carry;
 mod counters;

@@ -1,7 +1,10 @@
 //! Following a remote host's `subscribeRepos` over a WebSocket: reconnecting with backoff, resuming
 //! from the stored cursor, and passing every frame to ingest.
 //!
-//! Spec: <https://atproto.com/specs/event-stream>. A frame that does not decode is counted and skipped
+//! Spec: <https://atproto.com/specs/event-stream>. A frame for an account the relay does not carry
+//! is dropped after reading only its header and its body's `seq` and account
+//! (`core::firehose::peek_frame`): a busy upstream sends mostly those, and decoding them whole (the
+//! CAR slice included) would cost most of a core. A frame that does not decode is counted and skipped
 //! (one bad frame does not cost the host its connection); a frame over the size limit ends the
 //! connection, which is then re-established after the cursor.
 
@@ -12,11 +15,11 @@ use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::ingest::{Ingested, Origin, QueuedCommit};
+use super::ingest::{Ingested, Origin, QueuedCommit, set_cursor};
 use super::rows::HostRow;
 use super::status::{DropReason, HostStatus};
 use super::{Relay, RelayError};
-use crate::core::firehose::{Frame, MAX_FRAME_LEN, Message, decode_frame};
+use crate::core::firehose::{Frame, MAX_FRAME_LEN, Message, decode_frame, peek_frame};
 
 const MIN_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -26,6 +29,25 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const MAX_QUEUED_COMMITS: usize = 256;
 /// A connection with nothing (not even a ping) for this long is presumed dead.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often the cursor moves past events filtered out (accounts not carried) when nothing kept
+/// moves it: a write per filtered event would cost a busy upstream's rate in commits, and what a
+/// crash loses is only a few seconds of events to filter again.
+const FILTERED_CURSOR_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The newest upstream seq filtered out and not yet stored as the host's cursor.
+struct Filtered {
+    seq: Option<u64>,
+    stored_at: std::time::Instant,
+}
+
+impl Filtered {
+    fn new() -> Filtered {
+        Filtered {
+            seq: None,
+            stored_at: std::time::Instant::now(),
+        }
+    }
+}
 
 /// How a connection to a host ended.
 struct Ended {
@@ -108,8 +130,9 @@ impl Relay {
     async fn connect_once(&self, host: &str, row: &HostRow) -> Ended {
         let mut connected = false;
         let mut queued = VecDeque::new();
+        let mut filtered = Filtered::new();
         let error = match self
-            .connect_and_read(host, row, &mut connected, &mut queued)
+            .connect_and_read(host, row, &mut connected, &mut queued, &mut filtered)
             .await
         {
             Ok(never) => match never {},
@@ -119,7 +142,67 @@ impl Relay {
             Ok(()) => error,
             Err(e) => e,
         };
+        let error = match self.store_filtered_cursor(host, &mut filtered).await {
+            Ok(()) => error,
+            Err(e) => e,
+        };
         Ended { connected, error }
+    }
+
+    /// Moves the host's cursor past the events filtered out since the last time. Queued behind
+    /// the commits before them, so the cursor never passes a kept event that is not durable.
+    async fn store_filtered_cursor(
+        &self,
+        host: &str,
+        filtered: &mut Filtered,
+    ) -> Result<(), RelayError> {
+        filtered.stored_at = std::time::Instant::now();
+        let Some(seq) = filtered.seq.take() else {
+            return Ok(());
+        };
+        let host = host.to_owned();
+        // The answer is not awaited: the write is ordered with the others all the same.
+        let _answer = self
+            .store()
+            .write_queued(move |txn| {
+                set_cursor(txn, &host, seq)?;
+                Ok(Ok::<_, RelayError>(()))
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Drops an event for an account the relay does not carry, having read only the frame header
+    /// and the body's `seq` and account; `false` if the event is to be decoded and checked.
+    async fn filter_out(
+        &self,
+        host: &str,
+        origin: Origin<'_>,
+        bytes: &[u8],
+        filtered: &mut Filtered,
+    ) -> Result<bool, RelayError> {
+        let peek = match peek_frame(bytes) {
+            Ok(peek) => peek,
+            Err(e) => {
+                tracing::debug!(%host, error = %e, "undecodable frame");
+                self.inner.counters.drop_event(DropReason::UndecodableFrame);
+                return Ok(true);
+            }
+        };
+        let Some(did) = peek.did else {
+            return Ok(false);
+        };
+        if self.carries(origin, did) {
+            return Ok(false);
+        }
+        self.inner.counters.drop_event(DropReason::NotFollowed);
+        if let Some(seq) = peek.seq.and_then(|s| u64::try_from(s).ok()) {
+            filtered.seq = Some(filtered.seq.map_or(seq, |s| s.max(seq)));
+        }
+        if filtered.stored_at.elapsed() >= FILTERED_CURSOR_INTERVAL {
+            self.store_filtered_cursor(host, filtered).await?;
+        }
+        Ok(true)
     }
 
     /// Waits for every queued commit, oldest first.
@@ -137,6 +220,7 @@ impl Relay {
         row: &HostRow,
         connected: &mut bool,
         queued: &mut VecDeque<QueuedCommit>,
+        filtered: &mut Filtered,
     ) -> Result<std::convert::Infallible, RelayError> {
         let scheme = if self.scheme(host) == "http" {
             "ws"
@@ -194,6 +278,9 @@ impl Relay {
                 WsMessage::Close(_) => return Err(RelayError::Upstream("closed by host".into())),
                 _ => continue,
             };
+            if self.filter_out(host, origin, &bytes, filtered).await? {
+                continue;
+            }
             match decode_frame(&bytes) {
                 Ok(Frame::Message(message)) => {
                     let seq = message

@@ -77,7 +77,9 @@ impl Keypair {
     pub fn public_key(&self) -> PublicKey {
         match self {
             Keypair::P256(k) => PublicKey::P256(*k.verifying_key()),
-            Keypair::K256(k) => PublicKey::K256(*k.verifying_key()),
+            Keypair::K256(k) => {
+                PublicKey::K256(super::public_key::K256Key::new(*k.verifying_key()))
+            }
         }
     }
 

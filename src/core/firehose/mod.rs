@@ -7,6 +7,7 @@
 mod frame;
 mod jetstream;
 mod messages;
+mod peek;
 mod replay;
 
 pub use frame::{Frame, FrameError, MAX_FRAME_LEN, decode_frame, encode_error_frame, encode_frame};
@@ -15,4 +16,5 @@ pub use messages::{
     AccountMessage, CommitMessage, CommitOp, ErrorMessage, IdentityMessage, InfoMessage, Message,
     SyncMessage,
 };
+pub use peek::{FramePeek, peek_frame};
 pub use replay::{StreamStart, replay_start};
