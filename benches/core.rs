@@ -5,46 +5,19 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use skyhold::core::car::write_car;
 use skyhold::core::crypto::{Algorithm, Keypair};
-use skyhold::core::data::Cid;
-use skyhold::core::data::{self, Value};
-use skyhold::core::firehose::{
-    CommitMessage, CommitOp, Frame, Message, decode_frame, encode_frame,
-};
+use skyhold::core::data;
+use skyhold::core::firehose::{Frame, Message, decode_frame};
 use skyhold::core::mst::{MemoryBlocks, Mst};
 use skyhold::core::repo::{
     Inversion, UnsignedCommit, export_car, load_car, verify_commit_message, verify_repo,
 };
-use skyhold::core::syntax::Tid;
 
-fn post(i: u64) -> Value {
-    let mut map = BTreeMap::new();
-    map.insert("$type".to_owned(), Value::from("app.bsky.feed.post"));
-    map.insert(
-        "text".to_owned(),
-        Value::from(format!(
-            "post number {i}: a short message of ordinary length, with some words"
-        )),
-    );
-    map.insert(
-        "createdAt".to_owned(),
-        Value::from("2026-11-24T10:00:00.000Z"),
-    );
-    map.insert("langs".to_owned(), Value::List(vec![Value::from("en")]));
-    Value::Map(map)
-}
-
-fn tid_key(i: u64) -> String {
-    format!(
-        "app.bsky.feed.post/{}",
-        Tid::from_parts(1_700_000_000_000_000 + i * 1000, 7)
-    )
-}
+mod frames;
+use frames::{commit_frames, post, tid_key};
 
 fn cbor(c: &mut Criterion) {
     let value = post(1);
@@ -147,70 +120,9 @@ fn signatures(c: &mut Criterion) {
     group.finish();
 }
 
-/// `count` consecutive one-post commits on a repo that already holds `existing` records, as a PDS
-/// would put them on the firehose (new blocks, covering proof, `prevData`).
-fn commit_frames(existing: u64, count: u64) -> (Vec<Vec<u8>>, Keypair) {
-    let key = Keypair::generate(Algorithm::K256, &mut rand_core::OsRng);
-    let did = "did:plc:benchbenchbenchbenchbenc";
-    let mut blocks = MemoryBlocks::new();
-    let mut tree = Mst::empty();
-    for i in 0..existing {
-        let bytes = data::encode_value(&post(i)).unwrap();
-        let cid = data::cid_for_cbor(&bytes);
-        blocks.insert(cid, bytes);
-        tree.insert(&blocks, &tid_key(i), cid).unwrap();
-    }
-    let (mut data_root, nodes) = tree.commit().unwrap();
-    blocks.extend(nodes);
-    let mut frames = Vec::new();
-    for i in existing..existing + count {
-        let bytes = data::encode_value(&post(i)).unwrap();
-        let cid = data::cid_for_cbor(&bytes);
-        let path = tid_key(i);
-        blocks.insert(cid, bytes.clone());
-        tree.insert(&blocks, &path, cid).unwrap();
-        let (root, nodes) = tree.commit().unwrap();
-        blocks.extend(nodes.clone());
-        let proof = tree.covering_proof(&blocks, &[path.as_str()]).unwrap();
-        let rev = Tid::from_parts(1_800_000_000_000_000 + i, 1).to_string();
-        let commit = UnsignedCommit::new(did, root, &rev).sign(&key).unwrap();
-        let (commit_cid, commit_bytes) = commit.encode().unwrap();
-        let mut car_blocks: Vec<(Cid, Vec<u8>)> = vec![(commit_cid, commit_bytes)];
-        car_blocks.extend(nodes);
-        car_blocks.extend(proof.iter().map(|(c, b)| (*c, b.clone())));
-        car_blocks.push((cid, bytes));
-        let car = write_car(
-            &[commit_cid],
-            car_blocks.iter().map(|(c, b)| (c, b.as_slice())),
-        )
-        .unwrap();
-        let message = CommitMessage {
-            seq: i64::try_from(i).unwrap(),
-            rebase: false,
-            too_big: false,
-            repo: did.to_owned(),
-            commit: commit_cid,
-            rev,
-            since: None,
-            blocks: car,
-            ops: vec![CommitOp {
-                action: "create".into(),
-                path,
-                cid: Some(cid),
-                prev: None,
-            }],
-            blobs: Vec::new(),
-            prev_data: Some(data_root),
-            time: "2026-11-24T10:00:00.000Z".into(),
-        };
-        data_root = root;
-        frames.push(encode_frame(&Message::Commit(Box::new(message))).unwrap());
-    }
-    (frames, key)
-}
-
 fn firehose(c: &mut Criterion) {
-    let (frames, key) = commit_frames(10_000, 1_000);
+    let key = Keypair::generate(Algorithm::K256, &mut rand_core::OsRng);
+    let frames = commit_frames("did:plc:benchbenchbenchbenchbenc", &key, 10_000, 1_000);
     let public = key.public_key();
     let mut group = c.benchmark_group("relay per event (10k-record repo)");
     group.throughput(Throughput::Elements(1));
