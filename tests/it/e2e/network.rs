@@ -12,7 +12,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::appview::{Client, eventually, strong_ref};
+use super::appview::{Account, Client, eventually, strong_ref};
 use crate::harness::{Node, ReferencePds, http};
 
 async fn carried_total(node: &Node) -> Value {
@@ -31,6 +31,42 @@ fn reply(text: &str, root: &(String, String), parent: &(String, String)) -> Valu
     json!({"text": text, "reply": {"root": strong_ref(root), "parent": strong_ref(parent)}})
 }
 
+/// `author` replies to `post`, which is also the thread's root.
+async fn reply_to(
+    client: &Client,
+    author: &Account,
+    text: &str,
+    post: &(String, String),
+) -> (String, String) {
+    client
+        .create(author, "app.bsky.feed.post", reply(text, post, post))
+        .await
+}
+
+/// A new member of A follows `followed`, then waits until A has indexed every post in `uris`.
+async fn follow_until_indexed(a: &Client, followed: &Account, uris: &[&str]) {
+    let alice = a.account("alice").await;
+    a.create(
+        &alice,
+        "app.bsky.graph.follow",
+        json!({"subject": followed.did}),
+    )
+    .await;
+    eventually("the followed account's posts indexed", || async {
+        let query: Vec<(&str, &str)> = uris.iter().map(|u| ("uris", *u)).collect();
+        let (_, body) = a.get("app.bsky.feed.getPosts", &query, None).await;
+        if body["posts"]
+            .as_array()
+            .is_some_and(|p| p.len() == uris.len())
+        {
+            Ok(())
+        } else {
+            Err(body.to_string())
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn remote_profiles_notifications_and_threads_fetched_on_demand() {
     let a = Node::start(&[]).await;
@@ -47,13 +83,7 @@ async fn remote_profiles_notifications_and_threads_fetched_on_demand() {
     .await;
     // Y's thread, before anyone on A knows either account.
     let root = cr.post_text(&yolanda, "yolanda's question").await;
-    let answer = cr
-        .create(
-            &xavier,
-            "app.bsky.feed.post",
-            reply("xavier's answer", &root, &root),
-        )
-        .await;
+    let answer = reply_to(&cr, &xavier, "xavier's answer", &root).await;
 
     let alice = ca.account("alice").await;
     let alice_post = ca.post_text(&alice, "alice, on node A").await;
@@ -262,13 +292,7 @@ async fn remote_profiles_notifications_and_threads_fetched_on_demand() {
 
     // X answers Y's second post.
     let second = cr.post_text(&yolanda, "yolanda, second").await;
-    let second_answer = cr
-        .create(
-            &xavier,
-            "app.bsky.feed.post",
-            reply("xavier, again", &second, &second),
-        )
-        .await;
+    let second_answer = reply_to(&cr, &xavier, "xavier, again", &second).await;
     eventually("X's second answer indexed", || async {
         let (_, body) = ca
             .get(
@@ -310,54 +334,20 @@ async fn a_parent_that_cannot_be_fetched_renders_as_not_found() {
     let xavier = cr.account("xavier").await;
     let yolanda = cr.account("yolanda").await;
     let root = cr.post_text(&yolanda, "yolanda's question").await;
-    let answer = cr
-        .create(
-            &xavier,
-            "app.bsky.feed.post",
-            reply("xavier's answer", &root, &root),
-        )
-        .await;
+    let answer = reply_to(&cr, &xavier, "xavier's answer", &root).await;
     // A reply to a post that does not exist, and one to an account no directory knows.
     let ghost = (
         format!("at://{}/app.bsky.feed.post/3kaaaaaaaaa22", yolanda.did),
         root.1.clone(),
     );
-    let to_ghost = cr
-        .create(
-            &xavier,
-            "app.bsky.feed.post",
-            reply("to nothing", &ghost, &ghost),
-        )
-        .await;
+    let to_ghost = reply_to(&cr, &xavier, "to nothing", &ghost).await;
     let nobody = (
         "at://did:plc:aaaaaaaaaaaaaaaaaaaaaaaa/app.bsky.feed.post/3kaaaaaaaaa22".to_owned(),
         root.1.clone(),
     );
-    let to_nobody = cr
-        .create(
-            &xavier,
-            "app.bsky.feed.post",
-            reply("to nobody", &nobody, &nobody),
-        )
-        .await;
-    let alice = ca.account("alice").await;
-    ca.create(
-        &alice,
-        "app.bsky.graph.follow",
-        json!({"subject": xavier.did}),
-    )
-    .await;
-    eventually("X's posts indexed", || async {
-        let uris = [answer.0.as_str(), to_ghost.0.as_str(), to_nobody.0.as_str()];
-        let query: Vec<(&str, &str)> = uris.iter().map(|u| ("uris", *u)).collect();
-        let (_, body) = ca.get("app.bsky.feed.getPosts", &query, None).await;
-        if body["posts"].as_array().is_some_and(|p| p.len() == 3) {
-            Ok(())
-        } else {
-            Err(body.to_string())
-        }
-    })
-    .await;
+    let to_nobody = reply_to(&cr, &xavier, "to nobody", &nobody).await;
+    let uris = [answer.0.as_str(), to_ghost.0.as_str(), to_nobody.0.as_str()];
+    follow_until_indexed(&ca, &xavier, &uris).await;
     for (uri, what) in [
         (&to_ghost.0, "a missing record"),
         (&to_nobody.0, "an unknown DID"),
@@ -558,40 +548,9 @@ async fn a_parent_whose_proof_does_not_verify_renders_as_not_found() {
     let xavier = cr.account("xavier").await;
     let honest = zed.posts["3khonest2222a"].clone();
     let forged = zed.posts["3kforged2222a"].clone();
-    let to_honest = cr
-        .create(
-            &xavier,
-            "app.bsky.feed.post",
-            reply("to the honest one", &honest, &honest),
-        )
-        .await;
-    let to_forged = cr
-        .create(
-            &xavier,
-            "app.bsky.feed.post",
-            reply("to the forged one", &forged, &forged),
-        )
-        .await;
-    let alice = ca.account("alice").await;
-    ca.create(
-        &alice,
-        "app.bsky.graph.follow",
-        json!({"subject": xavier.did}),
-    )
-    .await;
-    eventually("X's posts indexed", || async {
-        let query = [
-            ("uris", to_honest.0.as_str()),
-            ("uris", to_forged.0.as_str()),
-        ];
-        let (_, body) = ca.get("app.bsky.feed.getPosts", &query, None).await;
-        if body["posts"].as_array().is_some_and(|p| p.len() == 2) {
-            Ok(())
-        } else {
-            Err(body.to_string())
-        }
-    })
-    .await;
+    let to_honest = reply_to(&cr, &xavier, "to the honest one", &honest).await;
+    let to_forged = reply_to(&cr, &xavier, "to the forged one", &forged).await;
+    follow_until_indexed(&ca, &xavier, &[to_honest.0.as_str(), to_forged.0.as_str()]).await;
     // The same server, the same repo: the honest proof shows, the forged one does not.
     let thread = ca
         .ok(
