@@ -116,6 +116,7 @@ impl Appview {
             let mut next = None;
             for row in t
                 .actors
+                .table()?
                 .range(..before.unwrap_or(u64::MAX))?
                 .rev()
                 .take(SUGGESTION_SCAN)

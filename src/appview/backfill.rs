@@ -141,7 +141,12 @@ impl Appview {
                         std::ops::Bound::Excluded(from.as_str()),
                         std::ops::Bound::Unbounded,
                     );
-                    for row in t.pending_backfills.range::<&str>(start)?.take(ROUND) {
+                    for row in t
+                        .pending_backfills
+                        .table()?
+                        .range::<&str>(start)?
+                        .take(ROUND)
+                    {
                         let (did, at) = row?;
                         out.push((did.value().to_owned(), at.value()));
                     }

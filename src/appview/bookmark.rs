@@ -60,7 +60,11 @@ fn check_uri(uri: &str) -> Result<(), AppviewError> {
 }
 
 fn add_count(t: &mut WriteTables<'_>, uri: &str, delta: i64) -> Result<(), StoreError> {
-    let count = t.bookmark_counts.get(uri)?.map_or(0, |v| v.value());
+    let count = t
+        .bookmark_counts
+        .table()?
+        .get(uri)?
+        .map_or(0, |v| v.value());
     let next = u64::try_from(
         i64::try_from(count)
             .unwrap_or(i64::MAX)
@@ -68,9 +72,9 @@ fn add_count(t: &mut WriteTables<'_>, uri: &str, delta: i64) -> Result<(), Store
     )
     .unwrap_or(0);
     if next == 0 {
-        t.bookmark_counts.remove(uri)?;
+        t.bookmark_counts.table_mut()?.remove(uri)?;
     } else {
-        t.bookmark_counts.insert(uri, next)?;
+        t.bookmark_counts.table_mut()?.insert(uri, next)?;
     }
     Ok(())
 }
@@ -81,6 +85,7 @@ impl Index<'_> {
         let keys: Vec<(u64, BookmarkRow)> = self
             .t
             .bookmarks
+            .table()?
             .range((actor, 0)..=(actor, u64::MAX))?
             .map(|r| {
                 let (k, v) = r?;
@@ -88,8 +93,11 @@ impl Index<'_> {
             })
             .collect::<Result<_, StoreError>>()?;
         for (at, row) in keys {
-            self.t.bookmarks.remove((actor, at))?;
-            self.t.bookmark_of.remove((actor, row.uri.as_str()))?;
+            self.t.bookmarks.table_mut()?.remove((actor, at))?;
+            self.t
+                .bookmark_of
+                .table_mut()?
+                .remove((actor, row.uri.as_str()))?;
             add_count(&mut self.t, &row.uri, -1)?;
         }
         Ok(())
@@ -110,12 +118,18 @@ impl Appview {
             .write(move |txn| {
                 let mut ix = Index::open(txn, now)?;
                 let me = ix.actor_id(&viewer)?;
-                if ix.t.bookmark_of.get((me, input.uri.as_str()))?.is_some() {
+                if ix
+                    .t
+                    .bookmark_of
+                    .table()?
+                    .get((me, input.uri.as_str()))?
+                    .is_some()
+                {
                     return Ok(Ok(()));
                 }
                 // One bookmark per microsecond and viewer: the time is its key.
                 let mut at = now;
-                while ix.t.bookmarks.get((me, at))?.is_some() {
+                while ix.t.bookmarks.table()?.get((me, at))?.is_some() {
                     at += 1;
                 }
                 let row = BookmarkRow {
@@ -123,8 +137,11 @@ impl Appview {
                     cid: input.cid,
                 };
                 ix.t.bookmarks
+                    .table_mut()?
                     .insert((me, at), rows::encode(&row)?.as_slice())?;
-                ix.t.bookmark_of.insert((me, row.uri.as_str()), at)?;
+                ix.t.bookmark_of
+                    .table_mut()?
+                    .insert((me, row.uri.as_str()), at)?;
                 add_count(&mut ix.t, &row.uri, 1)?;
                 Ok(Ok(()))
             })
@@ -146,12 +163,13 @@ impl Appview {
                 };
                 let Some(at) =
                     ix.t.bookmark_of
+                        .table_mut()?
                         .remove((me, input.uri.as_str()))?
                         .map(|v| v.value())
                 else {
                     return Ok(Err(not_bookmarked()));
                 };
-                ix.t.bookmarks.remove((me, at))?;
+                ix.t.bookmarks.table_mut()?.remove((me, at))?;
                 add_count(&mut ix.t, &input.uri, -1)?;
                 Ok(Ok(()))
             })
@@ -176,7 +194,13 @@ impl Appview {
                 cursor::parse::<1>(params.cursor.as_deref())?.map_or(u64::MAX, |([b], _)| b);
             let mut out = Vec::new();
             let mut next = None;
-            for row in t.bookmarks.range((me, 0)..(me, before))?.rev().take(limit) {
+            for row in t
+                .bookmarks
+                .table()?
+                .range((me, 0)..(me, before))?
+                .rev()
+                .take(limit)
+            {
                 let (k, v) = row?;
                 let at = k.value().1;
                 let bookmark: BookmarkRow = rows::decode(v.value())?;

@@ -78,7 +78,7 @@ impl<'t> MergedFeed<'t> {
                 Some((sort_at, _, _, _)) => (actor, *sort_at, u8::MAX, RKEY_MAX),
                 None => (actor, u64::MAX, u8::MAX, RKEY_MAX),
             };
-            let range = t.feed_items.range((actor, 0, 0, "")..=upper)?;
+            let range = t.feed_items.table()?.range((actor, 0, 0, "")..=upper)?;
             feed.ranges.push(range);
             let source = feed.ranges.len() - 1;
             feed.advance(source)?;
@@ -422,6 +422,7 @@ impl Appview {
             let mut next = None;
             for row in t
                 .likes_by_subject
+                .table()?
                 .range((k.0, k.1, k.2, 0, 0)..upper)?
                 .rev()
                 .take(MAX_SCAN)
@@ -482,6 +483,7 @@ impl Appview {
             let mut next = None;
             for row in t
                 .reposts_by_subject
+                .table()?
                 .range((s.0, s.1, 0, 0)..upper)?
                 .rev()
                 .take(MAX_SCAN)
@@ -541,6 +543,7 @@ impl Appview {
             let mut next = None;
             for row in t
                 .quotes
+                .table()?
                 .range(
                     (s.0, s.1, 0, 0, "")..(upper.0, upper.1, upper.2, upper.3, upper.4.as_str()),
                 )?
@@ -600,11 +603,12 @@ impl Appview {
             let mut feed = Vec::new();
             let mut next = None;
             let mut scanned = 0;
-            for rkey in read::rkeys_desc(&t.likes, actor, before.as_deref(), MAX_SCAN)? {
+            for rkey in read::rkeys_desc(t.likes.table()?, actor, before.as_deref(), MAX_SCAN)? {
                 scanned += 1;
                 next = Some(rkey.clone());
                 let Some(like) = t
                     .likes
+                    .table()?
                     .get((actor, rkey.as_str()))?
                     .map(|v| rows::decode::<rows::InteractionRow>(v.value()))
                     .transpose()?
@@ -647,13 +651,17 @@ impl Appview {
                 return Err(unknown());
             };
             if collection != records::LIST
-                || t.lists.get((list.actor, list.rkey.as_str()))?.is_none()
+                || t.lists
+                    .table()?
+                    .get((list.actor, list.rkey.as_str()))?
+                    .is_none()
             {
                 return Err(unknown());
             }
             let mut members = Vec::new();
             for row in t
                 .list_members
+                .table()?
                 .range(
                     (list.actor, list.rkey.as_str(), "")
                         ..=(list.actor, list.rkey.as_str(), RKEY_MAX),

@@ -100,6 +100,7 @@ impl Appview {
         };
         let row = t
             .generators
+            .table()?
             .get((generator.actor, generator.rkey.as_str()))?
             .map(|v| rows::decode::<rows::GeneratorRow>(v.value()))
             .transpose()?
@@ -405,7 +406,8 @@ impl Appview {
             let before = cursor::parse::<0>(params.cursor.as_deref())?.map(|(_, r)| r);
             let mut feeds = Vec::new();
             let mut next = None;
-            for rkey in read::rkeys_desc(&t.generators, actor, before.as_deref(), MAX_SCAN)? {
+            for rkey in read::rkeys_desc(t.generators.table()?, actor, before.as_deref(), MAX_SCAN)?
+            {
                 next = Some(rkey.clone());
                 if let Some(view) = ctx.generator_view(&RefRow { actor, rkey })? {
                     feeds.push(view);
@@ -442,6 +444,7 @@ fn everyone(
     let mut next = None;
     for row in t
         .all_posts
+        .table()?
         .range((0, 0, "")..(upper.0, upper.1, upper.2.as_str()))?
         .rev()
         .take(limit)
@@ -483,6 +486,7 @@ fn follows_liked(
     let mut followees = Vec::new();
     for row in t
         .follow_edge
+        .table()?
         .range((viewer, 0)..=(viewer, u64::MAX))?
         .take(MAX_TIMELINE_SOURCES)
     {
@@ -492,7 +496,7 @@ fn follows_liked(
     let mut heap: BinaryHeap<((String, u64), usize)> = BinaryHeap::new();
     let upper = before.as_ref().map_or(RKEY_MAX, |(rkey, _)| rkey.as_str());
     for liker in followees {
-        ranges.push((liker, t.likes.range((liker, "")..=(liker, upper))?));
+        ranges.push((liker, t.likes.table()?.range((liker, "")..=(liker, upper))?));
     }
     let pull = |source: usize,
                 ranges: &mut Vec<(u64, LikeRange<'_>)>,
@@ -529,6 +533,7 @@ fn follows_liked(
         next = Some(cursor::encode(&[liker], &rkey));
         let Some(like) = t
             .likes
+            .table()?
             .get((liker, rkey.as_str()))?
             .map(|v| rows::decode::<rows::InteractionRow>(v.value()))
             .transpose()?

@@ -74,6 +74,7 @@ struct WantedIds {
 fn follows_of(t: &Tables, actor: u64, out: &mut HashSet<u64>) -> Result<(), AppviewError> {
     for row in t
         .following
+        .table()?
         .range((actor, 0, 0)..=(actor, u64::MAX, u64::MAX))?
         .take(MAX_FOLLOWS_PER_ACTOR)
     {
@@ -87,6 +88,7 @@ fn interactions_of(t: &Tables, actor: u64, out: &mut HashSet<u64>) -> Result<(),
     let range = (actor, "")..=(actor, RKEY_MAX);
     for row in t
         .posts
+        .table()?
         .range(range.clone())?
         .rev()
         .take(MAX_INTERACTIONS_PER_KIND)
@@ -100,7 +102,7 @@ fn interactions_of(t: &Tables, actor: u64, out: &mut HashSet<u64>) -> Result<(),
                 .map(|e| e.target.actor),
         );
     }
-    for table in [&t.likes, &t.reposts] {
+    for table in [t.likes.table()?, t.reposts.table()?] {
         for row in table
             .range(range.clone())?
             .rev()
@@ -117,19 +119,24 @@ fn interactions_of(t: &Tables, actor: u64, out: &mut HashSet<u64>) -> Result<(),
 }
 
 fn lists_of(t: &Tables, actor: u64, out: &mut HashSet<u64>) -> Result<(), AppviewError> {
-    for row in t.list_blocks.range((actor, "")..=(actor, RKEY_MAX))? {
+    for row in t
+        .list_blocks
+        .table()?
+        .range((actor, "")..=(actor, RKEY_MAX))?
+    {
         let (_, value) = row?;
         let block: ListBlockRow = rows::decode(value.value())?;
         out.insert(block.list.actor);
     }
     for row in t
         .list_mutes
+        .table()?
         .range((actor, 0, "")..=(actor, u64::MAX, RKEY_MAX))?
     {
         let (key, _) = row?;
         out.insert(key.value().1);
     }
-    for row in t.lists.range((actor, "")..=(actor, RKEY_MAX))? {
+    for row in t.lists.table()?.range((actor, "")..=(actor, RKEY_MAX))? {
         let (key, value) = row?;
         let list: ListRow = rows::decode(value.value())?;
         if list.purpose != CURATE_LIST {
@@ -138,6 +145,7 @@ fn lists_of(t: &Tables, actor: u64, out: &mut HashSet<u64>) -> Result<(), Appvie
         let rkey = key.value().1;
         for item in t
             .list_members
+            .table()?
             .range((actor, rkey, "")..=(actor, rkey, RKEY_MAX))?
             .take(MAX_LIST_MEMBERS)
         {
@@ -297,7 +305,7 @@ mod tests {
 
         fn wanted(&self) -> Wanted {
             let txn = redb::ReadableDatabase::begin_read(&self.0).unwrap();
-            let t = Tables::open(&txn).unwrap();
+            let t = Tables::new(&txn);
             wanted_by(&t, &[MEMBER.to_owned()]).unwrap()
         }
     }

@@ -135,7 +135,9 @@ impl IndexFollower {
             match event {
                 Prepared::Sync(did) => {
                     // Again if it was pending: a newer copy replaced the one it was for.
-                    ix.t.pending_backfills.insert(did.as_str(), now)?;
+                    ix.t.pending_backfills
+                        .table_mut()?
+                        .insert(did.as_str(), now)?;
                     effects.backfill = true;
                 }
                 Prepared::Records { did, ops, .. } => {
@@ -145,7 +147,7 @@ impl IndexFollower {
                 Prepared::Identity(_) => {}
             }
         }
-        ix.t.meta.insert(self.key.as_str(), seq)?;
+        ix.t.meta.table_mut()?.insert(self.key.as_str(), seq)?;
         let counters = &appview.inner.counters;
         let records: usize = events
             .iter()

@@ -122,9 +122,9 @@ impl Appview {
                 None => (actor, u64::MAX, u64::MAX),
             };
             let table = if following {
-                &t.following
+                t.following.table()?
             } else {
-                &t.followers
+                t.followers.table()?
             };
             let mut items = Vec::new();
             let mut next = None;
@@ -199,10 +199,11 @@ impl Appview {
             let before = cursor::parse::<0>(params.cursor.as_deref())?.map(|(_, r)| r);
             let mut items = Vec::new();
             let mut next = None;
-            for rkey in read::rkeys_desc(&t.blocks, me, before.as_deref(), MAX_SCAN)? {
+            for rkey in read::rkeys_desc(t.blocks.table()?, me, before.as_deref(), MAX_SCAN)? {
                 next = Some(rkey.clone());
                 let Some(row) = t
                     .blocks
+                    .table()?
                     .get((me, rkey.as_str()))?
                     .map(|v| rows::decode::<rows::EdgeRow>(v.value()))
                     .transpose()?
@@ -242,6 +243,7 @@ impl Appview {
             let mut next = None;
             for row in t
                 .mutes
+                .table()?
                 .range((me, after + 1)..=(me, u64::MAX))?
                 .take(MAX_SCAN)
             {
@@ -301,9 +303,10 @@ impl Appview {
                         only_quoteposts: input.only_quoteposts,
                     };
                     ix.t.mutes
+                        .table_mut()?
                         .insert((me, subject), rows::encode(&row)?.as_slice())?;
                 } else {
-                    ix.t.mutes.remove((me, subject))?;
+                    ix.t.mutes.table_mut()?.remove((me, subject))?;
                 }
                 Ok(Ok(()))
             })
@@ -323,7 +326,7 @@ impl Appview {
                 match found {
                     Some((c, r))
                         if c == records::LIST
-                            && t.lists.get((r.actor, r.rkey.as_str()))?.is_some() =>
+                            && t.lists.table()?.get((r.actor, r.rkey.as_str()))?.is_some() =>
                     {
                         Ok(r)
                     }
@@ -338,9 +341,9 @@ impl Appview {
                 let me = ix.actor_id(&viewer)?;
                 let key = (me, list_ref.actor, list_ref.rkey.as_str());
                 if mute {
-                    ix.t.list_mutes.insert(key, ())?;
+                    ix.t.list_mutes.table_mut()?.insert(key, ())?;
                 } else {
-                    ix.t.list_mutes.remove(key)?;
+                    ix.t.list_mutes.table_mut()?.remove(key)?;
                 }
                 Ok(Ok::<_, AppviewError>(()))
             })
@@ -370,9 +373,9 @@ impl Appview {
                 let me = ix.actor_id(&viewer)?;
                 let key = (me, root_ref.actor, root_ref.rkey.as_str());
                 if mute {
-                    ix.t.thread_mutes.insert(key, ())?;
+                    ix.t.thread_mutes.table_mut()?.insert(key, ())?;
                 } else {
-                    ix.t.thread_mutes.remove(key)?;
+                    ix.t.thread_mutes.table_mut()?.remove(key)?;
                 }
                 Ok(Ok::<_, AppviewError>(()))
             })
@@ -404,12 +407,13 @@ impl Appview {
                 .collect();
             let mut lists = Vec::new();
             let mut next = None;
-            for rkey in read::rkeys_desc(&t.lists, actor, before.as_deref(), MAX_SCAN)? {
+            for rkey in read::rkeys_desc(t.lists.table()?, actor, before.as_deref(), MAX_SCAN)? {
                 next = Some(rkey.clone());
                 let list = RefRow { actor, rkey };
                 if !purposes.is_empty() {
                     let purpose = t
                         .lists
+                        .table()?
                         .get((list.actor, list.rkey.as_str()))?
                         .map(|v| rows::decode::<rows::ListRow>(v.value()))
                         .transpose()?
@@ -456,6 +460,7 @@ impl Appview {
             let start = after.clone().unwrap_or_default();
             for row in t
                 .list_members
+                .table()?
                 .range(
                     (list.actor, list.rkey.as_str(), start.as_str())
                         ..=(list.actor, list.rkey.as_str(), RKEY_MAX),
@@ -507,6 +512,7 @@ impl Appview {
             if blocks {
                 for row in t
                     .actor_list_blocks
+                    .table()?
                     .range((me, 0, "")..=(me, u64::MAX, RKEY_MAX))?
                 {
                     let (k, _) = row?;
@@ -516,7 +522,11 @@ impl Appview {
                     });
                 }
             } else {
-                for row in t.list_mutes.range((me, 0, "")..=(me, u64::MAX, RKEY_MAX))? {
+                for row in t
+                    .list_mutes
+                    .table()?
+                    .range((me, 0, "")..=(me, u64::MAX, RKEY_MAX))?
+                {
                     let (k, _) = row?;
                     refs.push(RefRow {
                         actor: k.value().1,
@@ -636,7 +646,9 @@ impl Appview {
             let before = cursor::parse::<0>(params.cursor.as_deref())?.map(|(_, r)| r);
             let mut packs = Vec::new();
             let mut next = None;
-            for rkey in read::rkeys_desc(&t.starter_packs, actor, before.as_deref(), MAX_SCAN)? {
+            for rkey in
+                read::rkeys_desc(t.starter_packs.table()?, actor, before.as_deref(), MAX_SCAN)?
+            {
                 next = Some(rkey.clone());
                 if let Some(view) = ctx.starter_pack_basic(&RefRow { actor, rkey })? {
                     packs.push(view);
@@ -661,25 +673,25 @@ fn relationship(t: &Tables, actor: u64, actor_did: &str, other: u64) -> Result<J
     let uri = |did: &str, c: &str, r: &str| format!("at://{did}/{c}/{r}");
     let mut out = serde_json::Map::new();
     out.insert("did".into(), json!(other_did));
-    if let Some(r) = t.follow_edge.get((actor, other))? {
+    if let Some(r) = t.follow_edge.table()?.get((actor, other))? {
         out.insert(
             "following".into(),
             json!(uri(actor_did, records::FOLLOW, r.value())),
         );
     }
-    if let Some(r) = t.follow_edge.get((other, actor))? {
+    if let Some(r) = t.follow_edge.table()?.get((other, actor))? {
         out.insert(
             "followedBy".into(),
             json!(uri(&other_did, records::FOLLOW, r.value())),
         );
     }
-    if let Some(r) = t.block_edge.get((actor, other))? {
+    if let Some(r) = t.block_edge.table()?.get((actor, other))? {
         out.insert(
             "blocking".into(),
             json!(uri(actor_did, records::BLOCK, r.value())),
         );
     }
-    if let Some(r) = t.block_edge.get((other, actor))? {
+    if let Some(r) = t.block_edge.table()?.get((other, actor))? {
         out.insert(
             "blockedBy".into(),
             json!(uri(&other_did, records::BLOCK, r.value())),
@@ -688,11 +700,15 @@ fn relationship(t: &Tables, actor: u64, actor_did: &str, other: u64) -> Result<J
     let list_block = |blocker: u64, subject: u64| -> Result<Option<String>, AppviewError> {
         for row in t
             .actor_list_blocks
+            .table()?
             .range((blocker, 0, "")..=(blocker, u64::MAX, RKEY_MAX))?
         {
             let (k, _) = row?;
             let (_, owner, rkey) = k.value();
-            if t.list_membership.get((owner, rkey, subject))?.is_some()
+            if t.list_membership
+                .table()?
+                .get((owner, rkey, subject))?
+                .is_some()
                 && let Some(owner_did) = read::did_of(t, owner)?
             {
                 return Ok(Some(uri(&owner_did, records::LIST, rkey)));

@@ -161,7 +161,7 @@ impl Appview {
                 for label in &labels {
                     let key = (label.uri.as_str(), label.src.as_str(), label.val.as_str());
                     if label.neg == Some(true) {
-                        ix.t.labels.remove(key)?;
+                        ix.t.labels.table_mut()?.remove(key)?;
                     } else {
                         let row = LabelRow {
                             ver: label.ver,
@@ -171,10 +171,12 @@ impl Appview {
                             exp: label.exp.clone(),
                             sig: label.sig.clone().unwrap_or_default(),
                         };
-                        ix.t.labels.insert(key, rows::encode(&row)?.as_slice())?;
+                        ix.t.labels
+                            .table_mut()?
+                            .insert(key, rows::encode(&row)?.as_slice())?;
                     }
                 }
-                ix.t.meta.insert(cursor_key.as_str(), seq)?;
+                ix.t.meta.table_mut()?.insert(cursor_key.as_str(), seq)?;
                 Ok(Ok::<_, AppviewError>(()))
             })
             .await
@@ -195,7 +197,7 @@ impl Appview {
                 let Some(id) = read::actor_id(t, did)? else {
                     continue;
                 };
-                if t.labeler_services.get(id)?.is_none() {
+                if t.labeler_services.table()?.get(id)?.is_none() {
                     continue;
                 }
                 if let Some(view) = ctx.labeler_view(id, detailed)? {

@@ -127,7 +127,7 @@ impl Appview {
                 (None, None) => return Err(AppviewError::InvalidRequest("Must provide did or uri".into())),
             };
             let mut out = json!({"subject": subject});
-            out["takedown"] = match t.takedowns.get(key.as_str())? {
+            out["takedown"] = match t.takedowns.table()?.get(key.as_str())? {
                 Some(r) => json!({"applied": true, "ref": r.value()}),
                 None => json!({"applied": false}),
             };

@@ -73,7 +73,7 @@ fn seen_micros(t: &Tables, me: u64, given: Option<&str>) -> Result<Option<u64>, 
             .map_err(|e| AppviewError::InvalidRequest(format!("invalid seenAt: {e}")))?;
         return Ok(Some(u64::try_from(parsed.to_unix_micros()).unwrap_or(0)));
     }
-    Ok(t.notification_seen.get(me)?.map(|v| v.value()))
+    Ok(t.notification_seen.table()?.get(me)?.map(|v| v.value()))
 }
 
 /// What the recipient asked to see: `priority` (only from followed accounts) and the per-category
@@ -125,6 +125,7 @@ fn skipped(ctx: &Ctx<'_>, n: &Stored, wanted: &Wanted) -> Result<bool, AppviewEr
         if ctx
             .t
             .thread_mutes
+            .table()?
             .get((viewer.id, root.actor, root.rkey.as_str()))?
             .is_some()
         {
@@ -174,6 +175,7 @@ impl Appview {
             let mut next = None;
             for row in t
                 .notifications
+                .table()?
                 .range((me, 0, 0, 0, "")..(upper.0, upper.1, upper.2, upper.3, upper.4.as_str()))?
                 .rev()
                 .take(MAX_SCAN)
@@ -211,7 +213,7 @@ impl Appview {
             if let Some(n) = next {
                 body["cursor"] = json!(n);
             }
-            if let Some(seen) = t.notification_seen.get(me)? {
+            if let Some(seen) = t.notification_seen.table()?.get(me)? {
                 body["seenAt"] = json!(datetime(seen.value()));
             }
             Ok(body)
@@ -239,6 +241,7 @@ impl Appview {
             let mut count = 0u64;
             for row in t
                 .notifications
+                .table()?
                 .range(
                     (me, seen.saturating_add(1), 0, 0, "")
                         ..=(me, u64::MAX, u64::MAX, u8::MAX, RKEY_MAX),
@@ -277,7 +280,7 @@ impl Appview {
             .write(move |txn| {
                 let mut ix = Index::open(txn, now)?;
                 let me = ix.actor_id(&viewer)?;
-                ix.t.notification_seen.insert(me, seen)?;
+                ix.t.notification_seen.table_mut()?.insert(me, seen)?;
                 Ok(Ok::<_, AppviewError>(()))
             })
             .await
@@ -305,9 +308,11 @@ impl Appview {
                 let key = (me, input.service_did.as_str(), input.token.as_str());
                 if register {
                     let value = format!("{} {}", input.platform, input.app_id);
-                    ix.t.push_tokens.insert(key, value.as_bytes())?;
+                    ix.t.push_tokens
+                        .table_mut()?
+                        .insert(key, value.as_bytes())?;
                 } else {
-                    ix.t.push_tokens.remove(key)?;
+                    ix.t.push_tokens.table_mut()?.remove(key)?;
                 }
                 Ok(Ok::<_, AppviewError>(()))
             })

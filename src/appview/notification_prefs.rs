@@ -32,6 +32,7 @@ pub struct PutPriorityInput {
 /// The stored preferences of an account, or the defaults.
 pub fn load(t: &Tables, actor: u64) -> Result<NotificationPrefsRow, AppviewError> {
     Ok(t.notification_prefs
+        .table()?
         .get(actor)?
         .map(|v| rows::decode(v.value()))
         .transpose()?
@@ -200,6 +201,7 @@ impl Appview {
                 let me = ix.actor_id(&viewer)?;
                 let mut prefs: NotificationPrefsRow =
                     ix.t.notification_prefs
+                        .table()?
                         .get(me)?
                         .map(|v| rows::decode(v.value()))
                         .transpose()?
@@ -208,6 +210,7 @@ impl Appview {
                     return Ok(Err(e));
                 }
                 ix.t.notification_prefs
+                    .table_mut()?
                     .insert(me, rows::encode(&prefs)?.as_slice())?;
                 Ok(Ok(prefs))
             })

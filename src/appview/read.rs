@@ -13,7 +13,7 @@ use crate::core::syntax::{AtIdentifier, Did};
 /// The upper bound of free-text keys (tokens, URIs) inside key ranges.
 pub const TEXT_MAX: &str = "\u{10FFFF}";
 
-pub type Tables = ReadTables;
+pub type Tables<'t> = ReadTables<'t>;
 
 impl Appview {
     /// Runs `view` over one read snapshot of the App View's tables, on the blocking pool.
@@ -23,7 +23,7 @@ impl Appview {
     ) -> Result<T, AppviewError> {
         self.store()
             .read(move |txn| {
-                let tables = ReadTables::open(txn)?;
+                let tables = ReadTables::new(txn);
                 view(&tables)
             })
             .await
@@ -31,15 +31,19 @@ impl Appview {
 }
 
 pub fn actor_id(t: &Tables, did: &str) -> Result<Option<u64>, AppviewError> {
-    Ok(t.actor_ids.get(did)?.map(|v| v.value()))
+    Ok(t.actor_ids.table()?.get(did)?.map(|v| v.value()))
 }
 
 pub fn did_of(t: &Tables, actor: u64) -> Result<Option<String>, AppviewError> {
-    Ok(t.actor_dids.get(actor)?.map(|v| v.value().to_owned()))
+    Ok(t.actor_dids
+        .table()?
+        .get(actor)?
+        .map(|v| v.value().to_owned()))
 }
 
 pub fn actor_row(t: &Tables, actor: u64) -> Result<Option<ActorRow>, AppviewError> {
     Ok(t.actors
+        .table()?
         .get(actor)?
         .map(|v| rows::decode(v.value()))
         .transpose()?)
@@ -47,7 +51,11 @@ pub fn actor_row(t: &Tables, actor: u64) -> Result<Option<ActorRow>, AppviewErro
 
 pub fn actor_counts(t: &Tables, actor: u64) -> Result<ActorCounts, AppviewError> {
     Ok(ActorCounts::read(
-        t.actor_counts.get(actor)?.as_ref().map(|v| v.value()),
+        t.actor_counts
+            .table()?
+            .get(actor)?
+            .as_ref()
+            .map(|v| v.value()),
     ))
 }
 
@@ -59,6 +67,7 @@ pub fn subject_counts(
 ) -> Result<SubjectCounts, AppviewError> {
     Ok(SubjectCounts::read(
         t.counts
+            .table()?
             .get((kind.byte(), actor, rkey))?
             .as_ref()
             .map(|v| v.value()),
@@ -67,6 +76,7 @@ pub fn subject_counts(
 
 pub fn post_row(t: &Tables, post: &RefRow) -> Result<Option<PostRow>, AppviewError> {
     Ok(t.posts
+        .table()?
         .get((post.actor, post.rkey.as_str()))?
         .map(|v| rows::decode(v.value()))
         .transpose()?)
@@ -77,6 +87,7 @@ pub fn actor_by_handle(t: &Tables, handle: &str) -> Result<Option<u64>, AppviewE
     let handle = handle.to_ascii_lowercase();
     for row in t
         .actor_tokens
+        .table()?
         .range((handle.as_str(), 0)..=(handle.as_str(), u64::MAX))?
     {
         let (k, _) = row?;
@@ -147,7 +158,7 @@ pub fn ref_of_uri(t: &Tables, uri: &str) -> Result<Option<(String, RefRow)>, App
 }
 
 pub fn takedown(t: &Tables, subject: &str) -> Result<bool, AppviewError> {
-    Ok(t.takedowns.get(subject)?.is_some())
+    Ok(t.takedowns.table()?.get(subject)?.is_some())
 }
 
 /// The rkeys of an actor's records in a `(actor, rkey)` table, newest rkey first, after `before`.

@@ -217,7 +217,11 @@ impl Appview {
                     cid: Some(proven.cid),
                     record: Some(&proven.bytes),
                 })?;
-                let indexed = ix.t.posts.get((actor, owned_rkey.as_str()))?.is_some();
+                let indexed =
+                    ix.t.posts
+                        .table()?
+                        .get((actor, owned_rkey.as_str()))?
+                        .is_some();
                 if indexed {
                     ix.mark_fetched(actor, &owned_rkey, MAX_FETCHED_POSTS)?;
                 }
@@ -247,10 +251,16 @@ impl Index<'_> {
         rkey: &str,
         keep: usize,
     ) -> Result<(), crate::store::StoreError> {
-        self.t.fetched_posts.insert((actor, rkey), self.now)?;
-        self.t.fetched_order.insert((self.now, actor, rkey), ())?;
-        while self.t.fetched_posts.len()? > keep as u64 {
-            let oldest = self.t.fetched_order.first()?.map(|(k, _)| {
+        self.t
+            .fetched_posts
+            .table_mut()?
+            .insert((actor, rkey), self.now)?;
+        self.t
+            .fetched_order
+            .table_mut()?
+            .insert((self.now, actor, rkey), ())?;
+        while self.t.fetched_posts.table()?.len()? > keep as u64 {
+            let oldest = self.t.fetched_order.table()?.first()?.map(|(k, _)| {
                 let (at, actor, rkey) = k.value();
                 (at, actor, rkey.to_owned())
             });
@@ -259,11 +269,13 @@ impl Index<'_> {
             };
             self.t
                 .fetched_order
+                .table_mut()?
                 .remove((at, old_actor, old_rkey.as_str()))?;
             self.t
                 .fetched_posts
+                .table_mut()?
                 .remove((old_actor, old_rkey.as_str()))?;
-            if self.t.repo_revs.get(old_actor)?.is_none() {
+            if self.t.repo_revs.table()?.get(old_actor)?.is_none() {
                 self.remove(old_actor, records::POST, &old_rkey, true)?;
             }
         }
@@ -321,14 +333,21 @@ mod tests {
             fetch("did:plc:y", "3kddddddddd22");
             let ix = Index::open(&txn, 3_000).unwrap();
             let y = ix.existing_actor_id("did:plc:y").unwrap().unwrap();
-            let held = |actor, rkey| ix.t.posts.get((actor, rkey)).unwrap().is_some();
+            let held = |actor, rkey| {
+                ix.t.posts
+                    .table()
+                    .unwrap()
+                    .get((actor, rkey))
+                    .unwrap()
+                    .is_some()
+            };
             assert!(!held(y, "3kaaaaaaaaa22"), "the oldest is evicted");
             assert!(
                 held(carried, "3kbbbbbbbbb22"),
                 "the carried account's post stays"
             );
             assert!(held(y, "3kccccccccc22") && held(y, "3kddddddddd22"));
-            assert_eq!(ix.t.fetched_posts.len().unwrap(), 2);
+            assert_eq!(ix.t.fetched_posts.table().unwrap().len().unwrap(), 2);
         }
         // The stream's copy of a fetched post replaces the mark.
         let mut ix = Index::open(&txn, 4_000).unwrap();
@@ -336,11 +355,20 @@ mod tests {
         let y = ix.existing_actor_id("did:plc:y").unwrap().unwrap();
         assert!(
             ix.t.fetched_posts
+                .table()
+                .unwrap()
                 .get((y, "3kddddddddd22"))
                 .unwrap()
                 .is_none()
         );
-        assert!(ix.t.posts.get((y, "3kddddddddd22")).unwrap().is_some());
+        assert!(
+            ix.t.posts
+                .table()
+                .unwrap()
+                .get((y, "3kddddddddd22"))
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]

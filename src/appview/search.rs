@@ -212,6 +212,7 @@ impl Appview {
             let want = if top { MAX_TOP } else { limit };
             for row in t
                 .post_terms
+                .table()?
                 .range((first, filter.since, 0, "")..(first, upper.0, upper.1, upper.2.as_str()))?
                 .rev()
                 .take(MAX_SCAN)
@@ -222,6 +223,7 @@ impl Appview {
                 let mut all = true;
                 for term in rest {
                     if t.post_terms
+                        .table()?
                         .get((term.as_str(), sort_at, actor, rkey))?
                         .is_none()
                     {
@@ -301,6 +303,7 @@ impl Appview {
             let end = format!("{prefix}{TEXT_MAX}");
             for row in t
                 .actor_tokens
+                .table()?
                 .range((prefix, 0)..(end.as_str(), 0))?
                 .take(MAX_ACTOR_CANDIDATES)
             {

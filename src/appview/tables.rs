@@ -5,6 +5,8 @@
 //! (`u64`), and every index key sorts the way its query reads it (newest first is a reverse range).
 //! Subjects of likes and counts carry a [`super::ids::Kind`] byte for the collection.
 
+use std::cell::OnceCell;
+
 use redb::TableDefinition;
 
 /// Declares each table once: its constant, its field in [`WriteTables`] and [`ReadTables`], and its
@@ -13,28 +15,30 @@ macro_rules! tables {
     ($($(#[$doc:meta])* $field:ident: $def:ident = $name:literal => $k:ty, $v:ty;)*) => {
         $($(#[$doc])* pub const $def: TableDefinition<$k, $v> = TableDefinition::new($name);)*
 
-        /// Every table, opened once for a write job (redb refuses to open one table twice; some
-        /// tables are written through their own small jobs instead).
+        /// Every table of a write job, each opened on first use: an indexed event touches a
+        /// handful of the ~55, and opening all of them cost each event ~55 table-tree lookups and
+        /// ~500 allocations (heaptrack). redb refuses to open one table twice in a transaction;
+        /// some tables are written through their own small jobs instead.
         #[allow(dead_code)]
         pub struct WriteTables<'t> {
-            $(pub $field: redb::Table<'t, $k, $v>,)*
+            $(pub $field: LazyTable<'t, $k, $v>,)*
         }
 
         impl<'t> WriteTables<'t> {
-            pub fn open(txn: &'t redb::WriteTransaction) -> Result<Self, redb::TableError> {
-                Ok(Self { $($field: txn.open_table($def)?,)* })
+            pub fn new(txn: &'t redb::WriteTransaction) -> Self {
+                Self { $($field: LazyTable::new(txn, $def),)* }
             }
         }
 
-        /// Every table, opened once for a read (some tables are only ever written).
+        /// Every table of a read snapshot, each opened on first use (a view reads a few).
         #[allow(dead_code)]
-        pub struct ReadTables {
-            $(pub $field: redb::ReadOnlyTable<$k, $v>,)*
+        pub struct ReadTables<'t> {
+            $(pub $field: LazyReadTable<'t, $k, $v>,)*
         }
 
-        impl ReadTables {
-            pub fn open(txn: &redb::ReadTransaction) -> Result<Self, redb::TableError> {
-                Ok(Self { $($field: txn.open_table($def)?,)* })
+        impl<'t> ReadTables<'t> {
+            pub fn new(txn: &'t redb::ReadTransaction) -> Self {
+                Self { $($field: LazyReadTable::new(txn, $def),)* }
             }
         }
 
@@ -55,6 +59,70 @@ macro_rules! tables {
             Ok(())
         }
     };
+}
+
+/// A table of a write transaction, opened the first time it is used.
+pub struct LazyTable<'t, K: redb::Key + 'static, V: redb::Value + 'static> {
+    txn: &'t redb::WriteTransaction,
+    definition: TableDefinition<'static, K, V>,
+    table: OnceCell<redb::Table<'t, K, V>>,
+}
+
+impl<'t, K: redb::Key + 'static, V: redb::Value + 'static> LazyTable<'t, K, V> {
+    fn new(txn: &'t redb::WriteTransaction, definition: TableDefinition<'static, K, V>) -> Self {
+        LazyTable {
+            txn,
+            definition,
+            table: OnceCell::new(),
+        }
+    }
+
+    /// The table, for reading.
+    pub fn table(&self) -> Result<&redb::Table<'t, K, V>, redb::TableError> {
+        if let Some(table) = self.table.get() {
+            return Ok(table);
+        }
+        let table = self.txn.open_table(self.definition)?;
+        Ok(self.table.get_or_init(|| table))
+    }
+
+    /// The table, for writing.
+    pub fn table_mut(&mut self) -> Result<&mut redb::Table<'t, K, V>, redb::TableError> {
+        if self.table.get().is_none() {
+            let table = self.txn.open_table(self.definition)?;
+            // The cell is empty (checked above), so this sets it.
+            let _ = self.table.set(table);
+        }
+        // Always set by now; stable Rust has no `get_mut_or_try_init` to say so without a branch.
+        self.table
+            .get_mut()
+            .ok_or_else(|| redb::TableError::TableDoesNotExist(self.definition.to_string()))
+    }
+}
+
+/// A table of a read snapshot, opened the first time it is used.
+pub struct LazyReadTable<'t, K: redb::Key + 'static, V: redb::Value + 'static> {
+    txn: &'t redb::ReadTransaction,
+    definition: TableDefinition<'static, K, V>,
+    table: OnceCell<redb::ReadOnlyTable<K, V>>,
+}
+
+impl<'t, K: redb::Key + 'static, V: redb::Value + 'static> LazyReadTable<'t, K, V> {
+    fn new(txn: &'t redb::ReadTransaction, definition: TableDefinition<'static, K, V>) -> Self {
+        LazyReadTable {
+            txn,
+            definition,
+            table: OnceCell::new(),
+        }
+    }
+
+    pub fn table(&self) -> Result<&redb::ReadOnlyTable<K, V>, redb::TableError> {
+        if let Some(table) = self.table.get() {
+            return Ok(table);
+        }
+        let table = self.txn.open_table(self.definition)?;
+        Ok(self.table.get_or_init(|| table))
+    }
 }
 
 tables! {

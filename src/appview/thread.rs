@@ -36,14 +36,14 @@ pub struct ThreadParams {
 
 struct Walk<'c, 'a> {
     ctx: &'c Ctx<'a>,
-    t: &'a Tables,
+    t: &'a Tables<'a>,
     budget: usize,
 }
 
 impl Walk<'_, '_> {
     fn thread_context(&self, post: &RefRow, root: &RefRow) -> Result<Json, AppviewError> {
         let mut out = Map::new();
-        let like = self.t.like_of.get((
+        let like = self.t.like_of.table()?.get((
             Kind::Post.byte(),
             post.actor,
             post.rkey.as_str(),
@@ -114,6 +114,7 @@ impl Walk<'_, '_> {
         for row in self
             .t
             .replies
+            .table()?
             .range(
                 (parent.actor, parent.rkey.as_str(), 0, 0, "")
                     ..=(

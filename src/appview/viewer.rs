@@ -78,16 +78,19 @@ impl Viewer {
         };
         let block_lists = list_refs(
             t.actor_list_blocks
+                .table()?
                 .range((id, 0, "")..=(id, u64::MAX, RKEY_MAX))?
                 .map(|r| r.map(|(k, _)| (k.value().1, k.value().2.to_owned()))),
         )?;
         let mute_lists = list_refs(
             t.list_mutes
+                .table()?
                 .range((id, 0, "")..=(id, u64::MAX, RKEY_MAX))?
                 .map(|r| r.map(|(k, _)| (k.value().1, k.value().2.to_owned()))),
         )?;
         let member_of = list_refs(
             t.member_of
+                .table()?
                 .range((id, 0, "")..=(id, u64::MAX, RKEY_MAX))?
                 .map(|r| r.map(|(k, _)| (k.value().1, k.value().2.to_owned()))),
         )?;
@@ -103,6 +106,7 @@ impl Viewer {
 
     fn in_list(t: &Tables, list: &RefRow, actor: u64) -> Result<bool, AppviewError> {
         Ok(t.list_membership
+            .table()?
             .get((list.actor, list.rkey.as_str(), actor))?
             .is_some())
     }
@@ -118,15 +122,15 @@ impl Viewer {
         let uri =
             |did: &str, collection: &str, rkey: &str| format!("at://{did}/{collection}/{rkey}");
         let mut rel = Relationship::default();
-        if let Some(rkey) = t.follow_edge.get((self.id, actor))? {
+        if let Some(rkey) = t.follow_edge.table()?.get((self.id, actor))? {
             rel.following = Some(uri(&self.did, records::FOLLOW, rkey.value()));
         }
-        if let Some(rkey) = t.follow_edge.get((actor, self.id))?
+        if let Some(rkey) = t.follow_edge.table()?.get((actor, self.id))?
             && let Some(did) = read::did_of(t, actor)?
         {
             rel.followed_by = Some(uri(&did, records::FOLLOW, rkey.value()));
         }
-        if let Some(rkey) = t.block_edge.get((self.id, actor))? {
+        if let Some(rkey) = t.block_edge.table()?.get((self.id, actor))? {
             rel.blocking = Some(uri(&self.did, records::BLOCK, rkey.value()));
         }
         for list in &self.block_lists {
@@ -135,10 +139,11 @@ impl Viewer {
                 break;
             }
         }
-        rel.blocked_by = t.block_edge.get((actor, self.id))?.is_some();
+        rel.blocked_by = t.block_edge.table()?.get((actor, self.id))?.is_some();
         if !rel.blocked_by {
             for list in &self.member_of {
                 if t.list_blockers
+                    .table()?
                     .get((list.actor, list.rkey.as_str(), actor))?
                     .is_some()
                 {
@@ -147,7 +152,7 @@ impl Viewer {
                 }
             }
         }
-        if let Some(mute) = t.mutes.get((self.id, actor))? {
+        if let Some(mute) = t.mutes.table()?.get((self.id, actor))? {
             let mute: MuteRow = rows::decode(mute.value())?;
             if mute.only_reposts || mute.only_quoteposts {
                 rel.muted_only_reposts = mute.only_reposts;
@@ -181,5 +186,8 @@ pub fn block_between(t: &Tables, a: u64, b: u64) -> Result<bool, AppviewError> {
     if a == b {
         return Ok(false);
     }
-    Ok(t.block_edge.get((a, b))?.is_some() || t.block_edge.get((b, a))?.is_some())
+    Ok(
+        t.block_edge.table()?.get((a, b))?.is_some()
+            || t.block_edge.table()?.get((b, a))?.is_some(),
+    )
 }

@@ -26,6 +26,7 @@ impl Ctx<'_> {
         Ok(self
             .t
             .lists
+            .table()?
             .get((list.actor, list.rkey.as_str()))?
             .map(|v| rows::decode(v.value()))
             .transpose()?)
@@ -76,15 +77,16 @@ impl Ctx<'_> {
             let muted = self
                 .t
                 .list_mutes
+                .table()?
                 .get((viewer.id, list.actor, list.rkey.as_str()))?
                 .is_some();
             let mut state = Map::new();
             state.insert("muted".into(), json!(muted));
-            if let Some(rkey) =
-                self.t
-                    .actor_list_blocks
-                    .get((viewer.id, list.actor, list.rkey.as_str()))?
-            {
+            if let Some(rkey) = self.t.actor_list_blocks.table()?.get((
+                viewer.id,
+                list.actor,
+                list.rkey.as_str(),
+            ))? {
                 state.insert(
                     "blocked".into(),
                     json!(format!(
@@ -137,6 +139,7 @@ impl Ctx<'_> {
         let Some(row) = self
             .t
             .generators
+            .table()?
             .get((generator.actor, generator.rkey.as_str()))?
             .map(|v| rows::decode::<GeneratorRow>(v.value()))
             .transpose()?
@@ -213,7 +216,7 @@ impl Ctx<'_> {
         out.insert("labels".into(), Json::Array(labels));
         if let Some(viewer) = &self.viewer {
             let mut state = Map::new();
-            if let Some(rkey) = self.t.like_of.get((
+            if let Some(rkey) = self.t.like_of.table()?.get((
                 Kind::Generator.byte(),
                 generator.actor,
                 generator.rkey.as_str(),
@@ -239,6 +242,7 @@ impl Ctx<'_> {
         Ok(self
             .t
             .starter_packs
+            .table()?
             .get((pack.actor, pack.rkey.as_str()))?
             .map(|v| rows::decode(v.value()))
             .transpose()?)
@@ -297,7 +301,7 @@ impl Ctx<'_> {
             out.insert("list".into(), list);
             let owner_did = read::did_of(self.t, row.list.actor)?.unwrap_or_default();
             let mut sample = Vec::new();
-            for item in self.t.list_members.range(
+            for item in self.t.list_members.table()?.range(
                 (row.list.actor, row.list.rkey.as_str(), "")
                     ..=(
                         row.list.actor,
@@ -343,6 +347,7 @@ impl Ctx<'_> {
         let Some(row) = self
             .t
             .labeler_services
+            .table()?
             .get(actor)?
             .map(|v| rows::decode::<RecordRow>(v.value()))
             .transpose()?
@@ -367,6 +372,7 @@ impl Ctx<'_> {
             if let Some(rkey) =
                 self.t
                     .like_of
+                    .table()?
                     .get((Kind::Labeler.byte(), actor, "self", viewer.id))?
             {
                 state.insert(
@@ -405,6 +411,7 @@ impl Ctx<'_> {
         let Some(row) = self
             .t
             .threadgates
+            .table()?
             .get((post.actor, post.rkey.as_str()))?
             .map(|v| rows::decode::<RecordRow>(v.value()))
             .transpose()?

@@ -49,7 +49,7 @@ impl Actor {
 
 /// The context of one request's views.
 pub struct Ctx<'a> {
-    pub t: &'a Tables,
+    pub t: &'a Tables<'a>,
     pub viewer: Option<Viewer>,
     pub config: &'a AppviewConfig,
     actors: RefCell<HashMap<u64, Option<Rc<Actor>>>>,
@@ -148,6 +148,7 @@ impl<'a> Ctx<'a> {
         for row in self
             .t
             .labels
+            .table()?
             .range((subject, "", "")..=(subject, TEXT_MAX, TEXT_MAX))?
         {
             let (k, v) = row?;

@@ -66,7 +66,7 @@ impl Ctx<'_> {
         };
         let root = read::root_of(post, row);
         let Some(gate) = self
-            .gate_record(&self.t.threadgates, &root)?
+            .gate_record(self.t.threadgates.table()?, &root)?
             .and_then(|v| records::threadgate(&v))
         else {
             return Ok(None);
@@ -83,12 +83,23 @@ impl Ctx<'_> {
                     .and_then(|r| data::decode_value(&r.record).ok())
                     .and_then(|v| records::post(&v))
                     .is_some_and(|p| p.mentions.contains(&viewer.did)),
-                GateRule::Follower => self.t.follow_edge.get((viewer.id, root.actor))?.is_some(),
-                GateRule::Following => self.t.follow_edge.get((root.actor, viewer.id))?.is_some(),
+                GateRule::Follower => self
+                    .t
+                    .follow_edge
+                    .table()?
+                    .get((viewer.id, root.actor))?
+                    .is_some(),
+                GateRule::Following => self
+                    .t
+                    .follow_edge
+                    .table()?
+                    .get((root.actor, viewer.id))?
+                    .is_some(),
                 GateRule::List(list) => match read::actor_id(self.t, &list.did)? {
                     Some(owner) => self
                         .t
                         .list_membership
+                        .table()?
                         .get((owner, list.rkey.as_str(), viewer.id))?
                         .is_some(),
                     None => false,
@@ -104,7 +115,7 @@ impl Ctx<'_> {
     /// The postgate of a post, if any: (embedding disabled, detached quote URIs).
     fn postgate(&self, post: &RefRow) -> Result<Option<records::Postgate>, AppviewError> {
         Ok(self
-            .gate_record(&self.t.postgates, post)?
+            .gate_record(self.t.postgates.table()?, post)?
             .and_then(|v| records::postgate(&v)))
     }
 
@@ -120,7 +131,7 @@ impl Ctx<'_> {
         };
         let key = (post.actor, post.rkey.as_str());
         let mut out = Map::new();
-        if let Some(rkey) = self.t.repost_of.get((key.0, key.1, viewer.id))? {
+        if let Some(rkey) = self.t.repost_of.table()?.get((key.0, key.1, viewer.id))? {
             out.insert(
                 "repost".into(),
                 json!(format!(
@@ -131,10 +142,11 @@ impl Ctx<'_> {
                 )),
             );
         }
-        if let Some(rkey) = self
-            .t
-            .like_of
-            .get((Kind::Post.byte(), key.0, key.1, viewer.id))?
+        if let Some(rkey) =
+            self.t
+                .like_of
+                .table()?
+                .get((Kind::Post.byte(), key.0, key.1, viewer.id))?
         {
             out.insert(
                 "like".into(),
@@ -146,12 +158,13 @@ impl Ctx<'_> {
                 )),
             );
         }
-        let bookmarked = self.t.bookmark_of.get((viewer.id, uri))?.is_some();
+        let bookmarked = self.t.bookmark_of.table()?.get((viewer.id, uri))?.is_some();
         out.insert("bookmarked".into(), json!(bookmarked));
         let root = read::root_of(post, row);
         let thread_muted = self
             .t
             .thread_mutes
+            .table()?
             .get((viewer.id, root.actor, root.rkey.as_str()))?
             .is_some();
         out.insert("threadMuted".into(), json!(thread_muted));
@@ -229,6 +242,7 @@ impl Ctx<'_> {
         let bookmarks = self
             .t
             .bookmark_counts
+            .table()?
             .get(uri.as_str())?
             .map_or(0, |v| v.value());
         out.insert("bookmarkCount".into(), json!(bookmarks));
@@ -594,6 +608,7 @@ impl Ctx<'_> {
             let Some(repost_row) = self
                 .t
                 .reposts
+                .table()?
                 .get((repost.actor, repost.rkey.as_str()))?
                 .map(|v| rows::decode::<rows::InteractionRow>(v.value()))
                 .transpose()?

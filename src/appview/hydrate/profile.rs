@@ -85,7 +85,7 @@ impl Ctx<'_> {
                 profile.avatar.as_ref().map(|c| self.blob_url(row, c)),
             );
         }
-        if self.t.labeler_services.get(actor.id)?.is_some() {
+        if self.t.labeler_services.table()?.get(actor.id)?.is_some() {
             out.insert("associated".into(), json!({"labeler": true}));
         }
         put(&mut out, "viewer", self.actor_viewer_state(actor.id)?);
@@ -155,7 +155,7 @@ impl Ctx<'_> {
         associated.insert("starterPacks".into(), json!(counts.0[rows::STARTER_PACKS]));
         associated.insert(
             "labeler".into(),
-            json!(self.t.labeler_services.get(actor.id)?.is_some()),
+            json!(self.t.labeler_services.table()?.get(actor.id)?.is_some()),
         );
         out.insert("associated".into(), Json::Object(associated));
         if let Some(Json::Object(viewer)) = out.get_mut("viewer")
@@ -181,12 +181,20 @@ impl Ctx<'_> {
         for row in self
             .t
             .follow_edge
+            .table()?
             .range((viewer.id, 0)..=(viewer.id, u64::MAX))?
             .take(KNOWN_FOLLOWERS_SCAN)
         {
             let (k, _) = row?;
             let followee = k.value().1;
-            if followee == actor || self.t.follow_edge.get((followee, actor))?.is_none() {
+            if followee == actor
+                || self
+                    .t
+                    .follow_edge
+                    .table()?
+                    .get((followee, actor))?
+                    .is_none()
+            {
                 continue;
             }
             if self.visible_actor(followee)?.is_none() || self.blocked(followee)? {
@@ -223,6 +231,7 @@ impl Ctx<'_> {
         for row in self
             .t
             .follow_edge
+            .table()?
             .range((actor, 0)..=(actor, u64::MAX))?
             .take(limit)
         {

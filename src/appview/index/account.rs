@@ -72,10 +72,10 @@ impl Index<'_> {
         self.put_actor_row(actor, &row)?;
         match takedown {
             Some(reference) => {
-                self.t.takedowns.insert(did, reference)?;
+                self.t.takedowns.table_mut()?.insert(did, reference)?;
             }
             None => {
-                self.t.takedowns.remove(did)?;
+                self.t.takedowns.table_mut()?.remove(did)?;
             }
         }
         self.retoken_actor(actor, &before)
@@ -89,10 +89,10 @@ impl Index<'_> {
     ) -> Result<(), StoreError> {
         match takedown {
             Some(reference) => {
-                self.t.takedowns.insert(uri, reference)?;
+                self.t.takedowns.table_mut()?.insert(uri, reference)?;
             }
             None => {
-                self.t.takedowns.remove(uri)?;
+                self.t.takedowns.table_mut()?.remove(uri)?;
             }
         }
         Ok(())
@@ -106,7 +106,12 @@ impl Index<'_> {
         }
         macro_rules! keys_of {
             ($table:ident, $collection:expr) => {
-                for row in self.t.$table.range((actor, "")..=(actor, RKEY_MAX))? {
+                for row in self
+                    .t
+                    .$table
+                    .table()?
+                    .range((actor, "")..=(actor, RKEY_MAX))?
+                {
                     let (k, _) = row?;
                     out.push(($collection, k.value().1.to_owned()));
                 }
@@ -126,7 +131,7 @@ impl Index<'_> {
         if self.actor_row(actor)?.is_some_and(|r| r.profile.is_some()) {
             out.push((records::PROFILE, "self".to_owned()));
         }
-        if self.t.labeler_services.get(actor)?.is_some() {
+        if self.t.labeler_services.table()?.get(actor)?.is_some() {
             out.push((records::LABELER, "self".to_owned()));
         }
         Ok(out)
@@ -140,6 +145,7 @@ impl Index<'_> {
         let notifications: Vec<(u64, u64, u8, String)> = self
             .t
             .notifications
+            .table()?
             .range((actor, 0, 0, 0, "")..=(actor, u64::MAX, u64::MAX, u8::MAX, RKEY_MAX))?
             .map(|r| {
                 r.map(|(k, _)| {
@@ -149,21 +155,26 @@ impl Index<'_> {
             })
             .collect::<Result<_, _>>()?;
         for (sort_at, author, code, rkey) in notifications {
-            self.t
-                .notifications
-                .remove((actor, sort_at, author, code, rkey.as_str()))?;
+            self.t.notifications.table_mut()?.remove((
+                actor,
+                sort_at,
+                author,
+                code,
+                rkey.as_str(),
+            ))?;
         }
         let mutes: Vec<u64> = self
             .t
             .mutes
+            .table()?
             .range((actor, 0)..=(actor, u64::MAX))?
             .map(|r| r.map(|(k, _)| k.value().1))
             .collect::<Result<_, _>>()?;
         for subject in mutes {
-            self.t.mutes.remove((actor, subject))?;
+            self.t.mutes.table_mut()?.remove((actor, subject))?;
         }
-        self.t.notification_seen.remove(actor)?;
-        self.t.notification_prefs.remove(actor)?;
+        self.t.notification_seen.table_mut()?.remove(actor)?;
+        self.t.notification_prefs.table_mut()?.remove(actor)?;
         self.purge_bookmarks(actor)?;
         Ok(())
     }

@@ -26,11 +26,16 @@ impl Index<'_> {
         };
         self.t
             .following
+            .table_mut()?
             .insert((new.actor, sort_at, subject), new.rkey)?;
         self.t
             .followers
+            .table_mut()?
             .insert((subject, sort_at, new.actor), new.rkey)?;
-        self.t.follow_edge.insert((new.actor, subject), new.rkey)?;
+        self.t
+            .follow_edge
+            .table_mut()?
+            .insert((new.actor, subject), new.rkey)?;
         self.add_actor_count(new.actor, rows::FOLLOWS, 1)?;
         self.add_actor_count(subject, rows::FOLLOWERS, 1)?;
         if subject != new.actor {
@@ -48,6 +53,7 @@ impl Index<'_> {
         }
         self.t
             .follows
+            .table_mut()?
             .insert((new.actor, new.rkey), rows::encode(&row)?.as_slice())?;
         Ok(())
     }
@@ -61,11 +67,13 @@ impl Index<'_> {
         let value = if follows {
             self.t
                 .follows
+                .table()?
                 .get((actor, rkey))?
                 .map(|v| v.value().to_vec())
         } else {
             self.t
                 .blocks
+                .table()?
                 .get((actor, rkey))?
                 .map(|v| v.value().to_vec())
         };
@@ -76,20 +84,30 @@ impl Index<'_> {
         let Some(row) = self.edge_row(true, actor, rkey)? else {
             return Ok(());
         };
-        self.t.following.remove((actor, row.sort_at, row.subject))?;
-        self.t.followers.remove((row.subject, row.sort_at, actor))?;
+        self.t
+            .following
+            .table_mut()?
+            .remove((actor, row.sort_at, row.subject))?;
+        self.t
+            .followers
+            .table_mut()?
+            .remove((row.subject, row.sort_at, actor))?;
         let points_here = self
             .t
             .follow_edge
+            .table()?
             .get((actor, row.subject))?
             .is_some_and(|v| v.value() == rkey);
         if points_here {
-            self.t.follow_edge.remove((actor, row.subject))?;
+            self.t
+                .follow_edge
+                .table_mut()?
+                .remove((actor, row.subject))?;
         }
         self.add_actor_count(actor, rows::FOLLOWS, -1)?;
         self.add_actor_count(row.subject, rows::FOLLOWERS, -1)?;
         self.unnotify(row.subject, row.sort_at, actor, NOTIF_FOLLOW, rkey)?;
-        self.t.follows.remove((actor, rkey))?;
+        self.t.follows.table_mut()?.remove((actor, rkey))?;
         Ok(())
     }
 
@@ -103,10 +121,17 @@ impl Index<'_> {
             cid: new.cid,
             sort_at: self.sort_at(edge.created_at),
         };
-        self.t.block_edge.insert((new.actor, subject), new.rkey)?;
-        self.t.blocked_by.insert((subject, new.actor), new.rkey)?;
+        self.t
+            .block_edge
+            .table_mut()?
+            .insert((new.actor, subject), new.rkey)?;
+        self.t
+            .blocked_by
+            .table_mut()?
+            .insert((subject, new.actor), new.rkey)?;
         self.t
             .blocks
+            .table_mut()?
             .insert((new.actor, new.rkey), rows::encode(&row)?.as_slice())?;
         Ok(())
     }
@@ -118,13 +143,20 @@ impl Index<'_> {
         let points_here = self
             .t
             .block_edge
+            .table()?
             .get((actor, row.subject))?
             .is_some_and(|v| v.value() == rkey);
         if points_here {
-            self.t.block_edge.remove((actor, row.subject))?;
-            self.t.blocked_by.remove((row.subject, actor))?;
+            self.t
+                .block_edge
+                .table_mut()?
+                .remove((actor, row.subject))?;
+            self.t
+                .blocked_by
+                .table_mut()?
+                .remove((row.subject, actor))?;
         }
-        self.t.blocks.remove((actor, rkey))?;
+        self.t.blocks.table_mut()?.remove((actor, rkey))?;
         Ok(())
     }
 
@@ -141,13 +173,14 @@ impl Index<'_> {
         };
         self.t
             .lists
+            .table_mut()?
             .insert((new.actor, new.rkey), rows::encode(&row)?.as_slice())?;
         self.add_actor_count(new.actor, rows::LISTS, 1)?;
         Ok(())
     }
 
     pub(super) fn remove_list(&mut self, actor: u64, rkey: &str) -> Result<(), StoreError> {
-        if self.t.lists.remove((actor, rkey))?.is_some() {
+        if self.t.lists.table_mut()?.remove((actor, rkey))?.is_some() {
             self.add_actor_count(actor, rows::LISTS, -1)?;
         }
         Ok(())
@@ -171,14 +204,22 @@ impl Index<'_> {
             sort_at: self.sort_at(item.created_at),
         };
         let l = (list.actor, list.rkey.as_str());
-        self.t.list_members.insert((l.0, l.1, new.rkey), subject)?;
+        self.t
+            .list_members
+            .table_mut()?
+            .insert((l.0, l.1, new.rkey), subject)?;
         self.t
             .list_membership
+            .table_mut()?
             .insert((l.0, l.1, subject), new.rkey)?;
-        self.t.member_of.insert((subject, l.0, l.1), ())?;
+        self.t
+            .member_of
+            .table_mut()?
+            .insert((subject, l.0, l.1), ())?;
         self.add_subject_count(Kind::List.byte(), l.0, l.1, rows::LIST_ITEMS, 1)?;
         self.t
             .list_items
+            .table_mut()?
             .insert((new.actor, new.rkey), rows::encode(&row)?.as_slice())?;
         Ok(())
     }
@@ -187,6 +228,7 @@ impl Index<'_> {
         let Some(row) = self
             .t
             .list_items
+            .table()?
             .get((actor, rkey))?
             .map(|v| rows::decode::<ListItemRow>(v.value()))
             .transpose()?
@@ -194,18 +236,25 @@ impl Index<'_> {
             return Ok(());
         };
         let l = (row.list.actor, row.list.rkey.as_str());
-        self.t.list_members.remove((l.0, l.1, rkey))?;
+        self.t.list_members.table_mut()?.remove((l.0, l.1, rkey))?;
         let points_here = self
             .t
             .list_membership
+            .table()?
             .get((l.0, l.1, row.subject))?
             .is_some_and(|v| v.value() == rkey);
         if points_here {
-            self.t.list_membership.remove((l.0, l.1, row.subject))?;
-            self.t.member_of.remove((row.subject, l.0, l.1))?;
+            self.t
+                .list_membership
+                .table_mut()?
+                .remove((l.0, l.1, row.subject))?;
+            self.t
+                .member_of
+                .table_mut()?
+                .remove((row.subject, l.0, l.1))?;
         }
         self.add_subject_count(Kind::List.byte(), l.0, l.1, rows::LIST_ITEMS, -1)?;
-        self.t.list_items.remove((actor, rkey))?;
+        self.t.list_items.table_mut()?.remove((actor, rkey))?;
         Ok(())
     }
 
@@ -220,11 +269,16 @@ impl Index<'_> {
         let l = (list.actor, list.rkey.as_str());
         self.t
             .actor_list_blocks
+            .table_mut()?
             .insert((new.actor, l.0, l.1), new.rkey)?;
-        self.t.list_blockers.insert((l.0, l.1, new.actor), ())?;
+        self.t
+            .list_blockers
+            .table_mut()?
+            .insert((l.0, l.1, new.actor), ())?;
         let row = ListBlockRow { list: list.clone() };
         self.t
             .list_blocks
+            .table_mut()?
             .insert((new.actor, new.rkey), rows::encode(&row)?.as_slice())?;
         Ok(())
     }
@@ -233,6 +287,7 @@ impl Index<'_> {
         let Some(row) = self
             .t
             .list_blocks
+            .table()?
             .get((actor, rkey))?
             .map(|v| rows::decode::<ListBlockRow>(v.value()))
             .transpose()?
@@ -243,13 +298,20 @@ impl Index<'_> {
         let points_here = self
             .t
             .actor_list_blocks
+            .table()?
             .get((actor, l.0, l.1))?
             .is_some_and(|v| v.value() == rkey);
         if points_here {
-            self.t.actor_list_blocks.remove((actor, l.0, l.1))?;
-            self.t.list_blockers.remove((l.0, l.1, actor))?;
+            self.t
+                .actor_list_blocks
+                .table_mut()?
+                .remove((actor, l.0, l.1))?;
+            self.t
+                .list_blockers
+                .table_mut()?
+                .remove((l.0, l.1, actor))?;
         }
-        self.t.list_blocks.remove((actor, rkey))?;
+        self.t.list_blocks.table_mut()?.remove((actor, rkey))?;
         Ok(())
     }
 
@@ -268,13 +330,20 @@ impl Index<'_> {
         };
         self.t
             .starter_packs
+            .table_mut()?
             .insert((new.actor, new.rkey), rows::encode(&row)?.as_slice())?;
         self.add_actor_count(new.actor, rows::STARTER_PACKS, 1)?;
         Ok(())
     }
 
     pub(super) fn remove_starter_pack(&mut self, actor: u64, rkey: &str) -> Result<(), StoreError> {
-        if self.t.starter_packs.remove((actor, rkey))?.is_some() {
+        if self
+            .t
+            .starter_packs
+            .table_mut()?
+            .remove((actor, rkey))?
+            .is_some()
+        {
             self.add_actor_count(actor, rows::STARTER_PACKS, -1)?;
         }
         Ok(())

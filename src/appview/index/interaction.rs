@@ -32,9 +32,11 @@ impl Index<'_> {
         let s = (kind.byte(), subject.actor, subject.rkey.as_str());
         self.t
             .likes_by_subject
+            .table_mut()?
             .insert((s.0, s.1, s.2, sort_at, new.actor), new.rkey)?;
         self.t
             .like_of
+            .table_mut()?
             .insert((s.0, s.1, s.2, new.actor), new.rkey)?;
         self.add_subject_count(s.0, s.1, s.2, rows::LIKES, 1)?;
         if subject.actor != new.actor {
@@ -52,6 +54,7 @@ impl Index<'_> {
         }
         self.t
             .likes
+            .table_mut()?
             .insert((new.actor, new.rkey), rows::encode(&row)?.as_slice())?;
         Ok(())
     }
@@ -63,6 +66,7 @@ impl Index<'_> {
     ) -> Result<Option<InteractionRow>, StoreError> {
         self.t
             .likes
+            .table()?
             .get((actor, rkey))?
             .map(|v| rows::decode(v.value()))
             .transpose()
@@ -75,19 +79,21 @@ impl Index<'_> {
         let s = (row.kind, row.subject.actor, row.subject.rkey.as_str());
         self.t
             .likes_by_subject
+            .table_mut()?
             .remove((s.0, s.1, s.2, row.sort_at, actor))?;
         // Another like of the same subject by the same actor may remain; keep the lookup if so.
         let points_here = self
             .t
             .like_of
+            .table()?
             .get((s.0, s.1, s.2, actor))?
             .is_some_and(|v| v.value() == rkey);
         if points_here {
-            self.t.like_of.remove((s.0, s.1, s.2, actor))?;
+            self.t.like_of.table_mut()?.remove((s.0, s.1, s.2, actor))?;
         }
         self.add_subject_count(s.0, s.1, s.2, rows::LIKES, -1)?;
         self.unnotify(row.subject.actor, row.sort_at, actor, NOTIF_LIKE, rkey)?;
-        self.t.likes.remove((actor, rkey))?;
+        self.t.likes.table_mut()?.remove((actor, rkey))?;
         Ok(())
     }
 
@@ -112,10 +118,14 @@ impl Index<'_> {
         let s = (subject.actor, subject.rkey.as_str());
         self.t
             .reposts_by_subject
+            .table_mut()?
             .insert((s.0, s.1, sort_at, new.actor), new.rkey)?;
-        self.t.repost_of.insert((s.0, s.1, new.actor), new.rkey)?;
+        self.t
+            .repost_of
+            .table_mut()?
+            .insert((s.0, s.1, new.actor), new.rkey)?;
         self.add_subject_count(Kind::Post.byte(), s.0, s.1, rows::REPOSTS, 1)?;
-        self.t.feed_items.insert(
+        self.t.feed_items.table_mut()?.insert(
             (new.actor, sort_at, rows::ITEM_REPOST, new.rkey),
             rows::feed_item_value(0, Some(&subject)).as_slice(),
         )?;
@@ -134,6 +144,7 @@ impl Index<'_> {
         }
         self.t
             .reposts
+            .table_mut()?
             .insert((new.actor, new.rkey), rows::encode(&row)?.as_slice())?;
         Ok(())
     }
@@ -142,6 +153,7 @@ impl Index<'_> {
         let Some(row) = self
             .t
             .reposts
+            .table()?
             .get((actor, rkey))?
             .map(|v| rows::decode::<InteractionRow>(v.value()))
             .transpose()?
@@ -151,21 +163,24 @@ impl Index<'_> {
         let s = (row.subject.actor, row.subject.rkey.as_str());
         self.t
             .reposts_by_subject
+            .table_mut()?
             .remove((s.0, s.1, row.sort_at, actor))?;
         let points_here = self
             .t
             .repost_of
+            .table()?
             .get((s.0, s.1, actor))?
             .is_some_and(|v| v.value() == rkey);
         if points_here {
-            self.t.repost_of.remove((s.0, s.1, actor))?;
+            self.t.repost_of.table_mut()?.remove((s.0, s.1, actor))?;
         }
         self.add_subject_count(Kind::Post.byte(), s.0, s.1, rows::REPOSTS, -1)?;
         self.t
             .feed_items
+            .table_mut()?
             .remove((actor, row.sort_at, rows::ITEM_REPOST, rkey))?;
         self.unnotify(row.subject.actor, row.sort_at, actor, NOTIF_REPOST, rkey)?;
-        self.t.reposts.remove((actor, rkey))?;
+        self.t.reposts.table_mut()?.remove((actor, rkey))?;
         Ok(())
     }
 }

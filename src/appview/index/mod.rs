@@ -56,49 +56,59 @@ pub struct Index<'t> {
     pub now: u64,
 }
 
-fn store_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Database(e.to_string())
-}
-
 impl<'t> Index<'t> {
     pub fn open(txn: &'t WriteTransaction, now: u64) -> Result<Index<'t>, StoreError> {
         Ok(Index {
-            t: WriteTables::open(txn).map_err(store_err)?,
+            t: WriteTables::new(txn),
             now,
         })
     }
 
     /// The actor id of `did`, assigning the next one on first sight.
     pub fn actor_id(&mut self, did: &str) -> Result<u64, StoreError> {
-        if let Some(id) = self.t.actor_ids.get(did)? {
+        if let Some(id) = self.t.actor_ids.table()?.get(did)? {
             return Ok(id.value());
         }
-        let id = self.t.meta.get("next_actor")?.map_or(1, |v| v.value());
-        self.t.meta.insert("next_actor", id + 1)?;
-        self.t.actor_ids.insert(did, id)?;
-        self.t.actor_dids.insert(id, did)?;
+        let id = self
+            .t
+            .meta
+            .table()?
+            .get("next_actor")?
+            .map_or(1, |v| v.value());
+        self.t.meta.table_mut()?.insert("next_actor", id + 1)?;
+        self.t.actor_ids.table_mut()?.insert(did, id)?;
+        self.t.actor_dids.table_mut()?.insert(id, did)?;
         Ok(id)
     }
 
     /// The actor id of `did` if it has one.
     pub fn existing_actor_id(&self, did: &str) -> Result<Option<u64>, StoreError> {
-        Ok(self.t.actor_ids.get(did)?.map(|v| v.value()))
+        Ok(self.t.actor_ids.table()?.get(did)?.map(|v| v.value()))
     }
 
     pub fn did_of(&self, actor: u64) -> Result<Option<String>, StoreError> {
-        Ok(self.t.actor_dids.get(actor)?.map(|v| v.value().to_owned()))
+        Ok(self
+            .t
+            .actor_dids
+            .table()?
+            .get(actor)?
+            .map(|v| v.value().to_owned()))
     }
 
     pub fn actor_row(&self, actor: u64) -> Result<Option<ActorRow>, StoreError> {
         self.t
             .actors
+            .table()?
             .get(actor)?
             .map(|v| rows::decode(v.value()))
             .transpose()
     }
 
     pub fn put_actor_row(&mut self, actor: u64, row: &ActorRow) -> Result<(), StoreError> {
-        self.t.actors.insert(actor, rows::encode(row)?.as_slice())?;
+        self.t
+            .actors
+            .table_mut()?
+            .insert(actor, rows::encode(row)?.as_slice())?;
         Ok(())
     }
 
@@ -106,7 +116,7 @@ impl<'t> Index<'t> {
     /// handle then needs resolving).
     pub fn ensure_actor(&mut self, did: &str) -> Result<(u64, bool), StoreError> {
         let id = self.actor_id(did)?;
-        if self.t.actors.get(id)?.is_some() {
+        if self.t.actors.table()?.get(id)?.is_some() {
             return Ok((id, false));
         }
         let row = ActorRow {
@@ -124,11 +134,18 @@ impl<'t> Index<'t> {
         field: usize,
         delta: i64,
     ) -> Result<(), StoreError> {
-        let mut counts =
-            ActorCounts::read(self.t.actor_counts.get(actor)?.as_ref().map(|v| v.value()));
+        let mut counts = ActorCounts::read(
+            self.t
+                .actor_counts
+                .table()?
+                .get(actor)?
+                .as_ref()
+                .map(|v| v.value()),
+        );
         counts.add(field, delta);
         self.t
             .actor_counts
+            .table_mut()?
             .insert(actor, counts.bytes().as_slice())?;
         Ok(())
     }
@@ -144,16 +161,18 @@ impl<'t> Index<'t> {
         let mut counts = SubjectCounts::read(
             self.t
                 .counts
+                .table()?
                 .get((kind, actor, rkey))?
                 .as_ref()
                 .map(|v| v.value()),
         );
         counts.add(field, delta);
         if counts.is_zero() {
-            self.t.counts.remove((kind, actor, rkey))?;
+            self.t.counts.table_mut()?.remove((kind, actor, rkey))?;
         } else {
             self.t
                 .counts
+                .table_mut()?
                 .insert((kind, actor, rkey), counts.bytes().as_slice())?;
         }
         Ok(())
@@ -162,23 +181,28 @@ impl<'t> Index<'t> {
     /// Records `rev` as the actor's newest if it is not older than the stored one; false if it is
     /// (a repo snapshot that lags behind what is indexed).
     pub fn advance_rev_to(&mut self, actor: u64, rev: &str) -> Result<bool, StoreError> {
-        let stored = self.t.repo_revs.get(actor)?.map(|v| v.value().to_owned());
+        let stored = self
+            .t
+            .repo_revs
+            .table()?
+            .get(actor)?
+            .map(|v| v.value().to_owned());
         if stored.as_deref().is_some_and(|stored| rev < stored) {
             return Ok(false);
         }
-        self.t.repo_revs.insert(actor, rev)?;
+        self.t.repo_revs.table_mut()?.insert(actor, rev)?;
         Ok(true)
     }
 
     /// Records `rev` as the newest indexed for `actor`, unless an equal or newer one is already
     /// indexed; returns whether it was newer (revs are TIDs, which sort as strings).
     pub fn advance_rev(&mut self, actor: u64, rev: &str) -> Result<bool, StoreError> {
-        let newer = match self.t.repo_revs.get(actor)? {
+        let newer = match self.t.repo_revs.table()?.get(actor)? {
             Some(stored) => rev > stored.value(),
             None => true,
         };
         if newer {
-            self.t.repo_revs.insert(actor, rev)?;
+            self.t.repo_revs.table_mut()?.insert(actor, rev)?;
         }
         Ok(newer)
     }
@@ -258,17 +282,17 @@ impl<'t> Index<'t> {
             records::STARTER_PACK => self.remove_starter_pack(actor, rkey),
             records::GENERATOR => self.remove_generator(actor, rkey),
             records::THREADGATE => {
-                self.t.threadgates.remove((actor, rkey))?;
+                self.t.threadgates.table_mut()?.remove((actor, rkey))?;
                 Ok(())
             }
             records::POSTGATE => {
-                self.t.postgates.remove((actor, rkey))?;
+                self.t.postgates.table_mut()?.remove((actor, rkey))?;
                 Ok(())
             }
             records::PROFILE => self.remove_profile(actor, rkey),
             records::LABELER => {
                 if rkey == "self" {
-                    self.t.labeler_services.remove(actor)?;
+                    self.t.labeler_services.table_mut()?.remove(actor)?;
                 }
                 Ok(())
             }
@@ -293,28 +317,39 @@ impl<'t> Index<'t> {
         }
         let key = (actor, rkey);
         match collection {
-            records::POST => cid_of(self.t.posts.get(key)?, |r: &rows::PostRow| r.cid),
-            records::LIKE => cid_of(self.t.likes.get(key)?, |r: &rows::InteractionRow| r.cid),
-            records::REPOST => cid_of(self.t.reposts.get(key)?, |r: &rows::InteractionRow| r.cid),
-            records::FOLLOW => cid_of(self.t.follows.get(key)?, |r: &rows::EdgeRow| r.cid),
-            records::BLOCK => cid_of(self.t.blocks.get(key)?, |r: &rows::EdgeRow| r.cid),
-            records::LIST => cid_of(self.t.lists.get(key)?, |r: &rows::ListRow| r.cid),
-            records::GENERATOR => {
-                cid_of(self.t.generators.get(key)?, |r: &rows::GeneratorRow| r.cid)
-            }
+            records::POST => cid_of(self.t.posts.table()?.get(key)?, |r: &rows::PostRow| r.cid),
+            records::LIKE => cid_of(
+                self.t.likes.table()?.get(key)?,
+                |r: &rows::InteractionRow| r.cid,
+            ),
+            records::REPOST => cid_of(
+                self.t.reposts.table()?.get(key)?,
+                |r: &rows::InteractionRow| r.cid,
+            ),
+            records::FOLLOW => cid_of(self.t.follows.table()?.get(key)?, |r: &rows::EdgeRow| r.cid),
+            records::BLOCK => cid_of(self.t.blocks.table()?.get(key)?, |r: &rows::EdgeRow| r.cid),
+            records::LIST => cid_of(self.t.lists.table()?.get(key)?, |r: &rows::ListRow| r.cid),
+            records::GENERATOR => cid_of(
+                self.t.generators.table()?.get(key)?,
+                |r: &rows::GeneratorRow| r.cid,
+            ),
             records::STARTER_PACK => cid_of(
-                self.t.starter_packs.get(key)?,
+                self.t.starter_packs.table()?.get(key)?,
                 |r: &rows::StarterPackRow| r.cid,
             ),
-            records::THREADGATE => {
-                cid_of(self.t.threadgates.get(key)?, |r: &rows::RecordRow| r.cid)
-            }
-            records::POSTGATE => cid_of(self.t.postgates.get(key)?, |r: &rows::RecordRow| r.cid),
+            records::THREADGATE => cid_of(
+                self.t.threadgates.table()?.get(key)?,
+                |r: &rows::RecordRow| r.cid,
+            ),
+            records::POSTGATE => cid_of(
+                self.t.postgates.table()?.get(key)?,
+                |r: &rows::RecordRow| r.cid,
+            ),
             records::PROFILE if rkey == "self" => Ok(self
                 .actor_row(actor)?
                 .and_then(|r| r.profile.map(|p| p.cid))),
             records::LABELER if rkey == "self" => cid_of(
-                self.t.labeler_services.get(actor)?,
+                self.t.labeler_services.table()?.get(actor)?,
                 |r: &rows::RecordRow| r.cid,
             ),
             // List items and list blocks keep no CID; reindexing them is cheap and idempotent.

@@ -28,7 +28,7 @@ impl Index<'_> {
             cid,
             record: record.to_vec(),
         };
-        self.t.notifications.insert(
+        self.t.notifications.table_mut()?.insert(
             (recipient, sort_at, author, code, rkey),
             rows::encode(&row)?.as_slice(),
         )?;
@@ -45,6 +45,7 @@ impl Index<'_> {
     ) -> Result<(), StoreError> {
         self.t
             .notifications
+            .table_mut()?
             .remove((recipient, sort_at, author, code, rkey))?;
         Ok(())
     }

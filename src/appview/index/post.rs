@@ -29,6 +29,7 @@ impl Index<'_> {
     pub fn post_row(&self, post: &RefRow) -> Result<Option<PostRow>, StoreError> {
         self.t
             .posts
+            .table()?
             .get((post.actor, post.rkey.as_str()))?
             .map(|v| rows::decode(v.value()))
             .transpose()
@@ -56,6 +57,7 @@ impl Index<'_> {
         let Some(gate) = self
             .t
             .threadgates
+            .table()?
             .get((root.actor, root.rkey.as_str()))?
             .map(|v| rows::decode::<RecordRow>(v.value()))
             .transpose()?
@@ -80,12 +82,23 @@ impl Index<'_> {
                         .and_then(|v| records::post(&v))
                         .is_some_and(|p| replier_did.is_some_and(|d| p.mentions.contains(&d)))
                 }
-                GateRule::Follower => self.t.follow_edge.get((replier, root.actor))?.is_some(),
-                GateRule::Following => self.t.follow_edge.get((root.actor, replier))?.is_some(),
+                GateRule::Follower => self
+                    .t
+                    .follow_edge
+                    .table()?
+                    .get((replier, root.actor))?
+                    .is_some(),
+                GateRule::Following => self
+                    .t
+                    .follow_edge
+                    .table()?
+                    .get((root.actor, replier))?
+                    .is_some(),
                 GateRule::List(list) => match self.existing_actor_id(&list.did)? {
                     Some(owner) => self
                         .t
                         .list_membership
+                        .table()?
                         .get((owner, list.rkey.as_str(), replier))?
                         .is_some(),
                     None => false,
@@ -106,6 +119,7 @@ impl Index<'_> {
         let Some(gate) = self
             .t
             .postgates
+            .table()?
             .get((quoted.actor, quoted.rkey.as_str()))?
             .map(|v| rows::decode::<RecordRow>(v.value()))
             .transpose()?
@@ -180,13 +194,13 @@ impl Index<'_> {
         let violates_gate = flags & rows::FLAG_VIOLATES_THREADGATE != 0;
 
         // Indexes.
-        self.t.feed_items.insert(
+        self.t.feed_items.table_mut()?.insert(
             (new.actor, sort_at, rows::ITEM_POST, new.rkey),
             rows::feed_item_value(flags, None).as_slice(),
         )?;
         if let Some(parent) = &reply_parent {
             if !violates_gate {
-                self.t.replies.insert(
+                self.t.replies.table_mut()?.insert(
                     (
                         parent.actor,
                         parent.rkey.as_str(),
@@ -207,6 +221,7 @@ impl Index<'_> {
         } else {
             self.t
                 .all_posts
+                .table_mut()?
                 .insert((sort_at, new.actor, new.rkey), ())?;
         }
         if let Some(embed) = &embed
@@ -215,12 +230,14 @@ impl Index<'_> {
             let q = &embed.target;
             self.t
                 .quotes
+                .table_mut()?
                 .insert((q.actor, q.rkey.as_str(), sort_at, new.actor, new.rkey), ())?;
             self.add_subject_count(Kind::Post.byte(), q.actor, &q.rkey, rows::QUOTES, 1)?;
         }
         for term in post_terms(&post) {
             self.t
                 .post_terms
+                .table_mut()?
                 .insert((term.as_str(), sort_at, new.actor, new.rkey), ())?;
         }
         self.add_actor_count(new.actor, rows::POSTS, 1)?;
@@ -281,6 +298,7 @@ impl Index<'_> {
         };
         self.t
             .posts
+            .table_mut()?
             .insert((me.actor, me.rkey.as_str()), rows::encode(&row)?.as_slice())?;
         Ok(())
     }
@@ -296,10 +314,14 @@ impl Index<'_> {
         let fetched_at = self
             .t
             .fetched_posts
+            .table_mut()?
             .remove((actor, rkey))?
             .map(|v| v.value());
         if let Some(at) = fetched_at {
-            self.t.fetched_order.remove((at, actor, rkey))?;
+            self.t
+                .fetched_order
+                .table_mut()?
+                .remove((at, actor, rkey))?;
         }
         let Some(row) = self.post_row(&RefRow {
             actor,
@@ -311,11 +333,12 @@ impl Index<'_> {
         let sort_at = row.sort_at;
         self.t
             .feed_items
+            .table_mut()?
             .remove((actor, sort_at, rows::ITEM_POST, rkey))?;
         match &row.reply_parent {
             Some(parent) => {
                 if row.flags & rows::FLAG_VIOLATES_THREADGATE == 0 {
-                    self.t.replies.remove((
+                    self.t.replies.table_mut()?.remove((
                         parent.actor,
                         parent.rkey.as_str(),
                         sort_at,
@@ -332,7 +355,10 @@ impl Index<'_> {
                 }
             }
             None => {
-                self.t.all_posts.remove((sort_at, actor, rkey))?;
+                self.t
+                    .all_posts
+                    .table_mut()?
+                    .remove((sort_at, actor, rkey))?;
             }
         }
         if let Some(embed) = &row.embed
@@ -341,6 +367,7 @@ impl Index<'_> {
             let q = &embed.target;
             self.t
                 .quotes
+                .table_mut()?
                 .remove((q.actor, q.rkey.as_str(), sort_at, actor, rkey))?;
             self.add_subject_count(Kind::Post.byte(), q.actor, &q.rkey, rows::QUOTES, -1)?;
         }
@@ -351,26 +378,36 @@ impl Index<'_> {
             for term in post_terms(&post) {
                 self.t
                     .post_terms
+                    .table_mut()?
                     .remove((term.as_str(), sort_at, actor, rkey))?;
             }
         }
         for recipient in &row.notified {
             self.t
                 .notifications
+                .table_mut()?
                 .remove((*recipient, sort_at, actor, NOTIF_POST, rkey))?;
         }
         self.add_actor_count(actor, rows::POSTS, -1)?;
         if deleting {
-            self.t.counts.remove((Kind::Post.byte(), actor, rkey))?;
+            self.t
+                .counts
+                .table_mut()?
+                .remove((Kind::Post.byte(), actor, rkey))?;
         }
-        self.t.posts.remove((actor, rkey))?;
+        self.t.posts.table_mut()?.remove((actor, rkey))?;
         Ok(())
     }
 
     /// Every post rkey of an actor (for purges and backfill).
     pub(super) fn post_rkeys(&self, actor: u64) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();
-        for row in self.t.posts.range((actor, "")..=(actor, RKEY_MAX))? {
+        for row in self
+            .t
+            .posts
+            .table()?
+            .range((actor, "")..=(actor, RKEY_MAX))?
+        {
             let (k, _) = row?;
             out.push(k.value().1.to_owned());
         }

@@ -21,13 +21,20 @@ impl Index<'_> {
         };
         self.t
             .generators
+            .table_mut()?
             .insert((new.actor, new.rkey), rows::encode(&row)?.as_slice())?;
         self.add_actor_count(new.actor, rows::FEEDGENS, 1)?;
         Ok(())
     }
 
     pub(super) fn remove_generator(&mut self, actor: u64, rkey: &str) -> Result<(), StoreError> {
-        if self.t.generators.remove((actor, rkey))?.is_some() {
+        if self
+            .t
+            .generators
+            .table_mut()?
+            .remove((actor, rkey))?
+            .is_some()
+        {
             self.add_actor_count(actor, rows::FEEDGENS, -1)?;
         }
         Ok(())
@@ -54,6 +61,7 @@ impl Index<'_> {
         let row = self.whole_record(new, None);
         self.t
             .threadgates
+            .table_mut()?
             .insert((new.actor, new.rkey), rows::encode(&row)?.as_slice())?;
         Ok(())
     }
@@ -76,6 +84,7 @@ impl Index<'_> {
         let row = self.whole_record(new, None);
         self.t
             .postgates
+            .table_mut()?
             .insert((new.actor, new.rkey), rows::encode(&row)?.as_slice())?;
         Ok(())
     }
@@ -87,6 +96,7 @@ impl Index<'_> {
         let row = self.whole_record(new, None);
         self.t
             .labeler_services
+            .table_mut()?
             .insert(new.actor, rows::encode(&row)?.as_slice())?;
         Ok(())
     }
@@ -161,10 +171,16 @@ impl Index<'_> {
             _ => Vec::new(),
         };
         for token in before.iter().filter(|t| !after.contains(t)) {
-            self.t.actor_tokens.remove((token.as_str(), actor))?;
+            self.t
+                .actor_tokens
+                .table_mut()?
+                .remove((token.as_str(), actor))?;
         }
         for token in &after {
-            self.t.actor_tokens.insert((token.as_str(), actor), ())?;
+            self.t
+                .actor_tokens
+                .table_mut()?
+                .insert((token.as_str(), actor), ())?;
         }
         Ok(())
     }
