@@ -18,8 +18,8 @@ use crate::clock::Clock;
 use crate::config::{Config, Secret};
 use crate::core::syntax::Did;
 use crate::http::{
-    AppState, ListenerLimits, RedirectState, RelayState, fit_descriptor_limit, redirect_router,
-    relay_router, router,
+    AppServices, AppState, ListenerLimits, RedirectState, RelayState, fit_descriptor_limit,
+    redirect_router, relay_router, router,
 };
 use crate::identity::{PlcClient, PlcDirectory, Resolver};
 use crate::pds::{Pds, PdsConfig, PdsError, Reader};
@@ -217,7 +217,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
 
     let web = web_ui(&config).await?;
     let crawling = pds.clone();
-    let state = AppState {
+    let state = AppState::new(AppServices {
         web,
         pds,
         appview,
@@ -231,7 +231,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
         outbound: http.clone(),
         relay: relay_service,
         usage: Default::default(),
-    };
+    });
     crate::http::start_sampler(&state);
     let app = router(state);
     let tls_servers = match &tls {

@@ -139,9 +139,10 @@ impl From<crate::core::mst::MstError> for StoreError {
 pub struct Store {
     db: Arc<database::Database>,
     /// The database file, `<data dir>/skyhold.redb`.
-    path: std::path::PathBuf,
+    path: Arc<Path>,
     writer: writer::Writer,
-    blobs: BlobFiles,
+    /// Shared, as `path` is: every service holds a `Store`, and cloning one must not allocate.
+    blobs: Arc<BlobFiles>,
 }
 
 /// redb's page cache: a thirty-second of the machine's memory, between 16 and 32 MiB (32 MiB on a
@@ -191,9 +192,9 @@ impl Store {
         let writer = writer::Writer::start(db.clone());
         Ok(Store {
             db,
-            path,
+            path: path.into(),
             writer,
-            blobs,
+            blobs: Arc::new(blobs),
         })
     }
 

@@ -31,7 +31,7 @@ impl Store {
                 }
             }
         }
-        let (disk_free, disk_total) = match rustix::fs::statvfs(&self.path) {
+        let (disk_free, disk_total) = match rustix::fs::statvfs(&*self.path) {
             Ok(stat) => (
                 Some(stat.f_bavail.saturating_mul(stat.f_frsize)),
                 Some(stat.f_blocks.saturating_mul(stat.f_frsize)),
