@@ -145,32 +145,14 @@ pub struct Store {
     blobs: Arc<BlobFiles>,
 }
 
-/// redb's page cache: a thirty-second of the machine's memory, between 16 and 32 MiB (32 MiB on a
-/// 1 GB Raspberry Pi and on anything larger). The file's pages stay in the kernel's page cache
+/// redb's page cache: 8 MiB, whatever the machine. The file's pages stay in the kernel's page cache
 /// either way, shared and given back under pressure; redb's own cache saves a copy and a system
-/// call per page read, and half of it holds a transaction's dirty pages before the commit writes
-/// them. An eighth of memory up to 1 GiB (the choice before) held a gigabyte after the App View's
-/// bench and kept the load bench's RSS high, for view latencies that did not need it: see
-/// docs/DECISIONS.md ("redb's cache sized for a Pi") for the figures.
-fn cache_bytes(total_memory: Option<u64>) -> usize {
-    const MIN: u64 = 16 << 20;
-    const MAX: u64 = 32 << 20;
-    let bytes = total_memory.map_or(MAX, |total| (total / 32).clamp(MIN, MAX));
-    usize::try_from(bytes).unwrap_or(usize::MAX)
-}
-
-/// `MemTotal` from `/proc/meminfo`, in bytes (None where there is no such file).
-fn total_memory() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: u64 = meminfo
-        .lines()
-        .find_map(|line| line.strip_prefix("MemTotal:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    kb.checked_mul(1024)
-}
+/// call per page read, and holds a transaction's dirty pages before the commit writes them. Each
+/// cached page is its own heap allocation, and musl's allocator (the shipped build's) keeps about
+/// twice the cache's size resident after a write load: 32 MiB of cache left the load bench at
+/// ~100 MB RSS, 8 MiB at ~50 MB. Views on a 570 MB App View store barely notice; bulk indexing
+/// is slower. See docs/DECISIONS.md ("redb's cache sized for a Pi") for the figures.
+const CACHE_BYTES: usize = 8 << 20;
 
 impl Store {
     /// Opens (or creates) the store in `data_dir`: `skyhold.redb` and `blobs/`.
@@ -183,10 +165,7 @@ impl Store {
             tracing::warn!(dir = %data_dir.display(), %error, "cannot make the data directory private (0700)");
         }
         let path = data_dir.join(DATABASE_FILE);
-        let db = Arc::new(database::Database::open(
-            &path,
-            cache_bytes(total_memory()),
-        )?);
+        let db = Arc::new(database::Database::open(&path, CACHE_BYTES)?);
         private_file(&path)?;
         let blobs = BlobFiles::open(&data_dir.join("blobs"))?;
         let writer = writer::Writer::start(db.clone());
@@ -361,22 +340,3 @@ macro_rules! storage_errors {
     )*};
 }
 pub(crate) use storage_errors;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_page_cache_is_a_thirty_second_of_memory_within_bounds() {
-        const GIB: u64 = 1 << 30;
-        assert_eq!(cache_bytes(Some(GIB)), 32 << 20, "a 1 GB Pi");
-        assert_eq!(cache_bytes(Some(GIB / 2)), 16 << 20, "a 512 MB Pi");
-        assert_eq!(cache_bytes(Some(64 * GIB)), 32 << 20, "never above 32 MiB");
-        assert_eq!(cache_bytes(Some(64 << 20)), 16 << 20, "never below 16 MiB");
-        assert_eq!(cache_bytes(None), 32 << 20, "unknown memory: a Pi's");
-        assert!(
-            total_memory().is_some_and(|m| m > 0),
-            "Linux has /proc/meminfo"
-        );
-    }
-}
