@@ -2,8 +2,9 @@
 //! records go, a bounded number per write job, except what the members' own views still show.
 //!
 //! Kept, because a member's notifications, threads, likes and follower lists render them:
-//! - its posts a member liked, reposted, replied to or quoted, and its posts that answer, quote
-//!   or sit in a member's thread (reply parent or root is a member's post);
+//! - its posts a member liked, reposted, replied to or quoted, and its posts that answer, quote,
+//!   mention or sit in a member's thread (a member was notified of them, or the reply parent or
+//!   root is a member's post);
 //! - the thread and post gates of those posts (they decide who may answer them);
 //! - its likes and reposts of members' posts, its follows and blocks of members (notifications,
 //!   counts, and the blocks that must keep hiding it from them);
@@ -176,7 +177,11 @@ impl Index<'_> {
                     .flatten()
                     .chain(post.embed.as_ref().map(|e| &e.target))
                     .any(|r| members.contains(&r.actor));
-                Ok(cites_member || self.members_interacted(actor, rkey, members)?)
+                // A mention (or any reply or quote) a member was notified of.
+                let notified_member = post.notified.iter().any(|m| members.contains(m));
+                Ok(cites_member
+                    || notified_member
+                    || self.members_interacted(actor, rkey, members)?)
             }
             records::THREADGATE | records::POSTGATE => {
                 Ok(self.t.posts.get((actor, rkey))?.is_some())
@@ -363,6 +368,11 @@ mod tests {
             json!({"reply": {"root": member_post, "parent": member_post}}),
         );
         post(&db, GONE, "3kthreadgt22a", json!({}));
+        let mention = json!({
+            "index": {"byteStart": 0, "byteEnd": 4},
+            "features": [{"$type": "app.bsky.richtext.facet#mention", "did": MEMBER}],
+        });
+        post(&db, GONE, "3kmention222a", json!({"facets": [mention]}));
         apply(
             &db,
             GONE,
@@ -444,7 +454,7 @@ mod tests {
             }
             assert!(steps < 20, "forgetting ends");
         }
-        assert!(steps >= 5, "13 records, 3 a step: {steps}");
+        assert!(steps >= 5, "14 records, 3 a step: {steps}");
         assert_eq!(removed, 6);
         let member_likes = ix.t.likes_by_subject.iter().unwrap().count();
         drop(ix);
@@ -457,6 +467,7 @@ mod tests {
                 ("app.bsky.feed.like", "3klikemember2".to_owned()),
                 ("app.bsky.feed.post", "3kanswer2222a".to_owned()),
                 ("app.bsky.feed.post", "3kliked22222a".to_owned()),
+                ("app.bsky.feed.post", "3kmention222a".to_owned()),
                 ("app.bsky.feed.post", "3kquoted2222a".to_owned()),
                 ("app.bsky.feed.threadgate", "3kliked22222a".to_owned()),
                 ("app.bsky.graph.follow", "3kfollowmemb2".to_owned()),
