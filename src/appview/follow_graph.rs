@@ -211,9 +211,14 @@ impl Appview {
             .members
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = members.iter().cloned().collect();
-        self.inner
+        let was_known = self
+            .inner
             .members_known
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+            .swap(true, std::sync::atomic::Ordering::SeqCst);
+        if !was_known {
+            // Forgetting waits for the members (see `forget`): what was queued can start now.
+            self.inner.forgets_wanted.notify_one();
+        }
     }
 
     /// Whether [`Appview::set_members`] was called since start.
