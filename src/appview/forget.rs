@@ -155,3 +155,150 @@ fn finish(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::STEP;
+    use crate::appview::index::{Action, Index, RecordOp};
+    use crate::appview::{Appview, AppviewConfig};
+    use crate::core::data;
+    use crate::identity::{PlcClient, Resolver};
+    use crate::store::Store;
+
+    const MEMBER: &str = "did:plc:member";
+    const GONE: &str = "did:plc:gone";
+
+    /// An App View over the store in `dir`, with no network.
+    async fn open(dir: &Path) -> (Store, Appview) {
+        let store = Store::open(dir).unwrap();
+        let http = crate::net::Outbound::new(true);
+        let unreachable = "http://127.0.0.1:9";
+        let plc = PlcClient::Remote {
+            http: http.clone(),
+            url: unreachable.into(),
+        };
+        let config = AppviewConfig {
+            service_did: "did:web:test.invalid".into(),
+            public_url: "http://test.invalid".into(),
+            local_mode: true,
+            labelers: Vec::new(),
+        };
+        let resolver = Resolver::new(http.clone(), plc, unreachable);
+        let appview = Appview::open(store.clone(), config, resolver, http)
+            .await
+            .unwrap();
+        appview.set_members(&[MEMBER.to_owned()]);
+        (store, appview)
+    }
+
+    fn record(collection: &str, value: &serde_json::Value) -> Vec<u8> {
+        let mut value = value.clone();
+        value["$type"] = json!(collection);
+        data::encode_value(&data::from_json(&value).unwrap()).unwrap()
+    }
+
+    async fn write(store: &Store, did: &'static str, ops: Vec<(&'static str, String, Vec<u8>)>) {
+        store
+            .write(move |txn| {
+                let mut ix = Index::open(txn, 1_700_000_000_000_000)?;
+                for (collection, rkey, bytes) in &ops {
+                    ix.apply(&RecordOp {
+                        did,
+                        collection,
+                        rkey,
+                        action: Action::Create,
+                        cid: Some(data::cid_for_cbor(bytes)),
+                        record: Some(bytes),
+                    })?;
+                }
+                Ok(Ok::<_, crate::appview::AppviewError>(()))
+            })
+            .await
+            .unwrap();
+    }
+
+    async fn posts_of(appview: &Appview, did: &'static str) -> usize {
+        appview
+            .read_view(move |t| {
+                let actor = crate::appview::read::actor_id(t, did)?.unwrap();
+                Ok(t.posts
+                    .range((actor, "")..=(actor, crate::appview::index::RKEY_MAX))?
+                    .count())
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_forget_cut_short_by_a_stop_continues_after_the_restart() {
+        let dir = std::env::temp_dir().join(format!("skyhold-forget-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let total = STEP * 2 + 100;
+        {
+            let (store, appview) = open(&dir).await;
+            let now = "2024-01-01T00:00:00Z";
+            let posts: Vec<_> = (0..total)
+                .map(|i| {
+                    let value = json!({"text": format!("post {i}"), "createdAt": now});
+                    (
+                        "app.bsky.feed.post",
+                        format!("3k{i:011}"),
+                        record("app.bsky.feed.post", &value),
+                    )
+                })
+                .collect();
+            let liked = posts[total - 1].clone();
+            write(&store, GONE, posts).await;
+            let like = json!({
+                "subject": {
+                    "uri": format!("at://{GONE}/app.bsky.feed.post/{}", liked.1),
+                    "cid": data::cid_for_cbor(&liked.2).to_string(),
+                },
+                "createdAt": now,
+            });
+            write(
+                &store,
+                MEMBER,
+                vec![(
+                    "app.bsky.feed.like",
+                    "3klike2222222".into(),
+                    record("app.bsky.feed.like", &like),
+                )],
+            )
+            .await;
+
+            appview
+                .forget_accounts(vec![GONE.to_owned()])
+                .await
+                .unwrap();
+            let started = std::time::Instant::now();
+            appview.forget_step(GONE.to_owned()).await.unwrap();
+            eprintln!("one step of {STEP} posts: {:?}", started.elapsed());
+            assert_eq!(posts_of(&appview, GONE).await, total - STEP);
+            assert_eq!(appview.forgetting().await.unwrap(), 1);
+            // Stopped here: the queue and where it stood are in the store.
+            store.shutdown().await;
+        }
+        let (store, appview) = open(&dir).await;
+        assert_eq!(appview.forgetting().await.unwrap(), 1);
+        while appview.forgetting().await.unwrap() > 0 {
+            appview.forget_step(GONE.to_owned()).await.unwrap();
+        }
+        assert_eq!(posts_of(&appview, GONE).await, 1, "the liked post stays");
+        let counters = appview.counters();
+        assert_eq!(
+            counters
+                .forgotten_records
+                .load(std::sync::atomic::Ordering::Relaxed),
+            (total - STEP - 1) as u64
+        );
+        store.shutdown().await;
+        drop(appview);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
