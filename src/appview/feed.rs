@@ -589,7 +589,7 @@ impl Appview {
         params: ActorPageParams,
     ) -> Result<Json, AppviewError> {
         let config = self.config().clone();
-        self.read_view(move |t| {
+        self.view_fetching_quotes(move |t| {
             let ctx = Ctx::new(t, &config, Some(&viewer))?;
             let actor = require_actor(t, &params.actor)?;
             if ctx.viewer_id() != Some(actor) {
@@ -628,7 +628,7 @@ impl Appview {
             if feed.len() < limit && scanned < MAX_SCAN {
                 next = None;
             }
-            Ok(feed_output(feed, next))
+            Ok((feed_output(feed, next), ctx.missing_quotes()))
         })
         .await
     }
@@ -640,7 +640,7 @@ impl Appview {
         params: ListFeedParams,
     ) -> Result<Json, AppviewError> {
         let config = self.config().clone();
-        self.read_view(move |t| {
+        self.view_fetching_quotes(move |t| {
             let ctx = Ctx::new(t, &config, viewer.as_deref())?;
             let unknown = || AppviewError::named("UnknownList", "List not found");
             let Some((collection, list)) = read::resolve_uri(t, &params.list)? else {
@@ -671,7 +671,7 @@ impl Appview {
                 |item, _| item.repost.is_none(),
                 |ctx, item| ctx.feed_item_hidden(item, true),
             )?;
-            Ok(feed_output(items, next))
+            Ok((feed_output(items, next), ctx.missing_quotes()))
         })
         .await
     }
