@@ -197,7 +197,9 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
             pds.clone(),
             appview.clone(),
             relay.clone(),
+            config.carry_interactions,
         ));
+        tokio::spawn(forget_dropped_accounts(appview.clone(), relay.clone()));
     }
 
     let tls = if config.tls.enabled() {
@@ -486,12 +488,12 @@ fn repo_page<R>(
 /// Keeps the relay's carried set equal to what the local members need (follows, interactions,
 /// subscribed lists: `appview/follow_graph.rs`), recomputed from the App View each time that may
 /// have changed (and now and then, for members who left and interactions that ended).
-async fn carry_member_follows(pds: Pds, appview: Appview, relay: Relay) {
+async fn carry_member_follows(pds: Pds, appview: Appview, relay: Relay, interactions: usize) {
     let mut changes = appview.graph_changes();
     let mut identities_checked = tokio::time::Instant::now();
     loop {
         changes.borrow_and_update();
-        match member_follows(&pds, &appview).await {
+        match member_follows(&pds, &appview, interactions).await {
             Ok(follows) => relay.set_member_follows(follows),
             Err(error) => tracing::warn!(%error, "reading what members follow failed"),
         }
@@ -508,6 +510,30 @@ async fn carry_member_follows(pds: Pds, appview: Appview, relay: Relay) {
     }
 }
 
+/// Has the App View forget what it indexed of each account the relay stopped carrying (a member
+/// interaction keeps its post: `appview/index/forget.rs`), then the relay drop its copy. The App
+/// View's queue is durable and the relay's copy goes last, so a restart in between finishes it.
+async fn forget_dropped_accounts(appview: Appview, relay: Relay) {
+    let Some(mut dropped) = relay.dropped_accounts() else {
+        return;
+    };
+    while let Some(dids) = dropped.recv().await {
+        // Followed again since it left: it stays whole.
+        let dids: Vec<String> = dids
+            .into_iter()
+            .filter(|did| !relay.carries_account(did))
+            .collect();
+        if let Err(error) = appview.forget_accounts(dids.clone()).await {
+            // The relay's copy stays: the next start finds the account and drops it again.
+            tracing::warn!(%error, "queueing dropped accounts to be forgotten failed");
+            continue;
+        }
+        if let Err(error) = relay.forget_repos(&dids).await {
+            tracing::warn!(%error, "removing the relay's copies of dropped accounts failed");
+        }
+    }
+}
+
 /// How long the carried set waits after a change for the ones that follow it.
 const MEMBER_FOLLOWS_SETTLE: Duration = Duration::from_millis(200);
 
@@ -521,6 +547,7 @@ const CARRIED_IDENTITIES_REFRESH: Duration = Duration::from_secs(6 * 60 * 60);
 async fn member_follows(
     pds: &Pds,
     appview: &Appview,
+    interactions: usize,
 ) -> anyhow::Result<std::collections::HashSet<String>> {
     let mut members = Vec::new();
     let mut cursor = None;
@@ -533,7 +560,7 @@ async fn member_follows(
         }
     }
     appview.set_members(&members);
-    Ok(appview.wanted_by(members).await?.all())
+    Ok(appview.wanted_by(members, interactions).await?.all())
 }
 
 struct RelayRepos(Relay);

@@ -86,6 +86,11 @@ pub struct ServeArgs {
         default_value_t = 3600
     )]
     pub relay_unfollow_grace_secs: u64,
+    /// How many of each member's newest posts, likes and reposts (each kind) carry the accounts
+    /// they answer, quote, like or repost; 0: only follows and subscribed lists carry an account.
+    /// Posts a member interacted with stay indexed when their account is dropped.
+    #[arg(long, env = "SKYHOLD_RELAY_CARRY_INTERACTIONS", default_value_t = 1000)]
+    pub relay_carry_interactions: usize,
     /// Relays told about this server (`com.atproto.sync.requestCrawl`) at start and after new
     /// posts, at most every 20 minutes each: host names or URLs, comma separated, or `none`.
     /// Default: `https://bsky.network` outside local mode, none in local mode.
@@ -203,6 +208,9 @@ pub struct Config {
     /// Where the relay listens (`None`: no relay).
     pub relay_listen: Option<SocketAddr>,
     pub relay: crate::relay::RelayConfig,
+    /// Newest interactions of each kind per member that carry their subjects' authors
+    /// (`appview/follow_graph.rs`).
+    pub carry_interactions: usize,
     /// Relays asked to crawl this server (base URLs).
     pub crawlers: Vec<String>,
     /// New accounts get `did:web:<handle>` instead of a did:plc.
@@ -396,6 +404,7 @@ impl Config {
             lexicon_dir: args.lexicon_dir,
             relay_listen,
             relay,
+            carry_interactions: args.relay_carry_interactions,
             crawlers,
             did_web: args.did_method == "web",
             smtp_url: args.smtp_url,

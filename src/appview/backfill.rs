@@ -58,6 +58,8 @@ pub fn apply_repo(
     records: &[PreparedOp],
 ) -> Result<usize, crate::store::StoreError> {
     let (actor, _) = ix.ensure_actor(did)?;
+    // The account is carried again: whatever forgetting it had left to do is over.
+    ix.t.forgetting.table_mut()?.remove(did)?;
     // A snapshot at the indexed rev is still applied: live commits after a `#sync` may be indexed
     // before the repo's backfill runs, and the snapshot is then at their rev.
     if !rev.is_empty() && !ix.advance_rev_to(actor, rev)? {

@@ -184,10 +184,10 @@ impl Appview {
         params: BookmarksParams,
     ) -> Result<Json, AppviewError> {
         let config = self.config().clone();
-        self.read_view(move |t| {
+        self.view_fetching_quotes(move |t| {
             let ctx = Ctx::new(t, &config, Some(&viewer))?;
             let Some(me) = ctx.viewer_id() else {
-                return Ok(json!({"bookmarks": []}));
+                return Ok((json!({"bookmarks": []}), Vec::new()));
             };
             let limit = cursor::limit(params.limit, 50);
             let before =
@@ -222,7 +222,7 @@ impl Appview {
             if let Some(next) = next {
                 body["cursor"] = json!(next);
             }
-            Ok(body)
+            Ok((body, ctx.missing_quotes()))
         })
         .await
     }

@@ -260,10 +260,10 @@ impl Appview {
         params: TimelineParams,
     ) -> Result<Json, AppviewError> {
         let config = self.config().clone();
-        self.read_view(move |t| {
+        self.view_fetching_quotes(move |t| {
             let ctx = Ctx::new(t, &config, Some(&viewer))?;
             let Some(me) = ctx.viewer_id() else {
-                return Ok(json!({"feed": []}));
+                return Ok((json!({"feed": []}), Vec::new()));
             };
             let mut sources = ctx.followees(me, MAX_TIMELINE_SOURCES)?;
             sources.push(me);
@@ -276,7 +276,7 @@ impl Appview {
                 |_, _| true,
                 |ctx, item| ctx.feed_item_hidden(item, true),
             )?;
-            Ok(feed_output(items, next))
+            Ok((feed_output(items, next), ctx.missing_quotes()))
         })
         .await
     }
@@ -288,7 +288,7 @@ impl Appview {
         params: AuthorFeedParams,
     ) -> Result<Json, AppviewError> {
         let config = self.config().clone();
-        self.read_view(move |t| {
+        self.view_fetching_quotes(move |t| {
             let ctx = Ctx::new(t, &config, viewer.as_deref())?;
             let actor = require_actor(t, &params.actor)?;
             let Some(author) = ctx.visible_actor(actor)? else {
@@ -356,7 +356,7 @@ impl Appview {
             {
                 items.insert(0, view);
             }
-            Ok(feed_output(items, next))
+            Ok((feed_output(items, next), ctx.missing_quotes()))
         })
         .await
     }
@@ -373,7 +373,7 @@ impl Appview {
             )));
         }
         let config = self.config().clone();
-        self.read_view(move |t| {
+        self.view_fetching_quotes(move |t| {
             let ctx = Ctx::new(t, &config, viewer.as_deref())?;
             let mut posts = Vec::new();
             for uri in &params.uris {
@@ -387,7 +387,7 @@ impl Appview {
                     posts.push(view);
                 }
             }
-            Ok(json!({"posts": posts}))
+            Ok((json!({"posts": posts}), ctx.missing_quotes()))
         })
         .await
     }
@@ -592,7 +592,7 @@ impl Appview {
         params: ActorPageParams,
     ) -> Result<Json, AppviewError> {
         let config = self.config().clone();
-        self.read_view(move |t| {
+        self.view_fetching_quotes(move |t| {
             let ctx = Ctx::new(t, &config, Some(&viewer))?;
             let actor = require_actor(t, &params.actor)?;
             if ctx.viewer_id() != Some(actor) {
@@ -632,7 +632,7 @@ impl Appview {
             if feed.len() < limit && scanned < MAX_SCAN {
                 next = None;
             }
-            Ok(feed_output(feed, next))
+            Ok((feed_output(feed, next), ctx.missing_quotes()))
         })
         .await
     }
@@ -644,7 +644,7 @@ impl Appview {
         params: ListFeedParams,
     ) -> Result<Json, AppviewError> {
         let config = self.config().clone();
-        self.read_view(move |t| {
+        self.view_fetching_quotes(move |t| {
             let ctx = Ctx::new(t, &config, viewer.as_deref())?;
             let unknown = || AppviewError::named("UnknownList", "List not found");
             let Some((collection, list)) = read::resolve_uri(t, &params.list)? else {
@@ -679,7 +679,7 @@ impl Appview {
                 |item, _| item.repost.is_none(),
                 |ctx, item| ctx.feed_item_hidden(item, true),
             )?;
-            Ok(feed_output(items, next))
+            Ok((feed_output(items, next), ctx.missing_quotes()))
         })
         .await
     }

@@ -177,10 +177,10 @@ impl Appview {
             }
         };
         let config = self.config().clone();
-        self.read_view(move |t| {
+        self.view_fetching_quotes(move |t| {
             let ctx = Ctx::new(t, &config, viewer.as_deref())?;
             let mut feed = Vec::new();
-            for item in items {
+            for item in &items {
                 let Some((collection, post)) = read::ref_of_uri(t, &item.post)? else {
                     continue;
                 };
@@ -206,7 +206,7 @@ impl Appview {
                     feed.push(view);
                 }
             }
-            Ok(feed_output(feed, next))
+            Ok((feed_output(feed, next.clone()), ctx.missing_quotes()))
         })
         .await
     }

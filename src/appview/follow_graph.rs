@@ -5,8 +5,10 @@
 //! - **follow**: a member follows it (`app.bsky.graph.follow`).
 //! - **interaction**: a member replied to or quoted one of its posts (`app.bsky.feed.post` reply
 //!   parent, record embed), or liked or reposted one (`app.bsky.feed.like`, `.repost`), among the
-//!   member's newest [`MAX_INTERACTIONS_PER_KIND`] of each: the member sees the rest of that
-//!   conversation and its author's answers.
+//!   member's newest N of each (`--relay-carry-interactions`, at most
+//!   [`MAX_INTERACTIONS_PER_KIND`]): the member sees the rest of that conversation and its
+//!   author's answers. When the account is dropped anyway (those interactions aged out), the
+//!   posts a member interacted with stay indexed (`index/forget.rs`).
 //! - **list**: lists are subscribed to with `app.bsky.graph.listblock` (public) and
 //!   `app.bsky.graph.muteActorList` (private, App View state). For those the list's *owner* is
 //!   carried, not the accounts on it: the `listitem` records that make the list live in the
@@ -34,10 +36,10 @@ use super::{Appview, AppviewError};
 
 /// Most follows read for one actor (a member following more is carried up to this many).
 const MAX_FOLLOWS_PER_ACTOR: usize = 100_000;
-/// Newest posts, likes and reposts of one member read for interactions (each kind): recent ones
-/// are what keeps an account carried, and the set is recomputed after each change, so this bounds
-/// the rows (and cache pages) each recomputation reads.
-pub const MAX_INTERACTIONS_PER_KIND: usize = 1_000;
+/// Most of a member's newest posts, likes and reposts read for interactions (each kind): recent
+/// ones are what keeps an account carried, and the set is recomputed after each change, so this
+/// bounds the rows (and cache pages) each recomputation reads, whatever is configured.
+pub const MAX_INTERACTIONS_PER_KIND: usize = 10_000;
 /// Most accounts read from one curation list.
 const MAX_LIST_MEMBERS: usize = 10_000;
 /// The lexicon's purpose of a curation list.
@@ -84,7 +86,13 @@ fn follows_of(t: &Tables, actor: u64, out: &mut HashSet<u64>) -> Result<(), Appv
     Ok(())
 }
 
-fn interactions_of(t: &Tables, actor: u64, out: &mut HashSet<u64>) -> Result<(), AppviewError> {
+fn interactions_of(
+    t: &Tables,
+    actor: u64,
+    newest: usize,
+    out: &mut HashSet<u64>,
+) -> Result<(), AppviewError> {
+    let newest = newest.min(MAX_INTERACTIONS_PER_KIND);
     let range = (actor, "")..=(actor, RKEY_MAX);
     for row in t
         .posts
@@ -103,11 +111,7 @@ fn interactions_of(t: &Tables, actor: u64, out: &mut HashSet<u64>) -> Result<(),
         );
     }
     for table in [t.likes.table()?, t.reposts.table()?] {
-        for row in table
-            .range(range.clone())?
-            .rev()
-            .take(MAX_INTERACTIONS_PER_KIND)
-        {
+        for row in table.range(range.clone())?.rev().take(newest) {
             let (_, value) = row?;
             let interaction: InteractionRow = rows::decode(value.value())?;
             if interaction.kind == Kind::Post.byte() {
@@ -167,8 +171,9 @@ fn cites_another_post(op: &PreparedOp) -> bool {
     records::post(&value).is_some_and(|p| p.reply_parent.is_some() || p.embed_record.is_some())
 }
 
-/// What `actors` want, by reason (the actors themselves excluded).
-fn wanted_by(t: &Tables, actors: &[String]) -> Result<Wanted, AppviewError> {
+/// What `actors` want, by reason (the actors themselves excluded), counting the `interactions`
+/// newest of each kind.
+fn wanted_by(t: &Tables, actors: &[String], interactions: usize) -> Result<Wanted, AppviewError> {
     let mut ids = WantedIds::default();
     let mut own = HashSet::new();
     for did in actors {
@@ -177,7 +182,7 @@ fn wanted_by(t: &Tables, actors: &[String]) -> Result<Wanted, AppviewError> {
         };
         own.insert(actor);
         follows_of(t, actor, &mut ids.follows)?;
-        interactions_of(t, actor, &mut ids.interactions)?;
+        interactions_of(t, actor, interactions, &mut ids.interactions)?;
         lists_of(t, actor, &mut ids.lists)?;
     }
     let name = |set: HashSet<u64>| -> Result<HashSet<String>, AppviewError> {
@@ -214,6 +219,21 @@ impl Appview {
             .members
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = members.iter().cloned().collect();
+        let was_known = self
+            .inner
+            .members_known
+            .swap(true, std::sync::atomic::Ordering::SeqCst);
+        if !was_known {
+            // Forgetting waits for the members (see `forget`): what was queued can start now.
+            self.inner.forgets_wanted.notify_one();
+        }
+    }
+
+    /// Whether [`Appview::set_members`] was called since start.
+    pub(super) fn members_known(&self) -> bool {
+        self.inner
+            .members_known
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Whether `did` is a member of the local PDS.
@@ -237,9 +257,15 @@ impl Appview {
         }
     }
 
-    /// Every account one of `actors` needs carried, by reason (see the module doc).
-    pub async fn wanted_by(&self, actors: Vec<String>) -> Result<Wanted, AppviewError> {
-        self.read_view(move |t| wanted_by(t, &actors)).await
+    /// Every account one of `actors` needs carried, by reason (see the module doc), counting
+    /// their `interactions` newest posts, likes and reposts.
+    pub async fn wanted_by(
+        &self,
+        actors: Vec<String>,
+        interactions: usize,
+    ) -> Result<Wanted, AppviewError> {
+        self.read_view(move |t| wanted_by(t, &actors, interactions))
+            .await
     }
 }
 
@@ -306,7 +332,7 @@ mod tests {
         fn wanted(&self) -> Wanted {
             let txn = redb::ReadableDatabase::begin_read(&self.0).unwrap();
             let t = Tables::new(&txn);
-            wanted_by(&t, &[MEMBER.to_owned()]).unwrap()
+            wanted_by(&t, &[MEMBER.to_owned()], 1_000).unwrap()
         }
     }
 

@@ -30,6 +30,7 @@ mod feed;
 mod feedgen;
 mod follow_graph;
 mod follower;
+mod forget;
 mod graph;
 mod hydrate;
 mod identity;
@@ -126,6 +127,10 @@ pub struct Counters {
     pub records: AtomicU64,
     pub backfills: AtomicU64,
     pub labels: AtomicU64,
+    /// Records removed because their account left the carried set ([`forget`]).
+    pub forgotten_records: AtomicU64,
+    /// Accounts whose forgetting finished.
+    pub forgotten_accounts: AtomicU64,
 }
 
 /// The App View service. Cheap to clone.
@@ -150,6 +155,10 @@ struct Inner {
     graph_changes: tokio::sync::watch::Sender<u64>,
     /// DIDs of the local PDS's members (`app.rs` keeps it current), for [`follow_graph`].
     members: std::sync::RwLock<std::collections::HashSet<String>>,
+    /// Whether `members` was set since start ([`forget`] waits for it).
+    members_known: std::sync::atomic::AtomicBool,
+    /// Woken when accounts are queued to be forgotten ([`forget`]).
+    forgets_wanted: tokio::sync::Notify,
     /// `getRecord` requests of threads' missing posts in flight ([`remote_post`]).
     fetch_slots: tokio::sync::Semaphore,
     /// Posts that could not be fetched lately ([`remote_post`]).
@@ -191,6 +200,8 @@ impl Appview {
                 counters: Counters::default(),
                 graph_changes: tokio::sync::watch::Sender::new(0),
                 members: Default::default(),
+                members_known: std::sync::atomic::AtomicBool::new(false),
+                forgets_wanted: tokio::sync::Notify::new(),
                 fetch_slots: tokio::sync::Semaphore::new(remote_post::CONCURRENT_FETCHES),
                 fetch_failures: remote_post::FetchFailures::default(),
                 after_commit: follower::AfterCommit::default(),
@@ -219,6 +230,7 @@ impl Appview {
             tokio::spawn(async move { appview.resolve_identities(receiver).await });
         }
         tokio::spawn(self.clone().run_after_commit());
+        tokio::spawn(self.clone().run_forgets());
         let appview = self.clone();
         tokio::spawn(async move { appview.follow(source).await });
         for labeler in self.inner.config.labelers.clone() {

@@ -1,5 +1,6 @@
-//! Posts fetched on demand for a thread: when a thread's parent chain reaches a post the index does
-//! not hold (its author lives on a PDS the relay does not carry), the post is fetched from its
+//! Posts fetched on demand for a thread or a quote: when a thread's parent chain reaches a post the
+//! index does not hold (its author lives on a PDS the relay does not carry), or a view quotes such
+//! a post ([`Appview::view_fetching_quotes`]), the post is fetched from its
 //! author's PDS with `com.atproto.sync.getRecord`, verified (the commit's signature against the
 //! key in the author's DID document, and the MST path from the commit to the record:
 //! [`crate::core::repo::verify_record_proof`]), and indexed like a streamed post with a "fetched on
@@ -21,6 +22,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use redb::{ReadableTable, ReadableTableMetadata};
+use serde_json::Value as Json;
 
 use super::index::{Action, Index, RecordOp};
 use super::read::{self, Tables};
@@ -129,6 +131,45 @@ impl Appview {
         let _ = tokio::time::timeout(THREAD_FETCH_BUDGET, work).await;
     }
 
+    /// Renders `view` and, when it quotes posts the index lacks (`Ctx::missing_quotes`), fetches
+    /// them (the same bounds as a thread's parents, shared by the view) and renders it again, so
+    /// a quote of a post on a PDS the relay does not carry shows the post.
+    pub(super) async fn view_fetching_quotes<F>(&self, view: F) -> Result<Json, AppviewError>
+    where
+        F: Fn(&Tables) -> Result<(Json, Vec<String>), AppviewError> + Send + Sync + 'static,
+    {
+        let view = std::sync::Arc::new(view);
+        let first = view.clone();
+        let (out, missing) = self.read_view(move |t| first(t)).await?;
+        if missing.is_empty() || !self.fetch_quoted(missing).await {
+            return Ok(out);
+        }
+        Ok(self.read_view(move |t| view(t)).await?.0)
+    }
+
+    /// Fetches quoted posts (AT-URIs) the index lacks; returns whether any is indexed now.
+    async fn fetch_quoted(&self, uris: Vec<String>) -> bool {
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        for uri in uris {
+            let Some(parts) = records::UriParts::parse(&uri) else {
+                continue;
+            };
+            // A member's post the stream did not bring was deleted (as for parents).
+            let key = (parts.did, parts.rkey);
+            if !self.is_member(&key.0) && !wanted.contains(&key) {
+                wanted.push(key);
+            }
+        }
+        let mut any = false;
+        let work = async {
+            for (did, rkey) in wanted.into_iter().take(MAX_PARENTS_FETCHED) {
+                any |= self.fetch_post(&did, &rkey).await;
+            }
+        };
+        let _ = tokio::time::timeout(THREAD_FETCH_BUDGET, work).await;
+        any
+    }
+
     /// Fetches, verifies and indexes one post; returns whether it is now indexed.
     async fn fetch_post(&self, did: &str, rkey: &str) -> bool {
         let uri = format!("at://{did}/{}/{rkey}", records::POST);
@@ -139,7 +180,7 @@ impl Appview {
         match self.fetch_and_index(did, rkey).await {
             Ok(()) => true,
             Err(e) => {
-                tracing::info!(%uri, error = %e, "a thread's post could not be fetched on demand");
+                tracing::info!(%uri, error = %e, "a post could not be fetched on demand");
                 self.inner.fetch_failures.record(uri, now);
                 false
             }

@@ -236,6 +236,9 @@ tables! {
     fetched_posts: FETCHED_POSTS = "appview.fetched_posts" => (u64, &'static str), u64;
     /// (fetched at, author, rkey) → (): the same posts oldest first, for eviction.
     fetched_order: FETCHED_ORDER = "appview.fetched_order" => (u64, u64, &'static str), ();
+    /// DID → where forgetting it stopped ([`super::index::ForgetProgress`]): accounts that left
+    /// the carried set, whose records are being removed (`forget`).
+    forgetting: FORGETTING = "appview.forgetting" => &'static str, &'static [u8];
     /// Subject (DID or record URI) → takedown reference, set by the admin.
     takedowns: TAKEDOWNS = "appview.takedowns" => &'static str, &'static str;
 }

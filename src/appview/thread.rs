@@ -183,7 +183,7 @@ impl Appview {
         // them `notFoundPost`).
         self.fetch_missing_parents(&params.uri, height).await;
         let config = self.config().clone();
-        self.read_view(move |t| {
+        self.view_fetching_quotes(move |t| {
             let ctx = Ctx::new(t, &config, viewer.as_deref())?;
             let not_found =
                 || AppviewError::named("NotFound", format!("Post not found: {}", params.uri));
@@ -225,7 +225,7 @@ impl Appview {
             if let Some(gate) = ctx.threadgate_view(&root)? {
                 out["threadgate"] = gate;
             }
-            Ok(out)
+            Ok((out, ctx.missing_quotes()))
         })
         .await
     }

@@ -211,26 +211,7 @@ async fn exposition(state: &AppState) -> String {
     if let Some(relay) = &state.relay {
         relay_metrics(&mut out, relay).await;
     }
-    let (head, cursor) = appview_position(state).await;
-    out.gauge(
-        "skyhold_appview_cursor",
-        "The last event the App View indexed.",
-        &[],
-        cursor as f64,
-    );
-    out.gauge(
-        "skyhold_appview_lag_events",
-        "Events the App View has not indexed yet.",
-        &[],
-        head.saturating_sub(cursor) as f64,
-    );
-    let indexer = state.appview.counters();
-    out.counter(
-        "skyhold_appview_records_indexed_total",
-        "Records the App View indexed.",
-        &[],
-        indexer.records.load(std::sync::atomic::Ordering::Relaxed) as f64,
-    );
+    appview_metrics(&mut out, state).await;
     if let Ok(counts) = state.pds.account_counts().await {
         for (status, count) in counts {
             out.gauge(
@@ -282,6 +263,54 @@ async fn exposition(state: &AppState) -> String {
         );
     }
     out.finish()
+}
+
+/// The App View's position in its source log, and what it indexed and forgot.
+async fn appview_metrics(out: &mut Exposition, state: &AppState) {
+    let (head, cursor) = appview_position(state).await;
+    out.gauge(
+        "skyhold_appview_cursor",
+        "The last event the App View indexed.",
+        &[],
+        cursor as f64,
+    );
+    out.gauge(
+        "skyhold_appview_lag_events",
+        "Events the App View has not indexed yet.",
+        &[],
+        head.saturating_sub(cursor) as f64,
+    );
+    let indexer = state.appview.counters();
+    out.counter(
+        "skyhold_appview_records_indexed_total",
+        "Records the App View indexed.",
+        &[],
+        indexer.records.load(std::sync::atomic::Ordering::Relaxed) as f64,
+    );
+    out.counter(
+        "skyhold_appview_forgotten_records_total",
+        "Indexed records removed because their account left the relay's carried set (what members interacted with stays).",
+        &[],
+        indexer
+            .forgotten_records
+            .load(std::sync::atomic::Ordering::Relaxed) as f64,
+    );
+    out.counter(
+        "skyhold_appview_forgotten_accounts_total",
+        "Accounts that left the relay's carried set and whose indexed records were removed.",
+        &[],
+        indexer
+            .forgotten_accounts
+            .load(std::sync::atomic::Ordering::Relaxed) as f64,
+    );
+    if let Ok(queued) = state.appview.forgetting().await {
+        out.gauge(
+            "skyhold_appview_forgetting_accounts",
+            "Accounts that left the relay's carried set whose records are still being removed.",
+            &[],
+            queued as f64,
+        );
+    }
 }
 
 /// The relay's hosts, events and refusals.

@@ -90,6 +90,7 @@ impl Relay {
                 }
                 if !left.is_empty() {
                     relay.retire_unused_hosts(&left);
+                    relay.announce_dropped(left).await;
                 }
             }
         });
@@ -102,7 +103,12 @@ impl Relay {
             .inner
             .scope_seeded
             .swap(true, std::sync::atomic::Ordering::SeqCst);
-        for did in self.inner.scope.set_members(follows, Instant::now()) {
+        let now = Instant::now();
+        let entered = self.inner.scope.set_members(follows, now);
+        if !seeded {
+            self.release_stored_carried(now);
+        }
+        for did in entered {
             // After a restart the whole set "enters": accounts the relay holds were carried
             // before and their hosts' cursors resume; only new ones are backfilled. (One that had
             // left meanwhile is caught up by its next commit, whose broken chain starts a resync.)

@@ -168,6 +168,14 @@ impl IdentityCache {
             .len()
     }
 
+    /// Removes the cached identity (an account the relay no longer carries).
+    pub fn evict(&self, did: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(did);
+    }
+
     /// Marks the cached identity stale: the next use resolves it again (within the budget).
     pub fn forget(&self, did: &str) {
         if let Some(entry) = self

@@ -13,6 +13,7 @@ pub mod bench_support;
 mod budget;
 mod carry;
 mod counters;
+mod forget;
 mod hosts;
 mod identities;
 mod ingest;
@@ -167,6 +168,12 @@ struct Inner {
     /// Whether the members' follows were set once since start (the first time, accounts the relay
     /// already holds were carried before the restart and need no backfill).
     scope_seeded: std::sync::atomic::AtomicBool,
+    /// Remote accounts stored at start that came from scoped hosts or the upstream relay, until
+    /// the first member set releases those no member needs ([`forget`]).
+    stored_carried: std::sync::Mutex<Option<HashSet<String>>>,
+    /// Accounts that left the carried set, for whoever forgets their indexed content ([`forget`]).
+    dropped_sender: mpsc::UnboundedSender<Vec<String>>,
+    dropped_receiver: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Vec<String>>>>,
 }
 
 impl Relay {
@@ -177,6 +184,7 @@ impl Relay {
         http: crate::net::Outbound,
         local: Option<LocalPds>,
     ) -> Relay {
+        let (dropped_sender, dropped_receiver) = mpsc::unbounded_channel();
         Relay {
             inner: Arc::new(Inner {
                 log: EventLog::new(store.clone(), tables::SEQ),
@@ -190,6 +198,9 @@ impl Relay {
                 carried_hosts: std::sync::Mutex::new(std::collections::HashMap::new()),
                 retired_hosts: std::sync::RwLock::new(HashSet::new()),
                 scope_seeded: std::sync::atomic::AtomicBool::new(false),
+                stored_carried: std::sync::Mutex::new(None),
+                dropped_sender,
+                dropped_receiver: std::sync::Mutex::new(Some(dropped_receiver)),
                 store,
                 config,
                 http,
@@ -228,6 +239,7 @@ impl Relay {
             self.add_host(&upstream, true).await?;
         }
         self.load_scoped_hosts().await?;
+        self.load_stored_carried().await?;
         for host in self.known_hosts().await? {
             // A host followed in part is followed again once an account carried there is.
             if !self.is_scoped_host(&host) {

@@ -8,7 +8,8 @@
 //! so a follow seen twice or a restart cannot make it drift, and an account stays while any reason
 //! holds (the part is their union). An account no member needs any more
 //! stays for a grace period (`--relay-unfollow-grace-secs`): an unfollow and a re-follow a minute
-//! later do not cost a second backfill, and its events keep flowing meanwhile.
+//! later do not cost a second backfill, and its events keep flowing meanwhile. After it, the
+//! account is dropped and forgotten (`forget`).
 //!
 //! Read on every event from such a host, before any identity or signature work: one read lock and
 //! one or two hash lookups.
@@ -106,6 +107,20 @@ impl Scope {
         }
         state.members = follows;
         entered
+    }
+
+    /// Starts the grace period of `dids` now, unless they are carried for a reason (the accounts
+    /// carried before a restart that no member needs after it).
+    pub fn release(&self, dids: impl IntoIterator<Item = String>, now: Instant) {
+        let mut state = self.write();
+        for did in dids {
+            if !state.operator.contains(&did)
+                && !state.members.contains(&did)
+                && !state.released.contains_key(&did)
+            {
+                state.released.insert(did, now);
+            }
+        }
     }
 
     /// Forgets accounts whose grace period is over; returns those that left the set.
@@ -271,5 +286,22 @@ mod tests {
         assert!(!scope.contains("did:plc:x"));
         assert_eq!(scope.expire(t0), ["did:plc:x"]);
         assert_eq!(scope.sweep_interval(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn accounts_carried_before_a_restart_that_nobody_needs_are_released() {
+        let grace = Duration::from_secs(60);
+        let scope = Scope::new(set(&["did:plc:op"]), grace);
+        let t0 = Instant::now();
+        scope.set_members(set(&["did:plc:friend"]), t0);
+        scope.release(set(&["did:plc:op", "did:plc:friend", "did:plc:old"]), t0);
+        assert!(
+            scope.contains("did:plc:old"),
+            "carried for its grace period"
+        );
+        assert_eq!(scope.size().releasing, 1);
+        assert!(scope.expire(t0 + grace / 2).is_empty());
+        assert_eq!(scope.expire(t0 + grace), ["did:plc:old"]);
+        assert!(scope.contains("did:plc:friend") && scope.contains("did:plc:op"));
     }
 }

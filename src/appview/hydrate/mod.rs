@@ -54,6 +54,8 @@ pub struct Ctx<'a> {
     pub config: &'a AppviewConfig,
     actors: RefCell<HashMap<u64, Option<Rc<Actor>>>>,
     now_micros: i64,
+    /// URIs of quoted posts the index does not hold (`remote_post` may fetch them).
+    missing_quotes: RefCell<Vec<String>>,
 }
 
 /// Renders microseconds since the epoch as an atproto datetime (`toISOString` form).
@@ -98,7 +100,13 @@ impl<'a> Ctx<'a> {
             config,
             actors: RefCell::new(HashMap::new()),
             now_micros: crate::clock::now_micros(),
+            missing_quotes: RefCell::new(Vec::new()),
         })
+    }
+
+    /// The quoted posts the views built so far could not show because the index lacks them.
+    pub fn missing_quotes(&self) -> Vec<String> {
+        self.missing_quotes.borrow().clone()
     }
 
     pub fn viewer_id(&self) -> Option<u64> {

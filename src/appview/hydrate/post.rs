@@ -442,6 +442,9 @@ impl Ctx<'_> {
             return Ok(Some(not_found_embed(uri)));
         };
         let Some(target_actor) = read::actor_id(self.t, &parts.did)? else {
+            if parts.collection == records::POST {
+                self.missing_quotes.borrow_mut().push(uri.to_owned());
+            }
             return Ok(Some(not_found_embed(uri)));
         };
         if self.blocked(target_actor)? || block_between(self.t, post.actor, target_actor)? {
@@ -464,6 +467,9 @@ impl Ctx<'_> {
         let view = match parts.collection.as_str() {
             records::POST => {
                 let Some(quoted) = self.post_view(&target_ref, depth)? else {
+                    if read::post_row(self.t, &target_ref)?.is_none() {
+                        self.missing_quotes.borrow_mut().push(uri.to_owned());
+                    }
                     return Ok(Some(not_found_embed(uri)));
                 };
                 let quoting = self.post_uri(post)?;

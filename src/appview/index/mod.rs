@@ -9,6 +9,7 @@
 //! after a crash, or a backfill over an already indexed repo, leaves the same state.
 
 mod account;
+mod forget;
 mod graph;
 mod interaction;
 mod notify;
@@ -25,6 +26,7 @@ use crate::core::data::{self, Value};
 use crate::store::{StoreError, WriteTransaction};
 
 pub use account::AccountChange;
+pub use forget::ForgetProgress;
 
 /// The upper bound of record keys inside key ranges: every rkey character sorts below it.
 pub const RKEY_MAX: &str = "\x7f";

@@ -5,7 +5,8 @@
 //! reference PDS and verified. Interactions widen the carried set: after a member likes Y's post, Y
 //! is carried. A parent that cannot be fetched (a missing record, an unknown DID, its PDS gone) or
 //! whose proof does not verify (a fake PDS signing with another key) renders as `notFoundPost`,
-//! not as an error.
+//! not as an error. A quote of a post by an account nobody on A follows is fetched the same way
+//! when a view shows the quote; a quote of a post that does not exist renders `viewNotFound`.
 
 use std::time::Duration;
 
@@ -43,8 +44,9 @@ async fn reply_to(
         .await
 }
 
-/// A new member of A follows `followed`, then waits until A has indexed every post in `uris`.
-async fn follow_until_indexed(a: &Client, followed: &Account, uris: &[&str]) {
+/// A new member of A follows `followed`, then waits until A has indexed every post in `uris`;
+/// returns the member.
+async fn follow_until_indexed(a: &Client, followed: &Account, uris: &[&str]) -> Account {
     let alice = a.account("alice").await;
     a.create(
         &alice,
@@ -65,6 +67,7 @@ async fn follow_until_indexed(a: &Client, followed: &Account, uris: &[&str]) {
         }
     })
     .await;
+    alice
 }
 
 #[tokio::test]
@@ -324,6 +327,88 @@ async fn remote_profiles_notifications_and_threads_fetched_on_demand() {
         }
     })
     .await;
+}
+
+/// The `record` of a post view's quote embed.
+fn quoted(post: &Value) -> &Value {
+    &post["embed"]["record"]
+}
+
+#[tokio::test]
+async fn quoted_posts_nobody_carries_are_fetched_on_demand() {
+    let a = Node::start(&[]).await;
+    let reference = ReferencePds::start_with_plc(&format!("{}/plc", a.url)).await;
+    let (ca, cr) = (Client::new(&a.url), Client::new(&reference.url));
+    let xavier = cr.account("xavier").await;
+    let yolanda = cr.account("yolanda").await;
+    // X quotes Y's post and a post of Y's that does not exist; nobody on A follows Y.
+    let original = cr.post_text(&yolanda, "yolanda, worth quoting").await;
+    let quote = |text: &str, target: &(String, String)| json!({"text": text, "embed": {"$type": "app.bsky.embed.record", "record": strong_ref(target)}});
+    let quoting = cr
+        .create(
+            &xavier,
+            "app.bsky.feed.post",
+            quote("look at this", &original),
+        )
+        .await;
+    let ghost = (
+        format!("at://{}/app.bsky.feed.post/3kaaaaaaaaa22", yolanda.did),
+        original.1.clone(),
+    );
+    let quoting_ghost = cr
+        .create(
+            &xavier,
+            "app.bsky.feed.post",
+            quote("look at nothing", &ghost),
+        )
+        .await;
+    let alice = follow_until_indexed(&ca, &xavier, &[&quoting.0, &quoting_ghost.0]).await;
+
+    // getPosts shows the quoted post, fetched from Y's PDS and verified.
+    let posts = ca
+        .ok(
+            "app.bsky.feed.getPosts",
+            &[("uris", &quoting.0), ("uris", &quoting_ghost.0)],
+            None,
+        )
+        .await;
+    let posts = posts["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    let record = quoted(&posts[0]);
+    assert_eq!(
+        record["$type"], "app.bsky.embed.record#viewRecord",
+        "{record}"
+    );
+    assert_eq!(record["uri"], original.0.as_str());
+    assert_eq!(
+        record["value"]["text"], "yolanda, worth quoting",
+        "{record}"
+    );
+    assert_eq!(record["author"]["did"], yolanda.did.as_str(), "{record}");
+    let missing = quoted(&posts[1]);
+    assert_eq!(
+        missing["$type"], "app.bsky.embed.record#viewNotFound",
+        "{missing}"
+    );
+    // Fetched, not carried: Y's other posts do not come.
+    assert_eq!(carried_total(&a).await, 1);
+
+    // The timeline shows it too (the post is indexed now, marked as fetched on demand).
+    let timeline = ca
+        .ok("app.bsky.feed.getTimeline", &[], Some(&alice.token))
+        .await;
+    let shown = timeline["feed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["post"]["uri"] == quoting.0.as_str())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        quoted(&shown["post"])["value"]["text"],
+        "yolanda, worth quoting",
+        "{timeline}"
+    );
 }
 
 #[tokio::test]
