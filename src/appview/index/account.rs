@@ -142,27 +142,7 @@ impl Index<'_> {
         for (collection, rkey) in self.indexed_records(actor)? {
             self.remove(actor, collection, &rkey, true)?;
         }
-        let notifications: Vec<(u64, u64, u8, String)> = self
-            .t
-            .notifications
-            .table()?
-            .range((actor, 0, 0, 0, "")..=(actor, u64::MAX, u64::MAX, u8::MAX, RKEY_MAX))?
-            .map(|r| {
-                r.map(|(k, _)| {
-                    let k = k.value();
-                    (k.1, k.2, k.3, k.4.to_owned())
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        for (sort_at, author, code, rkey) in notifications {
-            self.t.notifications.table_mut()?.remove((
-                actor,
-                sort_at,
-                author,
-                code,
-                rkey.as_str(),
-            ))?;
-        }
+        self.remove_notifications_of(actor)?;
         let mutes: Vec<u64> = self
             .t
             .mutes

@@ -114,7 +114,7 @@ impl Index<'_> {
             progress.phase += 1;
             progress.after.clear();
         }
-        self.forget_notifications_of(actor)?;
+        self.remove_notifications_of(actor)?;
         if let Some(did) = self.did_of(actor)? {
             // A backfill queued before it left would index it again.
             self.t.pending_backfills.table_mut()?.remove(did.as_str())?;
@@ -239,8 +239,8 @@ impl Index<'_> {
     }
 
     /// Removes the notifications stored for `actor` as a recipient (nobody on this node reads
-    /// them).
-    fn forget_notifications_of(&mut self, actor: u64) -> Result<(), StoreError> {
+    /// them any more: the account was forgotten or deleted).
+    pub(super) fn remove_notifications_of(&mut self, actor: u64) -> Result<(), StoreError> {
         let keys: Vec<(u64, u64, u8, String)> = self
             .t
             .notifications
