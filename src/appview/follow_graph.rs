@@ -94,13 +94,7 @@ fn interactions_of(
 ) -> Result<(), AppviewError> {
     let newest = newest.min(MAX_INTERACTIONS_PER_KIND);
     let range = (actor, "")..=(actor, RKEY_MAX);
-    for row in t
-        .posts
-        .table()?
-        .range(range.clone())?
-        .rev()
-        .take(MAX_INTERACTIONS_PER_KIND)
-    {
+    for row in t.posts.table()?.range(range.clone())?.rev().take(newest) {
         let (_, value) = row?;
         let post: PostRow = rows::decode(value.value())?;
         out.extend(post.reply_parent.map(|p| p.actor));
