@@ -88,7 +88,10 @@ describe('account pages', { concurrency: false }, () => {
   it('resets a forgotten password when signed out', async () => {
     await page.goto('/settings');
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByRole('link', { name: 'Sign in' }).first().waitFor();
+    // Exact: the settings page's "App passwords" row says "Sign in to other apps", and leaving
+    // before the sign-out has finished would keep the session.
+    await page.waitForFunction(() => localStorage.getItem('skyhold.session') === null);
+    await page.getByRole('link', { name: 'Sign in', exact: true }).first().waitFor();
     await page.goto('/signin');
     await page.getByRole('link', { name: 'Forgot your password?' }).click();
     await page.getByLabel('Email').fill('carla@example.org');

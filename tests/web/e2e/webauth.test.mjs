@@ -250,7 +250,7 @@ describe('the web UI signs in with OAuth', { concurrency: false }, () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     // Signed out once the node has revoked the session.
     await page.waitForFunction((key) => localStorage.getItem(key) === null, SESSION);
-    await page.getByRole('link', { name: 'Sign in' }).first().waitFor();
+    await page.getByRole('link', { name: 'Sign in', exact: true }).first().waitFor();
     assert.equal(await page.evaluate(() => sessionStorage.getItem('skyhold.elevated')), null, 'the password-confirmed session ended too');
 
     const old = await fetch(`${node.url}/xrpc/com.atproto.server.getSession`, { headers: { authorization: `DPoP ${token}`, dpop: getProof } });
