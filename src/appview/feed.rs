@@ -401,10 +401,7 @@ impl Appview {
         let config = self.config().clone();
         self.read_view(move |t| {
             let ctx = Ctx::new(t, &config, viewer.as_deref())?;
-            let mut out = json!({"uri": params.uri, "likes": []});
-            if let Some(cid) = &params.cid {
-                out["cid"] = json!(cid);
-            }
+            let mut out = about_subject(&params, "likes");
             let Some((collection, subject)) = read::resolve_uri(t, &params.uri)? else {
                 return Ok(out);
             };
@@ -441,13 +438,7 @@ impl Appview {
                     break;
                 }
             }
-            if likes.len() < limit {
-                next = None;
-            }
-            out["likes"] = Json::Array(likes);
-            if let Some(n) = next {
-                out["cursor"] = json!(n);
-            }
+            fill_page(&mut out, "likes", likes, limit, next);
             Ok(out)
         })
         .await
@@ -462,10 +453,7 @@ impl Appview {
         let config = self.config().clone();
         self.read_view(move |t| {
             let ctx = Ctx::new(t, &config, viewer.as_deref())?;
-            let mut out = json!({"uri": params.uri, "repostedBy": []});
-            if let Some(cid) = &params.cid {
-                out["cid"] = json!(cid);
-            }
+            let mut out = about_subject(&params, "repostedBy");
             let Some((collection, subject)) = read::resolve_uri(t, &params.uri)? else {
                 return Ok(out);
             };
@@ -501,13 +489,7 @@ impl Appview {
                     break;
                 }
             }
-            if actors.len() < limit {
-                next = None;
-            }
-            out["repostedBy"] = Json::Array(actors);
-            if let Some(n) = next {
-                out["cursor"] = json!(n);
-            }
+            fill_page(&mut out, "repostedBy", actors, limit, next);
             Ok(out)
         })
         .await
@@ -522,10 +504,7 @@ impl Appview {
         let config = self.config().clone();
         self.read_view(move |t| {
             let ctx = Ctx::new(t, &config, viewer.as_deref())?;
-            let mut out = json!({"uri": params.uri, "posts": []});
-            if let Some(cid) = &params.cid {
-                out["cid"] = json!(cid);
-            }
+            let mut out = about_subject(&params, "posts");
             let Some((collection, subject)) = read::resolve_uri(t, &params.uri)? else {
                 return Ok(out);
             };
@@ -573,13 +552,7 @@ impl Appview {
                     break;
                 }
             }
-            if posts.len() < limit {
-                next = None;
-            }
-            out["posts"] = Json::Array(posts);
-            if let Some(n) = next {
-                out["cursor"] = json!(n);
-            }
+            fill_page(&mut out, "posts", posts, limit, next);
             Ok(out)
         })
         .await
@@ -692,4 +665,56 @@ pub fn feed_output(items: Vec<Json>, next: Option<String>) -> Json {
         out["cursor"] = json!(n);
     }
     out
+}
+
+/// The answer about one post's likes, reposts or quotes before its list is read: `{uri, cid?,
+/// <field>: []}`, which is also the whole answer when the subject is unknown.
+fn about_subject(params: &SubjectParams, field: &str) -> Json {
+    let mut out = json!({"uri": params.uri, field: []});
+    if let Some(cid) = &params.cid {
+        out["cid"] = json!(cid);
+    }
+    out
+}
+
+/// Puts a page of `items` under `field`, with a cursor only when the page is full (a short page
+/// is the last one).
+fn fill_page(out: &mut Json, field: &str, items: Vec<Json>, limit: usize, next: Option<String>) {
+    let next = next.filter(|_| items.len() >= limit);
+    out[field] = Json::Array(items);
+    if let Some(n) = next {
+        out["cursor"] = json!(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_page_carries_the_cursor_and_a_short_one_ends_the_list() {
+        let params = SubjectParams {
+            uri: "at://did:plc:a/app.bsky.feed.post/3k".into(),
+            cid: Some("bafy".into()),
+            ..Default::default()
+        };
+        let mut full = about_subject(&params, "likes");
+        fill_page(
+            &mut full,
+            "likes",
+            vec![json!(1), json!(2)],
+            2,
+            Some("c".into()),
+        );
+        assert_eq!(
+            full,
+            json!({"uri": params.uri, "cid": "bafy", "likes": [1, 2], "cursor": "c"})
+        );
+        let mut short = about_subject(&params, "posts");
+        fill_page(&mut short, "posts", vec![json!(1)], 2, Some("c".into()));
+        assert_eq!(
+            short,
+            json!({"uri": params.uri, "cid": "bafy", "posts": [1]})
+        );
+    }
 }
