@@ -195,7 +195,8 @@ impl Pds {
         app_password: Option<String>,
     ) -> Result<SessionOutput, PdsError> {
         let jti = random_id();
-        let exp = self.clock().now_secs() + REFRESH_TTL_SECS;
+        let issued = self.clock().now_micros();
+        let exp = issued.div_euclid(1_000_000) + REFRESH_TTL_SECS;
         if scope != AccessScope::Takendown {
             let row = RefreshRow {
                 did: account.did.to_string(),
@@ -208,7 +209,7 @@ impl Pds {
             self.store()
                 .write(move |txn| {
                     refresh_tokens::make_room(txn, &row.did)?;
-                    refresh_tokens::insert(txn, &key, &row)?;
+                    refresh_tokens::insert(txn, &key, &row, issued)?;
                     Ok(Ok::<_, PdsError>(()))
                 })
                 .await?;
@@ -301,7 +302,8 @@ impl Pds {
         let claims: RefreshClaims =
             jwt::verify_hs256(token, TYP_REFRESH, &self.inner.secrets.jwt_key)
                 .map_err(|_| PdsError::InvalidToken("Token could not be verified".into()))?;
-        let now = self.clock().now_secs();
+        let now_micros = self.clock().now_micros();
+        let now = now_micros.div_euclid(1_000_000);
         if claims.exp <= now {
             return Err(expired());
         }
@@ -312,7 +314,7 @@ impl Pds {
         let (jti, did) = (claims.jti.clone(), claims.sub.clone());
         let (next_jti, next_exp, app_password) = self
             .store()
-            .write(move |txn| refresh_tokens::rotate(txn, &jti, &did, now, next))
+            .write(move |txn| refresh_tokens::rotate(txn, &jti, &did, now_micros, next))
             .await?;
         let account = self.find_account(&claims.sub).await?.ok_or_else(|| {
             PdsError::InvalidRequest(format!(

@@ -20,20 +20,28 @@ pub const MAX_SESSIONS_PER_ACCOUNT: usize = 100;
 /// How long after its first use a refresh token may be replayed for the same successor.
 const REFRESH_GRACE_SECS: i64 = 2 * 60 * 60;
 
-/// The index's order of a token: its expiry, then (within a second) when it was stored, in
-/// microseconds, so the session that expires first is also the oldest of its second.
-fn order(row: &RefreshRow) -> i64 {
+/// The index's order of a token: its expiry, then (within a second) the microsecond it was issued
+/// at, so the session that expires first is also the oldest of its second. `issued_micros` must be
+/// the instant the expiry was computed from: the write runs later, perhaps in the next second, and
+/// a sub-second taken then would put a newer token before an older one of the same expiry.
+fn order(row: &RefreshRow, issued_micros: i64) -> i64 {
     row.expires_at
         .saturating_mul(1_000_000)
-        .saturating_add(crate::clock::now_micros() % 1_000_000)
+        .saturating_add(issued_micros.rem_euclid(1_000_000))
 }
 
-/// Stores a token row and indexes it under its account.
-pub fn insert(txn: &WriteTransaction, jti: &str, row: &RefreshRow) -> Result<(), StoreError> {
+/// Stores a token row issued at `issued_micros` (its expiry was computed then) and indexes it under
+/// its account.
+pub fn insert(
+    txn: &WriteTransaction,
+    jti: &str,
+    row: &RefreshRow,
+    issued_micros: i64,
+) -> Result<(), StoreError> {
     txn.open_table(REFRESH_TOKENS)?
         .insert(jti, rows::encode(row)?.as_slice())?;
     txn.open_table(REFRESH_BY_ACCOUNT)?
-        .insert((row.did.as_str(), jti), order(row))?;
+        .insert((row.did.as_str(), jti), order(row, issued_micros))?;
     Ok(())
 }
 
@@ -108,16 +116,17 @@ pub fn revoke(
 /// A rotated refresh token's successor: (id, expiry, the app password the session uses).
 pub type Successor = (String, i64, Option<String>);
 
-/// Uses the refresh token `jti` of `did` at `now` (seconds): stores the successor `next` (id,
+/// Uses the refresh token `jti` of `did` at `now_micros`: stores the successor `next` (id,
 /// expiry) and keeps the used token only for its replay grace. A replay within the grace gets the
 /// same successor; a later one revokes the token. Returns (successor id, expiry, app password).
 pub fn rotate(
     txn: &WriteTransaction,
     jti: &str,
     did: &str,
-    now: i64,
+    now_micros: i64,
     next: (String, i64),
 ) -> Result<Result<Successor, PdsError>, StoreError> {
+    let now = now_micros.div_euclid(1_000_000);
     let revoked = || PdsError::ExpiredToken("Token has been revoked".into());
     let table = txn.open_table(REFRESH_TOKENS)?;
     let Some(row) = table.get(jti)?.map(|v| v.value().to_vec()) else {
@@ -155,8 +164,8 @@ pub fn rotate(
     row.next_id = Some(next_jti.clone());
     row.used_at = Some(now);
     row.expires_at = row.expires_at.min(now + REFRESH_GRACE_SECS);
-    insert(txn, jti, &row)?;
-    insert(txn, &next_jti, &successor)?;
+    insert(txn, jti, &row, now_micros)?;
+    insert(txn, &next_jti, &successor, now_micros)?;
     Ok(Ok((next_jti, next_exp, successor.app_password)))
 }
 
@@ -187,8 +196,57 @@ pub fn index_existing(txn: &WriteTransaction) -> Result<usize, StoreError> {
     for entry in tokens.iter()? {
         let (key, value) = entry?;
         let row: RefreshRow = rows::decode(value.value())?;
-        index.insert((row.did.as_str(), key.value()), order(&row))?;
+        // When these were issued is not stored; their expiry alone orders them.
+        index.insert((row.did.as_str(), key.value()), order(&row, 0))?;
         count += 1;
     }
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn row(expires_at: i64) -> RefreshRow {
+        RefreshRow {
+            did: "did:plc:gina".into(),
+            expires_at,
+            app_password: None,
+            next_id: None,
+            used_at: None,
+        }
+    }
+
+    /// Tokens of one expiry are ordered by the microsecond they were issued at, which the caller
+    /// passes in, not by when the write runs: a login's write may run after a later login's (the
+    /// CI flake of `an_account_keeps_a_bounded_number_of_sessions`). Here the first-issued token is
+    /// written last.
+    #[tokio::test]
+    async fn the_first_issued_session_of_a_second_is_the_one_ended() {
+        let dir = std::env::temp_dir().join(format!(
+            "skyhold-refresh-order-{}-{}",
+            std::process::id(),
+            crate::clock::now_micros()
+        ));
+        let store = Store::open(&dir).unwrap();
+        let second = 1_800_000_000_i64;
+        let first = second * 1_000_000 + 1_000;
+        let expiry = second + 10;
+        let left = store
+            .write(move |txn| {
+                for i in 1..MAX_SESSIONS_PER_ACCOUNT as i64 {
+                    insert(txn, &format!("later-{i:03}"), &row(expiry), first + i)?;
+                }
+                insert(txn, "first", &row(expiry), first)?;
+                make_room(txn, "did:plc:gina")?;
+                Ok(Ok::<_, StoreError>(of_account(txn, "did:plc:gina")?))
+            })
+            .await
+            .unwrap();
+        assert_eq!(left.len(), MAX_SESSIONS_PER_ACCOUNT - 1);
+        assert!(left.iter().all(|(jti, _)| jti != "first"), "{left:?}");
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
