@@ -40,7 +40,8 @@ const MAX_BLOCKS: usize = 64 * 1024;
 /// size, would come from a heap that keeps freed memory resident: RSS after sign-ups went up, not
 /// down, when the memory was freed between bursts that way. A request above 32 MiB is mapped
 /// whatever the threshold, so each burst's memory is returned whole. The untouched 13 MiB cost
-/// address space, not memory. (musl's allocator maps anything above 128 KiB anyway.)
+/// address space, not memory. (The shipped build's allocator, zig's libc, returns large blocks
+/// whole anyway.)
 const RESERVED_BLOCKS: usize = 32 * 1024 + 1;
 
 /// The pool. Cheap to clone.

@@ -148,9 +148,9 @@ pub struct Store {
 /// redb's page cache: 8 MiB, whatever the machine. The file's pages stay in the kernel's page cache
 /// either way, shared and given back under pressure; redb's own cache saves a copy and a system
 /// call per page read, and holds a transaction's dirty pages before the commit writes them. Each
-/// cached page is its own heap allocation, and musl's allocator (the shipped build's) keeps about
-/// twice the cache's size resident after a write load: 32 MiB of cache left the load bench at
-/// ~100 MB RSS, 8 MiB at ~50 MB. Views on a 570 MB App View store barely notice; bulk indexing
+/// cached page is its own heap allocation, and the shipped build's allocator (zig's libc) keeps
+/// about twice the cache's size resident after a write load: 32 MiB of cache left the load bench
+/// at ~100 MB RSS, 8 MiB at ~50 MB. Views on a 570 MB App View store barely notice; bulk indexing
 /// is slower. See docs/DECISIONS.md ("redb's cache sized for a Pi") for the figures.
 const CACHE_BYTES: usize = 8 << 20;
 
