@@ -10,7 +10,8 @@
 //! 3. `applyWrites` in batches of 200 creates into one account: records/s;
 //! 4. `getRepo` of that account (10,000 records): median of 5 downloads;
 //! 5. phases 1 and 2 again, driven by the official client (`@atproto/api` under Node 22,
-//!    `tests/peers/load-client.mjs`): the figure an app gets, client costs included.
+//!    `tests/peers/load-client.mjs`): the figure an app gets, client costs included; the client
+//!    reports its own CPU per write and its share of one core (near 100%, it is the bound).
 //!
 //! The light client is reqwest in this process (HTTP/1.1, keep-alive): it costs the machine little,
 //! so phases 1 to 4 show what the server can do; the official client shares the 2 cores with the
@@ -303,6 +304,8 @@ struct Rate {
     p50: Duration,
     p99: Duration,
     cost: Option<Cost>,
+    /// The CPU the client process spent on the phase (the official client reports its own).
+    client_cpu: Option<Duration>,
 }
 
 impl Rate {
@@ -318,6 +321,7 @@ impl Rate {
             p50: at(0.50),
             p99: at(0.99),
             cost: None,
+            client_cpu: None,
         }
     }
 
@@ -547,7 +551,9 @@ impl OfficialClient {
             .iter()
             .map(millis)
             .collect();
-        Rate::new(latencies.len(), millis(&answer["elapsedMs"]), latencies)
+        let mut rate = Rate::new(latencies.len(), millis(&answer["elapsedMs"]), latencies);
+        rate.client_cpu = Some(millis(&answer["clientCpuMs"]));
+        rate
     }
 
     async fn finish(mut self) {
@@ -663,6 +669,17 @@ fn cost(rate: &Rate, unit: &str) -> String {
         }
         None => String::new(),
     }
+}
+
+/// The client's CPU per write and its share of one core over the phase, as a cell: on 2 cores a
+/// client near a whole core is what bounds the phase, whatever the server does.
+fn client_cost(rate: &Rate) -> Option<String> {
+    let cpu = rate.client_cpu?;
+    Some(format!(
+        "{:.2} ms CPU per write, {:.0}% of one core",
+        cpu.as_secs_f64() * 1000.0 / rate.count.max(1) as f64,
+        cpu.as_secs_f64() / rate.elapsed.as_secs_f64() * 100.0
+    ))
 }
 
 /// One measurement for both servers: the cell for each and how skyhold compares.
@@ -838,6 +855,16 @@ fn official_rows(shape: &'static Shape) -> Vec<Row> {
             }),
         ),
         row(
+            "... what they cost the client (Node)".into(),
+            |r| {
+                r.official
+                    .as_ref()
+                    .ok()
+                    .and_then(|o| client_cost(&o.sequential))
+            },
+            None,
+        ),
+        row(
             format!(
                 "official client: createRecord, {} clients over {} accounts",
                 shape.clients, shape.accounts
@@ -870,6 +897,16 @@ fn official_rows(shape: &'static Shape) -> Vec<Row> {
                         / cpu_of(&r.official.as_ref().ok()?.concurrent)?
                 ))
             }),
+        ),
+        row(
+            "... what they cost the client (Node)".into(),
+            |r| {
+                r.official
+                    .as_ref()
+                    .ok()
+                    .and_then(|o| client_cost(&o.concurrent))
+            },
+            None,
         ),
         row(
             "RSS at the end (after the official client)".into(),

@@ -7,8 +7,8 @@
 // A line protocol on stdin/stdout lets the bench read the server's CPU and commit counters around
 // each phase and nothing else: the script creates its accounts (sign-ups are not part of a
 // phase), prints `ready`, then for each line `sequential` or `concurrent` read from stdin runs that
-// phase and prints one line of JSON: {"count", "elapsedMs", "latenciesMs": [...]}. It exits when
-// stdin closes. Any failed request prints `FAIL <reason>` on stderr and exits 1.
+// phase and prints one line of JSON: {"count", "elapsedMs", "latenciesMs": [...], "clientCpuMs"}.
+// It exits when stdin closes. Any failed request prints `FAIL <reason>` on stderr and exits 1.
 
 import { createInterface } from 'node:readline'
 
@@ -55,20 +55,34 @@ async function sequential(agent) {
   for (let n = 0; n < warmup; n++) await post(agent, n)
   const latencies = []
   const started = performance.now()
+  const cpu = process.cpuUsage()
   for (let n = 0; n < sequentialWrites; n++) await timed(agent, n, latencies)
-  return { count: latencies.length, elapsedMs: performance.now() - started, latenciesMs: latencies }
+  return answer(latencies, started, cpu)
 }
 
 async function concurrent(agents) {
   const latencies = []
   const started = performance.now()
+  const cpu = process.cpuUsage()
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
       const agent = agents[c % agents.length]
       for (let n = 0; n < writesPerClient; n++) await timed(agent, c * writesPerClient + n, latencies)
     }),
   )
-  return { count: latencies.length, elapsedMs: performance.now() - started, latenciesMs: latencies }
+  return answer(latencies, started, cpu)
+}
+
+// A phase's answer: its writes, its wall time, each write's latency, and the CPU this process spent
+// on them (the client's own cost: on 2 cores it competes with the server's).
+function answer(latencies, started, cpu) {
+  const spent = process.cpuUsage(cpu)
+  return {
+    count: latencies.length,
+    elapsedMs: performance.now() - started,
+    latenciesMs: latencies,
+    clientCpuMs: (spent.user + spent.system) / 1000,
+  }
 }
 
 async function main() {
