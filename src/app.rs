@@ -220,7 +220,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     let state = AppState::new(AppServices {
         web,
         pds,
-        appview,
+        appview: appview.clone(),
         plc: plc_directory,
         admin_password,
         backups: crate::backup::Backups::new(store.clone(), config.data_dir.clone()),
@@ -264,6 +264,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> 
     if let Err(error) = limits.flush().await {
         tracing::warn!(%error, "saving rate limit windows failed");
     }
+    appview.shutdown().await;
     store.shutdown().await;
     Ok(())
 }

@@ -119,10 +119,17 @@ impl BenchAppview {
         let follower = self.appview.clone();
         let started = Instant::now();
         let indexing = tokio::spawn(async move { follower.follow(source).await });
+        self.appview.start_search_index();
         let result = loop {
             tokio::time::sleep(Duration::from_millis(50)).await;
             match self.appview.stored_cursor(key.clone()).await {
-                Ok(Some(cursor)) if cursor >= total => break Ok(started.elapsed()),
+                // Indexing is done once the post search index (its own file) has caught up too.
+                Ok(Some(cursor))
+                    if cursor >= total
+                        && matches!(self.appview.search_caught_up().await, Ok(true)) =>
+                {
+                    break Ok(started.elapsed());
+                }
                 Ok(_) if started.elapsed() > deadline => {
                     break Err(format!("indexing did not finish within {deadline:?}"));
                 }
@@ -191,6 +198,7 @@ impl BenchAppview {
 
     /// Lets the writer commit what is queued and closes the store.
     pub async fn shutdown(self) {
+        self.appview.shutdown().await;
         self.store.shutdown().await;
     }
 }

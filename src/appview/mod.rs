@@ -45,6 +45,7 @@ mod records;
 mod remote_post;
 mod rows;
 mod search;
+mod search_index;
 mod tables;
 mod thread;
 mod tokens;
@@ -53,6 +54,8 @@ mod viewer;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+
+use redb::ReadableTable;
 
 use futures_util::future::BoxFuture;
 use tokio::sync::{Mutex as AsyncMutex, mpsc};
@@ -167,6 +170,8 @@ struct Inner {
     after_commit: follower::AfterCommit,
     /// Woken when a repo is queued for a whole backfill ([`backfill`]).
     backfills_wanted: tokio::sync::Notify,
+    /// The post search index's own file and follower ([`search_index`]).
+    search: search_index::SearchIndex,
 }
 
 /// DIDs waiting for identity resolution before the indexer waits for the resolver.
@@ -183,9 +188,17 @@ impl Appview {
         store
             .write(|txn| {
                 tables::create_all(txn).map_err(|e| StoreError::Database(e.to_string()))?;
+                // The search terms moved to their own file, rebuilt from the posts.
+                txn.delete_table(search_index::LEGACY_TERMS)?;
+                let mut meta = txn.open_table(tables::META)?;
+                if meta.get(search_index::EPOCH_KEY)?.is_none() {
+                    let epoch = rand_core::RngCore::next_u64(&mut rand_core::OsRng).max(1);
+                    meta.insert(search_index::EPOCH_KEY, epoch)?;
+                }
                 Ok(Ok::<_, AppviewError>(()))
             })
             .await?;
+        let search = search_index::SearchIndex::open(&store)?;
         let (identity_queue, receiver) = mpsc::channel(IDENTITY_QUEUE);
         Ok(Appview {
             inner: Arc::new(Inner {
@@ -206,6 +219,7 @@ impl Appview {
                 fetch_failures: remote_post::FetchFailures::default(),
                 after_commit: follower::AfterCommit::default(),
                 backfills_wanted: tokio::sync::Notify::new(),
+                search,
             }),
         })
     }
@@ -231,6 +245,7 @@ impl Appview {
         }
         tokio::spawn(self.clone().run_after_commit());
         tokio::spawn(self.clone().run_forgets());
+        self.start_search_index();
         let appview = self.clone();
         tokio::spawn(async move { appview.follow(source).await });
         for labeler in self.inner.config.labelers.clone() {

@@ -2,7 +2,8 @@
 //! `app.bsky.actor.searchActors` and `searchActorsTypeahead`.
 //!
 //! Posts: a post matches when it holds every word of the query (see `tokens.rs`); candidates come
-//! from the posting list of the query's longest word, newest first, and the other words are checked
+//! from the posting list of the query's longest word in the search file (`search_index.rs`; a
+//! search first waits for it to catch up with the posts indexed so far), newest first, and the other words are checked
 //! with point lookups. `from:`/`author:` in the query and the lexicon's filters (author, mentions,
 //! lang, domain, url, tag, since, until) are applied to candidates. At most [`MAX_SCAN`] candidates
 //! are examined per page; `sort=top` ranks the first [`MAX_TOP`] matches by engagement.
@@ -21,10 +22,12 @@ use super::kind::Kind;
 use super::read::{self, TEXT_MAX, Tables};
 use super::records;
 use super::rows::{self, RefRow};
+use super::search_index;
 use super::tokens;
 use super::{Appview, AppviewError, cursor};
 use crate::core::data;
 use crate::core::syntax::Datetime;
+use crate::store::open_read_table;
 
 /// Most candidate posts examined for one page.
 pub const MAX_SCAN: usize = 10_000;
@@ -150,8 +153,16 @@ impl Appview {
         params: SearchPostsParams,
     ) -> Result<Json, AppviewError> {
         let config = self.config().clone();
+        if !self.search_caught_up().await? {
+            tracing::debug!("searchPosts answers while the search index catches up");
+        }
+        let search = self.clone();
         self.read_view(move |t| {
             let ctx = Ctx::new(t, &config, viewer.as_deref())?;
+            let search_txn = search.inner.search.begin_read()?;
+            let Some(post_terms) = open_read_table(&search_txn, search_index::TERMS)? else {
+                return Ok(json!({"posts": []}));
+            };
             let mut author = params.author.clone();
             let mut words = String::new();
             for part in params.q.split_whitespace() {
@@ -210,9 +221,7 @@ impl Appview {
             let mut matches: Vec<(u64, RefRow)> = Vec::new();
             let mut next = None;
             let want = if top { MAX_TOP } else { limit };
-            for row in t
-                .post_terms
-                .table()?
+            for row in post_terms
                 .range((first, filter.since, 0, "")..(first, upper.0, upper.1, upper.2.as_str()))?
                 .rev()
                 .take(MAX_SCAN)
@@ -222,8 +231,7 @@ impl Appview {
                 next = Some(cursor::encode(&[sort_at, actor], rkey));
                 let mut all = true;
                 for term in rest {
-                    if t.post_terms
-                        .table()?
+                    if post_terms
                         .get((term.as_str(), sort_at, actor, rkey))?
                         .is_none()
                     {

@@ -151,8 +151,9 @@ tables! {
     replies: REPLIES = "appview.replies" => (u64, &'static str, u64, u64, &'static str), ();
     /// (quoted author, quoted rkey, sort time, quoting author, rkey) → (): quote posts.
     quotes: QUOTES = "appview.quotes" => (u64, &'static str, u64, u64, &'static str), ();
-    /// (term, sort time, author, rkey) → (): the post search index.
-    post_terms: POST_TERMS = "appview.post_terms" => (&'static str, u64, u64, &'static str), ();
+    /// seq → (author, rkey, added): posts added to or removed from `posts`, in order, for the post
+    /// search index, which follows this journal in its own file ([`super::search_index`]).
+    search_journal: SEARCH_JOURNAL = "appview.search_journal" => u64, (u64, &'static str, bool);
     /// (liker, rkey) → [`super::rows::InteractionRow`].
     likes: LIKES = "appview.likes" => (u64, &'static str), &'static [u8];
     /// (kind, subject author, subject rkey, sort time, liker) → like rkey.

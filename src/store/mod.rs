@@ -14,6 +14,7 @@ mod blobs;
 mod database;
 mod log;
 pub mod rows;
+mod side_file;
 mod snapshot;
 mod usage;
 mod writer;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 pub use blobs::{BlobFiles, TempBlob};
 pub use log::{EventLog, LogFollower, LogTable};
 pub use redb::{ReadTransaction, ReadableDatabase, TableDefinition, WriteTransaction};
+pub use side_file::SideFile;
 pub use snapshot::{BlobCopy, DATABASE_FILE, Snapshot, check_database_copy};
 pub use usage::Usage;
 

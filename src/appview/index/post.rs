@@ -1,5 +1,5 @@
 //! Indexing `app.bsky.feed.post`: the post row, the author's feed item, the global post list, the
-//! reply and quote indexes, reply and quote counts, the search terms, and notifications.
+//! reply and quote indexes, reply and quote counts, the search index's journal, and notifications.
 //!
 //! As the reference (`indexing/plugins/post.ts`): a reply whose root and parent disagree is marked
 //! invalid; a reply the root's threadgate does not allow is marked and neither counted, shown in
@@ -11,7 +11,7 @@ use super::{Index, NewRecord, RKEY_MAX};
 use crate::appview::kind::{Kind, NOTIF_POST};
 use crate::appview::records::{self, GateRule, StrongRef};
 use crate::appview::rows::{self, EmbedRow, PostRow, Reason, RecordRow, RefRow};
-use crate::appview::tokens;
+use crate::appview::search_index;
 use crate::core::data;
 use crate::store::StoreError;
 
@@ -234,12 +234,7 @@ impl Index<'_> {
                 .insert((q.actor, q.rkey.as_str(), sort_at, new.actor, new.rkey), ())?;
             self.add_subject_count(Kind::Post.byte(), q.actor, &q.rkey, rows::QUOTES, 1)?;
         }
-        for term in post_terms(&post) {
-            self.t
-                .post_terms
-                .table_mut()?
-                .insert((term.as_str(), sort_at, new.actor, new.rkey), ())?;
-        }
+        search_index::journal(&mut self.t, new.actor, new.rkey, true)?;
         self.add_actor_count(new.actor, rows::POSTS, 1)?;
 
         // Notifications, as the reference orders them: mentions, then the quoted author, then the
@@ -371,17 +366,7 @@ impl Index<'_> {
                 .remove((q.actor, q.rkey.as_str(), sort_at, actor, rkey))?;
             self.add_subject_count(Kind::Post.byte(), q.actor, &q.rkey, rows::QUOTES, -1)?;
         }
-        if let Some(post) = data::decode_value(&row.record)
-            .ok()
-            .and_then(|v| records::post(&v))
-        {
-            for term in post_terms(&post) {
-                self.t
-                    .post_terms
-                    .table_mut()?
-                    .remove((term.as_str(), sort_at, actor, rkey))?;
-            }
-        }
+        search_index::journal(&mut self.t, actor, rkey, false)?;
         for recipient in &row.notified {
             self.t
                 .notifications
@@ -413,17 +398,4 @@ impl Index<'_> {
         }
         Ok(out)
     }
-}
-
-/// The search terms of a post: the words of its text and its tags.
-pub fn post_terms(post: &records::Post) -> Vec<String> {
-    let mut terms = tokens::tokens(&post.text);
-    for tag in &post.tags {
-        for t in tokens::tokens(tag) {
-            if !terms.contains(&t) && terms.len() < tokens::MAX_TOKENS {
-                terms.push(t);
-            }
-        }
-    }
-    terms
 }

@@ -29,6 +29,7 @@ mod relay_errors;
 mod relay_scenarios;
 mod repo_verify;
 mod restart;
+mod search_index;
 mod tls;
 mod upstream;
 mod web;

@@ -1,0 +1,559 @@
+//! The post search index, in its own file (`search.redb`) and written off the acknowledging
+//! commit.
+//!
+//! A post has a dozen search terms, and inserting a dozen rows at random places of one B-tree made
+//! up a third of the writer thread's time under `applyWrites` (docs/PERFORMANCE.md). So the indexer
+//! records only that a post was added or removed, one row appended to `appview.search_journal` in
+//! the transaction that indexes it; this module follows the journal on the blocking pool, writes
+//! the terms into a [`SideFile`] with its cursor in the same transaction, and then lets the writer
+//! prune the journal behind it. The index lags the journal by one catch-up step, and a search first
+//! waits (at most [`SEARCH_WAIT`]) until the index has caught up with the journal as it stood when
+//! the query arrived, so a post can be found as soon as its write is acknowledged.
+//!
+//! The file is derived data, never backed up: it is rebuilt from `appview.posts` when it is
+//! missing, belongs to another store (its epoch differs: a restore), or its cursor does not
+//! continue the journal. Every hit is checked against the App View's own rows before it is shown,
+//! so a rebuild in progress only misses posts; it never shows a removed one.
+//!
+//! The reference App View hands search to a separate service; the query syntax served here is
+//! described in `search.rs`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use redb::{ReadableTable, TableDefinition};
+use tokio::sync::{Notify, watch};
+
+use super::records;
+use super::rows::{self, PostRow};
+use super::tables::{self, WriteTables};
+use super::tokens;
+use super::{Appview, AppviewError};
+use crate::core::data;
+use crate::store::{ReadTransaction, SideFile, Store, StoreError, open_read_table};
+
+/// The side file's name in the data directory.
+pub const FILE: &str = "search.redb";
+/// (term, sort time, author, rkey) → (): the posts each term occurs in, newest last.
+pub const TERMS: TableDefinition<(&str, u64, u64, &str), ()> = TableDefinition::new("search.terms");
+/// (author, rkey) → (sort time, the post's terms joined by '\n'): what to remove with a post.
+const INDEXED: TableDefinition<(u64, &str), (u64, &str)> = TableDefinition::new("search.posts");
+/// "epoch", "cursor" (the last journal seq applied), "built" (1 once the rebuild finished).
+const META: TableDefinition<&str, u64> = TableDefinition::new("search.meta");
+/// "after" → the last post a rebuild in progress indexed.
+const REBUILD: TableDefinition<&str, (u64, &str)> = TableDefinition::new("search.rebuild");
+/// Where the terms lived before they had their own file; dropped from the store at start.
+pub const LEGACY_TERMS: TableDefinition<(&str, u64, u64, &str), ()> =
+    TableDefinition::new("appview.post_terms");
+/// The `appview.meta` key of the store's search epoch, a random number made with the store: a
+/// search file with another epoch was built from another store.
+pub const EPOCH_KEY: &str = "search_epoch";
+
+/// Journal rows applied per transaction of the search file.
+const BATCH: usize = 4096;
+/// Posts indexed per transaction of a rebuild.
+const REBUILD_BATCH: usize = 2000;
+/// The journal is pruned once this many rows behind the index.
+const PRUNE_EVERY: u64 = 1024;
+/// How long a search waits for the index to catch up before answering from what it has.
+const SEARCH_WAIT: Duration = Duration::from_secs(2);
+/// How long the follower waits after a failure before trying again.
+const RETRY: Duration = Duration::from_secs(5);
+
+/// The search file and what its follower has published.
+pub(super) struct SearchIndex {
+    file: SideFile,
+    /// The journal seq the file has durably applied, once it is built (0 before).
+    indexed: watch::Sender<u64>,
+    stopping: AtomicBool,
+    stop: Notify,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl SearchIndex {
+    pub fn open(store: &Store) -> Result<SearchIndex, StoreError> {
+        Ok(SearchIndex {
+            file: SideFile::open(store, FILE)?,
+            indexed: watch::Sender::new(0),
+            stopping: AtomicBool::new(false),
+            stop: Notify::new(),
+            task: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// A read transaction on the search file.
+    pub fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
+        self.file.begin_read()
+    }
+}
+
+/// Records in the indexing transaction that `actor`'s post `rkey` was added or removed.
+pub(super) fn journal(
+    t: &mut WriteTables<'_>,
+    actor: u64,
+    rkey: &str,
+    added: bool,
+) -> Result<(), StoreError> {
+    let table = t.search_journal.table_mut()?;
+    let next = table.last()?.map_or(1, |(k, _)| k.value() + 1);
+    table.insert(next, (actor, rkey, added))?;
+    Ok(())
+}
+
+/// The search terms of a post: the words of its text and its tags.
+pub fn post_terms(post: &records::Post) -> Vec<String> {
+    let mut terms = tokens::tokens(&post.text);
+    for tag in &post.tags {
+        for t in tokens::tokens(tag) {
+            if !terms.contains(&t) && terms.len() < tokens::MAX_TOKENS {
+                terms.push(t);
+            }
+        }
+    }
+    terms
+}
+
+/// The last seq in the journal (0 when empty).
+fn journal_head(txn: &ReadTransaction) -> Result<u64, StoreError> {
+    Ok(match open_read_table(txn, tables::SEARCH_JOURNAL)? {
+        Some(table) => table.last()?.map_or(0, |(k, _)| k.value()),
+        None => 0,
+    })
+}
+
+impl Appview {
+    /// Starts following the search journal.
+    pub(super) fn start_search_index(&self) {
+        let appview = self.clone();
+        let task = tokio::spawn(async move { appview.follow_search_journal().await });
+        *self
+            .inner
+            .search
+            .task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
+    }
+
+    /// Stops the follower after its current step and closes the search file cleanly.
+    pub async fn shutdown(&self) {
+        let search = &self.inner.search;
+        search.stopping.store(true, Ordering::SeqCst);
+        search.stop.notify_one();
+        let task = search
+            .task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        let file = search.file.clone();
+        let _ = tokio::task::spawn_blocking(move || file.close()).await;
+    }
+
+    /// Waits until the search index holds every post indexed before now, or [`SEARCH_WAIT`]
+    /// passed (a rebuild in progress); returns whether it caught up.
+    pub(super) async fn search_caught_up(&self) -> Result<bool, AppviewError> {
+        let head = self
+            .store()
+            .read(|txn| Ok::<_, AppviewError>(journal_head(txn)?))
+            .await?;
+        let mut indexed = self.inner.search.indexed.subscribe();
+        let wait = indexed.wait_for(|applied| *applied >= head);
+        Ok(matches!(
+            tokio::time::timeout(SEARCH_WAIT, wait).await,
+            Ok(Ok(_))
+        ))
+    }
+
+    async fn follow_search_journal(self) {
+        let search = &self.inner.search;
+        let mut commits = self.store().commits();
+        let mut pruned = 0;
+        while !search.stopping.load(Ordering::SeqCst) {
+            let store = self.store().clone();
+            let file = search.file.clone();
+            let published = search.indexed.clone();
+            let step = tokio::task::spawn_blocking(move || catch_up(&store, &file, &published));
+            let more = match step.await {
+                Ok(Ok(more)) => more,
+                Ok(Err(_)) | Err(_) if self.store().is_closed() => return,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "post search index: catching up failed; trying again");
+                    tokio::select! {
+                        () = tokio::time::sleep(RETRY) => {}
+                        () = search.stop.notified() => return,
+                    }
+                    continue;
+                }
+                Err(_) => return,
+            };
+            let applied = *search.indexed.borrow();
+            if applied >= pruned + PRUNE_EVERY {
+                let pruning = self
+                    .store()
+                    .write(move |txn| {
+                        let mut table = txn.open_table(tables::SEARCH_JOURNAL)?;
+                        // The row at the cursor stays: the next seq follows it after a restart.
+                        table.retain_in(..applied, |_, _| false)?;
+                        Ok(Ok::<_, StoreError>(()))
+                    })
+                    .await;
+                match pruning {
+                    Ok(()) => pruned = applied,
+                    Err(_) if self.store().is_closed() => return,
+                    Err(error) => {
+                        tracing::warn!(%error, "post search index: pruning the journal failed")
+                    }
+                }
+            }
+            if !more {
+                tokio::select! {
+                    changed = commits.changed() => if changed.is_err() { return },
+                    () = search.stop.notified() => return,
+                }
+            }
+        }
+    }
+}
+
+/// The search file's own record of where it stands.
+struct State {
+    epoch: u64,
+    cursor: u64,
+    built: bool,
+    rebuild_after: Option<(u64, String)>,
+}
+
+fn read_state(file: &SideFile) -> Result<State, StoreError> {
+    let txn = file.begin_read()?;
+    let meta = open_read_table(&txn, META)?;
+    let get = |key: &str| -> Result<u64, StoreError> {
+        Ok(match &meta {
+            Some(m) => m.get(key)?.map_or(0, |v| v.value()),
+            None => 0,
+        })
+    };
+    let rebuild_after = match open_read_table(&txn, REBUILD)? {
+        Some(t) => t.get("after")?.map(|v| {
+            let (actor, rkey) = v.value();
+            (actor, rkey.to_owned())
+        }),
+        None => None,
+    };
+    Ok(State {
+        epoch: get("epoch")?,
+        cursor: get("cursor")?,
+        built: get("built")? == 1,
+        rebuild_after,
+    })
+}
+
+/// One step of following the journal: starts or continues a rebuild, or applies the next batch of
+/// journal rows. Returns whether there is more to do at once.
+fn catch_up(
+    store: &Store,
+    file: &SideFile,
+    published: &watch::Sender<u64>,
+) -> Result<bool, StoreError> {
+    let main = store.read_now()?;
+    let epoch = match open_read_table(&main, tables::META)? {
+        Some(meta) => meta.get(EPOCH_KEY)?.map_or(0, |v| v.value()),
+        None => 0,
+    };
+    let journal = open_read_table(&main, tables::SEARCH_JOURNAL)?;
+    let (first, head) = match &journal {
+        Some(j) => (
+            j.first()?.map(|(k, _)| k.value()),
+            j.last()?.map_or(0, |(k, _)| k.value()),
+        ),
+        None => (None, 0),
+    };
+    let state = read_state(file)?;
+    let continues =
+        state.epoch == epoch && state.cursor <= head && first.is_none_or(|f| f <= state.cursor + 1);
+    if !continues {
+        tracing::info!("post search index: rebuilding it from the App View's posts");
+        published.send_replace(0);
+        start_rebuild(file, epoch, head)?;
+        return Ok(true);
+    }
+    if !state.built {
+        return rebuild_some(file, &main, state.rebuild_after);
+    }
+    published.send_if_modified(|applied| {
+        let changed = *applied != state.cursor;
+        *applied = state.cursor;
+        changed
+    });
+    let Some(journal) = journal.filter(|_| head > state.cursor) else {
+        return Ok(false);
+    };
+    let posts = open_read_table(&main, tables::POSTS)?;
+    let txn = file.begin_write()?;
+    let mut applied = state.cursor;
+    {
+        let mut terms = txn.open_table(TERMS)?;
+        let mut indexed = txn.open_table(INDEXED)?;
+        for row in journal.range(state.cursor + 1..)?.take(BATCH) {
+            let (seq, entry) = row?;
+            let (actor, rkey, added) = entry.value();
+            remove_post(&mut terms, &mut indexed, actor, rkey)?;
+            if added
+                && let Some(posts) = &posts
+                && let Some(row) = posts.get((actor, rkey))?
+            {
+                add_post(&mut terms, &mut indexed, actor, rkey, row.value())?;
+            }
+            applied = seq.value();
+        }
+        txn.open_table(META)?.insert("cursor", applied)?;
+    }
+    file.commit(txn)?;
+    published.send_replace(applied);
+    Ok(applied < head)
+}
+
+/// Empties the file and records that a rebuild covering the journal up to `head` has begun.
+fn start_rebuild(file: &SideFile, epoch: u64, head: u64) -> Result<(), StoreError> {
+    let txn = file.begin_write()?;
+    txn.delete_table(TERMS)?;
+    txn.delete_table(INDEXED)?;
+    txn.delete_table(REBUILD)?;
+    {
+        let mut meta = txn.open_table(META)?;
+        meta.insert("epoch", epoch)?;
+        meta.insert("cursor", head)?;
+        meta.insert("built", 0)?;
+    }
+    file.commit(txn)
+}
+
+/// Indexes the next [`REBUILD_BATCH`] posts of the App View after `after`.
+fn rebuild_some(
+    file: &SideFile,
+    main: &ReadTransaction,
+    after: Option<(u64, String)>,
+) -> Result<bool, StoreError> {
+    let posts = open_read_table(main, tables::POSTS)?;
+    let txn = file.begin_write()?;
+    let more;
+    {
+        let mut terms = txn.open_table(TERMS)?;
+        let mut indexed = txn.open_table(INDEXED)?;
+        let mut last = None;
+        let mut count = 0;
+        if let Some(posts) = &posts {
+            let range = match &after {
+                Some((actor, rkey)) => posts.range((
+                    std::ops::Bound::Excluded((*actor, rkey.as_str())),
+                    std::ops::Bound::Unbounded,
+                ))?,
+                None => posts.range::<(u64, &str)>(..)?,
+            };
+            for row in range.take(REBUILD_BATCH) {
+                let (key, value) = row?;
+                let (actor, rkey) = key.value();
+                remove_post(&mut terms, &mut indexed, actor, rkey)?;
+                add_post(&mut terms, &mut indexed, actor, rkey, value.value())?;
+                last = Some((actor, rkey.to_owned()));
+                count += 1;
+            }
+        }
+        more = count == REBUILD_BATCH;
+        let mut rebuild = txn.open_table(REBUILD)?;
+        match (&last, more) {
+            (Some((actor, rkey)), true) => {
+                rebuild.insert("after", (*actor, rkey.as_str()))?;
+            }
+            _ => {
+                rebuild.remove("after")?;
+                txn.open_table(META)?.insert("built", 1)?;
+                tracing::info!("post search index: rebuilt");
+            }
+        }
+    }
+    file.commit(txn)?;
+    Ok(true)
+}
+
+/// Indexes the terms of the post row `row`.
+fn add_post(
+    terms: &mut redb::Table<(&str, u64, u64, &str), ()>,
+    indexed: &mut redb::Table<(u64, &str), (u64, &str)>,
+    actor: u64,
+    rkey: &str,
+    row: &[u8],
+) -> Result<(), StoreError> {
+    let row: PostRow = rows::decode(row)?;
+    let Some(post) = data::decode_value(&row.record)
+        .ok()
+        .and_then(|v| records::post(&v))
+    else {
+        return Ok(());
+    };
+    let words = post_terms(&post);
+    for term in &words {
+        terms.insert((term.as_str(), row.sort_at, actor, rkey), ())?;
+    }
+    indexed.insert((actor, rkey), (row.sort_at, words.join("\n").as_str()))?;
+    Ok(())
+}
+
+/// Removes whatever the index holds of `actor`'s post `rkey`.
+fn remove_post(
+    terms: &mut redb::Table<(&str, u64, u64, &str), ()>,
+    indexed: &mut redb::Table<(u64, &str), (u64, &str)>,
+    actor: u64,
+    rkey: &str,
+) -> Result<(), StoreError> {
+    let Some(old) = indexed.remove((actor, rkey))? else {
+        return Ok(());
+    };
+    let (sort_at, words) = old.value();
+    for term in words.split('\n').filter(|w| !w.is_empty()) {
+        terms.remove((term, sort_at, actor, rkey))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::appview::index::{Action, Index, RecordOp};
+
+    const DID: &str = "did:plc:author";
+
+    struct TempStore {
+        store: Store,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for TempStore {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    async fn open(epoch: u64) -> TempStore {
+        let mut suffix = [0u8; 6];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut suffix);
+        let dir = std::env::temp_dir().join(format!(
+            "skyhold-search-{}",
+            data_encoding::HEXLOWER.encode(&suffix)
+        ));
+        let store = Store::open(&dir).unwrap();
+        set_epoch(&store, epoch).await;
+        TempStore { store, dir }
+    }
+
+    async fn set_epoch(store: &Store, epoch: u64) {
+        store
+            .write(move |txn| {
+                tables::create_all(txn).map_err(|e| StoreError::Database(e.to_string()))?;
+                txn.open_table(tables::META)?.insert(EPOCH_KEY, epoch)?;
+                Ok(Ok::<_, StoreError>(()))
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Indexes a create (with `text`) or a delete of the post `rkey` through the App View's index.
+    async fn write(store: &Store, rkey: &'static str, text: Option<&'static str>) {
+        store
+            .write(move |txn| {
+                let bytes = text.map(|text| {
+                    let record = json!({"$type": records::POST, "text": text,
+                                        "createdAt": "2026-12-06T12:00:00Z"});
+                    data::encode_value(&data::from_json(&record).unwrap()).unwrap()
+                });
+                let mut ix = Index::open(txn, 1_700_000_000_000_000)?;
+                ix.apply(&RecordOp {
+                    did: DID,
+                    collection: records::POST,
+                    rkey,
+                    action: if text.is_some() {
+                        Action::Create
+                    } else {
+                        Action::Delete
+                    },
+                    cid: bytes.as_deref().map(data::cid_for_cbor),
+                    record: bytes.as_deref(),
+                })?;
+                Ok(Ok::<_, StoreError>(()))
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Runs catch-up steps until there is nothing left; returns the published cursor.
+    fn settle(store: &Store, file: &SideFile, published: &watch::Sender<u64>) -> u64 {
+        for _ in 0..100 {
+            if !catch_up(store, file, published).unwrap() {
+                return *published.borrow();
+            }
+        }
+        panic!("the search index never caught up");
+    }
+
+    /// The rkeys of the posts `term` occurs in.
+    fn hits(file: &SideFile, term: &str) -> Vec<String> {
+        let txn = file.begin_read().unwrap();
+        let Some(table) = open_read_table(&txn, TERMS).unwrap() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for row in table
+            .range((term, 0, 0, "")..=(term, u64::MAX, u64::MAX, "\x7f"))
+            .unwrap()
+        {
+            out.push(row.unwrap().0.value().3.to_owned());
+        }
+        out.sort();
+        out
+    }
+
+    #[tokio::test]
+    async fn follows_the_journal_and_rebuilds_for_another_store() {
+        let t = open(7).await;
+        let file = SideFile::open(&t.store, FILE).unwrap();
+        let published = watch::Sender::new(0);
+        write(&t.store, "a", Some("kestrel over the marsh")).await;
+        write(&t.store, "b", Some("a kestrel and an osprey")).await;
+        // Added and removed before the index looked: it never shows up.
+        write(&t.store, "c", Some("osprey gone soon")).await;
+        write(&t.store, "c", None).await;
+        // The first look builds the file from the posts, then follows the journal.
+        let cursor = settle(&t.store, &file, &published);
+        assert_eq!(cursor, 4, "every journal row applied");
+        assert_eq!(hits(&file, "kestrel"), ["a", "b"]);
+        assert_eq!(hits(&file, "osprey"), ["b"]);
+
+        write(&t.store, "b", None).await;
+        write(&t.store, "d", Some("another osprey")).await;
+        assert_eq!(settle(&t.store, &file, &published), 6);
+        assert_eq!(hits(&file, "kestrel"), ["a"]);
+        assert_eq!(hits(&file, "osprey"), ["d"]);
+
+        // The store says it is another one (a restore over an old index file): rebuilt.
+        set_epoch(&t.store, 8).await;
+        assert!(catch_up(&t.store, &file, &published).unwrap());
+        assert_eq!(
+            *published.borrow(),
+            0,
+            "nothing is published during a rebuild"
+        );
+        assert!(
+            hits(&file, "kestrel").is_empty(),
+            "the old index is dropped"
+        );
+        assert_eq!(settle(&t.store, &file, &published), 6);
+        assert_eq!(hits(&file, "kestrel"), ["a"]);
+        assert_eq!(hits(&file, "osprey"), ["d"]);
+        assert_eq!(read_state(&file).unwrap().epoch, 8);
+        file.close();
+        t.store.shutdown().await;
+    }
+}
