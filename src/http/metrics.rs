@@ -401,7 +401,7 @@ async fn store_metrics(out: &mut Exposition, state: &AppState) {
     let usage = state.usage.get(state).await;
     out.gauge(
         "skyhold_store_database_bytes",
-        "Size of the database file.",
+        "Size of the database files (the store and its side files, such as the search index).",
         &[],
         usage.database_bytes as f64,
     );

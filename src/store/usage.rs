@@ -1,4 +1,4 @@
-//! How much room the store takes and how much is left: the database file, the blob files, and the
+//! How much room the store takes and how much is left: the database files, the blob files, and the
 //! file system they live on. Read by the admin console and `/metrics`; walking the blob directory
 //! costs one `stat` per blob, so callers cache the answer.
 
@@ -18,7 +18,17 @@ pub struct Usage {
 impl Store {
     /// Measures the store now (blocking: run it off the reactor).
     pub fn usage(&self) -> Usage {
-        let database_bytes = std::fs::metadata(&self.path).map_or(0, |m| m.len());
+        // The store's file and its side files (`side_file.rs`): every `.redb` file beside it.
+        let dir = self.path.parent().unwrap_or(std::path::Path::new("."));
+        let database_bytes = std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "redb"))
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        });
         let (mut blob_bytes, mut blob_files) = (0u64, 0u64);
         if let Ok(entries) = std::fs::read_dir(self.blobs.dir()) {
             for entry in entries.flatten() {
