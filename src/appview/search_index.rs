@@ -192,16 +192,7 @@ impl Appview {
             };
             let applied = *search.indexed.borrow();
             if applied >= pruned + PRUNE_EVERY {
-                let pruning = self
-                    .store()
-                    .write(move |txn| {
-                        let mut table = txn.open_table(tables::SEARCH_JOURNAL)?;
-                        // The row at the cursor stays: the next seq follows it after a restart.
-                        table.retain_in(..applied, |_, _| false)?;
-                        Ok(Ok::<_, StoreError>(()))
-                    })
-                    .await;
-                match pruning {
+                match prune_journal(self.store(), applied).await {
                     Ok(()) => pruned = applied,
                     Err(_) if self.store().is_closed() => return,
                     Err(error) => {
@@ -217,6 +208,18 @@ impl Appview {
             }
         }
     }
+}
+
+/// Removes the journal rows before `applied`, which the search file holds durably. The row at
+/// `applied` stays: the next seq follows it, after a restart too.
+async fn prune_journal(store: &Store, applied: u64) -> Result<(), StoreError> {
+    store
+        .write(move |txn| {
+            let mut table = txn.open_table(tables::SEARCH_JOURNAL)?;
+            table.retain_in(..applied, |_, _| false)?;
+            Ok(Ok::<_, StoreError>(()))
+        })
+        .await
 }
 
 /// The search file's own record of where it stands.
@@ -518,7 +521,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn follows_the_journal_and_rebuilds_for_another_store() {
+    async fn follows_the_journal_through_pruning_and_rebuilds_for_another_store() {
         let t = open(7).await;
         let file = SideFile::open(&t.store, FILE).unwrap();
         let published = watch::Sender::new(0);
@@ -539,6 +542,17 @@ mod tests {
         assert_eq!(hits(&file, "kestrel"), ["a"]);
         assert_eq!(hits(&file, "osprey"), ["d"]);
 
+        // Pruned behind the index, the journal goes on from the row the index stopped at.
+        prune_journal(&t.store, 6).await.unwrap();
+        write(&t.store, "e", Some("a late kestrel")).await;
+        assert!(!catch_up(&t.store, &file, &published).unwrap());
+        assert_eq!(*published.borrow(), 7, "caught up without a rebuild");
+        assert_eq!(hits(&file, "kestrel"), ["a", "e"]);
+        let main = t.store.read_now().unwrap();
+        let journal = main.open_table(tables::SEARCH_JOURNAL).unwrap();
+        assert_eq!(journal.first().unwrap().unwrap().0.value(), 6);
+        drop((journal, main));
+
         // The store says it is another one (a restore over an old index file): rebuilt.
         set_epoch(&t.store, 8).await;
         assert!(catch_up(&t.store, &file, &published).unwrap());
@@ -551,8 +565,8 @@ mod tests {
             hits(&file, "kestrel").is_empty(),
             "the old index is dropped"
         );
-        assert_eq!(settle(&t.store, &file, &published), 6);
-        assert_eq!(hits(&file, "kestrel"), ["a"]);
+        assert_eq!(settle(&t.store, &file, &published), 7);
+        assert_eq!(hits(&file, "kestrel"), ["a", "e"]);
         assert_eq!(hits(&file, "osprey"), ["d"]);
         assert_eq!(read_state(&file).unwrap().epoch, 8);
         file.close();
