@@ -76,6 +76,8 @@ pub(super) struct SearchIndex {
     durable: AtomicU64,
     /// A commit that is not durable yet was made since the last durable one.
     unsynced: AtomicBool,
+    /// The file is being rebuilt: searches answer from it without waiting.
+    rebuilding: AtomicBool,
     stopping: AtomicBool,
     stop: Notify,
     task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -88,6 +90,7 @@ impl SearchIndex {
             indexed: watch::Sender::new(0),
             durable: AtomicU64::new(0),
             unsynced: AtomicBool::new(false),
+            rebuilding: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             stop: Notify::new(),
             task: std::sync::Mutex::new(None),
@@ -172,8 +175,11 @@ impl Appview {
     }
 
     /// Waits until the search index holds every post indexed before now, or [`SEARCH_WAIT`]
-    /// passed (a rebuild in progress); returns whether it caught up.
+    /// passed; returns whether it caught up. During a rebuild it answers `false` at once.
     pub(super) async fn search_caught_up(&self) -> Result<bool, AppviewError> {
+        if self.inner.search.rebuilding.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
         let head = self
             .store()
             .read(|txn| Ok::<_, AppviewError>(journal_head(txn)?))
@@ -327,6 +333,7 @@ fn catch_up(store: &Store, search: &SearchIndex, durably: bool) -> Result<bool, 
         search.unsynced.store(false, Ordering::SeqCst);
         return Ok(true);
     }
+    search.rebuilding.store(!state.built, Ordering::SeqCst);
     if !state.built {
         return rebuild_some(file, &main, state.rebuild_after);
     }
@@ -628,10 +635,16 @@ mod tests {
             "nothing is published during a rebuild"
         );
         assert!(hits(file, "kestrel").is_empty(), "the old index is dropped");
+        assert!(catch_up(&t.store, &search, true).unwrap());
+        assert!(
+            search.rebuilding.load(Ordering::SeqCst),
+            "searches do not wait for it"
+        );
         assert_eq!(settle(&t.store, &search), 8);
         assert_eq!(hits(file, "kestrel"), ["a", "e", "f"]);
         assert_eq!(hits(file, "osprey"), ["d"]);
         assert_eq!(read_state(file).unwrap().epoch, 8);
+        assert!(!search.rebuilding.load(Ordering::SeqCst));
         search.file.close();
         t.store.shutdown().await;
     }
