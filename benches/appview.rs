@@ -348,7 +348,11 @@ async fn run(dir: PathBuf, community: Community, calls: u64) {
     let mut tables = appview.table_stats().unwrap();
     tables.sort_by_key(|(_, stored, meta, frag)| std::cmp::Reverse(stored + meta + frag));
     appview.shutdown().await;
-    let disk_bytes = std::fs::metadata(dir.join("skyhold.redb")).unwrap().len();
+    // The store and the post search index's own file.
+    let disk_bytes: u64 = ["skyhold.redb", "search.redb"]
+        .iter()
+        .map(|file| std::fs::metadata(dir.join(file)).unwrap().len())
+        .sum();
     let bytes_per_post = disk_bytes as f64 / community.posts as f64;
     let (rss_kib, peak_rss_kib) = memory();
     println!("disk: {disk_bytes} bytes ({bytes_per_post:.0} bytes per post, everything included)");
