@@ -147,14 +147,17 @@ pub struct Store {
     blobs: Arc<BlobFiles>,
 }
 
-/// redb's page cache: 8 MiB, whatever the machine. The file's pages stay in the kernel's page cache
+/// redb's page cache: 6 MiB, whatever the machine. The file's pages stay in the kernel's page cache
 /// either way, shared and given back under pressure; redb's own cache saves a copy and a system
 /// call per page read, and holds a transaction's dirty pages before the commit writes them. Each
 /// cached page is its own heap allocation, and the shipped build's allocator (zig's libc) keeps
 /// about twice the cache's size resident after a write load: 32 MiB of cache left the load bench
-/// at ~100 MB RSS, 8 MiB at ~50 MB. Views on a 570 MB App View store barely notice; bulk indexing
-/// is slower. See docs/DECISIONS.md ("redb's cache sized for a Pi") for the figures.
-const CACHE_BYTES: usize = 8 << 20;
+/// at ~100 MB RSS, 8 MiB at ~50 MB. It went from 8 to 6 MiB when the post search index moved to
+/// its own file (with its own 1 MiB cache): the store no longer holds the search terms' leaves, and
+/// the load bench's RSS after the load went back from 59-60 to 52-53 MiB at the same speed. Views
+/// on a 570 MB App View store barely notice; bulk indexing is slower. See docs/DECISIONS.md
+/// ("redb's cache sized for a Pi") for the figures.
+const CACHE_BYTES: usize = 6 << 20;
 
 impl Store {
     /// Opens (or creates) the store in `data_dir`: `skyhold.redb` and `blobs/`.
