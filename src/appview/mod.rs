@@ -55,9 +55,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use redb::ReadableTable;
-
 use futures_util::future::BoxFuture;
+use redb::ReadableTable;
 use tokio::sync::{Mutex as AsyncMutex, mpsc};
 
 pub use actor::{ProfileParams, ProfilesParams, SuggestionsParams};
